@@ -1,0 +1,5 @@
+"""Allow ``python -m ringsight``."""
+
+from ringsight.cli import main
+
+main()

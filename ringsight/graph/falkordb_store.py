@@ -1,0 +1,202 @@
+"""FalkorDB store: the embedded default, or a FalkorDB server run elsewhere.
+
+Reads go through ``GRAPH.RO_QUERY``, which FalkorDB refuses to execute when
+the query would write, so read-only is enforced by the database, not by
+inspecting query text. Timeouts are passed to the server per query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path as FsPath
+from typing import Any
+
+import falkordb
+import redis
+from falkordb.edge import Edge as FEdge
+from falkordb.node import Node as FNode
+from falkordb.path import Path as FPath
+
+from ringsight.errors import QueryError, QueryTimeout, StoreUnavailable
+from ringsight.graph.model import NODE_TYPES
+from ringsight.graph.store import GraphStore, Node, Path, QueryResult, Relationship, cap_rows
+
+_STAT_NAMES = {
+    "nodes_created": "nodes_created",
+    "nodes_deleted": "nodes_deleted",
+    "relationships_created": "relationships_created",
+    "relationships_deleted": "relationships_deleted",
+    "properties_set": "properties_set",
+    "indices_created": "indexes_created",
+}
+
+
+class FalkorDBStore(GraphStore):
+    """A named graph on a FalkorDB server."""
+
+    backend = "falkordb"
+
+    def __init__(
+        self,
+        *,
+        graph_name: str,
+        unix_socket: FsPath | None = None,
+        host: str = "localhost",
+        port: int = 6379,
+        password: str | None = None,
+        default_timeout_ms: int | None = None,
+    ) -> None:
+        self.graph_name = graph_name
+        self.unix_socket = unix_socket
+        self.default_timeout_ms = default_timeout_ms
+        self._where = f"unix://{unix_socket}" if unix_socket else f"{host}:{port}"
+        try:
+            if unix_socket is not None:
+                self.db = falkordb.FalkorDB(unix_socket_path=str(unix_socket))
+            else:
+                self.db = falkordb.FalkorDB(host=host, port=port, password=password)
+            self.db.connection.ping()
+        except redis.AuthenticationError as exc:
+            from ringsight.errors import StoreAuthError
+
+            raise StoreAuthError(
+                f"The FalkorDB server at {self._where} refused the password.",
+                "Check the password in RINGSIGHT_GRAPH (falkordb://:PASSWORD@host:port/graph).",
+            ) from exc
+        except (redis.ConnectionError, OSError) as exc:
+            raise StoreUnavailable(
+                f"Cannot reach the FalkorDB server at {self._where} ({exc}).",
+                "Start it, or unset RINGSIGHT_GRAPH to use the embedded store.",
+            ) from exc
+        self.graph = self.db.select_graph(graph_name)
+
+    def describe(self) -> str:
+        return f"FalkorDB {self._where} graph '{self.graph_name}'"
+
+    # -- queries ----------------------------------------------------------------
+    def read(
+        self,
+        cypher: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout_ms: int | None = None,
+        row_cap: int | None = None,
+    ) -> QueryResult:
+        result = self._run(self.graph.ro_query, cypher, params, timeout_ms)
+        rows, truncated = cap_rows(result.rows, row_cap)
+        result.rows, result.truncated = rows, truncated
+        return result
+
+    def write(
+        self,
+        cypher: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout_ms: int | None = None,
+    ) -> QueryResult:
+        return self._run(self.graph.query, cypher, params, timeout_ms)
+
+    def _run(self, method: Any, cypher: str, params: Mapping[str, Any] | None, timeout_ms: int | None) -> QueryResult:
+        timeout = timeout_ms if timeout_ms is not None else self.default_timeout_ms
+        try:
+            raw = method(cypher, dict(params or {}), timeout=timeout)
+        except redis.ResponseError as exc:
+            raise _query_error(str(exc), timeout) from exc
+        except (redis.ConnectionError, OSError) as exc:
+            raise StoreUnavailable(
+                f"Lost the connection to the FalkorDB server at {self._where} ({exc}).",
+                "Check that the server is running (`ringsight store status`).",
+            ) from exc
+        columns = [h[1] for h in (raw.header or [])]
+        rows = [[_convert(v) for v in row] for row in (raw.result_set or [])]
+        stats = {}
+        for attr, name in _STAT_NAMES.items():
+            value = getattr(raw, attr, 0)
+            if value:
+                stats[name] = int(value)
+        return QueryResult(columns=columns, rows=rows, stats=stats)
+
+    # -- schema -----------------------------------------------------------------
+    def ensure_schema(self) -> list[str]:
+        created: list[str] = []
+        for node_type in NODE_TYPES:
+            for prop in (node_type.key, *node_type.indexed):
+                if self._create_index(node_type.label, prop):
+                    created.append(f"index {node_type.label}.{prop}")
+            if self._create_unique(node_type.label, node_type.key):
+                created.append(f"unique {node_type.label}.{node_type.key}")
+        return created
+
+    def _create_index(self, label: str, prop: str) -> bool:
+        try:
+            self.graph.query(f"CREATE INDEX FOR (n:{label}) ON (n.{prop})")
+        except redis.ResponseError as exc:
+            if "already indexed" in str(exc):
+                return False
+            raise
+        return True
+
+    def _create_unique(self, label: str, prop: str) -> bool:
+        try:
+            self.db.connection.execute_command(
+                "GRAPH.CONSTRAINT", "CREATE", self.graph_name, "UNIQUE", "NODE", label, "PROPERTIES", 1, prop
+            )
+        except redis.ResponseError as exc:
+            if "already exists" in str(exc).lower():
+                return False
+            raise
+        return True
+
+    def clear(self) -> None:
+        try:
+            self.graph.delete()
+        except redis.ResponseError as exc:
+            if "empty key" not in str(exc).lower() and "invalid graph" not in str(exc).lower():
+                raise
+        self.graph = self.db.select_graph(self.graph_name)
+
+    def close(self) -> None:
+        self.db.connection.close()
+
+
+def _query_error(message: str, timeout_ms: int | None) -> QueryError:
+    lowered = message.lower()
+    if "timed out" in lowered or "timeout" in lowered:
+        return QueryTimeout(
+            f"The query ran past its time limit of {timeout_ms} ms and was stopped.",
+            "Narrow it (a label, a LIMIT, a time window) or raise RINGSIGHT_QUERY__TIMEOUT_MS.",
+        )
+    if "read-only" in lowered or "ro_query" in lowered:
+        return QueryError(
+            "The query tries to change the graph, but it was run read-only and the database refused it.",
+            "Analyst queries cannot write; write queries in the library need --allow-write.",
+        )
+    return QueryError(f"The graph store rejected the query: {message}")
+
+
+def _convert(value: Any) -> Any:
+    """Turn FalkorDB client objects into RingSight's plain records."""
+    if isinstance(value, FNode):
+        return Node(str(value.id), tuple(value.labels or ()), dict(value.properties or {}))
+    if isinstance(value, FEdge):
+        return Relationship(
+            str(value.id),
+            value.relation,
+            str(_node_id(value.src_node)),
+            str(_node_id(value.dest_node)),
+            dict(value.properties or {}),
+        )
+    if isinstance(value, FPath):
+        return Path(
+            tuple(_convert(n) for n in value.nodes()),
+            tuple(_convert(e) for e in value.edges()),
+        )
+    if isinstance(value, list):
+        return [_convert(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _convert(v) for k, v in value.items()}
+    return value
+
+
+def _node_id(ref: Any) -> Any:
+    return ref.id if isinstance(ref, FNode) else ref

@@ -1,0 +1,100 @@
+"""Shared fixtures: a real embedded FalkorDB server per test session, a fresh graph per test.
+
+Nothing here mocks a store. The session starts the embedded server in a
+temporary directory (and points ``RINGSIGHT_DATA_DIR`` there, so no test ever
+touches a user's data); each test that asks for ``store`` gets its own graph
+name and the graph is deleted afterwards. ``any_store`` runs a test on the
+embedded store and, when ``RINGSIGHT_TEST_NEO4J_URI`` is set, on Neo4j too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ringsight.config import Settings, get_settings
+from ringsight.graph import open_store
+from ringsight.graph.embedded import EmbeddedServer
+from ringsight.graph.store import GraphStore
+
+NEO4J_URI_ENV = "RINGSIGHT_TEST_NEO4J_URI"
+
+
+def require_tool(name: str, package: str) -> str:
+    """Path of a system tool; skip without it locally, fail under CI (where .ci/run installs it)."""
+    path = shutil.which(name)
+    if path:
+        return path
+    message = f"{name} not found (Debian package {package}; .ci/run installs it)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's RingSight data directory; also exported for CLI subprocesses."""
+    path = tmp_path_factory.mktemp("ringsight-data")
+    old = os.environ.get("RINGSIGHT_DATA_DIR")
+    os.environ["RINGSIGHT_DATA_DIR"] = str(path)
+    os.environ.pop("RINGSIGHT_GRAPH", None)
+    get_settings.cache_clear()
+    yield path
+    if old is None:
+        os.environ.pop("RINGSIGHT_DATA_DIR", None)
+    else:
+        os.environ["RINGSIGHT_DATA_DIR"] = old
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def embedded_server(data_dir: Path) -> Iterator[EmbeddedServer]:
+    """The real embedded FalkorDB server, started once per session and stopped at the end."""
+    server = EmbeddedServer(data_dir)
+    server.ensure_running()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def graph_name() -> str:
+    """A graph name no other test uses."""
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def settings(data_dir: Path, graph_name: str) -> Settings:
+    """Settings for the embedded store and this test's own graph."""
+    return Settings(graph="embedded", data_dir=data_dir, graph_name=graph_name)
+
+
+@pytest.fixture
+def store(embedded_server: EmbeddedServer, settings: Settings) -> Iterator[GraphStore]:
+    """An empty graph on the embedded store, with the schema created, deleted afterwards."""
+    graph = open_store(settings)
+    graph.ensure_schema()
+    yield graph
+    graph.clear()
+    graph.close()
+
+
+@pytest.fixture(params=["falkordb", "neo4j"])
+def any_store(request: pytest.FixtureRequest, embedded_server: EmbeddedServer, settings: Settings) -> Iterator[GraphStore]:
+    """The same test on the embedded store and (when configured) on Neo4j."""
+    if request.param == "neo4j":
+        uri = os.environ.get(NEO4J_URI_ENV)
+        if not uri:
+            pytest.skip(f"no Neo4j configured for tests: set {NEO4J_URI_ENV}=neo4j://user:pass@host:7687/neo4j")
+        graph = open_store(settings.model_copy(update={"graph": uri}))
+        graph.clear()
+    else:
+        graph = open_store(settings)
+    graph.ensure_schema()
+    yield graph
+    graph.clear()
+    graph.close()
