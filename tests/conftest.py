@@ -84,7 +84,9 @@ def store(embedded_server: EmbeddedServer, settings: Settings) -> Iterator[Graph
 
 
 @pytest.fixture(params=["falkordb", "neo4j"])
-def any_store(request: pytest.FixtureRequest, embedded_server: EmbeddedServer, settings: Settings) -> Iterator[GraphStore]:
+def any_store(
+    request: pytest.FixtureRequest, embedded_server: EmbeddedServer, settings: Settings
+) -> Iterator[GraphStore]:
     """The same test on the embedded store and (when configured) on Neo4j."""
     if request.param == "neo4j":
         uri = os.environ.get(NEO4J_URI_ENV)

@@ -17,7 +17,8 @@ from ringsight.errors import QueryError, StoreUnavailable
 from ringsight.graph import open_store
 from ringsight.graph.embedded import EmbeddedServer
 from ringsight.graph.model import NODE_TYPES
-from ringsight.graph.store import GraphStore, Node, Path as GPath, Relationship
+from ringsight.graph.store import GraphStore, Node, Relationship
+from ringsight.graph.store import Path as GPath
 
 MERGE_ROWS = "UNWIND $rows AS row MERGE (p:Patient {pid: row.pid}) SET p.name = row.name"
 
@@ -45,8 +46,12 @@ def test_batched_write_lands_exactly_once(any_store: GraphStore) -> None:
 
 @pytest.mark.parametrize(
     "statement",
-    ["CREATE (:Patient {pid: 'x'})", "MATCH (p:Patient) SET p.name = 'hacked'", "MATCH (p) DELETE p",
-     "MERGE (:Card {card_id: 'c'})"],
+    [
+        "CREATE (:Patient {pid: 'x'})",
+        "MATCH (p:Patient) SET p.name = 'hacked'",
+        "MATCH (p) DELETE p",
+        "MERGE (:Card {card_id: 'c'})",
+    ],
 )
 def test_read_refuses_writes_at_the_database(any_store: GraphStore, statement: str) -> None:
     any_store.write(MERGE_ROWS, {"rows": [{"pid": "p1", "name": "原名"}]})
@@ -62,13 +67,13 @@ def test_chinese_parameters_round_trip(any_store: GraphStore) -> None:
     any_store.write("CREATE (:Address {key: $k, text: $t})", {"k": "k1", "t": address})
     any_store.write(MERGE_ROWS, {"rows": [{"pid": "p1", "name": name}]})
     assert any_store.read("MATCH (p:Patient {name: $n}) RETURN p.name", {"n": name}).scalar() == name
-    assert any_store.read("MATCH (a:Address) WHERE a.text CONTAINS $s RETURN a.text", {"s": "朝阳区"}).scalar() == address
+    assert (
+        any_store.read("MATCH (a:Address) WHERE a.text CONTAINS $s RETURN a.text", {"s": "朝阳区"}).scalar() == address
+    )
 
 
 def test_results_are_plain_records(any_store: GraphStore) -> None:
-    any_store.write(
-        "CREATE (p:Patient {pid: 'p1', name: '张三'})-[:HAS_CARD {since: 1}]->(c:Card {card_id: 'C1'})"
-    )
+    any_store.write("CREATE (p:Patient {pid: 'p1', name: '张三'})-[:HAS_CARD {since: 1}]->(c:Card {card_id: 'C1'})")
     row = any_store.read(
         "MATCH path = (p:Patient)-[r:HAS_CARD]->(c:Card) RETURN p, r, c, path, [p.name, c.card_id] AS pair"
     ).records()[0]
@@ -96,7 +101,11 @@ def test_write_reports_counters(store: GraphStore) -> None:
 
 def _python(code: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

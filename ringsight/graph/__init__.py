@@ -7,9 +7,10 @@ from urllib.parse import unquote, urlsplit
 
 from ringsight.config import Settings, get_settings
 from ringsight.errors import RingSightError
-from ringsight.graph.store import GraphStore, Node, Path as GraphPath, QueryResult, Relationship
+from ringsight.graph.store import GraphStore, Node, QueryResult, Relationship
+from ringsight.graph.store import Path as GraphPath
 
-__all__ = ["GraphStore", "GraphPath", "Node", "QueryResult", "Relationship", "open_store", "embedded_server"]
+__all__ = ["GraphPath", "GraphStore", "Node", "QueryResult", "Relationship", "embedded_server", "open_store"]
 
 _NEO4J_SCHEMES = {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}
 

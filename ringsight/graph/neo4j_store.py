@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import neo4j
-from neo4j import GraphDatabase, Query, READ_ACCESS, WRITE_ACCESS
+from neo4j import READ_ACCESS, WRITE_ACCESS, GraphDatabase, Query
 from neo4j import exceptions as nex
 from neo4j import graph as ng
 

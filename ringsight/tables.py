@@ -1,0 +1,107 @@
+"""The normalised claims tables shared by the loader (writer) and detection (reader).
+
+After validation and normalisation the loader keeps every accepted claim and
+claim item as Parquet in the *staging area* of the graph
+(``<data_dir>/staging/<graph_name>/{claims,items}/<load_id>.parquet``), next
+to writing them into the graph. Batch detection reads these tables with Polars
+instead of walking the graph row by row: whole-table aggregates over flat
+claims are an order of magnitude faster than the same aggregate in a graph
+store (see the design notes in the README). When no staging exists (a graph
+loaded by another tool), detection rebuilds the same frame from the store.
+
+Column names and types are declared once here; both sides import them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from ringsight.config import Settings
+
+#: One row per accepted settlement, after normalisation.
+CLAIMS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "claim_id": pl.String,
+    "visit_type": pl.String,  # outpatient | inpatient | pharmacy
+    "claim_ts": pl.Int64,  # epoch seconds (UTC) of the settlement
+    "admit_ts": pl.Int64,  # inpatient only, else null
+    "discharge_ts": pl.Int64,  # inpatient only, else null
+    "pid": pl.String,  # keyed hash of the patient ID (graph key of Patient)
+    "patient_id": pl.String,  # the raw ID, upper-cased
+    "patient_id_type": pl.String,
+    "person_no": pl.String,
+    "patient_name": pl.String,
+    "patient_gender": pl.String,  # M | F
+    "patient_birth_date": pl.Date,
+    "insurance_type": pl.String,  # employee | resident | maternity
+    "card_id": pl.String,
+    "card_kind": pl.String,
+    "patient_phone": pl.String,  # normalised
+    "contact_phone": pl.String,  # normalised
+    "address_key": pl.String,  # normalised matching key
+    "address_text": pl.String,  # as written (trimmed)
+    "district": pl.String,  # district name parsed from the address, when found
+    "facility_code": pl.String,
+    "facility_name": pl.String,
+    "facility_kind": pl.String,  # hospital | clinic | pharmacy
+    "facility_level": pl.String,
+    "facility_ownership": pl.String,  # public | private
+    "doctor_code": pl.String,
+    "doctor_name": pl.String,
+    "department": pl.String,
+    "bed_no": pl.String,
+    "diagnosis_code": pl.String,
+    "diagnosis_name": pl.String,
+    "total_amount": pl.Float64,
+    "fund_paid": pl.Float64,
+    "account_paid": pl.Float64,
+    "self_paid": pl.Float64,
+    "terminal_id": pl.String,
+    "operator_id": pl.String,
+    "load_id": pl.String,
+}
+
+#: One row per accepted claim item (费用明细).
+ITEMS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "claim_id": pl.String,
+    "line_no": pl.Int32,  # position of the item within its claim, from 1
+    "item_code": pl.String,
+    "item_name": pl.String,
+    "item_category": pl.String,  # drug | service | material
+    "quantity": pl.Float64,
+    "unit_price": pl.Float64,
+    "amount": pl.Float64,
+    "item_doctor_code": pl.String,
+    "prescription_id": pl.String,
+    "external_prescription": pl.Boolean,
+    "trace_codes": pl.List(pl.String),
+    "load_id": pl.String,
+}
+
+
+def staging_dir(settings: Settings, graph_name: str | None = None) -> Path:
+    """Where the normalised tables of one graph are kept."""
+    return Path(settings.data_dir) / "staging" / (graph_name or settings.graph_name)
+
+
+def scan_claims(settings: Settings, graph_name: str | None = None) -> pl.LazyFrame | None:
+    """All staged claims of a graph as one lazy frame, or None when nothing is staged."""
+    files = sorted((staging_dir(settings, graph_name) / "claims").glob("*.parquet"))
+    return pl.scan_parquet(files) if files else None
+
+
+def scan_items(settings: Settings, graph_name: str | None = None) -> pl.LazyFrame | None:
+    """All staged claim items of a graph as one lazy frame, or None when nothing is staged."""
+    files = sorted((staging_dir(settings, graph_name) / "items").glob("*.parquet"))
+    return pl.scan_parquet(files) if files else None
+
+
+def empty_claims() -> pl.DataFrame:
+    """An empty claims frame with the shared schema (for tests and for empty windows)."""
+    return pl.DataFrame(schema=CLAIMS_SCHEMA)
+
+
+def empty_items() -> pl.DataFrame:
+    """An empty items frame with the shared schema."""
+    return pl.DataFrame(schema=ITEMS_SCHEMA)
