@@ -1,0 +1,1 @@
+"""RingSight synth."""
