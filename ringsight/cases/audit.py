@@ -1,0 +1,209 @@
+"""The append-only audit trail: who did what, when, to what, with before and after.
+
+Every write RingSight makes on behalf of a person — an annotation, a case
+change, an unmasking, an export, a write query, a user change — calls
+:func:`record`, which CREATEs one ``AuditEntry`` node (see
+docs/graph-contract.md, "Investigation"). Nothing in this module (or anywhere
+in the application API) updates or deletes an entry: the trail is what a
+supervisor or a court relies on to reconstruct 全过程记录, so the only
+operations offered are append, list and export.
+
+Each entry also carries ``digest``, an HMAC of its content under the
+deployment's secret key, so :func:`verify_entries` can show that an entry was
+altered by someone going around the application (straight into the database).
+That detects edits, not deletions; a deleted entry leaves no trace beyond a
+gap a reviewer may notice in ``seq``-ordered ids.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ringsight.config import get_settings
+from ringsight.errors import RingSightError
+from ringsight.graph.model import AUDIT
+from ringsight.graph.store import GraphStore
+
+TZ = ZoneInfo("Asia/Shanghai")
+FIELDS = ("audit_id", "ts", "time", "user", "action", "target", "before", "after", "digest")
+
+# Action names used across RingSight; other areas may use their own dotted names
+# (e.g. "query.write"), these are only the ones this package writes.
+ACTIONS = (
+    "annotation.add",
+    "case.create",
+    "case.move",
+    "case.assign",
+    "case.update",
+    "case.cover",
+    "unmask",
+    "export.referral",
+    "export.audit",
+    "query.write",
+    "user.add",
+    "user.disable",
+    "user.enable",
+    "user.passwd",
+    "user.role",
+    "user.login",
+    "user.login_failed",
+    "user.logout",
+    "sanction.add",
+)
+
+
+class AuditError(RingSightError):
+    """The audit trail could not be written or read as asked."""
+
+
+def _json(value: Any) -> str | None:
+    """JSON text for a before/after value (maps are not valid Neo4j properties)."""
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _digest(entry: dict[str, Any], key: str) -> str:
+    """HMAC-SHA256 over the entry's content fields, in a fixed order."""
+    body = "\x1f".join("" if entry.get(f) is None else str(entry.get(f)) for f in FIELDS if f != "digest")
+    return hmac.new(key.encode(), body.encode(), hashlib.sha256).hexdigest()
+
+
+def _secret() -> str:
+    settings = get_settings()
+    return f"audit:{settings.ui.secret_key}"
+
+
+def new_audit_id(now_ns: int | None = None) -> str:
+    """A sortable id: 'A' + epoch microseconds (16 digits) + '-' + 8 random hex characters."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    return f"A{now_ns // 1000:016d}-{uuid.uuid4().hex[:8]}"
+
+
+def record(
+    store: GraphStore,
+    *,
+    user: str,
+    action: str,
+    target: str,
+    before: Any = None,
+    after: Any = None,
+) -> str:
+    """Append one audit entry and return its ``audit_id``.
+
+    Parameters
+    ----------
+    store : the graph store the audited change was made in.
+    user : the username of the person acting (``"system"`` for batch jobs).
+    action : a dotted action name, e.g. ``"case.move"`` or ``"query.write"``.
+    target : what was acted on, as ``Label:key`` (``"Case:K20260101-0001"``) or free text.
+    before, after : any JSON-serialisable value (dicts, lists, text); stored as JSON text.
+    """
+    if not user or not action:
+        raise AuditError("An audit entry needs a user and an action.", "Pass user= and action= to audit.record().")
+    now_ns = time.time_ns()
+    ts = now_ns // 1_000_000_000
+    entry: dict[str, Any] = {
+        "audit_id": new_audit_id(now_ns),
+        "ts": ts,
+        "time": datetime.fromtimestamp(ts, tz=UTC).astimezone(TZ).isoformat(timespec="seconds"),
+        "user": str(user),
+        "action": str(action),
+        "target": str(target),
+        "before": _json(before),
+        "after": _json(after),
+    }
+    entry["digest"] = _digest(entry, _secret())
+    store.write(f"CREATE (a:{AUDIT.label}) SET a = $props", {"props": entry})
+    return entry["audit_id"]
+
+
+def list_entries(
+    store: GraphStore,
+    *,
+    user: str | None = None,
+    action: str | None = None,
+    since_ts: int | None = None,
+    limit: int = 1000,
+    target: str | None = None,
+    until_ts: int | None = None,
+) -> list[dict[str, Any]]:
+    """Audit entries, newest first, filtered by any of user, action (exact or ``prefix.*``), target and time.
+
+    ``before`` and ``after`` are returned as the JSON text stored (parse with
+    ``json.loads`` when needed), so an export shows exactly what was recorded.
+    """
+    where: list[str] = []
+    params: dict[str, Any] = {"limit": int(limit)}
+    if user:
+        where.append("a.user = $user")
+        params["user"] = user
+    if action:
+        if action.endswith(".*"):
+            where.append("a.action STARTS WITH $action")
+            params["action"] = action[:-1]
+        else:
+            where.append("a.action = $action")
+            params["action"] = action
+    if target:
+        where.append("a.target = $target")
+        params["target"] = target
+    if since_ts is not None:
+        where.append("a.ts >= $since")
+        params["since"] = int(since_ts)
+    if until_ts is not None:
+        where.append("a.ts <= $until")
+        params["until"] = int(until_ts)
+    clause = f"WHERE {' AND '.join(where)} " if where else ""
+    cypher = f"MATCH (a:{AUDIT.label}) {clause}RETURN a ORDER BY a.audit_id DESC LIMIT $limit"
+    return [_entry(node.properties) for node in store.read(cypher, params).column("a")]
+
+
+def _entry(props: dict[str, Any]) -> dict[str, Any]:
+    return {f: props.get(f) for f in FIELDS}
+
+
+def verify_entries(entries: Iterable[dict[str, Any]]) -> list[str]:
+    """The ids of entries whose digest does not match their content (altered outside the app)."""
+    key = _secret()
+    return [e["audit_id"] for e in entries if not hmac.compare_digest(str(e.get("digest") or ""), _digest(e, key))]
+
+
+def export_entries(
+    store: GraphStore,
+    path: Path,
+    *,
+    user: str,
+    fmt: str | None = None,
+    **filters: Any,
+) -> int:
+    """Write the filtered entries to ``path`` (CSV or JSON Lines by suffix or ``fmt``); audited itself.
+
+    ``user`` is who exports (recorded as ``export.audit``). Returns the number of entries written.
+    """
+    entries = list_entries(store, **filters)
+    fmt = (fmt or path.suffix.lstrip(".") or "csv").lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        with path.open("w", newline="", encoding="utf-8-sig") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(FIELDS))
+            writer.writeheader()
+            writer.writerows(entries)
+    elif fmt in ("json", "jsonl"):
+        with path.open("w", encoding="utf-8") as fh:
+            for e in entries:
+                fh.write(json.dumps(e, ensure_ascii=False) + "\n")
+    else:
+        raise AuditError(f"Cannot export the audit trail as '{fmt}'.", "Use a .csv or .jsonl file name.")
+    record(store, user=user, action="export.audit", target=str(path), after={"count": len(entries), **filters})
+    return len(entries)
