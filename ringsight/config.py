@@ -67,6 +67,35 @@ class UiSettings(BaseModel):
     secret_key: str = Field("change-me-ringsight-session-key", description="signs session cookies")
 
 
+class CasesSettings(BaseModel):
+    """Case workflow, annotations, login limits and the referral PDF (ringsight.cases)."""
+
+    deadline_days: dict[str, int] = Field(
+        default_factory=lambda: {"初审": 10, "复审": 10, "申诉": 10, "调查核实": 30, "处理": 30},
+        description="calendar days allowed in each case state before it is overdue",
+    )
+    tags: list[str] = Field(
+        default_factory=lambda: [
+            "疑似聚敛刷卡",
+            "疑似冒名就医",
+            "疑似挂床住院",
+            "疑似诱导住院",
+            "疑似串换药品",
+            "已约谈",
+            "已整改",
+            "黑名单",
+            "合理共济",
+            "排除",
+        ],
+        description="the tag vocabulary annotations may use",
+    )
+    login_max_failures_user: int = Field(5, ge=1, description="failed logins per user within the window")
+    login_max_failures_addr: int = Field(20, ge=1, description="failed logins per remote address within the window")
+    login_window_seconds: int = Field(900, ge=1, description="window (and lock-out time) for failed logins")
+    font_path: str | None = Field(None, description="a TTF/OTF/TTC font with CJK glyphs for referral PDFs")
+    font_index: int | None = Field(None, ge=0, description="face number inside a .ttc collection")
+
+
 class Settings(BaseSettings):
     """All RingSight settings."""
 
@@ -86,6 +115,7 @@ class Settings(BaseSettings):
     query: QuerySettings = QuerySettings()
     load: LoadSettings = LoadSettings()
     ui: UiSettings = UiSettings()
+    cases: CasesSettings = CasesSettings()
     detect: dict[str, Any] = Field(default_factory=dict, description="detection overrides")
 
     @classmethod
