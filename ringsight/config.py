@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
@@ -96,6 +95,71 @@ class CasesSettings(BaseModel):
     font_index: int | None = Field(None, ge=0, description="face number inside a .ttc collection")
 
 
+class DetectThresholds(BaseModel):
+    """When each detector raises a lead. Defaults follow the look-alikes they must ignore."""
+
+    household_max: int = Field(5, ge=1, description="persons sharing an address or phone up to this many: a household")
+    institution_min: int = Field(25, ge=2, description="residents that make an address an institution (care home)")
+    card_min_persons: int = Field(3, ge=2, description="persons on one card (family mutual aid covers 2)")
+    phone_min_persons: int = Field(4, ge=2, description="unrelated persons sharing a phone (own or contact)")
+    burst_minutes: int = Field(30, ge=1, description="burst window at one terminal or pharmacy")
+    burst_min_cards: int = Field(5, ge=2, description="distinct cards in one burst window")
+    burst_min_days: int = Field(2, ge=1, description="days on which the same cards burst together")
+    covisit_max_group: int = Field(40, ge=2, description="co-visit groups larger than this are crowds (ignored)")
+    co_admit_min_group: int = Field(3, ge=2, description="patients admitted and discharged together at one facility")
+    co_admit_min_repeats: int = Field(2, ge=1, description="times a pair is co-admitted before it counts")
+    doctor_pharmacy_min_rx: int = Field(15, ge=1, description="a doctor's prescriptions filled at one pharmacy")
+    doctor_pharmacy_min_share: float = Field(0.5, gt=0, le=1, description="share of the doctor's filled prescriptions")
+    doctor_pharmacy_min_lift: float = Field(4.0, ge=1, description="share over the same-facility colleagues' share")
+    travel_max_hours: float = Field(2.0, gt=0, description="one card at two regions closer in time than this")
+    shopping_min_pharmacies: int = Field(3, ge=2, description="pharmacies where one person bought the same drug")
+    shopping_min_packs: float = Field(10, gt=0, description="and at least this many packs in the window")
+    trace_min_claims: int = Field(2, ge=2, description="the same trace code settled on this many claims")
+    repeat_admission_min: int = Field(3, ge=2, description="admissions of one patient at one facility in the window")
+    readmit_max_days: int = Field(3, ge=0, description="readmission within this many days, same diagnosis: a split")
+    basket_min_cards: int = Field(5, ge=2, description="identical item baskets on this many cards at one pharmacy")
+    stay_overlap_min_claims: int = Field(1, ge=1, description="claims elsewhere during an inpatient stay")
+    min_cluster_size: int = Field(3, ge=2, description="smallest cluster (entities) put in the queue")
+
+
+class DetectWeights(BaseModel):
+    """Points each signal adds to a cluster's score (0–100; contributions are shown to investigators)."""
+
+    shared_card: float = 25
+    shared_phone: float = 20
+    shared_address: float = 10
+    burst_swiping: float = 40
+    identical_baskets: float = 30
+    co_admission: float = 40
+    doctor_pharmacy: float = 45
+    impossible_travel: float = 30
+    drug_shopping: float = 35
+    trace_code_resale: float = 45
+    stay_overlap: float = 35
+    repeated_admission: float = 25
+    split_charges: float = 25
+    recurrence: float = 30
+    amount: float = 10
+
+
+class DetectSettings(BaseModel):
+    """The weekly detection job (``ringsight detect``)."""
+
+    window_days: int = Field(90, ge=1, description="claims window ending at --until (default: the latest claim)")
+    algorithm: str = Field("leiden", pattern="^(leiden|louvain)$", description="community detection")
+    objective: str = Field("modularity", pattern="^(modularity|cpm)$", description="Leiden quality function")
+    resolution: float | None = Field(
+        None, gt=0, description="None = size-aware: max(1, 30·(edges/1M)^0.75) for modularity, 0.05 for CPM"
+    )
+    seed: int = Field(42, description="random seed: the same data and seed give the same clusters")
+    min_overlap: float = Field(0.3, gt=0, le=1, description="Jaccard overlap that keeps a cluster id across runs")
+    max_clusters: int = Field(2_000, ge=1, description="clusters written per run, best first")
+    min_score: float = Field(20, ge=0, le=100, description="clusters below this score are not written")
+    report_top: int = Field(50, ge=1, description="clusters pictured in the run report")
+    thresholds: DetectThresholds = DetectThresholds()
+    weights: DetectWeights = DetectWeights()
+
+
 class Settings(BaseSettings):
     """All RingSight settings."""
 
@@ -116,7 +180,7 @@ class Settings(BaseSettings):
     load: LoadSettings = LoadSettings()
     ui: UiSettings = UiSettings()
     cases: CasesSettings = CasesSettings()
-    detect: dict[str, Any] = Field(default_factory=dict, description="detection overrides")
+    detect: DetectSettings = DetectSettings()
 
     @classmethod
     def settings_customise_sources(
