@@ -177,6 +177,9 @@ class Settings(BaseSettings):
         description="secret key for the keyed hash that pseudonymises person IDs",
     )
     query: QuerySettings = QuerySettings()
+    queries_dir: Path | None = Field(
+        None, description="a bureau's own .cypher queries, added to the library (RINGSIGHT_QUERIES_DIR)"
+    )
     load: LoadSettings = LoadSettings()
     ui: UiSettings = UiSettings()
     cases: CasesSettings = CasesSettings()
