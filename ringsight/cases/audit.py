@@ -58,6 +58,7 @@ ACTIONS = (
     "user.login",
     "user.login_failed",
     "user.logout",
+    "annotation.retract",
     "sanction.add",
 )
 
@@ -90,6 +91,38 @@ def new_audit_id(now_ns: int | None = None) -> str:
     return f"A{now_ns // 1000:016d}-{uuid.uuid4().hex[:8]}"
 
 
+def entry(
+    *,
+    user: str,
+    action: str,
+    target: str,
+    before: Any = None,
+    after: Any = None,
+) -> dict[str, Any]:
+    """The properties of a new audit entry, for writing it inside another statement.
+
+    :func:`record` writes it on its own; the case workflow passes it to the same
+    Cypher statement that changes the case, so the change and its audit entry
+    commit together or not at all. Arguments as for :func:`record`.
+    """
+    if not user or not action:
+        raise AuditError("An audit entry needs a user and an action.", "Pass user= and action= to audit.record().")
+    now_ns = time.time_ns()
+    ts = now_ns // 1_000_000_000
+    props: dict[str, Any] = {
+        "audit_id": new_audit_id(now_ns),
+        "ts": ts,
+        "time": datetime.fromtimestamp(ts, tz=UTC).astimezone(TZ).isoformat(timespec="seconds"),
+        "user": str(user),
+        "action": str(action),
+        "target": str(target),
+        "before": _json(before),
+        "after": _json(after),
+    }
+    props["digest"] = _digest(props, _secret())
+    return props
+
+
 def record(
     store: GraphStore,
     *,
@@ -109,23 +142,9 @@ def record(
     target : what was acted on, as ``Label:key`` (``"Case:K20260101-0001"``) or free text.
     before, after : any JSON-serialisable value (dicts, lists, text); stored as JSON text.
     """
-    if not user or not action:
-        raise AuditError("An audit entry needs a user and an action.", "Pass user= and action= to audit.record().")
-    now_ns = time.time_ns()
-    ts = now_ns // 1_000_000_000
-    entry: dict[str, Any] = {
-        "audit_id": new_audit_id(now_ns),
-        "ts": ts,
-        "time": datetime.fromtimestamp(ts, tz=UTC).astimezone(TZ).isoformat(timespec="seconds"),
-        "user": str(user),
-        "action": str(action),
-        "target": str(target),
-        "before": _json(before),
-        "after": _json(after),
-    }
-    entry["digest"] = _digest(entry, _secret())
-    store.write(f"CREATE (a:{AUDIT.label}) SET a = $props", {"props": entry})
-    return entry["audit_id"]
+    props = entry(user=user, action=action, target=target, before=before, after=after)
+    store.write(f"CREATE (a:{AUDIT.label}) SET a = $props", {"props": props})
+    return props["audit_id"]
 
 
 def list_entries(
