@@ -118,6 +118,7 @@ def _register_area_commands() -> None:
     from ringsight import demo
 
     demo.register(app)
+    __import__("ringsight.algorithms.commands", fromlist=["register"]).register(app)
 
 
 _register_area_commands()

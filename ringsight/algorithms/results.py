@@ -26,6 +26,7 @@ ORDER BY score DESC
 
 _MEMBERS = """
 MATCH (c:Cluster {cluster_id: $cluster_id})-[m:HAS_MEMBER]->(e)
+WHERE m.run_id IS NULL OR m.run_id = c.run_id
 RETURN e, m.role AS role, m.weight AS weight
 ORDER BY weight DESC
 """

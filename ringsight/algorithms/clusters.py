@@ -1,0 +1,156 @@
+"""From leads and person links to clusters: who belongs together, and what was found about them.
+
+The graph handed to community detection has one node per entity named in a
+lead (``Label|key``), one node per lead (``~L<id>``) joined to its members,
+and the person-to-person projection (``Patient|pid`` pairs weighted by
+surprise). A member's link to a lead is weighted by the lead's strength
+divided by the square root of how many leads name that entity, so a facility
+that appears in many unrelated leads (a big hospital) does not pull them into
+one cluster. Each community that holds at least one lead becomes a cluster:
+its entities are the members, its leads are the signals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ringsight.algorithms.communities import Communities, detect
+from ringsight.algorithms.leads import lead_members
+from ringsight.config import DetectSettings
+
+LEAD_PREFIX = "~L"
+
+
+@dataclass
+class ClusterSet:
+    """Clusters of one run before scoring.
+
+    ``members``: cluster, label, key, role, weight (one row per member entity);
+    ``leads``: cluster, lead_id (the leads inside each cluster);
+    ``communities``: the partition it came from.
+    """
+
+    members: pl.DataFrame
+    leads: pl.DataFrame
+    communities: Communities
+
+
+def entity_name(label: pl.Expr, key: pl.Expr) -> pl.Expr:
+    """The graph node name of an entity: ``Label|key``."""
+    return pl.concat_str([label, key], separator="|")
+
+
+def lead_edges(leads: pl.DataFrame) -> pl.DataFrame:
+    """Edges lead ↔ member entity, weighted by strength / sqrt(leads naming the entity)."""
+    lm = lead_members(leads).join(leads.select("lead_id", "strength"), on="lead_id")
+    if lm.is_empty():
+        return pl.DataFrame(schema={"a": pl.String, "b": pl.String, "weight": pl.Float64})
+    lm = lm.with_columns(entity_name(pl.col("label"), pl.col("key")).alias("node"))
+    lm = lm.with_columns(pl.len().over("node").alias("deg"))
+    return lm.select(
+        pl.concat_str([pl.lit(LEAD_PREFIX), pl.col("lead_id").cast(pl.String)]).alias("a"),
+        pl.col("node").alias("b"),
+        (pl.col("strength").clip(0.05, 1.0) / pl.col("deg").cast(pl.Float64).sqrt()).alias("weight"),
+    )
+
+
+def build_clusters(
+    leads: pl.DataFrame,
+    person_edges: pl.DataFrame,
+    cfg: DetectSettings,
+    *,
+    initial: dict[str, int] | None = None,
+) -> ClusterSet:
+    """Partition leads, entities and person links into clusters.
+
+    Parameters
+    ----------
+    leads : all leads with ``lead_id`` (see :func:`ringsight.algorithms.leads.concat_leads`).
+    person_edges : ``a, b, weight`` between pids (from :mod:`projections`).
+    cfg : detection settings (algorithm, objective, resolution, seed).
+    initial : entity name → community of the previous run, to seed Leiden.
+    """
+    le = lead_edges(leads)
+    pe = person_edges.select(
+        pl.concat_str([pl.lit("Patient|"), pl.col("a")]).alias("a"),
+        pl.concat_str([pl.lit("Patient|"), pl.col("b")]).alias("b"),
+        "weight",
+    )
+    # Person links matter only around leads: keep components that touch a lead member.
+    edges = pl.concat([le, _near_leads(pe, le)], how="vertical")
+    edges = edges.group_by("a", "b").agg(pl.col("weight").sum()).sort("a", "b")
+    comms = detect(
+        edges,
+        algorithm=cfg.algorithm,
+        objective=cfg.objective,
+        resolution=cfg.resolution,
+        seed=cfg.seed,
+        initial=initial,
+    )
+    part = comms.frame()
+    lead_part = part.filter(pl.col("node").str.starts_with(LEAD_PREFIX)).select(
+        pl.col("community").alias("cluster"),
+        pl.col("node").str.slice(len(LEAD_PREFIX)).cast(pl.Int64).alias("lead_id"),
+    )
+    with_leads = lead_part.select("cluster").unique()
+    ents = part.filter(~pl.col("node").str.starts_with(LEAD_PREFIX)).rename({"community": "cluster"})
+    ents = ents.join(with_leads, on="cluster", how="semi")
+    members = _member_rows(ents, leads, lead_part, edges)
+    sizes = members.group_by("cluster").agg(pl.len().alias("n"))
+    keep = sizes.filter(pl.col("n") >= cfg.thresholds.min_cluster_size).select("cluster")
+    members = members.join(keep, on="cluster", how="semi").sort(
+        "cluster", "weight", "label", "key", descending=[False, True, False, False]
+    )
+    lead_part = lead_part.join(keep, on="cluster", how="semi").sort("cluster", "lead_id")
+    return ClusterSet(members, lead_part, comms)
+
+
+def _near_leads(pe: pl.DataFrame, le: pl.DataFrame) -> pl.DataFrame:
+    """Person edges within two hops of a lead's patient members."""
+    if pe.is_empty() or le.is_empty():
+        return pe.head(0)
+    seeds = le.select(pl.col("b").alias("n")).unique()
+    hop1 = pe.join(seeds, left_on="a", right_on="n", how="semi").vstack(
+        pe.join(seeds, left_on="b", right_on="n", how="semi")
+    )
+    reach = pl.concat([seeds, hop1.select(pl.col("a").alias("n")), hop1.select(pl.col("b").alias("n"))]).unique()
+    near = pe.join(reach, left_on="a", right_on="n", how="semi").vstack(
+        pe.join(reach, left_on="b", right_on="n", how="semi")
+    )
+    return near.unique(["a", "b"])
+
+
+def _member_rows(ents: pl.DataFrame, leads: pl.DataFrame, lead_part: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+    """Members with their role (from their strongest lead in the cluster) and weight."""
+    split = ents.with_columns(
+        pl.col("node").str.split_exact("|", 1).struct.rename_fields(["label", "key"]).alias("lk")
+    ).unnest("lk")
+    lm = lead_members(leads).join(leads.select("lead_id", "strength"), on="lead_id").join(lead_part, on="lead_id")
+    roles = (
+        lm.sort("strength", descending=True)
+        .group_by("cluster", "label", "key", maintain_order=True)
+        .agg(pl.col("role").first(), pl.col("strength").sum().alias("lead_weight"))
+    )
+    inside = (
+        edges.join(ents.rename({"node": "a", "cluster": "ca"}), on="a")
+        .join(ents.rename({"node": "b", "cluster": "cb"}), on="b")
+        .filter(pl.col("ca") == pl.col("cb"))
+    )
+    strength = (
+        pl.concat(
+            [inside.select(pl.col("a").alias("node"), "weight"), inside.select(pl.col("b").alias("node"), "weight")]
+        )
+        .group_by("node")
+        .agg(pl.col("weight").sum().alias("link_weight"))
+    )
+    out = (
+        split.join(roles, on=["cluster", "label", "key"], how="left")
+        .join(strength, on="node", how="left")
+        .with_columns(
+            pl.col("role").fill_null("linked"),
+            (pl.col("lead_weight").fill_null(0) + pl.col("link_weight").fill_null(0)).round(3).alias("weight"),
+        )
+    )
+    return out.select("cluster", "label", "key", "role", "weight")

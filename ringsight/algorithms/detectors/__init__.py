@@ -1,0 +1,47 @@
+"""The named detectors. Each takes plain Polars frames and returns leads (see ``leads.py``).
+
+``DETECTORS`` maps each detector's name (also its signal name in scores and
+its weight key in ``settings.detect.weights``) to a function
+``(claims, items, thresholds) -> leads``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import polars as pl
+
+from ringsight.algorithms.detectors import admissions, prescriptions, shared_attributes, swiping, trace_codes, travel
+from ringsight.algorithms.leads import concat_leads
+from ringsight.config import DetectThresholds
+
+Detector = Callable[[pl.DataFrame, pl.DataFrame, DetectThresholds], pl.DataFrame]
+
+DETECTORS: dict[str, Detector] = {
+    "shared_card": lambda c, i, t: shared_attributes.shared_card(c, t),
+    "shared_phone": lambda c, i, t: shared_attributes.shared_phone(c, t),
+    "shared_address": lambda c, i, t: shared_attributes.shared_address(c, t),
+    "burst_swiping": lambda c, i, t: swiping.burst_swiping(c, t),
+    "identical_baskets": swiping.identical_baskets,
+    "co_admission": lambda c, i, t: admissions.co_admission(c, t),
+    "repeated_admission": lambda c, i, t: admissions.repeated_admission(c, t),
+    "split_charges": lambda c, i, t: admissions.split_charges(c, t),
+    "stay_overlap": lambda c, i, t: admissions.stay_overlap(c, t),
+    "doctor_pharmacy": lambda c, i, t: prescriptions.doctor_pharmacy(c, t),
+    "drug_shopping": prescriptions.drug_shopping,
+    "impossible_travel": lambda c, i, t: travel.impossible_travel(c, t),
+    "trace_code_resale": trace_codes.trace_code_resale,
+}
+
+
+def run_detectors(
+    claims: pl.DataFrame, items: pl.DataFrame, thresholds: DetectThresholds, names: list[str] | None = None
+) -> tuple[pl.DataFrame, dict[str, float]]:
+    """Run the named detectors (all by default); return all leads with ids and each one's seconds."""
+    frames, timings = [], {}
+    for name in names or list(DETECTORS):
+        t0 = time.perf_counter()
+        frames.append(DETECTORS[name](claims, items, thresholds))
+        timings[name] = round(time.perf_counter() - t0, 3)
+    return concat_leads(frames), timings

@@ -1,0 +1,270 @@
+"""Inpatient detectors: co-admission groups, repeated admissions, split stays, bed holding.
+
+- *Co-admission* (诱导住院, 假病人): patients admitted and discharged on the same
+  days at one facility, in groups of ``co_admit_min_group`` or more, pairs of
+  them together ``co_admit_min_repeats`` times or more. Crowds larger than
+  ``covisit_max_group`` are ignored (a big hospital discharges dozens a day).
+- *Repeated admission* (救助人员多次住院): one patient admitted at one facility
+  ``repeat_admission_min`` times or more; a lead per facility with its patients.
+- *Split charges* (分解住院): readmission at the same facility for the same
+  diagnosis within ``readmit_max_days`` of discharge; a lead per responsible doctor.
+- *Stay overlap* (挂床住院): a patient's outpatient or pharmacy claims at another
+  facility during an inpatient stay; a lead per inpatient facility.
+"""
+
+from __future__ import annotations
+
+import igraph as ig
+import polars as pl
+
+from ringsight.algorithms.leads import finish, member, member_list, numbers_json
+from ringsight.config import DetectThresholds
+
+_TZ = 8 * 3600
+_DAY = 86_400
+
+
+def _stays(claims: pl.DataFrame) -> pl.DataFrame:
+    return claims.filter(pl.col("admit_ts").is_not_null() & pl.col("discharge_ts").is_not_null()).with_columns(
+        ((pl.col("admit_ts") + _TZ) // _DAY).alias("admit_day"),
+        ((pl.col("discharge_ts") + _TZ) // _DAY).alias("discharge_day"),
+    )
+
+
+def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Groups of patients repeatedly admitted and discharged together at one facility."""
+    stays = _stays(claims)
+    groups = (
+        stays.group_by("facility_code", "admit_day", "discharge_day")
+        .agg(pl.col("pid").unique().alias("pids"), pl.col("claim_id").alias("claim_ids"))
+        .with_columns(pl.col("pids").list.len().alias("k"))
+        .filter((pl.col("k") >= t.co_admit_min_group) & (pl.col("k") <= t.covisit_max_group))
+        .with_row_index("g")
+    )
+    if groups.is_empty():
+        return finish(groups, "co_admission", "induced_admission")
+    members = groups.select("g", "facility_code", "pids").explode("pids").rename({"pids": "pid"})
+    pairs = (
+        members.join(members.select("g", pl.col("pid").alias("pid_b")), on="g")
+        .filter(pl.col("pid") < pl.col("pid_b"))
+        .group_by("facility_code", "pid", "pid_b")
+        .agg(pl.len().alias("times"))
+        .filter(pl.col("times") >= t.co_admit_min_repeats)
+    )
+    comps = _components(pairs, "facility_code")
+    if comps.is_empty():
+        return finish(comps, "co_admission", "induced_admission")
+    claim_rows = stays.join(comps, on=["facility_code", "pid"]).join(
+        groups.explode("pids").select("facility_code", "admit_day", "discharge_day", pl.col("pids").alias("pid")),
+        on=["facility_code", "admit_day", "discharge_day", "pid"],
+        how="semi",
+    )
+    leads = (
+        claim_rows.group_by("facility_code", "comp")
+        .agg(
+            pl.col("pid").unique().sort().alias("pids"),
+            pl.col("claim_id").alias("claim_ids"),
+            pl.struct("admit_day", "discharge_day").n_unique().alias("episodes"),
+            pl.col("doctor_code").drop_nulls().unique().sort().alias("doctors"),
+            pl.col("total_amount").sum().round(2).alias("amount"),
+        )
+        .with_columns(pl.col("pids").list.len().alias("patients"))
+    )
+    leads = leads.filter(pl.col("patients") >= t.co_admit_min_group)
+    out = leads.with_columns(
+        ((pl.col("patients") / 8).clip(0, 1) * 0.5 + (pl.col("episodes") / 4).clip(0, 1) * 0.5).alias("strength"),
+        pl.format(
+            "{} 名患者在机构 {} 同日入院、同日出院共 {} 批次",
+            pl.col("patients"),
+            pl.col("facility_code"),
+            pl.col("episodes"),
+        ).alias("evidence_zh"),
+        pl.format(
+            "{} patients admitted and discharged together at {} in {} batches",
+            pl.col("patients"),
+            pl.col("facility_code"),
+            pl.col("episodes"),
+        ).alias("evidence_en"),
+        numbers_json("patients", "episodes", "amount").alias("numbers"),
+        pl.concat_list(
+            pl.concat_list(member("Facility", "facility_code", "hospital")),
+            member_list("Patient", "pids", "co_admitted"),
+            member_list("Doctor", "doctors", "admitting_doctor"),
+        ).alias("members"),
+    )
+    return finish(out, "co_admission", "induced_admission")
+
+
+def _components(pairs: pl.DataFrame, group_col: str) -> pl.DataFrame:
+    """Connected components of pid pairs within each group: group_col, pid, comp."""
+    if pairs.is_empty():
+        return pl.DataFrame(schema={group_col: pl.String, "pid": pl.String, "comp": pl.Int64})
+    nodes = (
+        pl.concat([pairs.select(group_col, "pid"), pairs.select(group_col, pl.col("pid_b").alias("pid"))])
+        .unique()
+        .sort(group_col, "pid")
+        .with_row_index("i")
+    )
+    e = pairs.join(nodes, on=[group_col, "pid"]).join(nodes.rename({"pid": "pid_b", "i": "j"}), on=[group_col, "pid_b"])
+    graph = ig.Graph(n=nodes.height, edges=e.select("i", "j").to_numpy().tolist())
+    return nodes.with_columns(pl.Series("comp", graph.connected_components().membership, dtype=pl.Int64)).drop("i")
+
+
+def repeated_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Facilities whose patients are admitted again and again."""
+    stays = _stays(claims)
+    per = (
+        stays.group_by("facility_code", "pid")
+        .agg(
+            pl.col("admit_day").n_unique().alias("admissions"),
+            pl.col("claim_id").alias("claim_ids"),
+            pl.col("total_amount").sum().alias("amount"),
+        )
+        .filter(pl.col("admissions") >= t.repeat_admission_min)
+    )
+    leads = (
+        per.group_by("facility_code")
+        .agg(
+            pl.col("pid").sort().alias("pids"),
+            pl.col("admissions").max().alias("max_admissions"),
+            pl.col("admissions").sum().alias("admissions"),
+            pl.col("claim_ids").list.explode(keep_nulls=False, empty_as_null=False),
+            pl.col("amount").sum().round(2),
+        )
+        .with_columns(pl.col("pids").list.len().alias("patients"))
+    )
+    out = leads.with_columns(
+        (
+            (pl.col("patients") / 6).clip(0, 1) * 0.6
+            + (pl.col("max_admissions") / (3 * t.repeat_admission_min)).clip(0, 1) * 0.4
+        ).alias("strength"),
+        pl.format(
+            "机构 {} 有 {} 名患者反复住院（最多 {} 次）",
+            pl.col("facility_code"),
+            pl.col("patients"),
+            pl.col("max_admissions"),
+        ).alias("evidence_zh"),
+        pl.format(
+            "{} patients admitted repeatedly at {} (up to {} times)",
+            pl.col("patients"),
+            pl.col("facility_code"),
+            pl.col("max_admissions"),
+        ).alias("evidence_en"),
+        numbers_json("patients", "admissions", "max_admissions", "amount").alias("numbers"),
+        pl.concat_list(
+            pl.concat_list(member("Facility", "facility_code", "hospital")),
+            member_list("Patient", "pids", "readmitted"),
+        ).alias("members"),
+    )
+    return finish(out, "repeated_admission", "repeated_admission")
+
+
+def split_charges(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Doctors whose patients are discharged and readmitted within days for the same diagnosis."""
+    stays = _stays(claims).sort("pid", "facility_code", "admit_ts")
+    prev = stays.with_columns(
+        pl.col("discharge_day").shift(1).over("pid", "facility_code").alias("prev_discharge"),
+        pl.col("diagnosis_code").shift(1).over("pid", "facility_code").alias("prev_diag"),
+        pl.col("claim_id").shift(1).over("pid", "facility_code").alias("prev_claim"),
+    )
+    splits = prev.filter(
+        pl.col("prev_discharge").is_not_null()
+        & ((pl.col("admit_day") - pl.col("prev_discharge")) <= t.readmit_max_days)
+        & (pl.col("diagnosis_code") == pl.col("prev_diag"))
+    ).with_columns(pl.col("doctor_code").fill_null(pl.col("facility_code")).alias("who"))
+    leads = (
+        splits.group_by("facility_code", "who")
+        .agg(
+            pl.col("doctor_code").drop_nulls().first().alias("doctor_code"),
+            pl.col("pid").unique().sort().alias("pids"),
+            pl.len().alias("splits"),
+            pl.concat_list("claim_id", "prev_claim")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .alias("claim_ids"),
+            pl.col("total_amount").sum().round(2).alias("amount"),
+        )
+        .filter(pl.col("splits") >= 2)
+    )
+    out = leads.with_columns(
+        (pl.col("splits") / 8).alias("strength"),
+        pl.format(
+            "医师/机构 {} 有 {} 次同诊断 {} 天内再入院（分解住院）",
+            pl.col("who"),
+            pl.col("splits"),
+            pl.lit(t.readmit_max_days),
+        ).alias("evidence_zh"),
+        pl.format(
+            "{} has {} readmissions for the same diagnosis within {} days (split stays)",
+            pl.col("who"),
+            pl.col("splits"),
+            pl.lit(t.readmit_max_days),
+        ).alias("evidence_en"),
+        numbers_json("splits", "amount").alias("numbers"),
+        pl.concat_list(
+            pl.concat_list(member("Facility", "facility_code", "hospital")),
+            pl.concat_list(member("Doctor", "doctor_code", "doctor")),
+            member_list("Patient", "pids", "split_patient"),
+        ).alias("members"),
+    )
+    return finish(out, "split_charges", "split_charges")
+
+
+def stay_overlap(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Inpatients with outpatient or pharmacy claims elsewhere during their stay (挂床)."""
+    stays = _stays(claims).select(
+        "pid",
+        pl.col("facility_code").alias("stay_facility"),
+        "admit_ts",
+        "discharge_ts",
+        pl.col("claim_id").alias("stay_claim"),
+        pl.col("total_amount").alias("stay_amount"),
+    )
+    others = claims.filter(pl.col("admit_ts").is_null()).select("pid", "facility_code", "claim_ts", "claim_id")
+    hits = stays.join(others, on="pid").filter(
+        (pl.col("claim_ts") > pl.col("admit_ts") + 86_400 // 2)
+        & (pl.col("claim_ts") < pl.col("discharge_ts") - 86_400 // 2)
+        & (pl.col("facility_code") != pl.col("stay_facility"))
+    )
+    per_stay = (
+        hits.group_by("stay_claim")
+        .agg(
+            pl.col("pid").first(),
+            pl.col("stay_facility").first(),
+            pl.col("stay_amount").first(),
+            pl.col("claim_id").alias("away_claims"),
+            pl.col("facility_code").unique().alias("away_facilities"),
+        )
+        .filter(pl.col("away_claims").list.len() >= t.stay_overlap_min_claims)
+        .with_columns(pl.concat_list(pl.col("stay_claim"), pl.col("away_claims")).alias("claim_ids"))
+    )
+    leads = (
+        per_stay.group_by("stay_facility")
+        .agg(
+            pl.col("pid").unique().sort().alias("pids"),
+            pl.len().alias("stays"),
+            pl.col("claim_ids").list.explode(keep_nulls=False, empty_as_null=False),
+            pl.col("stay_amount").sum().round(2).alias("amount"),
+        )
+        .with_columns(pl.col("pids").list.len().alias("patients"))
+    )
+    out = leads.with_columns(
+        ((pl.col("patients") / 5).clip(0, 1) * 0.7 + (pl.col("stays") / 10).clip(0, 1) * 0.3).alias("strength"),
+        pl.format(
+            "机构 {} 的 {} 次住院期间，患者在别处有门诊或购药结算（{} 人）",
+            pl.col("stay_facility"),
+            pl.col("stays"),
+            pl.col("patients"),
+        ).alias("evidence_zh"),
+        pl.format(
+            "{} inpatient stays at {} with the patient's claims elsewhere during the stay ({} patients)",
+            pl.col("stays"),
+            pl.col("stay_facility"),
+            pl.col("patients"),
+        ).alias("evidence_en"),
+        numbers_json("stays", "patients", "amount").alias("numbers"),
+        pl.concat_list(
+            pl.concat_list(member("Facility", "stay_facility", "hospital")),
+            member_list("Patient", "pids", "absent_inpatient"),
+        ).alias("members"),
+    )
+    return finish(out, "stay_overlap", "bed_holding")

@@ -1,0 +1,155 @@
+"""Prescription-flow detectors: doctor–pharmacy collusion and drug shopping for resale.
+
+*Doctor–pharmacy concentration* (处方外流, 内外勾结): the share of a doctor's
+externally filled prescriptions that go to one pharmacy, compared with the
+share of the same pharmacy among the prescriptions of the doctor's colleagues
+at the same facility — the *lift*. A pharmacy beside a hospital fills most of
+*every* doctor's prescriptions there (lift ≈ 1, ignored); a colluding doctor
+sends far more than the colleagues do (lift ≥ ``doctor_pharmacy_min_lift``).
+Doctors without colleagues in the data are compared with the pharmacy's
+share of all external prescriptions.
+
+*Drug shopping* (套取药品倒卖): one person buys the same drug at
+``shopping_min_pharmacies`` or more pharmacies, at least
+``shopping_min_packs`` packs and five times the median buyer's quantity.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ringsight.algorithms.leads import finish, member, member_list, numbers_json
+from ringsight.config import DetectThresholds
+
+
+def doctor_pharmacy(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Doctors whose prescriptions are filled at one pharmacy far more than their colleagues'."""
+    rx = claims.filter((pl.col("facility_kind") == "pharmacy") & pl.col("doctor_code").is_not_null())
+    if rx.is_empty():
+        return finish(rx, "doctor_pharmacy", "doctor_pharmacy")
+    home = (
+        claims.filter((pl.col("facility_kind") != "pharmacy") & pl.col("doctor_code").is_not_null())
+        .group_by("doctor_code", "facility_code")
+        .agg(pl.len().alias("n"))
+        .sort("n", "facility_code", descending=[True, False])
+        .unique("doctor_code", keep="first")
+        .select("doctor_code", pl.col("facility_code").alias("home"))
+    )
+    rx = rx.join(home, on="doctor_code", how="left").with_columns(pl.col("home").fill_null("?"))
+    dp = rx.group_by("doctor_code", "home", "facility_code").agg(
+        pl.len().alias("n_dp"),
+        pl.col("claim_id").alias("claim_ids"),
+        pl.col("pid").drop_nulls().unique().sort().alias("pids"),
+        pl.col("total_amount").sum().round(2).alias("amount"),
+    )
+    dp = (
+        dp.with_columns(
+            pl.col("n_dp").sum().over("doctor_code").alias("n_d"),
+            pl.col("n_dp").sum().over("home", "facility_code").alias("n_hp"),
+            pl.col("n_dp").sum().over("home").alias("n_h"),
+            pl.col("n_dp").sum().over("facility_code").alias("n_p"),
+            pl.col("n_dp").sum().alias("n_all"),
+        )
+        .with_columns(
+            (pl.col("n_dp") / pl.col("n_d")).alias("share"),
+            pl.when((pl.col("home") != "?") & (pl.col("n_h") - pl.col("n_d") >= 10))
+            .then((pl.col("n_hp") - pl.col("n_dp")) / (pl.col("n_h") - pl.col("n_d")))
+            .otherwise((pl.col("n_p") - pl.col("n_dp")) / (pl.col("n_all") - pl.col("n_d")).clip(1, None))
+            .alias("peer_share"),
+        )
+        .with_columns((pl.col("share") / pl.col("peer_share").clip(0.01, None)).round(1).alias("lift"))
+    )
+    hits = dp.filter(
+        (pl.col("n_dp") >= t.doctor_pharmacy_min_rx)
+        & (pl.col("share") >= t.doctor_pharmacy_min_share)
+        & (pl.col("lift") >= t.doctor_pharmacy_min_lift)
+    ).with_columns(pl.col("share").round(2), pl.col("peer_share").round(3))
+    out = hits.with_columns(
+        ((pl.col("lift") / (4 * t.doctor_pharmacy_min_lift)).clip(0, 1) * 0.5 + pl.col("share") * 0.5).alias(
+            "strength"
+        ),
+        pl.format(
+            "医师 {} 的外配处方 {}% 流向药店 {}（{} 张），同院其他医师仅 {}%，为其 {} 倍",
+            pl.col("doctor_code"),
+            (pl.col("share") * 100).round(0),
+            pl.col("facility_code"),
+            pl.col("n_dp"),
+            (pl.col("peer_share") * 100).round(1),
+            pl.col("lift"),
+        ).alias("evidence_zh"),
+        pl.format(
+            "{}% of doctor {}'s filled prescriptions ({}) go to pharmacy {}, vs {}% for colleagues ({}× lift)",
+            (pl.col("share") * 100).round(0),
+            pl.col("doctor_code"),
+            pl.col("n_dp"),
+            pl.col("facility_code"),
+            (pl.col("peer_share") * 100).round(1),
+            pl.col("lift"),
+        ).alias("evidence_en"),
+        numbers_json("n_dp", "n_d", "share", "peer_share", "lift", "amount").alias("numbers"),
+        pl.concat_list(
+            pl.concat_list(member("Doctor", "doctor_code", "prescriber")),
+            pl.concat_list(member("Facility", "facility_code", "pharmacy")),
+            member_list("Patient", "pids", "rx_patient"),
+        ).alias("members"),
+    )
+    return finish(out, "doctor_pharmacy", "doctor_pharmacy")
+
+
+def drug_shopping(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Persons buying the same drug at many pharmacies in quantities beyond need."""
+    if items.is_empty():
+        return finish(items, "drug_shopping", "reselling")
+    drugs = items.filter((pl.col("item_category") == "drug") | pl.col("item_code").str.contains("^[XZ]")).select(
+        "claim_id", "item_code", "quantity", "amount"
+    )
+    rows = drugs.join(
+        claims.filter(pl.col("facility_kind") == "pharmacy").select("claim_id", "pid", "card_id", "facility_code"),
+        on="claim_id",
+    )
+    per = (
+        rows.group_by("pid", "item_code")
+        .agg(
+            pl.col("facility_code").unique().sort().alias("pharmacies"),
+            pl.col("quantity").sum().alias("packs"),
+            pl.col("claim_id").unique().alias("claim_ids"),
+            pl.col("amount").sum().round(2).alias("amount"),
+            pl.col("card_id").drop_nulls().first().alias("card_id"),
+        )
+        .with_columns(
+            pl.col("pharmacies").list.len().alias("n_pharm"),
+            pl.col("packs").median().over("item_code").alias("median_packs"),
+        )
+    )
+    hits = per.filter(
+        (pl.col("n_pharm") >= t.shopping_min_pharmacies)
+        & (pl.col("packs") >= t.shopping_min_packs)
+        & (pl.col("packs") >= 5 * pl.col("median_packs"))
+    )
+    out = hits.with_columns(
+        (
+            (pl.col("n_pharm") / (2 * t.shopping_min_pharmacies)).clip(0, 1) * 0.5
+            + (pl.col("packs") / (3 * t.shopping_min_packs)).clip(0, 1) * 0.5
+        ).alias("strength"),
+        pl.format(
+            "参保人在 {} 家药店购买同一药品 {} 共 {} 盒（中位数 {} 盒）",
+            pl.col("n_pharm"),
+            pl.col("item_code"),
+            pl.col("packs"),
+            pl.col("median_packs"),
+        ).alias("evidence_zh"),
+        pl.format(
+            "one person bought drug {} at {} pharmacies, {} packs (median buyer {})",
+            pl.col("item_code"),
+            pl.col("n_pharm"),
+            pl.col("packs"),
+            pl.col("median_packs"),
+        ).alias("evidence_en"),
+        numbers_json("n_pharm", "packs", "median_packs", "amount").alias("numbers"),
+        pl.concat_list(
+            pl.concat_list(member("Patient", "pid", "buyer")),
+            pl.concat_list(member("Card", "card_id", "buyer_card")),
+            member_list("Facility", "pharmacies", "pharmacy"),
+        ).alias("members"),
+    )
+    return finish(out, "drug_shopping", "reselling")

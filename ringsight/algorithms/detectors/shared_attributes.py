@@ -1,0 +1,108 @@
+"""Shared-attribute detectors: one card, phone or address used by more persons than a household.
+
+Households legitimately share an address, a phone and — under family mutual
+aid (个账家庭共济) — a card; nursing homes and dormitories share an address
+(and often a front-desk phone) among dozens of residents. So a card counts
+from ``card_min_persons`` persons, a phone from ``phone_min_persons``
+*unrelated* persons (living at more than one address, and not all at an
+institution), and an address only between ``household_max`` and
+``institution_min`` residents.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ringsight.algorithms.leads import finish, member, member_list, numbers_json
+from ringsight.config import DetectThresholds
+
+
+def _persons_by(claims: pl.DataFrame, col: str) -> pl.DataFrame:
+    return (
+        claims.filter(pl.col(col).is_not_null() & (pl.col(col) != "") & pl.col("pid").is_not_null())
+        .group_by(col)
+        .agg(
+            pl.col("pid").unique().sort().alias("pids"),
+            pl.col("address_key").drop_nulls().unique().alias("addresses"),
+            pl.col("claim_id").alias("claim_ids"),
+            pl.col("total_amount").sum().alias("amount"),
+        )
+        .with_columns(pl.col("pids").list.len().alias("persons"), pl.col("addresses").list.len().alias("n_addr"))
+    )
+
+
+def _institutions(claims: pl.DataFrame, t: DetectThresholds) -> pl.Series:
+    counts = claims.filter(pl.col("address_key").is_not_null()).group_by("address_key").agg(pl.col("pid").n_unique())
+    return counts.filter(pl.col("pid") >= t.institution_min)["address_key"]
+
+
+def shared_card(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Cards used by ``card_min_persons`` or more distinct persons (冒名就医, 盗刷)."""
+    groups = _persons_by(claims, "card_id").filter(pl.col("persons") >= t.card_min_persons)
+    groups = groups.filter(~((pl.col("n_addr") == 1) & (pl.col("persons") <= t.household_max - 2)))
+    out = groups.with_columns(
+        ((pl.col("persons") - t.card_min_persons + 1) / 3).alias("strength"),
+        pl.format("医保卡 {} 被 {} 名不同参保人使用", pl.col("card_id"), pl.col("persons")).alias("evidence_zh"),
+        pl.format("card {} used by {} different insured persons", pl.col("card_id"), pl.col("persons")).alias(
+            "evidence_en"
+        ),
+        numbers_json("persons", "n_addr", "amount").alias("numbers"),
+        pl.concat_list(
+            pl.concat_list(member("Card", "card_id", "shared_card")), member_list("Patient", "pids", "card_user")
+        ).alias("members"),
+    )
+    return finish(out, "shared_card", "impersonation")
+
+
+def shared_phone(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Own or emergency-contact phones shared by unrelated persons beyond a household."""
+    institutions = _institutions(claims, t)
+    frames = []
+    for col, role, zh, en in (
+        ("patient_phone", "shared_phone", "手机号", "phone"),
+        ("contact_phone", "contact_phone", "联系人电话", "contact phone"),
+    ):
+        groups = _persons_by(claims, col).filter(pl.col("persons") >= t.phone_min_persons)
+        groups = groups.filter(
+            (pl.col("n_addr") != 1) | ~pl.col("addresses").list.first().is_in(institutions.implode())
+        ).filter(pl.col("n_addr") >= 2)
+        out = groups.with_columns(
+            ((pl.col("persons") - t.phone_min_persons + 1) / 4 * (pl.col("n_addr") / pl.col("persons")).sqrt()).alias(
+                "strength"
+            ),
+            pl.format(
+                f"{zh} {{}} 被 {{}} 名参保人共用，分属 {{}} 个住址", pl.col(col), pl.col("persons"), pl.col("n_addr")
+            ).alias("evidence_zh"),
+            pl.format(
+                f"{en} {{}} shared by {{}} insured persons at {{}} addresses",
+                pl.col(col),
+                pl.col("persons"),
+                pl.col("n_addr"),
+            ).alias("evidence_en"),
+            numbers_json("persons", "n_addr", "amount").alias("numbers"),
+            pl.concat_list(
+                pl.concat_list(member("Phone", col, role)), member_list("Patient", "pids", "phone_user")
+            ).alias("members"),
+        )
+        frames.append(finish(out, "shared_phone", "ghost_patients"))
+    return pl.concat(frames)
+
+
+def shared_address(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Addresses with more residents than a household but fewer than an institution."""
+    groups = _persons_by(claims, "address_key").filter(
+        (pl.col("persons") > t.household_max) & (pl.col("persons") < t.institution_min)
+    )
+    out = groups.with_columns(
+        ((pl.col("persons") - t.household_max) / 6).alias("strength"),
+        pl.format("住址 {} 登记了 {} 名参保人", pl.col("address_key"), pl.col("persons")).alias("evidence_zh"),
+        pl.format("{} insured persons registered at address {}", pl.col("persons"), pl.col("address_key")).alias(
+            "evidence_en"
+        ),
+        numbers_json("persons", "amount").alias("numbers"),
+        pl.concat_list(
+            pl.concat_list(member("Address", "address_key", "shared_address")),
+            member_list("Patient", "pids", "resident"),
+        ).alias("members"),
+    )
+    return finish(out, "shared_address", "ghost_patients")

@@ -1,0 +1,171 @@
+"""Pharmacy-side detectors: burst swiping of collected cards, identical baskets.
+
+*Burst swiping* (聚敛盗刷, 突击划卡): a pharmacy that holds collected cards
+swipes them one after another at one terminal. Busy counters see many cards
+too, so a window counts as a burst only when it holds at least
+``burst_min_cards`` distinct cards *and* at least four times the terminal's
+median per active window; a card is a lead member when it is in bursts at the
+same terminal on ``burst_min_days`` or more days (collected cards come back,
+customers of a busy counter do not come back together). Off-hours swipes and
+round amounts raise the strength.
+
+*Identical baskets* (诱导购买生活用品, goods billed as drugs): the same
+multi-item basket (codes and quantities) settled on ``basket_min_cards``
+cards at one pharmacy and (almost) nowhere else.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ringsight.algorithms.leads import finish, member, member_list, numbers_json
+from ringsight.config import DetectThresholds
+
+_TZ = 8 * 3600  # claim times are epoch seconds; days and hours are Asia/Shanghai
+
+
+def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Cards swiped together in bursts at one terminal on several days."""
+    window = t.burst_minutes * 60
+    base = claims.filter(pl.col("card_id").is_not_null() & pl.col("facility_code").is_not_null()).with_columns(
+        pl.concat_str([pl.col("facility_code"), pl.col("terminal_id").fill_null("")], separator=":").alias("term"),
+        ((pl.col("claim_ts") + _TZ) // 86_400).alias("day"),
+        (((pl.col("claim_ts") + _TZ) % 86_400) // 3600).alias("hour"),
+    )
+    frames = []
+    for offset in (0, window // 2):
+        frames.append(
+            base.with_columns(((pl.col("claim_ts") + offset) // window).alias("win"), pl.lit(offset).alias("off"))
+        )
+    swipes = pl.concat(frames)
+    per_win = swipes.group_by("term", "off", "win").agg(pl.col("card_id").n_unique().alias("cards"))
+    typical = per_win.group_by("term").agg(pl.col("cards").median().alias("typical"))
+    bursts = per_win.join(typical, on="term").filter(
+        (pl.col("cards") >= t.burst_min_cards) & (pl.col("cards") >= 4 * pl.col("typical"))
+    )
+    in_burst = swipes.join(bursts.select("term", "off", "win"), on=["term", "off", "win"], how="semi")
+    card_days = in_burst.group_by("term", "card_id").agg(pl.col("day").n_unique().alias("days"))
+    repeat_cards = card_days.filter(pl.col("days") >= t.burst_min_days)
+    rows = in_burst.join(repeat_cards.select("term", "card_id"), on=["term", "card_id"], how="semi").unique("claim_id")
+    if rows.is_empty():
+        return finish(rows, "burst_swiping", "card_collecting")
+    leads = (
+        rows.group_by("term")
+        .agg(
+            pl.col("facility_code").first(),
+            pl.col("terminal_id").first(),
+            pl.col("card_id").unique().sort().alias("cards"),
+            pl.col("pid").drop_nulls().unique().sort().alias("pids"),
+            pl.col("operator_id").drop_nulls().mode().first().alias("operator_id"),
+            pl.col("day").n_unique().alias("days"),
+            pl.col("claim_id").alias("claim_ids"),
+            ((pl.col("hour") < 7) | (pl.col("hour") >= 22)).mean().alias("off_hours"),
+            ((pl.col("total_amount") % 10).abs() < 0.005).mean().alias("round_amounts"),
+            pl.col("total_amount").sum().round(2).alias("amount"),
+        )
+        .with_columns(pl.col("cards").list.len().alias("n_cards"))
+    )
+    leads = leads.filter(pl.col("n_cards") >= t.burst_min_cards)
+    out = leads.with_columns(
+        (
+            (pl.col("n_cards") / (2 * t.burst_min_cards)).clip(0, 1) * 0.6
+            + (pl.col("days") / 6).clip(0, 1) * 0.2
+            + pl.max_horizontal("off_hours", "round_amounts") * 0.2
+        ).alias("strength"),
+        pl.format(
+            "终端 {} 在 {} 天内集中刷卡 {} 张医保卡（非营业时段占比 {}，整数金额占比 {}）",
+            pl.col("term"),
+            pl.col("days"),
+            pl.col("n_cards"),
+            pl.col("off_hours").round(2),
+            pl.col("round_amounts").round(2),
+        ).alias("evidence_zh"),
+        pl.format(
+            "terminal {} swiped {} cards in bursts on {} days (off-hours share {}, round amounts {})",
+            pl.col("term"),
+            pl.col("n_cards"),
+            pl.col("days"),
+            pl.col("off_hours").round(2),
+            pl.col("round_amounts").round(2),
+        ).alias("evidence_en"),
+        numbers_json("n_cards", "days", "off_hours", "round_amounts", "amount").alias("numbers"),
+        pl.concat_list(
+            pl.concat_list(member("Facility", "facility_code", "pharmacy")),
+            pl.concat_list(
+                member("Terminal", pl.when(pl.col("terminal_id").is_not_null()).then(pl.col("term")), "terminal")
+            ),
+            pl.concat_list(
+                member(
+                    "Operator",
+                    pl.when(pl.col("operator_id").is_not_null()).then(
+                        pl.concat_str([pl.col("facility_code"), pl.col("operator_id")], separator=":")
+                    ),
+                    "operator",
+                )
+            ),
+            member_list("Card", "cards", "swiped_card"),
+            member_list("Patient", "pids", "card_holder"),
+        ).alias("members"),
+    )
+    return finish(out, "burst_swiping", "card_collecting")
+
+
+def identical_baskets(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """The same multi-item basket on many cards at one pharmacy, and rarely elsewhere."""
+    if items.is_empty():
+        return finish(items, "identical_baskets", "goods_as_drugs")
+    baskets = (
+        items.filter(pl.col("item_code").is_not_null())
+        .group_by("claim_id")
+        .agg(
+            pl.concat_str([pl.col("item_code"), pl.col("quantity").round(2).cast(pl.String)], separator="x")
+            .sort()
+            .str.join("|")
+            .alias("basket"),
+            pl.col("item_code").n_unique().alias("n_items"),
+        )
+        .filter(pl.col("n_items") >= 2)
+    )
+    rows = claims.select("claim_id", "facility_code", "facility_kind", "card_id", "pid", "total_amount").join(
+        baskets, on="claim_id"
+    )
+    by_fac = rows.group_by("basket", "facility_code").agg(
+        pl.col("card_id").n_unique().alias("n_cards"),
+        pl.col("card_id").unique().sort().alias("cards"),
+        pl.col("pid").drop_nulls().unique().sort().alias("pids"),
+        pl.col("claim_id").alias("claim_ids"),
+        pl.col("n_items").first(),
+        pl.col("total_amount").sum().round(2).alias("amount"),
+    )
+    by_fac = by_fac.with_columns((pl.col("n_cards") / pl.col("n_cards").sum().over("basket")).alias("share"))
+    hits = by_fac.filter((pl.col("n_cards") >= t.basket_min_cards) & (pl.col("share") >= 0.8))
+    leads = hits.group_by("facility_code").agg(
+        pl.col("basket").len().alias("baskets"),
+        pl.col("n_cards").max().alias("max_cards"),
+        pl.col("cards").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+        pl.col("pids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+        pl.col("claim_ids").list.explode(keep_nulls=False, empty_as_null=False),
+        pl.col("amount").sum().round(2),
+    )
+    out = leads.with_columns(
+        (pl.col("max_cards") / (3 * t.basket_min_cards) + pl.col("baskets") / 10).alias("strength"),
+        pl.format(
+            "药店 {} 有 {} 种相同的多品种购药组合，最多出现在 {} 张卡上",
+            pl.col("facility_code"),
+            pl.col("baskets"),
+            pl.col("max_cards"),
+        ).alias("evidence_zh"),
+        pl.format(
+            "pharmacy {} settled {} identical multi-item baskets, one on {} cards",
+            pl.col("facility_code"),
+            pl.col("baskets"),
+            pl.col("max_cards"),
+        ).alias("evidence_en"),
+        numbers_json("baskets", "max_cards", "amount").alias("numbers"),
+        pl.concat_list(
+            pl.concat_list(member("Facility", "facility_code", "pharmacy")),
+            member_list("Card", "cards", "basket_card"),
+            member_list("Patient", "pids", "card_holder"),
+        ).alias("members"),
+    )
+    return finish(out, "identical_baskets", "goods_as_drugs")

@@ -1,0 +1,311 @@
+"""Load a window of claims as Polars frames, and the small store-side inputs of a run.
+
+Why staged tables first: the loader keeps every accepted claim and item as
+Parquet (``ringsight/tables.py``), and whole-table aggregates over flat claims
+are an order of magnitude faster in Polars than the same aggregate walked in a
+graph store (ARCHITECTURE.md: ~0.1 s vs ~1.3 s for one aggregate over 1M
+claims). When nothing is staged (a graph loaded by another tool), the same
+frame is rebuilt from the store with paged read queries ordered by claim id;
+items are then summarised from the claim's ``item_codes`` / ``trace_codes``.
+
+This module and :mod:`ringsight.algorithms.writeback` are the only ones that
+touch the store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ringsight.config import Settings
+from ringsight.graph.store import GraphStore
+from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, empty_claims, empty_items, scan_claims, scan_items
+
+PAGE_SIZE = 20_000
+
+_BOUNDS = "MATCH (c:Claim) RETURN min(c.time_ts) AS lo, max(c.time_ts) AS hi, count(c) AS n"
+
+_PAGE = """
+MATCH (c:Claim)
+WHERE c.claim_id > $after AND c.time_ts >= $since AND c.time_ts < $until
+WITH c ORDER BY c.claim_id LIMIT $limit
+OPTIONAL MATCH (c)-[:BY_PATIENT]->(p:Patient)
+OPTIONAL MATCH (c)-[:WITH_CARD]->(card:Card)
+OPTIONAL MATCH (c)-[:AT_FACILITY]->(f:Facility)
+OPTIONAL MATCH (c)-[:BY_DOCTOR]->(d:Doctor)
+OPTIONAL MATCH (c)-[:ON_TERMINAL]->(t:Terminal)
+OPTIONAL MATCH (c)-[:BY_OPERATOR]->(o:Operator)
+OPTIONAL MATCH (p)-[:HAS_PHONE]->(ph:Phone)
+OPTIONAL MATCH (p)-[:CONTACT_PHONE]->(cp:Phone)
+OPTIONAL MATCH (p)-[:LIVES_AT]->(a:Address)
+RETURN c.claim_id AS claim_id, c.visit_type AS visit_type, c.time_ts AS claim_ts,
+       c.admit_ts AS admit_ts, c.discharge_ts AS discharge_ts,
+       p.pid AS pid, p.id_raw AS patient_id, p.id_type AS patient_id_type, p.person_no AS person_no,
+       p.name AS patient_name, p.gender AS patient_gender, p.birth_date AS patient_birth_date,
+       p.insurance_type AS insurance_type, card.card_id AS card_id, card.card_kind AS card_kind,
+       head(collect(DISTINCT ph.number)) AS patient_phone, head(collect(DISTINCT cp.number)) AS contact_phone,
+       head(collect(DISTINCT a.key)) AS address_key, head(collect(DISTINCT a.text)) AS address_text,
+       head(collect(DISTINCT a.district)) AS district,
+       f.code AS facility_code, f.name AS facility_name, f.kind AS facility_kind, f.level AS facility_level,
+       f.ownership AS facility_ownership, d.code AS doctor_code, d.name AS doctor_name,
+       c.department AS department, c.bed_no AS bed_no, c.diagnosis_code AS diagnosis_code,
+       c.diagnosis_name AS diagnosis_name, c.total_amount AS total_amount, c.fund_paid AS fund_paid,
+       c.account_paid AS account_paid, c.self_paid AS self_paid, t.terminal_id AS terminal_id,
+       o.operator_id AS operator_id, c.load_id AS load_id, c.item_codes AS item_codes,
+       c.trace_codes AS trace_codes
+ORDER BY claim_id
+"""
+
+_SANCTIONS = """
+MATCH (s:Sanction)-[:SANCTIONED]->(e)
+RETURN s.sanction_id AS sanction_id, s.kind AS kind, s.from_ts AS from_ts, s.until_ts AS until_ts,
+       labels(e)[0] AS label, coalesce(e.code, e.pid) AS key
+"""
+
+_PREVIOUS = """
+MATCH (c:Cluster)-[m:HAS_MEMBER]->(e)
+WHERE c.run_id IS NOT NULL AND (m.run_id IS NULL OR m.run_id = c.run_id)
+RETURN c.cluster_id AS cluster_id, labels(e)[0] AS label,
+       coalesce(e.pid, e.card_id, e.number, e.code, e.key) AS key
+"""
+
+_LATEST_FOUND = """
+MATCH (r:Run {status: 'done'}) WITH r ORDER BY r.finished_ts DESC LIMIT 1
+MATCH (r)-[:FOUND]->(c:Cluster) RETURN c.cluster_id AS cluster_id
+"""
+
+
+@dataclass
+class ClaimsWindow:
+    """The claims (and items) a run looks at, and where they came from."""
+
+    claims: pl.DataFrame
+    items: pl.DataFrame
+    since_ts: int
+    until_ts: int
+    source: str  # "staged" | "store" | "empty"
+
+
+def resolve_window(
+    latest_ts: int | None, since: datetime | None, until: datetime | None, window_days: int
+) -> tuple[int, int]:
+    """The [since, until) window in epoch seconds.
+
+    ``until`` defaults to just after the latest claim (the data's "now": a weekly
+    job over fresh data ends today; a replay over old data still finds its
+    claims); ``since`` defaults to ``window_days`` before ``until``.
+    """
+    if until is not None:
+        until_ts = int(_aware(until).timestamp())
+    elif latest_ts is not None:
+        until_ts = int(latest_ts) + 1
+    else:
+        until_ts = int(datetime.now(UTC).timestamp())
+    since_ts = int(_aware(since).timestamp()) if since is not None else until_ts - window_days * 86_400
+    return since_ts, until_ts
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def load_window(
+    store: GraphStore | None,
+    settings: Settings,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    window_days: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ClaimsWindow:
+    """The claims of the window, from the staged tables when present, else from the store."""
+    days = window_days or settings.detect.window_days
+    staged = scan_claims(settings)
+    if staged is not None:
+        return _from_staging(staged, scan_items(settings), since, until, days)
+    if store is None:
+        since_ts, until_ts = resolve_window(None, since, until, days)
+        return ClaimsWindow(empty_claims(), empty_items(), since_ts, until_ts, "empty")
+    return _from_store(store, since, until, days, progress)
+
+
+def _from_staging(
+    claims_lf: pl.LazyFrame,
+    items_lf: pl.LazyFrame | None,
+    since: datetime | None,
+    until: datetime | None,
+    days: int,
+) -> ClaimsWindow:
+    latest = claims_lf.select(pl.col("claim_ts").max()).collect().item() if until is None else None
+    since_ts, until_ts = resolve_window(latest, since, until, days)
+    claims = (
+        claims_lf.filter(pl.col("claim_ts").is_between(since_ts, until_ts, closed="left"))
+        .unique("claim_id", keep="last", maintain_order=True)
+        .sort("claim_id")
+        .collect()
+    )
+    if items_lf is None:
+        items = empty_items()
+    else:
+        ids = claims.select("claim_id")
+        items = items_lf.join(ids.lazy(), on="claim_id", how="semi").collect()
+        items = items.unique(["claim_id", "line_no"], keep="last", maintain_order=True)
+    return ClaimsWindow(claims, items, since_ts, until_ts, "staged")
+
+
+def _from_store(
+    store: GraphStore,
+    since: datetime | None,
+    until: datetime | None,
+    days: int,
+    progress: Callable[[int, int], None] | None,
+) -> ClaimsWindow:
+    bounds = store.read(_BOUNDS).records()[0]
+    since_ts, until_ts = resolve_window(bounds["hi"], since, until, days)
+    total = int(bounds["n"] or 0)
+    pages: list[list[dict[str, Any]]] = []
+    after = ""
+    while True:
+        params = {"after": after, "since": since_ts, "until": until_ts, "limit": PAGE_SIZE}
+        rows = store.read(_PAGE, params, timeout_ms=600_000).records()
+        if not rows:
+            break
+        pages.append(rows)
+        after = rows[-1]["claim_id"]
+        if progress is not None:
+            progress(len(rows), total)
+        if len(rows) < PAGE_SIZE:
+            break
+    rows = [r for page in pages for r in page]
+    return ClaimsWindow(_claims_frame(rows), _items_frame(rows), since_ts, until_ts, "store")
+
+
+def _claims_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    if not rows:
+        return empty_claims()
+    cols = {name: [r.get(name) for r in rows] for name in CLAIMS_SCHEMA if name != "patient_birth_date"}
+    frame = pl.DataFrame(cols, schema={k: v for k, v in CLAIMS_SCHEMA.items() if k != "patient_birth_date"})
+    birth = pl.Series("patient_birth_date", [r.get("patient_birth_date") for r in rows], dtype=pl.String)
+    frame = frame.with_columns(birth.str.to_date(strict=False))
+    return frame.select(list(CLAIMS_SCHEMA))
+
+
+def _items_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Items summarised from the claim nodes: one line per distinct item code, trace codes on the first."""
+    out: list[dict[str, Any]] = []
+    for r in rows:
+        codes = r.get("item_codes") or []
+        traces = [str(t) for t in (r.get("trace_codes") or [])]
+        for i, code in enumerate(codes):
+            out.append(
+                {
+                    "claim_id": r["claim_id"],
+                    "line_no": i + 1,
+                    "item_code": str(code),
+                    "quantity": 1.0,
+                    "trace_codes": traces if i == 0 else [],
+                }
+            )
+        if traces and not codes:
+            out.append(
+                {"claim_id": r["claim_id"], "line_no": 1, "item_code": None, "quantity": 1.0, "trace_codes": traces}
+            )
+    if not out:
+        return empty_items()
+    frame = pl.DataFrame(
+        out, schema={k: ITEMS_SCHEMA[k] for k in ("claim_id", "line_no", "item_code", "quantity", "trace_codes")}
+    )
+    missing = [pl.lit(None, dtype=t).alias(k) for k, t in ITEMS_SCHEMA.items() if k not in frame.columns]
+    return frame.with_columns(missing).select(list(ITEMS_SCHEMA))
+
+
+def load_sanctions(store: GraphStore | None) -> pl.DataFrame:
+    """Rectifications and sanctions on file: sanction_id, kind, from_ts, until_ts, label, key."""
+    schema = {
+        "sanction_id": pl.String,
+        "kind": pl.String,
+        "from_ts": pl.Int64,
+        "until_ts": pl.Int64,
+        "label": pl.String,
+        "key": pl.String,
+    }
+    if store is None:
+        return pl.DataFrame(schema=schema)
+    rows = store.read(_SANCTIONS).records()
+    return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+
+
+def load_previous_clusters(store: GraphStore | None) -> tuple[pl.DataFrame, set[str]]:
+    """Members of every cluster written before (cluster_id, label, key), and the ids the latest done run found."""
+    schema = {"cluster_id": pl.String, "label": pl.String, "key": pl.String}
+    if store is None:
+        return pl.DataFrame(schema=schema), set()
+    rows = store.read(_PREVIOUS, timeout_ms=600_000).rows
+    latest = {str(r[0]) for r in store.read(_LATEST_FOUND, timeout_ms=600_000).rows}
+    frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    return frame, latest
+
+
+def load_known_cluster_ids(store: GraphStore | None) -> tuple[set[str], str | None]:
+    """Every cluster id ever written and the highest one (new ids continue after it)."""
+    if store is None:
+        return set(), None
+    rows = store.read("MATCH (c:Cluster) RETURN c.cluster_id AS id", timeout_ms=600_000).column("id")
+    ids = {str(r) for r in rows if r}
+    return ids, max(ids) if ids else None
+
+
+def previous_run_params(store: GraphStore | None) -> dict[str, Any]:
+    """The parameters of the latest done run (empty when none)."""
+    if store is None:
+        return {}
+    node = store.read("MATCH (r:Run {status: 'done'}) RETURN r ORDER BY r.finished_ts DESC LIMIT 1").scalar()
+    if node is None:
+        return {}
+    try:
+        return json.loads(node.properties.get("params") or "{}")
+    except json.JSONDecodeError:
+        return {}
+
+
+def claims_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """A claims frame from a few dicts (missing columns null): for tests and hand-made examples."""
+    data = {name: [r.get(name) for r in rows] for name in CLAIMS_SCHEMA}
+    return pl.DataFrame(data, schema=CLAIMS_SCHEMA)
+
+
+def items_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """An items frame from a few dicts (missing columns null; trace_codes default to [])."""
+    data = {name: [r.get(name) for r in rows] for name in ITEMS_SCHEMA}
+    data["trace_codes"] = [r.get("trace_codes") or [] for r in rows]
+    data["line_no"] = [r.get("line_no", i + 1) for i, r in enumerate(rows)]
+    return pl.DataFrame(data, schema=ITEMS_SCHEMA)
+
+
+def partition_path(settings: Settings) -> Path:
+    """Where the full community partition of the latest done run is kept (to seed the next run)."""
+    return Path(settings.data_dir) / "detect" / settings.graph_name / "partition.parquet"
+
+
+def load_partition(settings: Settings) -> dict[str, int]:
+    """The latest done run's partition (node name → community), or {} when there is none."""
+    path = partition_path(settings)
+    if not path.exists():
+        return {}
+    frame = pl.read_parquet(path)
+    return dict(zip(frame["node"].to_list(), frame["community"].to_list(), strict=True))
+
+
+def save_partition(settings: Settings, partition: pl.DataFrame) -> None:
+    """Keep a done run's partition (node, community) for the next run; written atomically."""
+    path = partition_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    partition.write_parquet(tmp)
+    tmp.replace(path)
