@@ -22,6 +22,10 @@ from ringsight.config import DetectSettings
 
 LEAD_PREFIX = "~L"
 
+#: Roles of entities that are where something happened, not who did it: they join the
+#: cluster of their lead but add no edge (many unrelated leads pass through them).
+CONTEXT_ROLES = ("facility", "shop_pharmacy")
+
 
 @dataclass
 class ClusterSet:
@@ -42,18 +46,43 @@ def entity_name(label: pl.Expr, key: pl.Expr) -> pl.Expr:
     return pl.concat_str([label, key], separator="|")
 
 
-def lead_edges(leads: pl.DataFrame) -> pl.DataFrame:
-    """Edges lead ↔ member entity, weighted by strength / sqrt(leads naming the entity)."""
+def lead_edges(leads: pl.DataFrame, clique_max: int = 40) -> pl.DataFrame:
+    """Edges joining the members of each lead.
+
+    A lead with up to ``clique_max`` members joins every pair of them with
+    ``strength / (k − 1)`` (so a lead adds the same weight per member whatever
+    its size); a larger lead joins each member to a node of its own
+    (``~L<id>``) with ``strength``. Every edge is divided by the square root of
+    the number of leads naming each end, so a hub entity cannot glue leads.
+    """
+    schema = {"a": pl.String, "b": pl.String, "weight": pl.Float64}
     lm = lead_members(leads).join(leads.select("lead_id", "strength"), on="lead_id")
+    lm = lm.filter(~pl.col("role").is_in(CONTEXT_ROLES))
     if lm.is_empty():
-        return pl.DataFrame(schema={"a": pl.String, "b": pl.String, "weight": pl.Float64})
-    lm = lm.with_columns(entity_name(pl.col("label"), pl.col("key")).alias("node"))
-    lm = lm.with_columns(pl.len().over("node").alias("deg"))
-    return lm.select(
+        return pl.DataFrame(schema=schema)
+    lm = lm.with_columns(
+        entity_name(pl.col("label"), pl.col("key")).alias("node"),
+        pl.col("strength").clip(0.05, 1.0),
+        pl.len().over("lead_id").alias("k"),
+    ).with_columns(pl.len().over("node").cast(pl.Float64).sqrt().alias("damp"))
+    small = lm.filter(pl.col("k") <= clique_max).select("lead_id", "node", "strength", "k", "damp")
+    pairs = (
+        small.join(
+            small.select("lead_id", pl.col("node").alias("node_b"), pl.col("damp").alias("damp_b")), on="lead_id"
+        )
+        .filter(pl.col("node") < pl.col("node_b"))
+        .select(
+            pl.col("node").alias("a"),
+            pl.col("node_b").alias("b"),
+            (pl.col("strength") / (pl.col("k") - 1) / (pl.col("damp") * pl.col("damp_b")).sqrt()).alias("weight"),
+        )
+    )
+    stars = lm.filter(pl.col("k") > clique_max).select(
         pl.concat_str([pl.lit(LEAD_PREFIX), pl.col("lead_id").cast(pl.String)]).alias("a"),
         pl.col("node").alias("b"),
-        (pl.col("strength").clip(0.05, 1.0) / pl.col("deg").cast(pl.Float64).sqrt()).alias("weight"),
+        (pl.col("strength") / pl.col("damp")).alias("weight"),
     )
+    return pl.concat([pairs, stars], how="vertical").select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
 def build_clusters(
@@ -90,13 +119,11 @@ def build_clusters(
         initial=initial,
     )
     part = comms.frame()
-    lead_part = part.filter(pl.col("node").str.starts_with(LEAD_PREFIX)).select(
-        pl.col("community").alias("cluster"),
-        pl.col("node").str.slice(len(LEAD_PREFIX)).cast(pl.Int64).alias("lead_id"),
-    )
+    lead_part = _assign_leads(leads, part)
     with_leads = lead_part.select("cluster").unique()
     ents = part.filter(~pl.col("node").str.starts_with(LEAD_PREFIX)).rename({"community": "cluster"})
     ents = ents.join(with_leads, on="cluster", how="semi")
+    ents = _with_lead_entities(ents, leads, lead_part)
     members = _member_rows(ents, leads, lead_part, edges)
     sizes = members.group_by("cluster").agg(pl.len().alias("n"))
     keep = sizes.filter(pl.col("n") >= cfg.thresholds.min_cluster_size).select("cluster")
@@ -105,6 +132,23 @@ def build_clusters(
     )
     lead_part = lead_part.join(keep, on="cluster", how="semi").sort("cluster", "lead_id")
     return ClusterSet(members, lead_part, comms)
+
+
+def _assign_leads(leads: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:
+    """Each lead goes to the community holding most of its members (ties: the lower community)."""
+    lm = lead_members(leads).with_columns(entity_name(pl.col("label"), pl.col("key")).alias("node"))
+    votes = lm.join(part, on="node").group_by("lead_id", "community").agg(pl.len().alias("n"))
+    best = votes.sort(["lead_id", "n", "community"], descending=[False, True, False]).unique("lead_id", keep="first")
+    return best.select(pl.col("community").alias("cluster"), "lead_id")
+
+
+def _with_lead_entities(ents: pl.DataFrame, leads: pl.DataFrame, lead_part: pl.DataFrame) -> pl.DataFrame:
+    """Add to each cluster the non-person entities of its leads (a facility may serve several clusters)."""
+    lm = lead_members(leads).filter(~pl.col("label").is_in(["Patient", "Card"]))
+    extra = lm.join(lead_part, on="lead_id").select(
+        entity_name(pl.col("label"), pl.col("key")).alias("node"), "cluster"
+    )
+    return pl.concat([ents.select("node", "cluster"), extra.select("node", pl.col("cluster").cast(pl.Int64))]).unique()
 
 
 def _near_leads(pe: pl.DataFrame, le: pl.DataFrame) -> pl.DataFrame:
@@ -137,17 +181,21 @@ def _member_rows(ents: pl.DataFrame, leads: pl.DataFrame, lead_part: pl.DataFram
         edges.join(ents.rename({"node": "a", "cluster": "ca"}), on="a")
         .join(ents.rename({"node": "b", "cluster": "cb"}), on="b")
         .filter(pl.col("ca") == pl.col("cb"))
+        .rename({"ca": "cluster"})
     )
     strength = (
         pl.concat(
-            [inside.select(pl.col("a").alias("node"), "weight"), inside.select(pl.col("b").alias("node"), "weight")]
+            [
+                inside.select(pl.col("a").alias("node"), "cluster", "weight"),
+                inside.select(pl.col("b").alias("node"), "cluster", "weight"),
+            ]
         )
-        .group_by("node")
+        .group_by("node", "cluster")
         .agg(pl.col("weight").sum().alias("link_weight"))
     )
     out = (
         split.join(roles, on=["cluster", "label", "key"], how="left")
-        .join(strength, on="node", how="left")
+        .join(strength, on=["node", "cluster"], how="left")
         .with_columns(
             pl.col("role").fill_null("linked"),
             (pl.col("lead_weight").fill_null(0) + pl.col("link_weight").fill_null(0)).round(3).alias("weight"),

@@ -51,7 +51,7 @@ def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         .agg(pl.len().alias("times"))
         .filter(pl.col("times") >= t.co_admit_min_repeats)
     )
-    comps = _components(pairs, "facility_code")
+    comps = pair_components(pairs, "facility_code")
     if comps.is_empty():
         return finish(comps, "co_admission", "induced_admission")
     claim_rows = stays.join(comps, on=["facility_code", "pid"]).join(
@@ -95,7 +95,7 @@ def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     return finish(out, "co_admission", "induced_admission")
 
 
-def _components(pairs: pl.DataFrame, group_col: str) -> pl.DataFrame:
+def pair_components(pairs: pl.DataFrame, group_col: str) -> pl.DataFrame:
     """Connected components of pid pairs within each group: group_col, pid, comp."""
     if pairs.is_empty():
         return pl.DataFrame(schema={group_col: pl.String, "pid": pl.String, "comp": pl.Int64})

@@ -149,7 +149,7 @@ def drug_shopping(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds
         pl.concat_list(
             pl.concat_list(member("Patient", "pid", "buyer")),
             pl.concat_list(member("Card", "card_id", "buyer_card")),
-            member_list("Facility", "pharmacies", "pharmacy"),
+            member_list("Facility", "pharmacies", "shop_pharmacy"),
         ).alias("members"),
     )
     return finish(out, "drug_shopping", "reselling")

@@ -1,13 +1,13 @@
 """Pharmacy-side detectors: burst swiping of collected cards, identical baskets.
 
 *Burst swiping* (聚敛盗刷, 突击划卡): a pharmacy that holds collected cards
-swipes them one after another at one terminal. Busy counters see many cards
-too, so a window counts as a burst only when it holds at least
-``burst_min_cards`` distinct cards *and* at least four times the terminal's
-median per active window; a card is a lead member when it is in bursts at the
-same terminal on ``burst_min_days`` or more days (collected cards come back,
-customers of a busy counter do not come back together). Off-hours swipes and
-round amounts raise the strength.
+swipes them one after another at one terminal. A busy counter also sees many
+cards in half an hour, but not *the same* cards again and again: a window
+(``burst_minutes``, two offsets) with ``burst_min_cards`` or more cards is a
+burst, and two cards are linked when they burst together at the same
+terminal on ``burst_min_days`` or more days; a lead is a connected group of
+three or more such cards. Off-hours swipes and round amounts raise the
+strength.
 
 *Identical baskets* (诱导购买生活用品, goods billed as drugs): the same
 multi-item basket (codes and quantities) settled on ``basket_min_cards``
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from ringsight.algorithms.detectors.admissions import pair_components
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
@@ -32,31 +33,35 @@ def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         ((pl.col("claim_ts") + _TZ) // 86_400).alias("day"),
         (((pl.col("claim_ts") + _TZ) % 86_400) // 3600).alias("hour"),
     )
-    frames = []
-    for offset in (0, window // 2):
-        frames.append(
-            base.with_columns(((pl.col("claim_ts") + offset) // window).alias("win"), pl.lit(offset).alias("off"))
-        )
-    swipes = pl.concat(frames)
-    per_win = swipes.group_by("term", "off", "win").agg(pl.col("card_id").n_unique().alias("cards"))
-    typical = per_win.group_by("term").agg(pl.col("cards").median().alias("typical"))
-    bursts = per_win.join(typical, on="term").filter(
-        (pl.col("cards") >= t.burst_min_cards) & (pl.col("cards") >= 4 * pl.col("typical"))
+    swipes = pl.concat(
+        [
+            base.with_columns(((pl.col("claim_ts") + off) // window).alias("win"), pl.lit(off).alias("off"))
+            for off in (0, window // 2)
+        ]
     )
-    in_burst = swipes.join(bursts.select("term", "off", "win"), on=["term", "off", "win"], how="semi")
-    card_days = in_burst.group_by("term", "card_id").agg(pl.col("day").n_unique().alias("days"))
-    repeat_cards = card_days.filter(pl.col("days") >= t.burst_min_days)
-    rows = in_burst.join(repeat_cards.select("term", "card_id"), on=["term", "card_id"], how="semi").unique("claim_id")
+    cards_in = pl.col("card_id").n_unique().over("term", "off", "win")
+    in_burst = swipes.filter((cards_in >= t.burst_min_cards) & (cards_in <= t.covisit_max_group))
+    cw = in_burst.select("term", "off", "win", "day", "card_id").unique()
+    pairs = (
+        cw.join(cw.select("term", "off", "win", pl.col("card_id").alias("card_b")), on=["term", "off", "win"])
+        .filter(pl.col("card_id") < pl.col("card_b"))
+        .group_by("term", "card_id", "card_b")
+        .agg(pl.col("day").n_unique().alias("days"))
+        .filter(pl.col("days") >= t.burst_min_days)
+        .rename({"card_id": "pid", "card_b": "pid_b"})
+    )
+    comps = pair_components(pairs, "term").rename({"pid": "card_id"})
+    rows = in_burst.join(comps, on=["term", "card_id"]).unique("claim_id")
     if rows.is_empty():
         return finish(rows, "burst_swiping", "card_collecting")
     leads = (
-        rows.group_by("term")
+        rows.group_by("term", "comp")
         .agg(
             pl.col("facility_code").first(),
             pl.col("terminal_id").first(),
             pl.col("card_id").unique().sort().alias("cards"),
             pl.col("pid").drop_nulls().unique().sort().alias("pids"),
-            pl.col("operator_id").drop_nulls().mode().first().alias("operator_id"),
+            pl.col("operator_id").drop_nulls().mode().sort().first().alias("operator_id"),
             pl.col("day").n_unique().alias("days"),
             pl.col("claim_id").alias("claim_ids"),
             ((pl.col("hour") < 7) | (pl.col("hour") >= 22)).mean().alias("off_hours"),
@@ -65,7 +70,7 @@ def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         )
         .with_columns(pl.col("cards").list.len().alias("n_cards"))
     )
-    leads = leads.filter(pl.col("n_cards") >= t.burst_min_cards)
+    leads = leads.filter(pl.col("n_cards") >= 3)
     out = leads.with_columns(
         (
             (pl.col("n_cards") / (2 * t.burst_min_cards)).clip(0, 1) * 0.6
