@@ -1,0 +1,36 @@
+// name: addresses_shared_by_insured
+// title_zh: 多名参保人共用地址
+// title_en: Addresses shared by many unrelated insured
+// description: >
+//   Addresses (by their normalised matching key) given by many insured
+//   persons. Families, dormitories and nursing homes share addresses
+//   legitimately, so rows are ranked by how unrelated the persons look:
+//   distinct surnames first, then distinct phones, then distinct birth years.
+//   A nursing home shows many surnames and old birth years; check the address
+//   text before acting.
+// tags: [ghost_patients, induced_admission]
+// mode: read
+// params:
+//   min_persons: {type: int, default: 3, min: 2, example: 5, description: "at least this many persons at the address"}
+//   min_surnames: {type: int, default: 1, min: 1, example: 3, description: "at least this many distinct surnames (raise it to hide households)"}
+//   district: {type: string, default: null, example: 朝阳区, description: "only addresses in this district"}
+//   limit: {type: int, default: 200, min: 1, example: 50, description: "at most this many addresses"}
+MATCH (a:Address)<-[:LIVES_AT]-(p:Patient)
+WHERE $district IS NULL OR a.district = $district
+OPTIONAL MATCH (p)-[:HAS_PHONE]->(ph:Phone)
+WITH a, p, collect(DISTINCT ph.number) AS nums
+WITH a,
+     count(p) AS persons,
+     count(DISTINCT substring(p.name, 0, 1)) AS surnames,
+     count(DISTINCT substring(p.birth_date, 0, 4)) AS birth_years,
+     min(p.birth_date) AS oldest_birth,
+     max(p.birth_date) AS youngest_birth,
+     collect(p.name) AS names,
+     collect(nums) AS num_lists
+WHERE persons >= $min_persons AND surnames >= $min_surnames
+WITH a, persons, surnames, birth_years, oldest_birth, youngest_birth, names,
+     reduce(acc = [], xs IN num_lists | acc + [x IN xs WHERE NOT x IN acc]) AS phones
+RETURN a.key AS address_key, a.text AS address, a.district AS district, persons, surnames,
+       size(phones) AS phones, birth_years, oldest_birth, youngest_birth, names
+ORDER BY surnames DESC, phones DESC, birth_years DESC, persons DESC, address_key
+LIMIT $limit
