@@ -64,7 +64,9 @@ def default_resolution(edge_count: int, objective: str = "modularity") -> float:
 def build_graph(edges: pl.DataFrame, nodes: Sequence[str] | None = None) -> tuple[ig.Graph, list[str]]:
     """An undirected weighted igraph Graph from an ``a, b, weight`` frame (names sorted, deterministic)."""
     names = sorted(set(nodes or ()) | set(edges["a"].to_list()) | set(edges["b"].to_list()))
-    index = pl.DataFrame({"name": names, "i": np.arange(len(names), dtype=np.int64)})
+    index = pl.DataFrame(
+        {"name": names, "i": np.arange(len(names), dtype=np.int64)}, schema={"name": pl.String, "i": pl.Int64}
+    )
     ids = (
         edges.join(index.rename({"name": "a", "i": "ia"}), on="a")
         .join(index.rename({"name": "b", "i": "ib"}), on="b")

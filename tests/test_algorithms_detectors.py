@@ -1,0 +1,247 @@
+"""Each named detector on small hand-made claims where the answer is known, look-alikes included."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from ringsight.algorithms.detectors import (
+    DETECTORS,
+    admissions,
+    prescriptions,
+    shared_attributes,
+    swiping,
+    trace_codes,
+    travel,
+)
+from ringsight.algorithms.frames import claims_frame, items_frame
+from ringsight.algorithms.leads import LEAD_SCHEMA
+from ringsight.config import DetectThresholds
+
+T = DetectThresholds()
+T0 = 1_751_299_200  # 2025-07-01 00:00 +08:00
+DAY = 86_400
+
+
+def _claims(rows: list[dict]) -> pl.DataFrame:
+    return claims_frame([{"claim_id": f"c{i:04d}", "total_amount": 100.0, **r} for i, r in enumerate(rows)])
+
+
+def _keys(lead: dict, label: str) -> set[str]:
+    return {m["key"] for m in lead["members"] if m["label"] == label}
+
+
+def test_every_detector_returns_the_lead_schema_on_empty_input() -> None:
+    empty_c, empty_i = claims_frame([]), items_frame([])
+    for name, fn in DETECTORS.items():
+        out = fn(empty_c, empty_i, T)
+        assert dict(out.schema) == LEAD_SCHEMA, name
+        assert out.is_empty(), name
+
+
+def test_shared_card_flags_a_card_of_many_persons_not_a_family_card() -> None:
+    rows = [{"pid": f"p{i}", "card_id": "K1", "address_key": f"a{i}"} for i in range(4)]
+    rows += [{"pid": f"h{i}", "card_id": "FAMILY", "address_key": "home"} for i in range(2)]
+    leads = shared_attributes.shared_card(_claims(rows), T)
+    assert leads.height == 1
+    lead = leads.row(0, named=True)
+    assert _keys(lead, "Card") == {"K1"}
+    assert _keys(lead, "Patient") == {"p0", "p1", "p2", "p3"}
+    assert "4" in lead["evidence_en"] and "4" in lead["evidence_zh"]
+    assert json.loads(lead["numbers"])["persons"] == 4
+
+
+def test_shared_phone_ignores_a_nursing_home_front_desk_phone() -> None:
+    ring = [{"pid": f"r{i}", "contact_phone": "13999990000", "address_key": f"village{i}"} for i in range(6)]
+    home = [{"pid": f"n{i}", "contact_phone": "01060000000", "address_key": "nursing-home"} for i in range(30)]
+    leads = shared_attributes.shared_phone(_claims(ring + home), T)
+    assert leads.height == 1
+    assert _keys(leads.row(0, named=True), "Phone") == {"13999990000"}
+
+
+def test_shared_address_between_household_and_institution_only() -> None:
+    rows = [{"pid": f"x{i}", "address_key": "flat-9"} for i in range(8)]  # 8 unrelated persons
+    rows += [{"pid": f"h{i}", "address_key": "family"} for i in range(3)]  # a household
+    rows += [{"pid": f"d{i}", "address_key": "dormitory"} for i in range(40)]  # an institution
+    leads = shared_attributes.shared_address(_claims(rows), T)
+    assert [_keys(r, "Address") for r in leads.iter_rows(named=True)] == [{"flat-9"}]
+
+
+def test_burst_swiping_finds_collected_cards_not_a_busy_counter() -> None:
+    rows = []
+    for d in (2, 9, 16):  # the same 6 cards at night at terminal 7, three times
+        rows += [
+            {
+                "pid": f"r{j}",
+                "card_id": f"ring{j}",
+                "facility_code": "P11010500019",
+                "terminal_id": "7",
+                "claim_ts": T0 + d * DAY + 23 * 3600 + 60 * j,
+                "total_amount": 300.0,
+            }
+            for j in range(6)
+        ]
+    for k in range(400):  # a busy counter: many different customers, 6+ per half hour, never the same ones
+        rows.append(
+            {
+                "pid": f"c{k}",
+                "card_id": f"cust{k}",
+                "facility_code": "P11010500020",
+                "terminal_id": "1",
+                "claim_ts": T0 + (k // 8) * 3600 + (k % 8) * 200,
+            }
+        )
+    leads = swiping.burst_swiping(_claims(rows), T)
+    assert leads.height == 1
+    lead = leads.row(0, named=True)
+    assert _keys(lead, "Card") == {f"ring{j}" for j in range(6)}
+    assert _keys(lead, "Terminal") == {"P11010500019:7"}
+    assert json.loads(lead["numbers"])["off_hours"] == 1.0
+
+
+def test_identical_baskets_at_one_pharmacy_but_not_a_common_basket() -> None:
+    claims, items = [], []
+    for i in range(6):  # one odd 3-item basket on six cards at P1 only
+        claims.append({"pid": f"p{i}", "card_id": f"k{i}", "facility_code": "P1", "facility_kind": "pharmacy"})
+        items += [{"claim_id": f"c{i:04d}", "item_code": code, "quantity": 2.0} for code in ("C01", "C02", "C03")]
+    for i in range(6, 30):  # a common 2-item basket, bought everywhere
+        claims.append(
+            {"pid": f"p{i}", "card_id": f"k{i}", "facility_code": f"P{i % 5 + 2}", "facility_kind": "pharmacy"}
+        )
+        items += [{"claim_id": f"c{i:04d}", "item_code": code, "quantity": 1.0} for code in ("X10", "X11")]
+    leads = swiping.identical_baskets(_claims(claims), items_frame(items), T)
+    assert leads.height == 1
+    assert _keys(leads.row(0, named=True), "Facility") == {"P1"}
+
+
+def _stay(pid: str, fac: str, day: int, days: int = 6, **kw) -> dict:
+    return {
+        "pid": pid,
+        "facility_code": fac,
+        "visit_type": "inpatient",
+        "admit_ts": T0 + day * DAY + 9 * 3600,
+        "discharge_ts": T0 + (day + days) * DAY + 9 * 3600,
+        "claim_ts": T0 + (day + days) * DAY + 10 * 3600,
+        "diagnosis_code": "I63.9",
+        **kw,
+    }
+
+
+def test_co_admission_groups_repeat_together_while_a_crowd_does_not_count() -> None:
+    rows = [_stay(f"r{i}", "H9", d) for d in (5, 30) for i in range(5)]
+    rows += [_stay(f"crowd{i}", "H1", 3) for i in range(60)]  # a big hospital's busy day, twice
+    rows += [_stay(f"crowd{i}", "H1", 40) for i in range(60)]
+    rows += [_stay(f"once{i}", "H2", 8) for i in range(4)]  # together only once
+    leads = admissions.co_admission(_claims(rows), T)
+    assert leads.height == 1
+    lead = leads.row(0, named=True)
+    assert _keys(lead, "Patient") == {f"r{i}" for i in range(5)}
+    assert _keys(lead, "Facility") == {"H9"}
+
+
+def test_repeated_admission_and_split_charges() -> None:
+    rows = [_stay("p1", "H5", d, 4, doctor_code="D1") for d in (0, 5, 10, 15)]  # readmitted 1 day after discharge
+    rows += [_stay("p2", "H5", 40, 4, doctor_code="D1")]
+    claims = _claims(rows)
+    rep = admissions.repeated_admission(claims, T)
+    assert rep.height == 1 and _keys(rep.row(0, named=True), "Patient") == {"p1"}
+    split = admissions.split_charges(claims, T)
+    assert split.height == 1
+    assert _keys(split.row(0, named=True), "Doctor") == {"D1"}
+    assert json.loads(split["numbers"][0])["splits"] == 3
+
+
+def test_stay_overlap_counts_claims_elsewhere_not_at_the_same_hospital() -> None:
+    rows = [_stay("p1", "H1", 0, 10), _stay("p2", "H1", 0, 10)]
+    rows += [{"pid": "p1", "facility_code": "P7", "visit_type": "pharmacy", "claim_ts": T0 + 5 * DAY}]
+    rows += [{"pid": "p2", "facility_code": "H1", "visit_type": "outpatient", "claim_ts": T0 + 5 * DAY}]
+    leads = admissions.stay_overlap(_claims(rows), T)
+    assert leads.height == 1
+    assert _keys(leads.row(0, named=True), "Patient") == {"p1"}
+
+
+def test_doctor_pharmacy_lift_ignores_the_hospital_side_pharmacy() -> None:
+    rows = []
+    # hospital H1: doctor D1 sends 20 prescriptions to P-COLLUDE; colleagues D2..D5 spread theirs
+    for d in range(1, 6):
+        rows.append({"pid": "x", "facility_code": "H1", "facility_kind": "hospital", "doctor_code": f"D{d}"})
+    rows += [
+        {"pid": f"a{i}", "facility_code": "P-COLLUDE", "facility_kind": "pharmacy", "doctor_code": "D1"}
+        for i in range(20)
+    ]
+    rows += [
+        {"pid": f"b{i}", "facility_code": f"P{i % 6}", "facility_kind": "pharmacy", "doctor_code": f"D{2 + i % 4}"}
+        for i in range(60)
+    ]
+    # hospital H2: every doctor's prescriptions go mostly to the pharmacy by its gate
+    for d in range(10, 15):
+        rows.append({"pid": "y", "facility_code": "H2", "facility_kind": "hospital", "doctor_code": f"D{d}"})
+        rows += [
+            {"pid": f"g{d}-{i}", "facility_code": "P-GATE", "facility_kind": "pharmacy", "doctor_code": f"D{d}"}
+            for i in range(20)
+        ]
+    leads = prescriptions.doctor_pharmacy(_claims(rows), T)
+    assert leads.height == 1
+    lead = leads.row(0, named=True)
+    assert _keys(lead, "Doctor") == {"D1"} and _keys(lead, "Facility") == {"P-COLLUDE"}
+    assert json.loads(lead["numbers"])["lift"] >= T.doctor_pharmacy_min_lift
+
+
+def test_drug_shopping_beyond_need_across_pharmacies() -> None:
+    claims, items = [], []
+    for i in range(4):  # the reseller: 4 pharmacies, 5 packs each
+        claims.append({"pid": "seller", "card_id": "ks", "facility_code": f"P{i}", "facility_kind": "pharmacy"})
+    for i in range(4, 40):  # ordinary buyers: one pack at one pharmacy
+        claims.append({"pid": f"b{i}", "card_id": f"k{i}", "facility_code": f"P{i % 4}", "facility_kind": "pharmacy"})
+    for i in range(40):
+        items.append(
+            {"claim_id": f"c{i:04d}", "item_code": "X0001", "quantity": 5.0 if i < 4 else 1.0, "item_category": "drug"}
+        )
+    leads = prescriptions.drug_shopping(_claims(claims), items_frame(items), T)
+    assert leads.height == 1
+    assert _keys(leads.row(0, named=True), "Patient") == {"seller"}
+
+
+def test_impossible_travel_between_cities_not_within_a_day_apart() -> None:
+    rows = [
+        {"pid": "p1", "card_id": "K1", "facility_code": "H11010500001", "claim_ts": T0 + 10 * 3600},
+        {"pid": "p1", "card_id": "K1", "facility_code": "H31010100001", "claim_ts": T0 + 10 * 3600 + 1800},
+        {"pid": "p2", "card_id": "K2", "facility_code": "H11010500001", "claim_ts": T0 + 10 * 3600},
+        {"pid": "p2", "card_id": "K2", "facility_code": "H31010100001", "claim_ts": T0 + 2 * DAY},
+    ]
+    leads = travel.impossible_travel(_claims(rows), T)
+    assert leads.height == 1
+    lead = leads.row(0, named=True)
+    assert _keys(lead, "Card") == {"K1"}
+    assert json.loads(lead["numbers"])["other_city"] is True
+
+
+def test_trace_code_settled_twice_links_seller_and_reseller() -> None:
+    claims = [
+        {"pid": "a", "card_id": "ka", "facility_code": "P1", "claim_ts": T0},
+        {"pid": "b", "card_id": "kb", "facility_code": "P2", "claim_ts": T0 + DAY},
+        {"pid": "c", "card_id": "kc", "facility_code": "P3", "claim_ts": T0 + DAY},
+    ]
+    items = [
+        {"claim_id": "c0000", "item_code": "X1", "quantity": 1.0, "trace_codes": ["T-1", "T-2"]},
+        {"claim_id": "c0001", "item_code": "X1", "quantity": 1.0, "trace_codes": ["T-1", "T-2"]},
+        {"claim_id": "c0002", "item_code": "X1", "quantity": 1.0, "trace_codes": ["T-3"]},
+    ]
+    leads = trace_codes.trace_code_resale(_claims(claims), items_frame(items), T)
+    assert leads.height == 1
+    lead = leads.row(0, named=True)
+    assert _keys(lead, "Facility") == {"P1", "P2"}
+    assert json.loads(lead["numbers"])["codes"] == 2
+
+
+@pytest.mark.parametrize("name", sorted(DETECTORS))
+def test_detectors_are_deterministic(name: str) -> None:
+    from ringsight.algorithms.sample import build
+
+    world = build(seed=3)
+    first = DETECTORS[name](world.claims, world.items, T)
+    second = DETECTORS[name](world.claims.sample(fraction=1.0, shuffle=True, seed=5), world.items, T)
+    key = ["evidence_en", "strength"]
+    assert first.sort(key).equals(second.sort(key))
