@@ -120,6 +120,7 @@ def _register_area_commands() -> None:
     demo.register(app)
     __import__("ringsight.algorithms.commands", fromlist=["register"]).register(app)
     __import__("ringsight.cypher.commands", fromlist=["register"]).register(app)
+    __import__("ringsight.cases.commands", fromlist=["register"]).register(app)
 
 
 _register_area_commands()

@@ -174,13 +174,32 @@ def mask_rows(
     return [mask_record(r, role, label=label, unmask=unmask) for r in rows]
 
 
-def mask_query_result(result: QueryResult, role: str, *, unmask: bool = False) -> QueryResult:
-    """A query result as ``role`` may see it: nodes masked by label, columns by name, text by shape."""
+_VAR_LABEL = re.compile(r"\(\s*(\w+)\s*:\s*(\w+)")
+
+
+def _column_masker(column: str, var_labels: dict[str, str]) -> Masker | None:
+    """How to mask a column: by the label of its variable (``f.name`` with ``(f:Facility)``), else by name."""
+    var, dot, prop = column.partition(".")
+    label = var_labels.get(var.strip()) if dot else None
+    if label in NODE_TYPE_BY_LABEL:
+        return PERSONAL_FIELDS.get(label, {}).get(prop.strip())
+    return _hint(column)
+
+
+def mask_query_result(
+    result: QueryResult, role: str, *, unmask: bool = False, cypher: str | None = None
+) -> QueryResult:
+    """A query result as ``role`` may see it: nodes masked by label, columns by name, text by shape.
+
+    Pass the query's ``cypher`` so that a column like ``f.name`` is judged by the
+    label of ``f`` in the pattern (``(f:Facility)`` — not personal) rather than by
+    its name alone (``name`` — masked when the label is unknown).
+    """
     if unmask and may_unmask(role):
         return result
-    rows = [
-        [_mask_any(value, _hint(col)) for col, value in zip(result.columns, row, strict=True)] for row in result.rows
-    ]
+    var_labels = dict(_VAR_LABEL.findall(cypher or ""))
+    maskers = [_column_masker(col, var_labels) for col in result.columns]
+    rows = [[_mask_any(v, m) for v, m in zip(row, maskers, strict=True)] for row in result.rows]
     return QueryResult(columns=list(result.columns), rows=rows, truncated=result.truncated, stats=dict(result.stats))
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ringsight.cases.roles import Permission, Principal, require
 from ringsight.config import get_settings
 from ringsight.errors import RingSightError
 from ringsight.graph.model import AUDIT
@@ -198,31 +199,39 @@ def verify_entries(entries: Iterable[dict[str, Any]]) -> list[str]:
     return [e["audit_id"] for e in entries if not hmac.compare_digest(str(e.get("digest") or ""), _digest(e, key))]
 
 
+def list_for(store: GraphStore, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+    """:func:`list_entries` for a person: only roles with ``audit.view`` (supervisor, admin) may read the trail."""
+    require(actor, Permission.AUDIT_VIEW)
+    return list_entries(store, **filters)
+
+
 def export_entries(
     store: GraphStore,
     path: Path,
+    actor: Principal,
     *,
-    user: str,
     fmt: str | None = None,
     **filters: Any,
 ) -> int:
     """Write the filtered entries to ``path`` (CSV or JSON Lines by suffix or ``fmt``); audited itself.
 
-    ``user`` is who exports (recorded as ``export.audit``). Returns the number of entries written.
+    Needs ``audit.view``. The export is recorded as ``export.audit``. Returns the number of entries written.
     """
-    entries = list_entries(store, **filters)
+    entries = list_for(store, actor, **filters)
     fmt = (fmt or path.suffix.lstrip(".") or "csv").lower()
+    if fmt not in ("csv", "json", "jsonl"):
+        raise AuditError(f"Cannot export the audit trail as '{fmt}'.", "Use a .csv or .jsonl file name.")
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         with path.open("w", newline="", encoding="utf-8-sig") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(FIELDS))
             writer.writeheader()
             writer.writerows(entries)
-    elif fmt in ("json", "jsonl"):
+    else:
         with path.open("w", encoding="utf-8") as fh:
             for e in entries:
                 fh.write(json.dumps(e, ensure_ascii=False) + "\n")
-    else:
-        raise AuditError(f"Cannot export the audit trail as '{fmt}'.", "Use a .csv or .jsonl file name.")
-    record(store, user=user, action="export.audit", target=str(path), after={"count": len(entries), **filters})
+    record(
+        store, user=actor.username, action="export.audit", target=str(path), after={"count": len(entries), **filters}
+    )
     return len(entries)

@@ -1,0 +1,134 @@
+"""The network picture of a case, drawn on the server as a PNG (matplotlib, igraph layout).
+
+The receiving body reads the picture on paper, so it is drawn for print: one
+colour per kind of entity with a legend in Chinese, a name on every node,
+line width growing with the number of claims behind a link, and a
+deterministic layout (Kamada–Kawai from a circle, so the same case always
+gives the same picture).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ringsight.cases.fonts import CjkFont
+
+LABEL_ZH = {
+    "Patient": "参保人",
+    "Card": "医保卡",
+    "Phone": "电话",
+    "Address": "地址",
+    "Facility": "定点医药机构",
+    "Doctor": "医师",
+    "Terminal": "刷卡终端",
+    "Operator": "操作员",
+    "TraceCode": "追溯码",
+}
+COLOURS = {
+    "Patient": "#4C72B0",
+    "Card": "#55A868",
+    "Phone": "#C44E52",
+    "Address": "#8172B2",
+    "Facility": "#DD8452",
+    "Doctor": "#937860",
+    "Terminal": "#DA8BC3",
+    "Operator": "#8C8C8C",
+    "TraceCode": "#CCB974",
+}
+
+
+@dataclass(frozen=True)
+class PictureNode:
+    """A node to draw: its id (``Label:key``), label, caption, and whether it is a cluster member."""
+
+    id: str
+    label: str
+    caption: str
+    member: bool = True
+
+
+def draw_network(
+    nodes: Sequence[PictureNode],
+    edges: Sequence[tuple[str, str, int]],
+    out: Path,
+    font: CjkFont,
+    *,
+    title: str = "",
+    max_nodes: int = 150,
+) -> Path:
+    """Draw ``nodes`` and weighted ``edges`` (``(id, id, claims)``) to a PNG at ``out``; return ``out``.
+
+    Members are drawn first; when there are more than ``max_nodes`` nodes the
+    non-members with the fewest links are left out (the title says so).
+    """
+    import igraph as ig
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+    from matplotlib.lines import Line2D
+
+    font_manager.fontManager.addfont(str(font.path))
+    fp = font_manager.FontProperties(family=font.family)
+
+    degree: dict[str, int] = {}
+    for a, b, _ in edges:
+        degree[a] = degree.get(a, 0) + 1
+        degree[b] = degree.get(b, 0) + 1
+    ranked = sorted(nodes, key=lambda n: (not n.member, -degree.get(n.id, 0), n.id))
+    kept = ranked[:max_nodes]
+    dropped = len(ranked) - len(kept)
+    index = {n.id: i for i, n in enumerate(kept)}
+    kept_edges = [(index[a], index[b], w) for a, b, w in edges if a in index and b in index and a != b]
+
+    g = ig.Graph(n=len(kept), edges=[(a, b) for a, b, _ in kept_edges])
+    coords = g.layout_kamada_kawai() if len(kept) > 1 else ig.Layout([[0.0, 0.0]] * len(kept))
+    xy = [tuple(c) for c in coords.coords] if len(kept) else []
+
+    size = max(7.0, min(14.0, 4.0 + math.sqrt(max(len(kept), 1)) * 1.2))
+    fig, ax = plt.subplots(figsize=(size, size * 0.8), dpi=150)
+    max_w = max((w for *_, w in kept_edges), default=1)
+    for a, b, w in kept_edges:
+        (x1, y1), (x2, y2) = xy[a], xy[b]
+        ax.plot([x1, x2], [y1, y2], color="#999999", linewidth=0.6 + 2.4 * w / max_w, alpha=0.7, zorder=1)
+    for n, (x, y) in zip(kept, xy, strict=True):
+        ax.scatter(
+            [x],
+            [y],
+            s=260 if n.member else 140,
+            color=COLOURS.get(n.label, "#777777"),
+            edgecolors="black" if n.member else "white",
+            linewidths=1.2 if n.member else 0.5,
+            zorder=2,
+        )
+        ax.annotate(
+            n.caption,
+            (x, y),
+            xytext=(0, -14),
+            textcoords="offset points",
+            ha="center",
+            fontproperties=fp,
+            fontsize=7,
+            zorder=3,
+        )
+    order = list(LABEL_ZH)
+    present = sorted({n.label for n in kept}, key=lambda lb: order.index(lb) if lb in order else len(order))
+    handles = [
+        Line2D([0], [0], marker="o", linestyle="", color=COLOURS.get(lb, "#777777"), label=LABEL_ZH.get(lb, lb))
+        for lb in present
+    ]
+    if handles:
+        ax.legend(handles=handles, prop=fp, loc="upper left", fontsize=8, frameon=False)
+    caption = title + (f"（另有 {dropped} 个关联节点未画出）" if dropped else "")
+    ax.set_title(caption, fontproperties=fp, fontsize=11)
+    ax.set_axis_off()
+    ax.margins(0.12)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    return out
