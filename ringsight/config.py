@@ -111,7 +111,7 @@ class DetectThresholds(BaseModel):
     doctor_pharmacy_min_rx: int = Field(15, ge=1, description="a doctor's prescriptions filled at one pharmacy")
     doctor_pharmacy_min_share: float = Field(0.5, gt=0, le=1, description="share of the doctor's filled prescriptions")
     doctor_pharmacy_min_lift: float = Field(4.0, ge=1, description="share over the same-facility colleagues' share")
-    travel_max_hours: float = Field(2.0, gt=0, description="one card at two regions closer in time than this")
+    travel_max_hours: float = Field(4.0, gt=0, description="one card at two regions closer in time than this")
     shopping_min_pharmacies: int = Field(3, ge=2, description="pharmacies where one person bought the same drug")
     shopping_min_packs: float = Field(10, gt=0, description="and at least this many packs in the window")
     trace_min_claims: int = Field(2, ge=2, description="the same trace code settled on this many claims")

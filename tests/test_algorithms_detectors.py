@@ -182,6 +182,34 @@ def test_doctor_pharmacy_lift_ignores_the_hospital_side_pharmacy() -> None:
             {"pid": f"g{d}-{i}", "facility_code": "P-GATE", "facility_kind": "pharmacy", "doctor_code": f"D{d}"}
             for i in range(20)
         ]
+    # a specialty pharmacy beside H3 fills oncologist D20's prescriptions, each right after a visit to D20
+    for d in range(20, 24):
+        rows.append({"pid": "z", "facility_code": "H3", "facility_kind": "hospital", "doctor_code": f"D{d}"})
+    rows += [
+        {
+            "pid": f"o{i}",
+            "facility_code": "H3",
+            "facility_kind": "hospital",
+            "doctor_code": "D20",
+            "claim_ts": T0 + i * DAY,
+        }
+        for i in range(20)
+    ]
+    rows += [
+        {
+            "pid": f"o{i}",
+            "facility_code": "P-ONCO",
+            "facility_kind": "pharmacy",
+            "doctor_code": "D20",
+            "claim_ts": T0 + i * DAY + 3600,
+            "operator_id": f"op{i % 3}",
+        }
+        for i in range(20)
+    ]
+    rows += [
+        {"pid": f"q{i}", "facility_code": f"P{i % 6}", "facility_kind": "pharmacy", "doctor_code": f"D{21 + i % 3}"}
+        for i in range(30)
+    ]
     leads = prescriptions.doctor_pharmacy(_claims(rows), T)
     assert leads.height == 1
     lead = leads.row(0, named=True)
@@ -233,6 +261,7 @@ def test_trace_code_settled_twice_links_seller_and_reseller() -> None:
     assert leads.height == 1
     lead = leads.row(0, named=True)
     assert _keys(lead, "Facility") == {"P1", "P2"}
+    assert {m["key"] for m in lead["members"] if m["role"] == "reseller"} == {"P2"}
     assert json.loads(lead["numbers"])["codes"] == 2
 
 

@@ -24,7 +24,7 @@ LEAD_PREFIX = "~L"
 
 #: Roles of entities that are where something happened, not who did it: they join the
 #: cluster of their lead but add no edge (many unrelated leads pass through them).
-CONTEXT_ROLES = ("facility", "shop_pharmacy")
+CONTEXT_ROLES = ("facility", "shop_pharmacy", "first_seller")
 
 
 @dataclass

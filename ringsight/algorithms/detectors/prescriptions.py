@@ -9,6 +9,12 @@ sends far more than the colleagues do (lift ≥ ``doctor_pharmacy_min_lift``).
 Doctors without colleagues in the data are compared with the pharmacy's
 share of all external prescriptions.
 
+A high lift alone also fits an honest specialty pharmacy beside a hospital
+that fills one specialist's prescriptions right after each visit, so a lead
+also needs fills with no visit to the doctor in the three days before
+(``no_visit`` ≥ 20 %) or one operator settling nearly all of them at a
+pharmacy in another district.
+
 *Drug shopping* (套取药品倒卖): one person buys the same drug at
 ``shopping_min_pharmacies`` or more pharmacies, at least
 ``shopping_min_packs`` packs and five times the median buyer's quantity.
@@ -36,8 +42,13 @@ def doctor_pharmacy(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         .select("doctor_code", pl.col("facility_code").alias("home"))
     )
     rx = rx.join(home, on="doctor_code", how="left").with_columns(pl.col("home").fill_null("?"))
+    rx = rx.join(_visited(claims, rx), on="claim_id", how="left")
     dp = rx.group_by("doctor_code", "home", "facility_code").agg(
         pl.len().alias("n_dp"),
+        (1 - pl.col("visited").fill_null(False).mean()).round(2).alias("no_visit"),
+        (pl.col("operator_id").drop_nulls().value_counts().struct.field("count").max().fill_null(0) / pl.len())
+        .round(2)
+        .alias("top_operator"),
         pl.col("claim_id").alias("claim_ids"),
         pl.col("pid").drop_nulls().unique().sort().alias("pids"),
         pl.col("total_amount").sum().round(2).alias("amount"),
@@ -63,6 +74,13 @@ def doctor_pharmacy(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         (pl.col("n_dp") >= t.doctor_pharmacy_min_rx)
         & (pl.col("share") >= t.doctor_pharmacy_min_share)
         & (pl.col("lift") >= t.doctor_pharmacy_min_lift)
+        & (
+            (pl.col("no_visit") >= 0.2)
+            | (
+                (pl.col("top_operator") >= 0.9)
+                & (pl.col("facility_code").str.slice(1, 6) != pl.col("home").str.slice(1, 6))
+            )
+        )
     ).with_columns(pl.col("share").round(2), pl.col("peer_share").round(3))
     out = hits.with_columns(
         ((pl.col("lift") / (4 * t.doctor_pharmacy_min_lift)).clip(0, 1) * 0.5 + pl.col("share") * 0.5).alias(
@@ -86,7 +104,9 @@ def doctor_pharmacy(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
             (pl.col("peer_share") * 100).round(1),
             pl.col("lift"),
         ).alias("evidence_en"),
-        numbers_json("n_dp", "n_d", "share", "peer_share", "lift", "amount").alias("numbers"),
+        numbers_json("n_dp", "n_d", "share", "peer_share", "lift", "no_visit", "top_operator", "amount").alias(
+            "numbers"
+        ),
         pl.concat_list(
             pl.concat_list(member("Doctor", "doctor_code", "prescriber")),
             pl.concat_list(member("Facility", "facility_code", "pharmacy")),
@@ -94,6 +114,18 @@ def doctor_pharmacy(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         ).alias("members"),
     )
     return finish(out, "doctor_pharmacy", "doctor_pharmacy")
+
+
+def _visited(claims: pl.DataFrame, rx: pl.DataFrame, days: int = 3) -> pl.DataFrame:
+    """For each filled prescription: did the patient see the prescribing doctor in the days before?"""
+    visits = claims.filter((pl.col("facility_kind") != "pharmacy") & pl.col("doctor_code").is_not_null()).select(
+        "pid", "doctor_code", pl.col("claim_ts").alias("visit_ts")
+    )
+    pairs = rx.select("claim_id", "pid", "doctor_code", "claim_ts").join(visits, on=["pid", "doctor_code"])
+    ok = pairs.filter(
+        (pl.col("visit_ts") <= pl.col("claim_ts")) & (pl.col("visit_ts") >= pl.col("claim_ts") - days * 86_400)
+    )
+    return ok.select("claim_id").unique().with_columns(pl.lit(True).alias("visited"))
 
 
 def drug_shopping(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:

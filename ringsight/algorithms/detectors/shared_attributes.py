@@ -4,8 +4,8 @@ Households legitimately share an address, a phone and — under family mutual
 aid (个账家庭共济) — a card; nursing homes and dormitories share an address
 (and often a front-desk phone) among dozens of residents. So a card counts
 from ``card_min_persons`` persons, a phone from ``phone_min_persons``
-*unrelated* persons (living at more than one address, and not all at an
-institution), and an address only between ``household_max`` and
+persons that are not one household (at most ``household_max`` at one address)
+nor one institution's residents, and an address only between ``household_max`` and
 ``institution_min`` residents.
 """
 
@@ -64,12 +64,11 @@ def shared_phone(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     ):
         groups = _persons_by(claims, col).filter(pl.col("persons") >= t.phone_min_persons)
         groups = groups.filter(
-            (pl.col("n_addr") != 1) | ~pl.col("addresses").list.first().is_in(institutions.implode())
-        ).filter(pl.col("n_addr") >= 2)
+            ~((pl.col("n_addr") <= 1) & (pl.col("persons") <= t.household_max))
+            & ~((pl.col("n_addr") == 1) & pl.col("addresses").list.first().is_in(institutions.implode()))
+        )
         out = groups.with_columns(
-            ((pl.col("persons") - t.phone_min_persons + 1) / 4 * (pl.col("n_addr") / pl.col("persons")).sqrt()).alias(
-                "strength"
-            ),
+            ((pl.col("persons") - t.phone_min_persons + 1) / 4).alias("strength"),
             pl.format(
                 f"{zh} {{}} 被 {{}} 名参保人共用，分属 {{}} 个住址", pl.col(col), pl.col("persons"), pl.col("n_addr")
             ).alias("evidence_zh"),

@@ -3,7 +3,10 @@
 Consecutive settlements of one card at facilities in different administrative
 regions (the 6-digit region code of the national facility code) closer in
 time than ``travel_max_hours``. Facilities in different cities (first four
-digits differ) make a stronger lead than two districts of one city.
+digits differ) make a stronger lead than two districts of one city. Phone
+numbers given on the far claim that are not the card holder's usual number
+are members too: impostors who use several cards under one phone are then
+linked into one cluster.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
     """Cards settled in two regions within ``travel_max_hours``."""
     seq = (
         claims.filter(pl.col("card_id").is_not_null() & pl.col("facility_code").is_not_null())
-        .select("card_id", "pid", "facility_code", "claim_ts", "claim_id", "total_amount")
+        .select("card_id", "pid", "facility_code", "claim_ts", "claim_id", "total_amount", "patient_phone")
         .sort("card_id", "claim_ts", "claim_id")
         .with_columns(
             pl.col("facility_code").shift(1).over("card_id").alias("prev_fac"),
@@ -38,7 +41,19 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
         (pl.col("facility_code").str.slice(1, 4) != pl.col("prev_fac").str.slice(1, 4)).alias("other_city"),
         ((pl.col("claim_ts") - pl.col("prev_ts")) / 60).round(0).alias("minutes"),
     )
+    usual = (
+        claims.filter(pl.col("patient_phone").is_not_null())
+        .group_by("card_id", "patient_phone")
+        .agg(pl.len().alias("n"))
+        .sort("n", "patient_phone", descending=[True, False])
+        .unique("card_id", keep="first")
+        .select("card_id", pl.col("patient_phone").alias("usual_phone"))
+    )
+    jumps = jumps.join(usual, on="card_id", how="left").with_columns(
+        pl.when(pl.col("patient_phone") != pl.col("usual_phone")).then(pl.col("patient_phone")).alias("odd_phone")
+    )
     leads = jumps.group_by("card_id").agg(
+        pl.col("odd_phone").drop_nulls().unique().sort().alias("odd_phones"),
         pl.len().alias("jumps"),
         pl.col("other_city").any(),
         pl.col("minutes").min().alias("min_minutes"),
@@ -52,7 +67,11 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
         pl.col("total_amount").sum().round(2).alias("amount"),
     )
     out = leads.with_columns(
-        ((pl.col("jumps") / 4).clip(0, 1) * 0.6 + pl.col("other_city").cast(pl.Float64) * 0.4).alias("strength"),
+        (
+            (pl.col("jumps") / 4).clip(0, 1) * 0.5
+            + pl.col("other_city").cast(pl.Float64) * 0.3
+            + (pl.col("odd_phones").list.len() > 0).cast(pl.Float64) * 0.2
+        ).alias("strength"),
         pl.format(
             "医保卡 {} 有 {} 次在 {} 小时内于不同地区结算（最短间隔 {} 分钟）",
             pl.col("card_id"),
@@ -72,6 +91,7 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
             pl.concat_list(member("Card", "card_id", "travelling_card")),
             member_list("Patient", "pids", "card_holder"),
             member_list("Facility", "facilities", "facility"),
+            member_list("Phone", "odd_phones", "impostor_phone"),
         ).alias("members"),
     )
     return finish(out, "impossible_travel", "impersonation")
