@@ -1,0 +1,62 @@
+"""The Dash application factory: ``create_app(settings, store=None)``.
+
+One app serves one store. The page is built per request (so a future login
+can choose what to render), callbacks are registered once, and all assets
+(Bootstrap CSS, the canvas glue, grid renderers) are served locally: the
+workbench runs on a machine with no internet access.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+import dash_cytoscape as cyto
+
+from ringsight.config import Settings, get_settings
+from ringsight.graph.store import GraphStore
+from ringsight.ui.callbacks import Services, register_callbacks
+from ringsight.ui.callbacks.console import load_library
+from ringsight.ui.canvas import Canvas
+from ringsight.ui.data import UiData
+from ringsight.ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from ringsight.ui.layout import build_layout
+from ringsight.ui.session import current_role, personal_data_visible
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+def create_app(settings: Settings | None = None, store: GraphStore | None = None, **data_options: int) -> dash.Dash:
+    """Build the workbench for ``store`` (opened from ``settings`` when not given).
+
+    ``data_options`` tune :class:`~ringsight.ui.data.UiData` (``supernode``,
+    ``expand_cap``, ``claims_cap``).
+    """
+    settings = settings or get_settings()
+    if store is None:
+        from ringsight.graph import open_store
+
+        store = open_store(settings)
+    cyto.load_extra_layouts()
+    lang = settings.ui.language if settings.ui.language in LANGUAGES else DEFAULT_LANGUAGE
+    app = dash.Dash(
+        __name__,
+        title=t("app.title", lang),
+        assets_folder=str(ASSETS),
+        suppress_callback_exceptions=True,
+        update_title=None,
+    )
+    app.server.secret_key = settings.ui.secret_key
+    data = UiData(store, settings, **data_options)
+    library, error = load_library(settings)
+    services = Services(data=data, canvas=Canvas(data), settings=settings, library=library, library_error=error)
+    store_label = store.describe()
+
+    def layout() -> dash.html.Div:
+        role = current_role()
+        return build_layout(lang, role=role, masked=not personal_data_visible(role), store_label=store_label)
+
+    app.layout = layout
+    register_callbacks(app, services)
+    app.ringsight = services  # type: ignore[attr-defined]
+    return app

@@ -1,0 +1,36 @@
+"""Dash callbacks, one module per screen area; :func:`register_callbacks` wires them all.
+
+Callbacks share one :class:`Services` object (the store reads, the canvas
+operations and the query library), created once per app by
+:func:`ringsight.ui.app.create_app`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dash import Dash
+
+from ringsight.config import Settings
+from ringsight.ui.canvas import Canvas
+from ringsight.ui.data import UiData
+
+
+@dataclass
+class Services:
+    """What callbacks need: store reads, canvas operations, settings and the Cypher library (or None)."""
+
+    data: UiData
+    canvas: Canvas
+    settings: Settings
+    library: Any = None
+    library_error: str | None = None
+
+
+def register_callbacks(app: Dash, services: Services) -> None:
+    """Attach every area's callbacks to ``app``."""
+    from ringsight.ui.callbacks import canvas, chrome, console, details, queue, search
+
+    for area in (chrome, queue, canvas, details, search, console):
+        area.register(app, services)

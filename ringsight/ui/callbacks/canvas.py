@@ -1,0 +1,228 @@
+"""The network canvas: every change goes through the ``canvas-op`` store and one server callback.
+
+Browser-side requests (double-click, buttons, context menu, search and query
+"add" buttons) are turned into an operation carrying the current node
+positions by ``dash_clientside.ringsight.request`` (assets/20-ringsight.js);
+:func:`register` applies it with :class:`ringsight.ui.canvas.Canvas`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, html, no_update
+
+from ringsight.errors import RingSightError
+from ringsight.ui.callbacks import Services
+from ringsight.ui.canvas import Outcome
+from ringsight.ui.data import date_to_ts
+from ringsight.ui.i18n import t
+from ringsight.ui.styles import layout_options, stylesheet
+
+LARGE_CANVAS = 1200
+
+
+def _hub_roots(elements: list[dict[str, Any]]) -> list[str]:
+    nodes = [e["data"] for e in elements if "source" not in e["data"]]
+    hubs = [d["id"] for d in nodes if d.get("role") == "hub"]
+    if hubs:
+        return hubs
+    best = max(nodes, key=lambda d: d.get("amount") or 0, default=None)
+    return [best["id"]] if best else []
+
+
+def apply(services: Services, op: dict[str, Any], state: dict[str, Any], elements: list[dict[str, Any]]) -> Outcome:
+    """Apply one canvas operation (see assets/20-ringsight.js for the shapes)."""
+    canvas, data = services.canvas, services.data
+    positions = op.get("positions") or {}
+    kind = op.get("op")
+    if kind == "open":
+        return canvas.open_cluster(op["cluster"])
+    if kind in ("expand", "hide", "collapse"):
+        node = op.get("node") or ""
+        if kind == "hide":
+            return canvas.hide(state, elements, node, positions)
+        if kind == "collapse":
+            return canvas.collapse(state, elements, node, positions)
+        return canvas.expand(
+            state,
+            elements,
+            node,
+            positions,
+            kind=op.get("kind"),
+            direction=op.get("direction"),
+            force=bool(op.get("force")),
+        )
+    if kind == "add":
+        target = str(op.get("target") or "")
+        if target.startswith("Claim:"):
+            hits = data._claim_hits(target.split(":", 1)[1])
+            refs = hits[0].claim_refs if hits else []
+        else:
+            ref = data.registry.ref_for(target)
+            refs = [ref] if ref else []
+        if not refs:
+            return Outcome(state, elements, "msg.stale")
+        return canvas.add(state, elements, refs, positions)
+    if kind == "query":
+        refs = [r for r in (data.registry.ref_for(i) for i in op.get("nodes") or []) if r is not None]
+        if not refs:
+            return Outcome(state, elements, "console.nothing")
+        return canvas.add(state, elements, refs, positions, op="query")
+    if kind == "undo":
+        return canvas.undo(state, elements, positions)
+    if kind == "filter":
+        since = date_to_ts(op.get("start"))
+        until = date_to_ts(op.get("end"), end=True)
+        return canvas.refilter(state, elements, since, until, positions)
+    return Outcome(state, elements, "status.ready")
+
+
+def register(app: Dash, services: Services) -> None:
+    """Canvas operations, layout, fit, stylesheet, export and the breadcrumb."""
+    app.clientside_callback(
+        ClientsideFunction("ringsight", "request"),
+        Output("canvas-op", "data", allow_duplicate=True),
+        Input({"type": "node-action", "action": ALL}, "n_clicks"),
+        Input({"type": "expand-kind", "kind": ALL, "dir": ALL}, "n_clicks"),
+        Input({"type": "search-add", "target": ALL}, "n_clicks"),
+        Input("undo-btn", "n_clicks"),
+        Input("time-apply", "n_clicks"),
+        Input("time-clear", "n_clicks"),
+        Input("console-show", "n_clicks"),
+        Input("cy", "contextMenuData"),
+        State("selected", "data"),
+        State("time-range", "start_date"),
+        State("time-range", "end_date"),
+        State("query-nodes", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("ringsight", "fit"),
+        Output("fit-btn", "title"),
+        Input("fit-btn", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("ringsight", "focus"),
+        Output("canvas-focus", "modified_timestamp"),
+        Input("canvas-focus", "data"),
+        prevent_initial_call=True,
+    )
+
+    @app.callback(
+        Output("cy", "elements"),
+        Output("cy", "layout"),
+        Output("canvas-state", "data"),
+        Output("status", "children"),
+        Output("canvas-focus", "data"),
+        Output("selected", "data", allow_duplicate=True),
+        Input("canvas-op", "data"),
+        State("canvas-state", "data"),
+        State("cy", "elements"),
+        State("layout-select", "value"),
+        State("lang", "data"),
+        prevent_initial_call=True,
+        running=[(Output("status-spinner", "style"), {"display": "inline-block"}, {"display": "none"})],
+    )
+    def run_op(op, state, elements, layout_name, lang):  # type: ignore[no-untyped-def]
+        if not op:
+            return (no_update,) * 6
+        try:
+            out = apply(services, op, state, elements or [])
+        except RingSightError as exc:
+            return no_update, no_update, no_update, t("msg.error", lang, error=exc.message), no_update, no_update
+        message = t(out.message, lang, **out.params, s=f"{out.seconds:.2f}") if out.message else no_update
+        layout = (
+            layout_options(layout_name or "fcose", roots=_hub_roots(out.elements), nonce=int(time.time() * 1000))
+            if out.relayout
+            else no_update
+        )
+        focus = out.params.get("focus") if op.get("op") in ("add", "query") else None
+        selected = {"kind": "node", "id": focus} if focus else (None if op.get("op") == "open" else no_update)
+        if focus:
+            focus = {"id": focus, "select": True, "nonce": time.time()}
+        elif op.get("op") == "expand" and out.message == "msg.expanded":
+            focus = {"id": op.get("node"), "select": False, "nonce": time.time()}
+        elements_out = out.elements if out.elements is not elements else no_update
+        return elements_out, layout, out.state, message, focus or no_update, selected
+
+    @app.callback(
+        Output("cy", "layout", allow_duplicate=True),
+        Input("relayout-btn", "n_clicks"),
+        Input("layout-select", "value"),
+        State("cy", "elements"),
+        prevent_initial_call=True,
+    )
+    def relayout(_n: int | None, name: str, elements: list[dict[str, Any]] | None) -> dict[str, Any]:
+        return layout_options(name or "fcose", roots=_hub_roots(elements or []), nonce=int(time.time() * 1000))
+
+    @app.callback(
+        Output("cy", "stylesheet"),
+        Output("style-key", "data"),
+        Input("weight-mode", "value"),
+        Input("canvas-state", "data"),
+        State("style-key", "data"),
+    )
+    def restyle(weight: str, state: dict[str, Any] | None, current: str | None) -> tuple[Any, Any]:
+        large = len((state or {}).get("nodes") or []) > LARGE_CANVAS // 2
+        key = f"{weight}:{large}"
+        if key == current:
+            return no_update, no_update
+        return stylesheet(weight or "count", large=large), key
+
+    @app.callback(
+        Output("cy", "generateImage"),
+        Input("png-btn", "n_clicks"),
+        Input("svg-btn", "n_clicks"),
+        State("canvas-state", "data"),
+        prevent_initial_call=True,
+    )
+    def export(_png: int | None, _svg: int | None, state: dict[str, Any] | None) -> dict[str, Any]:
+        from dash import ctx
+
+        kind = "svg" if ctx.triggered_id == "svg-btn" else "png"
+        name = f"ringsight-{(state or {}).get('cluster') or 'canvas'}-{time.strftime('%Y%m%d-%H%M%S')}"
+        options: dict[str, Any] = {"full": True, "bg": "#ffffff"}
+        if kind == "png":
+            options["scale"] = 2
+        return {"type": kind, "action": "download", "filename": name, "options": options}
+
+    @app.callback(
+        Output("breadcrumb", "children"),
+        Output("canvas-empty", "style"),
+        Output("canvas-counts", "children"),
+        Input("canvas-state", "data"),
+        Input("lang", "data"),
+        State("cy", "elements"),
+    )
+    def breadcrumb(state: dict[str, Any] | None, lang: str, elements: list[dict[str, Any]] | None) -> tuple[Any, ...]:
+        state = state or {}
+        crumbs = [_crumb(h, lang) for h in state.get("history") or []]
+        trail: list[Any] = []
+        for i, text in enumerate(crumbs[-8:]):
+            if i:
+                trail.append(html.Span("›", className="crumb-sep"))
+            trail.append(html.Span(text, className="crumb crumb-last" if i == len(crumbs[-8:]) - 1 else "crumb"))
+        nodes = len(state.get("nodes") or [])
+        edges = sum(1 for e in elements or [] if "source" in e.get("data", {}))
+        empty = {"display": "none"} if nodes else {}
+        counts = f"{t('type.Cluster', lang)} {state.get('cluster') or '—'} · {nodes} / {edges}"
+        return trail, empty, counts
+
+
+def _crumb(h: dict[str, Any], lang: str) -> str:
+    op = h.get("op")
+    if op == "open":
+        return t("crumb.open", lang, cluster=h.get("cluster"))
+    if op == "expand":
+        kind = h.get("kind") or "*"
+        kind_text = t("crumb.all", lang) if kind == "*" else t(f"rel.{kind}", lang)
+        return t("crumb.expand", lang, node=h.get("name"), kind=kind_text, n=len(h.get("added") or []))
+    if op == "query":
+        return t("crumb.query", lang, n=len(h.get("added") or []))
+    if op in ("hide", "collapse"):
+        return t(f"crumb.{op}", lang, node=h.get("name"), n=len(h.get("removed") or []))
+    return t("crumb.add", lang, node=h.get("name"))
+

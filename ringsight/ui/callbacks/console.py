@@ -1,0 +1,197 @@
+"""The query console: named queries from the Cypher library with a generated form, and ad-hoc read-only Cypher.
+
+Results go to a grid (entities shown masked, personal columns masked by
+name) and their entities can be put on the canvas. The library is
+``ringsight.cypher`` (``QueryLibrary``, ``run_named``, ``run_adhoc``); when
+it is missing the console says so and the ad-hoc box still works through the
+store's read-only path.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
+
+from ringsight.errors import RingSightError
+from ringsight.graph.store import Node, Path, QueryResult, Relationship
+from ringsight.ui.callbacks import Services
+from ringsight.ui.data import CANVAS_LABELS
+from ringsight.ui.i18n import t, type_label
+from ringsight.ui.present import display_label, mask_column
+from ringsight.ui.session import can_run_adhoc
+
+GRID_ROWS = 2000
+
+
+def load_library(settings: Any) -> tuple[Any, str | None]:
+    """The Cypher library, or None and the reason it could not be loaded."""
+    try:
+        from ringsight.cypher import QueryLibrary
+    except ImportError as exc:
+        return None, f"ringsight.cypher: {exc}"
+    try:
+        return QueryLibrary.load(settings), None
+    except RingSightError as exc:
+        return None, exc.message
+
+
+def cell(column: str, value: Any, lang: str) -> Any:
+    """One result value as grid text: entities by their masked label, personal columns masked."""
+    if isinstance(value, Node):
+        label = next((lb for lb in value.labels if lb in CANVAS_LABELS or lb == "Claim"), value.label)
+        return f"{type_label(label, lang)} {display_label(label, value.properties)}"
+    if isinstance(value, Relationship):
+        return f"[{value.type}]"
+    if isinstance(value, Path):
+        return " → ".join(str(cell(column, n, lang)) for n in value.nodes)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(cell(column, v, lang)) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {cell(k, v, lang)}" for k, v in value.items())
+    return mask_column(column, value)
+
+
+def result_grid(result: QueryResult, lang: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows and column definitions for the results grid."""
+    fields = [f"c{i}" for i in range(len(result.columns))]
+    rows = [
+        {f: cell(col, v, lang) for f, col, v in zip(fields, result.columns, row, strict=True)}
+        for row in result.rows[:GRID_ROWS]
+    ]
+    columns = [{"field": f, "headerName": col} for f, col in zip(fields, result.columns, strict=True)]
+    return rows, columns
+
+
+def param_form(query: Any, lang: str) -> list[Any]:
+    """One input per ParamSpec of a named query, pre-filled with its default (or example)."""
+    rows = []
+    for p in getattr(query, "params", []) or []:
+        default = p.default if p.default is not None else (p.example if getattr(p, "example", None) is not None else "")
+        rows.append(
+            html.Div(
+                [
+                    html.Label(f"{p.name} ({p.type})"),
+                    dbc.Input(
+                        id={"type": "qparam", "name": p.name},
+                        value="" if default is None else str(default),
+                        size="sm",
+                        placeholder=str(getattr(p, "example", "") or ""),
+                    ),
+                    html.Div(getattr(p, "description", "") or "", className="muted"),
+                ],
+                className="param-row",
+            )
+        )
+    return rows
+
+
+def register(app: Dash, services: Services) -> None:
+    """Library list, parameter form, running and showing results."""
+
+    @app.callback(
+        Output("query-select", "options"),
+        Output("console-message", "children", allow_duplicate=True),
+        Input("lang", "data"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def library_options(lang: str) -> tuple[Any, Any]:
+        lib = services.library
+        if lib is None:
+            return [], html.Div(t("console.unavailable", lang), className="muted")
+        options = []
+        for name in lib.names():
+            q = lib.get(name)
+            title = getattr(q, "title_en" if lang == "en" else "title_zh", None) or name
+            options.append({"label": f"{title} · {name}", "value": name})
+        return options, no_update
+
+    @app.callback(
+        Output("query-description", "children"),
+        Output("query-params", "children"),
+        Input("query-select", "value"),
+        State("lang", "data"),
+        prevent_initial_call=True,
+    )
+    def pick(name: str | None, lang: str) -> tuple[Any, Any]:
+        if not name or services.library is None:
+            return "", []
+        q = services.library.get(name)
+        return getattr(q, "description", "") or "", param_form(q, lang)
+
+    @app.callback(
+        Output("query-grid", "rowData"),
+        Output("query-grid", "columnDefs"),
+        Output("query-summary", "children"),
+        Output("query-nodes", "data"),
+        Output("console-show", "disabled"),
+        Output("console-message", "children"),
+        Input("query-run", "n_clicks"),
+        Input("adhoc-run", "n_clicks"),
+        State("query-select", "value"),
+        State({"type": "qparam", "name": ALL}, "value"),
+        State({"type": "qparam", "name": ALL}, "id"),
+        State("adhoc-text", "value"),
+        State("lang", "data"),
+        prevent_initial_call=True,
+        running=[(Output("status-spinner", "style"), {"display": "inline-block"}, {"display": "none"})],
+    )
+    def run(_n1, _n2, name, values, ids, text, lang):  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        try:
+            if ctx.triggered_id == "adhoc-run":
+                if not can_run_adhoc():
+                    raise RingSightError(t("console.no_adhoc", lang))
+                result = _run_adhoc(services, text or "")
+            else:
+                if services.library is None or not name:
+                    return (no_update,) * 5 + (html.Div(t("console.unavailable", lang), className="muted"),)
+                raw = {i["name"]: v for i, v in zip(ids, values, strict=True) if v not in (None, "")}
+                from ringsight.cypher import run_named
+
+                result = run_named(services.data.store, services.library, name, raw, settings=services.settings)
+        except RingSightError as exc:
+            text = exc.message + (f" {exc.hint}" if exc.hint else "")
+            return (
+                no_update,
+                no_update,
+                no_update,
+                no_update,
+                no_update,
+                html.Div(text, className="console-message error"),
+            )
+        rows, columns = result_grid(result, lang)
+        refs = services.data.refs_in_values([v for row in result.rows for v in row])
+        node_ids = [services.data.registry.id_for(r) for r in refs]
+        seconds = time.perf_counter() - t0
+        summary = t("console.rows", lang, n=len(result.rows), s=f"{seconds:.2f}") + (
+            t("console.truncated", lang) if result.truncated else ""
+        )
+        return (
+            rows,
+            columns,
+            summary,
+            node_ids,
+            not node_ids,
+            t("msg.query_done", lang, n=len(result.rows), s=f"{seconds:.2f}"),
+        )
+
+    @app.callback(
+        Output("tabs", "active_tab", allow_duplicate=True),
+        Input("console-show", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def show(_n: int | None) -> str:
+        return "network"
+
+
+def _run_adhoc(services: Services, text: str) -> QueryResult:
+    """Ad-hoc Cypher through the library when it exists, else straight to the store's read-only path."""
+    try:
+        from ringsight.cypher import run_adhoc
+    except ImportError:
+        q = services.settings.query
+        return services.data.store.read(text, {}, timeout_ms=q.timeout_ms, row_cap=q.row_cap)
+    return run_adhoc(services.data.store, text, {}, settings=services.settings)

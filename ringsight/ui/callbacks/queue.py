@@ -1,0 +1,112 @@
+"""The queue: the latest run's ranked clusters in a grid; opening one opens its network."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dash import Dash, Input, Output, ctx, no_update
+
+from ringsight.ui.callbacks import Services
+from ringsight.ui.i18n import change_label, t, typology
+
+_NUMBER = {
+    "function": "params.value == null ? '' : Number(params.value).toLocaleString('zh-CN', {maximumFractionDigits: 0})"
+}
+
+
+def queue_rows(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """Queue rows shaped for the grid, with display words in ``lang``."""
+    out = []
+    for rank, r in enumerate(rows, start=1):
+        out.append(
+            {
+                "rank": rank,
+                "cluster_id": r["cluster_id"],
+                "score": round(float(r.get("score") or 0.0), 1),
+                "typologies": " / ".join(typology(c, lang) for c in (r.get("typologies") or [])),
+                "member_count": r.get("member_count"),
+                "claim_count": r.get("claim_count"),
+                "amount": r.get("amount"),
+                "fund_amount": r.get("fund_amount"),
+                "facilities": "、".join(r.get("facility_names") or []),
+                "district": r.get("district") or "",
+                "change": r.get("change") or "",
+                "change_label": change_label(r.get("change"), lang),
+                "case_state": r.get("case_state") or t("case.none", lang),
+                "assignee": r.get("assignee") or "",
+                "dates": f"{r.get('date_from') or ''} ~ {r.get('date_to') or ''}",
+                "explanation": r.get("explanation_en" if lang == "en" else "explanation_zh") or "",
+            }
+        )
+    return out
+
+
+def queue_columns(lang: str) -> list[dict[str, Any]]:
+    """Column definitions of the queue grid in ``lang``."""
+
+    def col(field: str, key: str, **extra: Any) -> dict[str, Any]:
+        return {"field": field, "headerName": t(key, lang), **extra}
+
+    return [
+        col(
+            "open",
+            "col.open",
+            cellRenderer="OpenButton",
+            cellRendererParams={"label": t("btn.open", lang)},
+            sortable=False,
+            filter=False,
+            width=80,
+            minWidth=80,
+            maxWidth=90,
+            pinned="left",
+        ),
+        col("rank", "col.rank", width=70, minWidth=60, filter="agNumberColumnFilter"),
+        col("score", "col.score", cellRenderer="ScoreBar", filter="agNumberColumnFilter", minWidth=130, sort="desc"),
+        col("cluster_id", "col.cluster", minWidth=105),
+        col("typologies", "col.typologies", cellRenderer="Tags", minWidth=200),
+        col("change_label", "col.change", cellRenderer="ChangeBadge", minWidth=105),
+        col("member_count", "col.members", filter="agNumberColumnFilter", minWidth=85),
+        col("claim_count", "col.claims", filter="agNumberColumnFilter", minWidth=90),
+        col("amount", "col.amount", filter="agNumberColumnFilter", valueFormatter=_NUMBER, minWidth=120),
+        col("facilities", "col.facilities", minWidth=180, tooltipField="facilities"),
+        col("district", "col.district", minWidth=85),
+        col("case_state", "col.case", minWidth=95),
+        col("assignee", "col.assignee", minWidth=85),
+        col("dates", "col.dates", minWidth=190),
+        col("explanation", "col.explanation", minWidth=260, tooltipField="explanation"),
+    ]
+
+
+def register(app: Dash, services: Services) -> None:
+    """Fill the queue grid and open clusters from it."""
+
+    @app.callback(
+        Output("queue-grid", "rowData"),
+        Output("queue-grid", "columnDefs"),
+        Output("queue-count", "children"),
+        Input("lang", "data"),
+    )
+    def fill(lang: str) -> tuple[Any, ...]:
+        rows = queue_rows(services.data.queue(), lang)
+        count = t("queue.count", lang, n=len(rows)) if rows else t("queue.empty", lang)
+        return rows, queue_columns(lang), count
+
+    @app.callback(
+        Output("canvas-op", "data", allow_duplicate=True),
+        Output("tabs", "active_tab", allow_duplicate=True),
+        Input("queue-grid", "cellRendererData"),
+        Input("queue-grid", "cellDoubleClicked"),
+        prevent_initial_call=True,
+    )
+    def open_cluster(button: dict | None, dbl: dict | None) -> tuple[Any, ...]:
+        if ctx.triggered_id != "queue-grid":
+            return no_update, no_update
+        prop = ctx.triggered[0]["prop_id"].split(".")[-1]
+        event = button if prop == "cellRendererData" else dbl
+        if not event:
+            return no_update, no_update
+        cluster_id = event.get("value") if prop == "cellRendererData" else (event.get("rowId") or "")
+        if not cluster_id:
+            return no_update, no_update
+        return {"op": "open", "cluster": cluster_id, "nonce": time.time()}, "network"
