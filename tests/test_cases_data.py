@@ -10,12 +10,16 @@ silently weaken the other tests.
 
 from __future__ import annotations
 
+import functools
 import json
+import time
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ringsight.cases.accounts import User, add_user, system_actor
+from argon2 import PasswordHasher
+
+from ringsight.cases.accounts import User
 from ringsight.graph.store import GraphStore
 from ringsight.identity import resident_id_check_char
 
@@ -241,12 +245,38 @@ def build_ring(store: GraphStore) -> dict[str, Any]:
     return {"cluster_id": "C000001", "totals": expected_totals(), "patients": PATIENTS, "pharmacy": PHARMACY}
 
 
+@functools.cache
+def _password_hash() -> str:
+    return PasswordHasher().hash(PASSWORD)
+
+
+USER_ROLES = {"inv": "investigator", "inv2": "investigator", "ana": "analyst", "sup": "supervisor", "adm": "admin"}
+
+
 def make_users(store: GraphStore) -> dict[str, User]:
-    """One account per role (and a second investigator), all with PASSWORD."""
-    actor = system_actor()
-    spec = {"inv": "investigator", "inv2": "investigator", "ana": "analyst", "sup": "supervisor", "adm": "admin"}
+    """One account per role (and a second investigator), all with PASSWORD.
+
+    Written straight to the graph with one argon2 hash computed once per test
+    session (hashing is deliberately slow); ``accounts.add_user`` itself is
+    tested in test_cases_accounts.py.
+    """
+    now = int(time.time())
+    rows = [
+        {
+            "username": n,
+            "display_name": n.upper(),
+            "role": r,
+            "password_hash": _password_hash(),
+            "active": True,
+            "created_ts": now,
+            "updated_ts": now,
+            "session_ids": [],
+        }
+        for n, r in USER_ROLES.items()
+    ]
+    store.write("UNWIND $rows AS row CREATE (u:User) SET u = row", {"rows": rows})
     return {
-        name: add_user(store, actor, name, PASSWORD, role, display_name=name.upper()) for name, role in spec.items()
+        n: User(username=n, role=r, display_name=n.upper(), active=True, created_ts=now) for n, r in USER_ROLES.items()
     }
 
 
