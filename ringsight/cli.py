@@ -121,6 +121,7 @@ def _register_area_commands() -> None:
     __import__("ringsight.algorithms.commands", fromlist=["register"]).register(app)
     __import__("ringsight.cypher.commands", fromlist=["register"]).register(app)
     __import__("ringsight.cases.commands", fromlist=["register"]).register(app)
+    __import__("ringsight.synth.commands", fromlist=["register"]).register(app)
     __import__("ringsight.ui.commands", fromlist=["register"]).register(app)
 
 

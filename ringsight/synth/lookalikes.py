@@ -1,0 +1,120 @@
+"""Legitimate look-alikes: groups that share an address, a phone or a prescriber for good reasons.
+
+Detection must *not* flag these: nursing homes and dormitories (many insured
+at one address, spread-out ordinary visits), households whose elderly use a
+child's phone, a pharmacy next to a big hospital that fills many of one
+specialist's prescriptions (each fill right after a real visit, in ordinary
+quantities, by several staff), and the big hospitals every patient visits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from ringsight.synth.catalog import DEPT_INDEX, DIAG_INDEX, items_in
+from ringsight.synth.claims import OUTPATIENT, PHARMACY_VISIT
+from ringsight.synth.facilities import HOSPITAL, PHARMACY
+from ringsight.synth.planter import Planter, Ring
+
+_HOUR = 3_600
+
+
+def shared_place_groups(p: Planter) -> list[Ring]:
+    """Nursing homes and dormitories built into the population."""
+    pop = p.world.population
+    out = []
+    for g in pop.groups:
+        ring = Ring("", g.kind, core=["patients"])
+        ring.persons = g.members.tolist()
+        ring.addresses = [g.address] if g.address else []
+        ring.phones = [g.phone] if g.phone else []
+        where = "a nursing home" if g.kind == "nursing_home" else "a staff dormitory"
+        extra = " and give the home's front desk as their contact phone" if g.phone else ""
+        ring.description_en = (f"{len(g.members)} insured live at {where}{extra}; their visits are ordinary and "
+                               "spread out.")
+        out.append(ring)
+    return out
+
+
+def households(p: Planter, limit: int) -> list[Ring]:
+    """Households (3+ people) in which the elderly or children use a working member's phone."""
+    pop = p.world.population
+    n_bg = len(pop.age) - len(pop.reserved)
+    frame = pl.DataFrame(
+        {
+            "row": np.arange(n_bg),
+            "household": pop.household[:n_bg],
+            "phone": pop.frame["patient_phone"][:n_bg],
+            "used": pop.used[:n_bg],
+        }
+    )
+    sharing = (
+        frame.group_by("household")
+        .agg(pl.col("row"), pl.len().alias("size"), pl.col("phone").n_unique().alias("phones"), pl.col("used").any())
+        .filter((pl.col("size") >= 3) & (pl.col("phones") < pl.col("size")) & ~pl.col("used"))
+        .sort("household")
+        .head(limit)
+    )
+    out = []
+    for rows in sharing["row"].to_list():
+        ring = Ring("", "household", core=["patients"])
+        ring.persons = rows
+        ring.phones = sorted({pop.value("patient_phone", r) for r in rows})
+        ring.addresses = [pop.value("patient_address", rows[0])]
+        ring.description_en = f"A household of {len(rows)} at one address; children or elderly use a member's phone."
+        pop.used[rows] = True
+        out.append(ring)
+    return out
+
+
+def hospital_pharmacy(p: Planter, size: int) -> Ring:
+    """A pharmacy next to a tertiary hospital filling many of one specialist's prescriptions, each after a visit."""
+    fac = p.world.facilities
+    hospitals = fac.of_kind(HOSPITAL)
+    hospital = int(hospitals[np.argmax(fac.weight[hospitals])])
+    district = int(fac.district[hospital])
+    pharmacy = p.facility(PHARMACY, district=district)
+    doctor = p.doctor_at(hospital, DEPT_INDEX["肿瘤科"])
+    patients = p.persons(size, age=(40, 85))
+    diag = DIAG_INDEX["C34.900"]
+    drugs = np.concatenate([items_in("onco"), items_in("infusion")[:0]])
+    ring = Ring("", "hospital_pharmacy", core=["doctors", "facilities"])
+    for person in patients.tolist():
+        for day in np.sort(p.rng.integers(0, p.days, int(p.rng.integers(1, 4)))).tolist():
+            t0 = p.at(day, int(p.rng.integers(8 * _HOUR, 15 * _HOUR)))
+            p.add(None, ts=t0, visit=OUTPATIENT, person=person, facility=hospital, diag=diag, doctor=doctor)
+            rx = f"RX{int(p.rng.integers(10**13, 10**14))}"
+            drug = int(p.rng.choice(drugs))
+            lines = [[p.drug_line(drug, int(p.rng.integers(1, 3)), external=True, item_doctor=doctor, rx=rx)]]
+            p.add(None, items=lines, ts=t0 + int(p.rng.integers(_HOUR // 2, 2 * _HOUR)), visit=PHARMACY_VISIT,
+                  person=person, facility=pharmacy, diag=diag, doctor=doctor)
+    ring.persons = patients.tolist()
+    ring.facilities = [pharmacy]
+    ring.doctors = [doctor]
+    ring.description_en = (f"A specialty pharmacy beside the city's largest hospital fills one oncologist's "
+                           f"prescriptions for {len(patients)} patients, each right after a visit, in normal "
+                           "quantities.")
+    return ring
+
+
+def big_hospitals(p: Planter) -> Ring:
+    """The three largest hospitals: everyone goes there, which is not a ring."""
+    fac = p.world.facilities
+    hospitals = fac.of_kind(HOSPITAL)
+    top = hospitals[np.argsort(-fac.weight[hospitals])[:3]]
+    ring = Ring("", "big_hospital", core=["facilities"])
+    ring.facilities = top.tolist()
+    ring.description_en = "The largest tertiary hospitals, which a large share of all patients visit."
+    return ring
+
+
+def plant_lookalikes(p: Planter, claims: int) -> list[Ring]:
+    """All look-alike groups for a run of ``claims`` claims (planting the pharmacy fills they need)."""
+    groups = shared_place_groups(p)
+    groups += households(p, limit=int(np.clip(claims // 50_000, 3, 20)))
+    groups.append(hospital_pharmacy(p, size=int(np.clip(claims // 20_000, 8, 60))))
+    groups.append(big_hospitals(p))
+    for i, g in enumerate(groups):
+        g.ring_id = f"LOOK{i + 1:03d}"
+    return groups
