@@ -51,6 +51,15 @@ CANVAS_LABELS: tuple[str, ...] = (
 )
 #: Labels whose key is itself a personal identifier: their canvas ids are opaque tokens.
 PERSONAL_KEY_LABELS = frozenset({"Card", "Phone", "Address"})
+#: Result columns whose values are entity keys (so "show on canvas" can find them).
+KEY_COLUMNS: dict[str, str] = {
+    "pid": "Patient",
+    "card_id": "Card",
+    "card": "Card",
+    "phone": "Phone",
+    "facility_code": "Facility",
+    "doctor_code": "Doctor",
+}
 #: The relationship from a claim to each label claims point at.
 CLAIM_REL: dict[str, str] = {
     "Patient": "BY_PATIENT",
@@ -617,6 +626,15 @@ class UiData:
         return hits
 
     # -- query results ----------------------------------------------------------------
+    def refs_in_result(self, columns: list[str], rows: list[list[Any]]) -> list[Ref]:
+        """Entities in a query result: node values, plus key columns (``phone``, ``card_id``, ``pid``, …)."""
+        refs = self.refs_in_values([v for row in rows for v in row])
+        for i, column in enumerate(columns):
+            label = KEY_COLUMNS.get(column.rsplit(".", 1)[-1].lower())
+            if label:
+                refs += [Ref(label, str(row[i])) for row in rows if isinstance(row[i], (str, int))]
+        return list(dict.fromkeys(refs))
+
     def refs_in_values(self, values: list[Any]) -> list[Ref]:
         """Entities (nodes of canvas labels) found in query-result values, paths and lists included."""
         out: dict[Ref, None] = {}

@@ -50,6 +50,12 @@ PERSONAL_COLUMNS: dict[str, Callable[[Any], Any]] = {
     "address": mask_address,
     "address_text": mask_address,
     "birth_date": _mask_birth,
+    "names": mask_name,
+    "phones": mask_phone,
+    "cards": mask_card,
+    "address_key": mask_address,
+    "address_keys": mask_address,
+    "id_raws": mask_id,
 }
 
 #: Properties that are internal plumbing, never shown.

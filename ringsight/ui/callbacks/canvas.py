@@ -225,4 +225,3 @@ def _crumb(h: dict[str, Any], lang: str) -> str:
     if op in ("hide", "collapse"):
         return t(f"crumb.{op}", lang, node=h.get("name"), n=len(h.get("removed") or []))
     return t("crumb.add", lang, node=h.get("name"))
-

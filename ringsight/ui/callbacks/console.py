@@ -69,16 +69,17 @@ def param_form(query: Any, lang: str) -> list[Any]:
     """One input per ParamSpec of a named query, pre-filled with its default (or example)."""
     rows = []
     for p in getattr(query, "params", []) or []:
-        default = p.default if p.default is not None else (p.example if getattr(p, "example", None) is not None else "")
+        default = "" if p.default is None else p.default
+        example = getattr(p, "example", None)
         rows.append(
             html.Div(
                 [
                     html.Label(f"{p.name} ({p.type})"),
                     dbc.Input(
                         id={"type": "qparam", "name": p.name},
-                        value="" if default is None else str(default),
+                        value=str(default),
                         size="sm",
-                        placeholder=str(getattr(p, "example", "") or ""),
+                        placeholder="" if example is None else str(example),
                     ),
                     html.Div(getattr(p, "description", "") or "", className="muted"),
                 ],
@@ -163,7 +164,7 @@ def register(app: Dash, services: Services) -> None:
                 html.Div(text, className="console-message error"),
             )
         rows, columns = result_grid(result, lang)
-        refs = services.data.refs_in_values([v for row in result.rows for v in row])
+        refs = services.data.refs_in_result(result.columns, result.rows)
         node_ids = [services.data.registry.id_for(r) for r in refs]
         seconds = time.perf_counter() - t0
         summary = t("console.rows", lang, n=len(result.rows), s=f"{seconds:.2f}") + (
