@@ -114,11 +114,14 @@ class DetectThresholds(BaseModel):
     travel_max_hours: float = Field(4.0, gt=0, description="one card at two regions closer in time than this")
     shopping_min_pharmacies: int = Field(3, ge=2, description="pharmacies where one person bought the same drug")
     shopping_min_packs: float = Field(10, gt=0, description="and at least this many packs in the window")
+    shopping_min_amount: float = Field(10_000, ge=0, description="and at least this much money (CNY)")
     trace_min_claims: int = Field(2, ge=2, description="the same trace code settled on this many claims")
-    repeat_admission_min: int = Field(3, ge=2, description="admissions of one patient at one facility in the window")
+    repeat_admission_min: int = Field(4, ge=2, description="admissions of one patient by one doctor in the window")
+    repeat_min_patients: int = Field(3, ge=1, description="such patients of one doctor before it is a lead")
     readmit_max_days: int = Field(3, ge=0, description="readmission within this many days, same diagnosis: a split")
     basket_min_cards: int = Field(5, ge=2, description="identical item baskets on this many cards at one pharmacy")
     stay_overlap_min_claims: int = Field(1, ge=1, description="claims elsewhere during an inpatient stay")
+    stay_max_items_per_day: float = Field(0.5, gt=0, description="billed lines per day of a barely treated stay")
     min_cluster_size: int = Field(3, ge=2, description="smallest cluster (entities) put in the queue")
 
 
@@ -135,7 +138,8 @@ class DetectWeights(BaseModel):
     impossible_travel: float = 30
     drug_shopping: float = 35
     trace_code_resale: float = 45
-    stay_overlap: float = 35
+    stay_overlap: float = 20
+    shared_bed: float = 40
     repeated_admission: float = 25
     split_charges: float = 25
     recurrence: float = 30

@@ -142,24 +142,45 @@ def test_co_admission_groups_repeat_together_while_a_crowd_does_not_count() -> N
 
 
 def test_repeated_admission_and_split_charges() -> None:
-    rows = [_stay("p1", "H5", d, 4, doctor_code="D1") for d in (0, 5, 10, 15)]  # readmitted 1 day after discharge
-    rows += [_stay("p2", "H5", 40, 4, doctor_code="D1")]
+    rows = [_stay(f"p{k}", "H5", d, 4, doctor_code="D1") for k in range(3) for d in (0, 5, 10, 15)]  # readmitted
+    rows += [_stay("lone", "H6", d, 4, doctor_code="D2") for d in (0, 20, 40, 60)]  # one chronic patient alone
+    rows += [_stay("p9", "H5", 40, 4, doctor_code="D1")]
     claims = _claims(rows)
     rep = admissions.repeated_admission(claims, T)
-    assert rep.height == 1 and _keys(rep.row(0, named=True), "Patient") == {"p1"}
+    assert rep.height == 1 and _keys(rep.row(0, named=True), "Patient") == {"p0", "p1", "p2"}
     split = admissions.split_charges(claims, T)
     assert split.height == 1
     assert _keys(split.row(0, named=True), "Doctor") == {"D1"}
-    assert json.loads(split["numbers"][0])["splits"] == 3
+    assert json.loads(split["numbers"][0])["splits"] == 9
 
 
-def test_stay_overlap_counts_claims_elsewhere_not_at_the_same_hospital() -> None:
-    rows = [_stay("p1", "H1", 0, 10), _stay("p2", "H1", 0, 10)]
-    rows += [{"pid": "p1", "facility_code": "P7", "visit_type": "pharmacy", "claim_ts": T0 + 5 * DAY}]
-    rows += [{"pid": "p2", "facility_code": "H1", "visit_type": "outpatient", "claim_ts": T0 + 5 * DAY}]
-    leads = admissions.stay_overlap(_claims(rows), T)
+def test_stay_overlap_needs_barely_treated_stays_and_claims_elsewhere() -> None:
+    rows = [_stay(f"p{i}", "H1", 0, 10) for i in range(3)] + [_stay("treated", "H1", 0, 10)]
+    rows += [
+        {"pid": f"p{i}", "facility_code": "P7", "visit_type": "pharmacy", "claim_ts": T0 + 5 * DAY} for i in (0, 1)
+    ]
+    rows += [{"pid": "p2", "facility_code": "H1", "visit_type": "outpatient", "claim_ts": T0 + 5 * DAY}]  # same place
+    rows += [{"pid": "treated", "facility_code": "P7", "visit_type": "pharmacy", "claim_ts": T0 + 5 * DAY}]
+    rows += [_stay(f"other{i}", f"H{i}", 0, 4) for i in range(2, 12)]  # ordinary stays at other hospitals
+    items = [{"claim_id": "c0003", "item_code": f"S{j}", "quantity": 1.0} for j in range(30)]  # a real treatment
+    items += [{"claim_id": f"c{8 + i:04d}", "item_code": f"S{j}", "quantity": 1.0} for i in range(10) for j in range(9)]
+    items += [{"claim_id": f"c000{i}", "item_code": "BED", "quantity": 10.0} for i in range(3)]
+    leads = admissions.stay_overlap(_claims(rows), items_frame(items), T)
     assert leads.height == 1
-    assert _keys(leads.row(0, named=True), "Patient") == {"p1"}
+    assert _keys(leads.row(0, named=True), "Patient") == {"p0", "p1"}
+
+
+def test_shared_bed_flags_overlapping_stays_on_one_bed() -> None:
+    rows = [
+        _stay("a", "H1", 0, 10, bed_no="7"),
+        _stay("b", "H1", 3, 10, bed_no="7"),
+        _stay("c", "H1", 11, 5, bed_no="7"),
+    ]
+    rows += [_stay("d", "H1", 0, 10, bed_no="8"), _stay("e", "H1", 10, 10, bed_no="8")]  # one after the other
+    rows += [_stay("f", "H2", 0, 10, bed_no="8"), _stay("g", "H2", 5, 10, bed_no="8")]  # a one-off overlap
+    leads = admissions.shared_bed(_claims(rows), T)
+    assert leads.height == 1
+    assert _keys(leads.row(0, named=True), "Patient") == {"a", "b", "c"}
 
 
 def test_doctor_pharmacy_lift_ignores_the_hospital_side_pharmacy() -> None:
@@ -225,7 +246,25 @@ def test_drug_shopping_beyond_need_across_pharmacies() -> None:
         claims.append({"pid": f"b{i}", "card_id": f"k{i}", "facility_code": f"P{i % 4}", "facility_kind": "pharmacy"})
     for i in range(40):
         items.append(
-            {"claim_id": f"c{i:04d}", "item_code": "X0001", "quantity": 5.0 if i < 4 else 1.0, "item_category": "drug"}
+            {
+                "claim_id": f"c{i:04d}",
+                "item_code": "X0001",
+                "quantity": 5.0 if i < 4 else 1.0,
+                "item_category": "drug",
+                "amount": 2600.0 if i < 4 else 520.0,
+            }
+        )
+    # a chronic patient refilling a cheap drug at several pharmacies: many packs, little money
+    for i in range(4):
+        claims.append({"pid": "chronic", "card_id": "kc", "facility_code": f"P{i}", "facility_kind": "pharmacy"})
+        items.append(
+            {
+                "claim_id": f"c{40 + i:04d}",
+                "item_code": "X0001",
+                "quantity": 5.0,
+                "item_category": "drug",
+                "amount": 50.0,
+            }
         )
     leads = prescriptions.drug_shopping(_claims(claims), items_frame(items), T)
     assert leads.height == 1

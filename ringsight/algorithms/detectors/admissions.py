@@ -4,12 +4,16 @@
   days at one facility, in groups of ``co_admit_min_group`` or more, pairs of
   them together ``co_admit_min_repeats`` times or more. Crowds larger than
   ``covisit_max_group`` are ignored (a big hospital discharges dozens a day).
-- *Repeated admission* (救助人员多次住院): one patient admitted at one facility
-  ``repeat_admission_min`` times or more; a lead per facility with its patients.
+- *Repeated admission* (救助人员多次住院): ``repeat_min_patients`` or more
+  patients each admitted ``repeat_admission_min`` times or more by one doctor
+  (chronic patients come back too, but not a doctor's whole group).
 - *Split charges* (分解住院): readmission at the same facility for the same
   diagnosis within ``readmit_max_days`` of discharge; a lead per responsible doctor.
-- *Stay overlap* (挂床住院): a patient's outpatient or pharmacy claims at another
-  facility during an inpatient stay; a lead per inpatient facility.
+- *Stay overlap* (挂床住院): barely treated stays (at most
+  ``stay_max_items_per_day`` billed lines per day) while the patient claims at
+  another facility; a lead per facility with two or more such patients whose
+  share of such stays is at least twice the share across all facilities.
+- *Shared bed*: three or more patients booked on the same beds at the same time.
 """
 
 from __future__ import annotations
@@ -111,10 +115,10 @@ def pair_components(pairs: pl.DataFrame, group_col: str) -> pl.DataFrame:
 
 
 def repeated_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """Facilities whose patients are admitted again and again."""
-    stays = _stays(claims)
+    """Doctors whose patients are admitted by them again and again, several patients at once."""
+    stays = _stays(claims).with_columns(pl.col("doctor_code").fill_null("?"))
     per = (
-        stays.group_by("facility_code", "pid")
+        stays.group_by("facility_code", "doctor_code", "pid")
         .agg(
             pl.col("admit_day").n_unique().alias("admissions"),
             pl.col("claim_id").alias("claim_ids"),
@@ -123,7 +127,7 @@ def repeated_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFram
         .filter(pl.col("admissions") >= t.repeat_admission_min)
     )
     leads = (
-        per.group_by("facility_code")
+        per.group_by("facility_code", "doctor_code")
         .agg(
             pl.col("pid").sort().alias("pids"),
             pl.col("admissions").max().alias("max_admissions"),
@@ -132,27 +136,35 @@ def repeated_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFram
             pl.col("amount").sum().round(2),
         )
         .with_columns(pl.col("pids").list.len().alias("patients"))
+        .filter(pl.col("patients") >= t.repeat_min_patients)
     )
     out = leads.with_columns(
         (
-            (pl.col("patients") / 6).clip(0, 1) * 0.6
-            + (pl.col("max_admissions") / (3 * t.repeat_admission_min)).clip(0, 1) * 0.4
+            (pl.col("patients") / (2 * t.repeat_min_patients)).clip(0, 1) * 0.6
+            + (pl.col("admissions") / pl.col("patients") / (2 * t.repeat_admission_min)).clip(0, 1) * 0.4
         ).alias("strength"),
         pl.format(
-            "机构 {} 有 {} 名患者反复住院（最多 {} 次）",
+            "机构 {} 医师 {} 收治的 {} 名患者反复住院（共 {} 次，最多 {} 次）",
             pl.col("facility_code"),
+            pl.col("doctor_code"),
             pl.col("patients"),
+            pl.col("admissions"),
             pl.col("max_admissions"),
         ).alias("evidence_zh"),
         pl.format(
-            "{} patients admitted repeatedly at {} (up to {} times)",
+            "{} patients admitted again and again by doctor {} at {} ({} admissions, up to {} each)",
             pl.col("patients"),
+            pl.col("doctor_code"),
             pl.col("facility_code"),
+            pl.col("admissions"),
             pl.col("max_admissions"),
         ).alias("evidence_en"),
         numbers_json("patients", "admissions", "max_admissions", "amount").alias("numbers"),
         pl.concat_list(
             pl.concat_list(member("Facility", "facility_code", "hospital")),
+            pl.concat_list(
+                member("Doctor", pl.when(pl.col("doctor_code") != "?").then(pl.col("doctor_code")), "doctor")
+            ),
             member_list("Patient", "pids", "readmitted"),
         ).alias("members"),
     )
@@ -209,9 +221,20 @@ def split_charges(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     return finish(out, "split_charges", "split_charges")
 
 
-def stay_overlap(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """Inpatients with outpatient or pharmacy claims elsewhere during their stay (挂床)."""
-    stays = _stays(claims).select(
+def stay_overlap(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Barely treated inpatient stays while the patient claims elsewhere (挂床), two or more patients per facility."""
+    lines = items.group_by("claim_id").agg(pl.len().alias("lines")) if not items.is_empty() else None
+    stays = _stays(claims)
+    if lines is not None:
+        stays = stays.join(lines, on="claim_id", how="left")
+    else:
+        stays = stays.with_columns(pl.lit(None, dtype=pl.UInt32).alias("lines"))
+    stays = stays.with_columns(
+        (pl.col("lines").fill_null(0) / (pl.col("discharge_day") - pl.col("admit_day")).clip(1, None)).alias("per_day")
+    )
+    totals = stays.group_by("facility_code").agg(pl.len().alias("all_stays"))
+    stays = stays.filter(pl.col("per_day") <= t.stay_max_items_per_day)
+    stays = stays.select(
         "pid",
         pl.col("facility_code").alias("stay_facility"),
         "admit_ts",
@@ -232,7 +255,6 @@ def stay_overlap(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
             pl.col("stay_facility").first(),
             pl.col("stay_amount").first(),
             pl.col("claim_id").alias("away_claims"),
-            pl.col("facility_code").unique().alias("away_facilities"),
         )
         .filter(pl.col("away_claims").list.len() >= t.stay_overlap_min_claims)
         .with_columns(pl.concat_list(pl.col("stay_claim"), pl.col("away_claims")).alias("claim_ids"))
@@ -246,25 +268,98 @@ def stay_overlap(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
             pl.col("stay_amount").sum().round(2).alias("amount"),
         )
         .with_columns(pl.col("pids").list.len().alias("patients"))
+        .filter(pl.col("patients") >= 2)
+        .join(totals.rename({"facility_code": "stay_facility"}), on="stay_facility")
     )
+    # Lift of this facility's share of such stays over the share across all facilities.
+    base = per_stay.height / max(1, totals["all_stays"].sum())
+    leads = leads.with_columns(((pl.col("stays") / pl.col("all_stays")) / max(base, 1e-6)).round(1).alias("lift"))
+    leads = leads.filter(pl.col("lift") >= 2)
     out = leads.with_columns(
-        ((pl.col("patients") / 5).clip(0, 1) * 0.7 + (pl.col("stays") / 10).clip(0, 1) * 0.3).alias("strength"),
+        ((pl.col("lift") - 1) / 8).clip(0, 1).alias("strength"),
         pl.format(
-            "机构 {} 的 {} 次住院期间，患者在别处有门诊或购药结算（{} 人）",
+            "机构 {} 有 {} 次几乎无治疗的住院，患者住院期间在别处结算（{} 人）",
             pl.col("stay_facility"),
             pl.col("stays"),
             pl.col("patients"),
         ).alias("evidence_zh"),
         pl.format(
-            "{} inpatient stays at {} with the patient's claims elsewhere during the stay ({} patients)",
+            "{} barely treated stays at {} while the patient claimed elsewhere ({} patients)",
             pl.col("stays"),
             pl.col("stay_facility"),
             pl.col("patients"),
         ).alias("evidence_en"),
-        numbers_json("stays", "patients", "amount").alias("numbers"),
+        numbers_json("stays", "patients", "all_stays", "lift", "amount").alias("numbers"),
         pl.concat_list(
             pl.concat_list(member("Facility", "stay_facility", "hospital")),
             member_list("Patient", "pids", "absent_inpatient"),
         ).alias("members"),
     )
     return finish(out, "stay_overlap", "bed_holding")
+
+
+def shared_bed(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Different patients booked on the same bed of one facility at the same time (挂床, 虚假住院)."""
+    stays = (
+        _stays(claims)
+        .filter(pl.col("bed_no").is_not_null() & (pl.col("bed_no") != ""))
+        .select("facility_code", "bed_no", "pid", "admit_ts", "discharge_ts", "claim_id", "total_amount")
+    )
+    right = stays.select(
+        "facility_code",
+        "bed_no",
+        pl.col("pid").alias("pid_b"),
+        pl.col("admit_ts").alias("a2"),
+        pl.col("discharge_ts").alias("d2"),
+        pl.col("claim_id").alias("claim_b"),
+    )
+    pairs = stays.join(right, on=["facility_code", "bed_no"]).filter(
+        (pl.col("pid") < pl.col("pid_b"))
+        & (pl.col("admit_ts") < pl.col("d2") - 86_400)
+        & (pl.col("a2") < pl.col("discharge_ts") - 86_400)
+    )
+    if pairs.is_empty():
+        return finish(pairs, "shared_bed", "bed_holding")
+    comps = pair_components(pairs.select("facility_code", "pid", "pid_b").unique(), "facility_code")
+    claims_of = pl.concat(
+        [
+            pairs.select("facility_code", "pid", "claim_id"),
+            pairs.select("facility_code", pl.col("pid_b").alias("pid"), pl.col("claim_b").alias("claim_id")),
+        ]
+    ).unique()
+    rows = claims_of.join(comps, on=["facility_code", "pid"])
+    leads = (
+        rows.group_by("facility_code", "comp")
+        .agg(
+            pl.col("pid").unique().sort().alias("pids"),
+            pl.col("claim_id").unique().sort().alias("claim_ids"),
+        )
+        .with_columns(pl.col("pids").list.len().alias("patients"), pl.col("claim_ids").list.len().alias("stays"))
+    )
+    beds = pairs.group_by("facility_code").agg(pl.col("bed_no").n_unique().alias("beds"))
+    leads = leads.join(beds, on="facility_code").filter(pl.col("patients") >= 3)
+    out = leads.with_columns(
+        (((pl.col("patients") - 2) / 4).clip(0, 1) * 0.6 + ((pl.col("stays") - 3) / 8).clip(0, 1) * 0.4).alias(
+            "strength"
+        ),
+        pl.format(
+            "机构 {} 的 {} 张床位上同时登记了不同患者（{} 人、{} 次住院）",
+            pl.col("facility_code"),
+            pl.col("beds"),
+            pl.col("patients"),
+            pl.col("stays"),
+        ).alias("evidence_zh"),
+        pl.format(
+            "{} patients booked on the same {} beds at the same time at {} ({} stays)",
+            pl.col("patients"),
+            pl.col("beds"),
+            pl.col("facility_code"),
+            pl.col("stays"),
+        ).alias("evidence_en"),
+        numbers_json("patients", "beds", "stays").alias("numbers"),
+        pl.concat_list(
+            pl.concat_list(member("Facility", "facility_code", "hospital")),
+            member_list("Patient", "pids", "bed_sharer"),
+        ).alias("members"),
+    )
+    return finish(out, "shared_bed", "bed_holding")

@@ -17,7 +17,8 @@ pharmacy in another district.
 
 *Drug shopping* (套取药品倒卖): one person buys the same drug at
 ``shopping_min_pharmacies`` or more pharmacies, at least
-``shopping_min_packs`` packs and five times the median buyer's quantity.
+``shopping_min_packs`` packs, five times the median buyer's quantity and
+``shopping_min_amount`` yuan (the resold drugs are the expensive ones).
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ def drug_shopping(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds
         (pl.col("n_pharm") >= t.shopping_min_pharmacies)
         & (pl.col("packs") >= t.shopping_min_packs)
         & (pl.col("packs") >= 5 * pl.col("median_packs"))
+        & (pl.col("amount") >= t.shopping_min_amount)
     )
     out = hits.with_columns(
         (

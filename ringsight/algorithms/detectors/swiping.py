@@ -28,7 +28,9 @@ _TZ = 8 * 3600  # claim times are epoch seconds; days and hours are Asia/Shangha
 def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """Cards swiped together in bursts at one terminal on several days."""
     window = t.burst_minutes * 60
-    base = claims.filter(pl.col("card_id").is_not_null() & pl.col("facility_code").is_not_null()).with_columns(
+    base = claims.filter(
+        pl.col("card_id").is_not_null() & pl.col("facility_code").is_not_null() & pl.col("admit_ts").is_null()
+    ).with_columns(
         pl.concat_str([pl.col("facility_code"), pl.col("terminal_id").fill_null("")], separator=":").alias("term"),
         ((pl.col("claim_ts") + _TZ) // 86_400).alias("day"),
         (((pl.col("claim_ts") + _TZ) % 86_400) // 3600).alias("hour"),
@@ -119,20 +121,20 @@ def identical_baskets(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresh
     """The same multi-item basket on many cards at one pharmacy, and rarely elsewhere."""
     if items.is_empty():
         return finish(items, "identical_baskets", "goods_as_drugs")
+    pharmacy = claims.filter(pl.col("facility_kind") == "pharmacy").select("claim_id")
+    # A basket's signature: the order-free sum of the hashes of its (code, quantity) lines.
     baskets = (
-        items.filter(pl.col("item_code").is_not_null())
+        items.join(pharmacy, on="claim_id", how="semi")
+        .filter(pl.col("item_code").is_not_null())
+        .with_columns(pl.struct("item_code", pl.col("quantity").round(2)).hash(seed=0).alias("h"))
         .group_by("claim_id")
-        .agg(
-            pl.concat_str([pl.col("item_code"), pl.col("quantity").round(2).cast(pl.String)], separator="x")
-            .sort()
-            .str.join("|")
-            .alias("basket"),
-            pl.col("item_code").n_unique().alias("n_items"),
-        )
+        .agg(pl.col("h").sum().alias("basket"), pl.col("item_code").n_unique().alias("n_items"))
         .filter(pl.col("n_items") >= 2)
     )
-    rows = claims.select("claim_id", "facility_code", "facility_kind", "card_id", "pid", "total_amount").join(
-        baskets, on="claim_id"
+    rows = (
+        claims.filter(pl.col("facility_kind") == "pharmacy")
+        .select("claim_id", "facility_code", "card_id", "pid", "total_amount")
+        .join(baskets, on="claim_id")
     )
     by_fac = rows.group_by("basket", "facility_code").agg(
         pl.col("card_id").n_unique().alias("n_cards"),

@@ -2,8 +2,10 @@
 
 Consecutive settlements of one card at facilities in different administrative
 regions (the 6-digit region code of the national facility code) closer in
-time than ``travel_max_hours``. Facilities in different cities (first four
-digits differ) make a stronger lead than two districts of one city. Phone
+time than ``travel_max_hours``, given under a phone number that is not the
+holder's usual one or in another city (people do cross a city in a few
+hours). Facilities in different cities (first four digits differ) make a
+stronger lead than two districts of one city. Phone
 numbers given on the far claim that are not the card holder's usual number
 are members too: impostors who use several cards under one phone are then
 linked into one cluster.
@@ -66,6 +68,7 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
         pl.concat_list("claim_id", "prev_claim").list.explode(keep_nulls=False, empty_as_null=False).alias("claim_ids"),
         pl.col("total_amount").sum().round(2).alias("amount"),
     )
+    leads = leads.filter((pl.col("odd_phones").list.len() > 0) | pl.col("other_city"))
     out = leads.with_columns(
         (
             (pl.col("jumps") / 4).clip(0, 1) * 0.5

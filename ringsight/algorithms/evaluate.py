@@ -1,0 +1,116 @@
+"""Score detected clusters against a synthetic ground truth (``ground_truth.json`` of ``ringsight.synth``).
+
+- A planted ring is *found* when one cluster contains at least 80 % of its
+  core members (the member kinds listed in the ring's ``core``).
+- A cluster is a *true positive* when it contains at least half of some
+  ring's core members; it *flags a look-alike* when it contains at least half
+  of a legitimate group's core members and no ring's.
+- Precision is taken over the top ``top`` clusters by score.
+
+Ground-truth members are canonical identifiers from the claims files; persons
+are compared by their graph key (the keyed hash of the resident ID).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ringsight.identity import keyed_hash
+
+_KIND_LABEL = {"patients": "Patient", "cards": "Card", "phones": "Phone", "facilities": "Facility", "doctors": "Doctor"}
+
+
+@dataclass
+class Evaluation:
+    """Recall and precision overall and per typology, and what went wrong."""
+
+    recall: float
+    precision: float
+    top: int
+    lookalikes_in_top: list[str]
+    per_typology: pl.DataFrame
+    missed: list[dict[str, Any]] = field(default_factory=list)
+    false_positives: list[dict[str, Any]] = field(default_factory=list)
+
+
+def core_members(group: dict[str, Any], id_hash_key: str) -> set[tuple[str, str]]:
+    """The (label, key) pairs of a ring's or look-alike's core members."""
+    out: set[tuple[str, str]] = set()
+    for kind in group.get("core") or []:
+        label = _KIND_LABEL.get(kind)
+        if label is None:
+            continue
+        for value in group["members"].get(kind, []):
+            key = keyed_hash(str(value).strip().upper(), id_hash_key) if kind == "patients" else str(value)
+            out.add((label, key))
+    return out
+
+
+def evaluate(
+    ground_truth: Path | dict[str, Any],
+    clusters: pl.DataFrame,
+    members: pl.DataFrame,
+    *,
+    id_hash_key: str,
+    top: int = 50,
+    found_share: float = 0.8,
+) -> Evaluation:
+    """Compare clusters (cluster_id, score, typologies) and members (cluster_id, label, key) with the truth."""
+    truth = (
+        json.loads(Path(ground_truth).read_text(encoding="utf-8")) if isinstance(ground_truth, Path) else ground_truth
+    )
+    rings = [(r["ring_id"], r["typology"], core_members(r, id_hash_key)) for r in truth["rings"]]
+    looks = [
+        (g["group_id"], g["kind"], core_members({**g, "core": _look_core(g)}, id_hash_key)) for g in truth["lookalikes"]
+    ]
+    by_cluster: dict[str, set[tuple[str, str]]] = {}
+    for cid, label, key in members.select("cluster_id", "label", "key").iter_rows():
+        by_cluster.setdefault(cid, set()).add((label, key))
+    ranked = clusters.sort("score", descending=True)["cluster_id"].to_list()
+    rows, missed = [], []
+    for ring_id, typology, core in rings:
+        best = max((len(core & m) / max(1, len(core)) for m in by_cluster.values()), default=0.0)
+        found = best >= found_share
+        rows.append({"ring_id": ring_id, "typology": typology, "found": found, "best_share": round(best, 3)})
+        if not found:
+            missed.append({"ring_id": ring_id, "typology": typology, "best_share": round(best, 3), "core": len(core)})
+    head = ranked[:top]
+    tp, fps, look_hits = [], [], []
+    for cid in head:
+        m = by_cluster.get(cid, set())
+        ring_hit = next((t for _, t, core in rings if core and len(core & m) >= 0.5 * len(core)), None)
+        look_hit = next((k for gid, k, core in looks if core and len(core & m) >= 0.5 * len(core)), None)
+        tp.append(ring_hit)
+        if ring_hit is None:
+            fps.append({"cluster_id": cid, "members": len(m), "lookalike": look_hit})
+            if look_hit is not None:
+                look_hits.append(f"{cid}:{look_hit}")
+    per = pl.DataFrame(
+        rows, schema={"ring_id": pl.String, "typology": pl.String, "found": pl.Boolean, "best_share": pl.Float64}
+    )
+    hits = pl.DataFrame({"typology": [t for t in tp if t is not None]}, schema={"typology": pl.String})
+    table = (
+        per.group_by("typology")
+        .agg(pl.len().alias("rings"), pl.col("found").sum().alias("found"), pl.col("best_share").mean().round(3))
+        .join(hits.group_by("typology").agg(pl.len().alias("top_hits")), on="typology", how="left")
+        .with_columns((pl.col("found") / pl.col("rings")).round(3).alias("recall"), pl.col("top_hits").fill_null(0))
+        .sort("typology")
+    )
+    recall = float(per["found"].mean()) if per.height else 0.0
+    precision = sum(t is not None for t in tp) / len(head) if head else 0.0
+    return Evaluation(recall, precision, len(head), look_hits, table, missed, fps)
+
+
+def _look_core(group: dict[str, Any]) -> list[str]:
+    if group.get("core"):
+        return group["core"]
+    if group["kind"] == "big_hospital":
+        return ["facilities"]
+    if group["kind"] == "hospital_pharmacy":
+        return ["doctors", "facilities"]
+    return ["patients"]
