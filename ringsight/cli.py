@@ -118,6 +118,7 @@ def _register_area_commands() -> None:
     from ringsight import demo
 
     demo.register(app)
+    __import__("ringsight.loaders.commands", fromlist=["register"]).register(app)
     __import__("ringsight.algorithms.commands", fromlist=["register"]).register(app)
     __import__("ringsight.cypher.commands", fromlist=["register"]).register(app)
     __import__("ringsight.cases.commands", fromlist=["register"]).register(app)

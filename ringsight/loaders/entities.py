@@ -1,0 +1,260 @@
+"""Entity resolution in the table layer: one row per node and per relationship, before any write.
+
+Claims reference the same patient, card, phone, address, facility, doctor,
+terminal and operator many times. Deduplicating here (Polars ``group_by`` on
+the normalised key) means each writer — the bulk path on an empty FalkorDB
+graph, the MERGE path everywhere else — sends every entity and every
+relationship exactly once, and the property lists live in one place.
+
+When an entity appears with different values (a patient's name spelt two
+ways), the first non-null value in file order wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ringsight.loaders.normalise import iso_local
+
+
+@dataclass
+class NodeTable:
+    """Rows of one label: the key column first, then the properties (null = not set)."""
+
+    label: str
+    key: str
+    frame: pl.DataFrame
+
+
+@dataclass
+class LinkTable:
+    """Rows of one relationship type between two keyed labels: columns ``start`` and ``end``."""
+
+    rel_type: str
+    start_label: str
+    start_key: str
+    end_label: str
+    end_key: str
+    frame: pl.DataFrame
+
+
+def _first(*names: str) -> list[pl.Expr]:
+    return [pl.col(n).drop_nulls().first().alias(n) for n in names]
+
+
+def _dedupe(frame: pl.DataFrame, key: str, props: list[str]) -> pl.DataFrame:
+    frame = frame.filter(pl.col(key).is_not_null())
+    if not props:
+        return frame.select(key).unique().sort(key)
+    return frame.group_by(key).agg(_first(*props)).sort(key)
+
+
+def _facility_key(code: str, local: str) -> pl.Expr:
+    return pl.when(pl.col(local).is_not_null() & pl.col(code).is_not_null()).then(
+        pl.concat_str([pl.col(code), pl.lit(":"), pl.col(local)])
+    )
+
+
+def with_keys(claims: pl.DataFrame) -> pl.DataFrame:
+    """Add the composite keys of terminals and operators to a claims table."""
+    return claims.with_columns(
+        _facility_key("facility_code", "terminal_id").alias("terminal_key"),
+        _facility_key("facility_code", "operator_id").alias("operator_key"),
+    )
+
+
+def entity_nodes(claims: pl.DataFrame) -> list[NodeTable]:
+    """The distinct entities of a claims table (Claim and TraceCode nodes are built separately)."""
+    c = with_keys(claims)
+    patients = c.select(
+        "pid",
+        pl.col("patient_id").alias("id_raw"),
+        pl.col("patient_id_type").alias("id_type"),
+        "person_no",
+        pl.col("patient_name").alias("name"),
+        pl.col("patient_gender").alias("gender"),
+        pl.col("patient_birth_date").dt.strftime("%Y-%m-%d").alias("birth_date"),
+        "insurance_type",
+    )
+    phones = pl.concat(
+        [c.select(pl.col("patient_phone").alias("number")), c.select(pl.col("contact_phone").alias("number"))]
+    )
+    facilities = c.select(
+        pl.col("facility_code").alias("code"),
+        pl.col("facility_name").alias("name"),
+        pl.col("facility_kind").alias("kind"),
+        pl.col("facility_level").alias("level"),
+        pl.col("facility_ownership").alias("ownership"),
+        pl.when(pl.col("facility_code").str.contains(r"^[HP]\d{11}$"))
+        .then(pl.col("facility_code").str.slice(1, 6))
+        .alias("region"),
+    )
+    return [
+        NodeTable("Patient", "pid", _dedupe(patients, "pid", patients.columns[1:])),
+        NodeTable("Card", "card_id", _dedupe(c.select("card_id", "card_kind"), "card_id", ["card_kind"])),
+        NodeTable("Phone", "number", _dedupe(phones, "number", [])),
+        NodeTable(
+            "Address",
+            "key",
+            _dedupe(
+                c.select(pl.col("address_key").alias("key"), pl.col("address_text").alias("text"), "district"),
+                "key",
+                ["text", "district"],
+            ),
+        ),
+        NodeTable("Facility", "code", _dedupe(facilities, "code", facilities.columns[1:])),
+        NodeTable(
+            "Doctor",
+            "code",
+            _dedupe(
+                c.select(pl.col("doctor_code").alias("code"), pl.col("doctor_name").alias("name")), "code", ["name"]
+            ),
+        ),
+        NodeTable(
+            "Terminal",
+            "key",
+            _dedupe(
+                c.select(pl.col("terminal_key").alias("key"), "terminal_id", pl.col("facility_code")),
+                "key",
+                ["terminal_id", "facility_code"],
+            ),
+        ),
+        NodeTable(
+            "Operator",
+            "key",
+            _dedupe(
+                c.select(pl.col("operator_key").alias("key"), "operator_id", pl.col("facility_code")),
+                "key",
+                ["operator_id", "facility_code"],
+            ),
+        ),
+    ]
+
+
+def _pairs(frame: pl.DataFrame, start: str, end: str) -> pl.DataFrame:
+    return (
+        frame.select(pl.col(start).alias("start"), pl.col(end).alias("end")).drop_nulls().unique().sort("start", "end")
+    )
+
+
+def entity_links(claims: pl.DataFrame) -> list[LinkTable]:
+    """Relationships between entities implied by the claims (patient's card, phone, address, …)."""
+    c = with_keys(claims)
+    return [
+        LinkTable("HAS_CARD", "Patient", "pid", "Card", "card_id", _pairs(c, "pid", "card_id")),
+        LinkTable("HAS_PHONE", "Patient", "pid", "Phone", "number", _pairs(c, "pid", "patient_phone")),
+        LinkTable("CONTACT_PHONE", "Patient", "pid", "Phone", "number", _pairs(c, "pid", "contact_phone")),
+        LinkTable("LIVES_AT", "Patient", "pid", "Address", "key", _pairs(c, "pid", "address_key")),
+        LinkTable("WORKS_AT", "Doctor", "code", "Facility", "code", _pairs(c, "doctor_code", "facility_code")),
+        LinkTable("IN_FACILITY", "Terminal", "key", "Facility", "code", _pairs(c, "terminal_key", "facility_code")),
+        LinkTable("IN_FACILITY", "Operator", "key", "Facility", "code", _pairs(c, "operator_key", "facility_code")),
+    ]
+
+
+def claim_links(claims: pl.DataFrame) -> list[LinkTable]:
+    """From each claim to its patient, card, facility, doctor, terminal and operator."""
+    c = with_keys(claims)
+
+    def link(rel: str, label: str, key: str, column: str) -> LinkTable:
+        frame = c.select(pl.col("claim_id").alias("start"), pl.col(column).alias("end")).drop_nulls()
+        return LinkTable(rel, "Claim", "claim_id", label, key, frame)
+
+    return [
+        link("BY_PATIENT", "Patient", "pid", "pid"),
+        link("WITH_CARD", "Card", "card_id", "card_id"),
+        link("AT_FACILITY", "Facility", "code", "facility_code"),
+        link("BY_DOCTOR", "Doctor", "code", "doctor_code"),
+        link("ON_TERMINAL", "Terminal", "key", "terminal_key"),
+        link("BY_OPERATOR", "Operator", "key", "operator_key"),
+    ]
+
+
+def item_aggregates(items: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """Per claim: item count, distinct item codes (sorted) and the trace codes settled on it."""
+    lazy = items.lazy() if isinstance(items, pl.DataFrame) else items
+    return (
+        lazy.group_by("claim_id")
+        .agg(
+            pl.len().cast(pl.Int64).alias("item_count"),
+            pl.col("item_code").unique().sort().alias("item_codes"),
+            pl.col("trace_codes")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .drop_nulls()
+            .unique()
+            .sort()
+            .alias("trace_codes"),
+        )
+        .collect()
+    )
+
+
+CLAIM_PROPS: tuple[str, ...] = (
+    "visit_type",
+    "time_ts",
+    "time",
+    "admit_ts",
+    "admit_time",
+    "discharge_ts",
+    "discharge_time",
+    "total_amount",
+    "fund_paid",
+    "account_paid",
+    "self_paid",
+    "diagnosis_code",
+    "diagnosis_name",
+    "department",
+    "bed_no",
+    "item_count",
+    "item_codes",
+    "trace_codes",
+    "content_hash",
+    "load_id",
+)
+
+
+def claim_nodes(claims: pl.DataFrame, hashes: pl.DataFrame, aggregates: pl.DataFrame | None) -> NodeTable:
+    """Claim nodes with the contract's properties, item aggregates folded in."""
+    frame = claims.join(hashes, on="claim_id", how="left")
+    if aggregates is not None and aggregates.height:
+        frame = frame.join(aggregates, on="claim_id", how="left")
+    else:
+        frame = frame.with_columns(
+            pl.lit(None, dtype=pl.Int64).alias("item_count"),
+            pl.lit(None, dtype=pl.List(pl.String)).alias("item_codes"),
+            pl.lit(None, dtype=pl.List(pl.String)).alias("trace_codes"),
+        )
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    frame = frame.select(
+        "claim_id",
+        "visit_type",
+        pl.col("claim_ts").alias("time_ts"),
+        iso_local(pl.col("claim_ts")).alias("time"),
+        "admit_ts",
+        iso_local(pl.col("admit_ts")).alias("admit_time"),
+        "discharge_ts",
+        iso_local(pl.col("discharge_ts")).alias("discharge_time"),
+        "total_amount",
+        "fund_paid",
+        "account_paid",
+        "self_paid",
+        "diagnosis_code",
+        "diagnosis_name",
+        "department",
+        "bed_no",
+        pl.col("item_count").fill_null(0),
+        pl.col("item_codes").fill_null(empty),
+        pl.col("trace_codes").fill_null(empty),
+        "content_hash",
+        "load_id",
+    )
+    return NodeTable("Claim", "claim_id", frame)
+
+
+def trace_code_table(items: pl.LazyFrame | pl.DataFrame, min_claims: int = 2) -> pl.DataFrame:
+    """(claim_id, code) pairs of the trace codes settled on at least ``min_claims`` distinct claims."""
+    lazy = items.lazy() if isinstance(items, pl.DataFrame) else items
+    pairs = lazy.select("claim_id", pl.col("trace_codes").alias("code")).explode("code").drop_nulls().unique()
+    repeated = pairs.group_by("code").agg(pl.len().alias("n")).filter(pl.col("n") >= min_claims).select("code")
+    return pairs.join(repeated, on="code", how="semi").sort("code", "claim_id").collect()

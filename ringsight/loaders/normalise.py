@@ -1,0 +1,410 @@
+"""Normalisation: the forms values are compared and keyed in, as vectorised Polars expressions.
+
+Exports of the same person or place differ in width (ＡＢＣ vs ABC), spacing,
+prefixes (+86, 北京市) and spelling of building numbers (2号楼 / 2栋 / 2楼). The
+graph keys entities on normalised values, so these variants must meet:
+
+- phones: digits only, +86 / 0086 removed, mobile ``1[3-9]xxxxxxxxx`` or
+  landline with its area code ``0xx[x]xxxxxxx[x]``;
+- addresses: a matching key = district + street part, with the province and
+  city prefix dropped, building/unit/room spelt one way
+  (``朝阳区XX路1号院2栋3单元401``), and a display text kept as written;
+- names: trimmed, full-width folded, middle dots unified;
+- IDs: upper-case, no spaces;
+- times: epoch seconds, local time Asia/Shanghai unless an offset is given;
+- facility kind and region from the 12-character national code (H/P + 6-digit
+  region + 5-digit sequence).
+
+Everything works on whole columns; Python runs only on the few distinct values
+that contain full-width characters.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import polars as pl
+
+TZ = "Asia/Shanghai"
+NULL_TOKENS = ("null", "NULL", "Null", "None", "none", "nan", "NaN", "N/A", "n/a", "NA", "-", "--", "/", "无", "空")
+_FULL_WIDTH = r"[\x{3000}\x{FF01}-\x{FF5E}]"
+
+# --- generic cleaning --------------------------------------------------------
+
+
+def fold_width(series: pl.Series) -> pl.Series:
+    """Full-width characters to half-width (NFKC), computed once per distinct affected value."""
+    if series.dtype != pl.String:
+        return series
+    mask = series.str.contains(_FULL_WIDTH).fill_null(False)
+    if not mask.any():
+        return series
+    distinct = series.filter(mask).unique().to_list()
+    mapping = {v: unicodedata.normalize("NFKC", v) for v in distinct}
+    return series.replace(mapping)
+
+
+def clean_frame(frame: pl.DataFrame, skip: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Fold width, trim, and turn placeholder values (空, -, NULL…) into nulls, for every string column."""
+    cols = [c for c, t in frame.schema.items() if t == pl.String and c not in skip]
+    frame = frame.with_columns([fold_width(frame[c]) for c in cols])
+    exprs = []
+    for c in cols:
+        e = pl.col(c).str.strip_chars()
+        exprs.append(pl.when(e.is_in(NULL_TOKENS) | (e == "")).then(None).otherwise(e).alias(c))
+    return frame.with_columns(exprs)
+
+
+# --- identifiers ------------------------------------------------------------
+
+
+def norm_id(expr: pl.Expr) -> pl.Expr:
+    """IDs and codes: no spaces, upper-case (so a trailing x of a resident ID becomes X)."""
+    return expr.str.replace_all(r"\s+", "").str.to_uppercase()
+
+
+def norm_name(expr: pl.Expr) -> pl.Expr:
+    """Names: inner spaces removed for Chinese names, middle dots unified (维吾尔族 names: 阿不都·热合曼)."""
+    e = expr.str.replace_all(r"[•・‧∙]", "·").str.replace_all(r"\s*·\s*", "·")
+    has_latin = e.str.contains(r"[A-Za-z]")
+    return pl.when(has_latin).then(e.str.replace_all(r"\s+", " ")).otherwise(e.str.replace_all(r"\s+", ""))
+
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def resident_id_ok(expr: pl.Expr) -> pl.Expr:
+    """True when an 18-character resident ID has a valid shape, birth date and check character."""
+    shape = expr.str.contains(r"^\d{17}[\dX]$")
+    total = pl.sum_horizontal([expr.str.slice(i, 1).cast(pl.Int32, strict=False) * w for i, w in enumerate(_WEIGHTS)])
+    expected = pl.lit("10X98765432").str.slice(total % 11, 1)
+    birth = expr.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+    return (shape & birth.is_not_null() & (expr.str.slice(17, 1) == expected)).fill_null(False)
+
+
+def resident_id_birth(expr: pl.Expr) -> pl.Expr:
+    """Birth date from characters 7–14 of a resident ID."""
+    return expr.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+
+
+def resident_id_gender(expr: pl.Expr) -> pl.Expr:
+    """M for an odd 17th digit, F for an even one."""
+    digit = expr.str.slice(16, 1).cast(pl.Int32, strict=False)
+    return pl.when(digit % 2 == 1).then(pl.lit("M")).when(digit.is_not_null()).then(pl.lit("F"))
+
+
+# --- phones -----------------------------------------------------------------
+
+
+def norm_phone(expr: pl.Expr) -> pl.Expr:
+    """An 11-digit mobile or an area-code landline (digits only); null when it is neither.
+
+    ``+86 138-1234-5678``, ``0086 13812345678`` and ``8613812345678`` become
+    ``13812345678``; ``(010) 6512-3456`` and ``+86 10 65123456`` become ``01065123456``.
+    A landline extension after ``转`` / ``ext`` / ``#`` is dropped.
+    """
+    e = expr.str.replace(r"(?i)(转|ext\.?|#|x)\s*\d+$", "")
+    digits_plus = e.str.replace_all(r"[^\d+]", "")
+    intl = digits_plus.str.contains(r"^(\+86|0086)") | digits_plus.str.contains(r"^86(1[3-9]\d{9})$")
+    d = digits_plus.str.replace(r"^(\+86|0086|86)", "").str.replace_all(r"\+", "")
+    d = pl.when(intl).then(d).otherwise(digits_plus.str.replace_all(r"\+", ""))
+    mobile = d.str.contains(r"^1[3-9]\d{9}$")
+    landline = d.str.contains(r"^0[1-9]\d{8,10}$")
+    intl_landline = intl & d.str.contains(r"^(10|2\d|[3-9]\d{2})\d{7,8}$") & ~mobile
+    return (
+        pl.when(mobile | landline)
+        .then(d)
+        .when(intl_landline)
+        .then(pl.lit("0") + d)
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+
+
+# --- addresses ----------------------------------------------------------------
+
+_CN_DIGITS = {
+    "一": "1",
+    "二": "2",
+    "两": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "七": "7",
+    "八": "8",
+    "九": "9",
+}
+_SUFFIXES = ("单元", "号楼", "栋", "幢", "座", "楼", "层", "号院", "门")
+_CN_PATTERNS = [n + s for s in _SUFFIXES for n in (*_CN_DIGITS, "十")]
+_CN_REPLACE = [(_CN_DIGITS.get(n, "10")) + s for s in _SUFFIXES for n in (*_CN_DIGITS, "十")]
+_PROVINCE = (
+    r"^(?:[^省市区县路街道号]{2,7}?省|[^区市县路街道号]{2,10}?自治区|[^区市县]{2,4}特别行政区"
+    r"|北京市?|上海市?|天津市?|重庆市?)"
+)
+_CITY = r"^(?:[^省市区县路街道号院]{2,8}?(?:市|自治州|地区|盟))"
+_DISTRICT = r"^([^省市区县路街道号院]{1,8}?(?:区|县|旗|市))"
+
+
+def address_display(expr: pl.Expr) -> pl.Expr:
+    """The address as shown: trimmed, inner runs of spaces collapsed."""
+    return expr.str.replace_all(r"\s+", " ").str.strip_chars()
+
+
+def address_key(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The (matching key, district) of an address.
+
+    The key drops the province and city, keeps the district and street part,
+    and spells building / unit / room one way, so that
+    ``北京市朝阳区XX路1号院2号楼3单元401`` and ``朝阳区XX路1号院2楼3单元401室`` both
+    become ``朝阳区XX路1号院2栋3单元401``.
+    """
+    s = expr.str.to_uppercase().str.replace_all(r"[\s,，、。.·()（）\[\]【】]", "")
+    s = s.str.replace_many(_CN_PATTERNS, _CN_REPLACE)
+    s = s.str.replace(_PROVINCE, "").str.replace(_CITY, "")
+    district = s.str.extract(_DISTRICT, 1)
+    s = s.str.replace_all(r"(\d+)(?:号楼|栋|幢|座)", "${1}栋")
+    s = s.str.replace_all(r"(\d+)楼(\d+)(单元|门)", "${1}栋${2}单元")
+    s = s.str.replace_all(r"(\d+)门", "${1}单元")
+    s = s.str.replace_all(r"(\d+)-(\d+)-(\d+)(?:室|号房|房|户)?$", "${1}栋${2}单元${3}")
+    s = s.str.replace(r"(\d+)(?:室|号房|房|户|号)$", "${1}")
+    return s, district
+
+
+# --- times -----------------------------------------------------------------------
+
+_NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y%m%d%H%M%S", "%Y%m%d%H%M")
+_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d")
+
+
+def _time_text(expr: pl.Expr) -> pl.Expr:
+    """One spelling: '/' and '.' dates to '-', 'T' to a space, fractions of seconds dropped."""
+    e = expr.str.strip_chars().str.replace(r"^(\d{4})[/.年](\d{1,2})[/.月](\d{1,2})日?", "${1}-${2}-${3}")
+    e = e.str.replace(r"^(\d{4})-(\d)-", "${1}-0${2}-").str.replace(r"^(\d{4}-\d{2})-(\d)(\D|$)", "${1}-0${2}${3}")
+    e = e.str.replace(r"^(\d{4}-\d{2}-\d{2})[T ]+", "${1} ")
+    e = e.str.replace(r" (\d):", " 0${1}:")
+    return e.str.replace(r"(\d{2}:\d{2}:\d{2})\.\d+", "${1}")
+
+
+def parse_epoch(expr: pl.Expr) -> pl.Expr:
+    """Epoch seconds of a date-time text: local Asia/Shanghai unless it carries Z or ±hh:mm."""
+    e = _time_text(expr)
+    offset = e.str.extract(r"(Z|[+-]\d{2}:?\d{2})$", 1)
+    body = e.str.replace(r"\s*(Z|[+-]\d{2}:?\d{2})$", "")
+    naive = pl.coalesce(
+        *[body.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE_FORMATS],
+        *[body.str.to_date(f, strict=False).cast(pl.Datetime("us")) for f in _DATE_FORMATS],
+    )
+    local = naive.dt.replace_time_zone(TZ, ambiguous="earliest", non_existent="null").dt.epoch("s")
+    sign = pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
+    digits = offset.str.replace_all(r"[^\d]", "")
+    off_s = sign * (digits.str.slice(0, 2).cast(pl.Int64) * 3600 + digits.str.slice(2, 2).cast(pl.Int64) * 60)
+    utc = naive.dt.epoch("s") - pl.when(offset == "Z").then(0).otherwise(off_s)
+    return pl.when(offset.is_null()).then(local).otherwise(utc).cast(pl.Int64)
+
+
+def parse_date(expr: pl.Expr) -> pl.Expr:
+    """A calendar date from the spellings accepted for date-times (time part ignored)."""
+    e = _time_text(expr).str.slice(0, 10)
+    return pl.coalesce(*[e.str.to_date(f, strict=False) for f in _DATE_FORMATS])
+
+
+def iso_local(ts: pl.Expr) -> pl.Expr:
+    """Epoch seconds → ISO 8601 text in Asia/Shanghai, for display."""
+    return (
+        pl.from_epoch(ts, time_unit="s")
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(TZ)
+        .dt.strftime("%Y-%m-%dT%H:%M:%S+08:00")
+    )
+
+
+# --- amounts ------------------------------------------------------------------
+
+
+def parse_amount(expr: pl.Expr) -> pl.Expr:
+    """A decimal from text like '¥1,234.50' or '1234.5元'; null when not a finite number."""
+    e = expr.str.replace_all(r"[¥￥,，\s元]", "").str.replace(r"^RMB", "")
+    value = e.cast(pl.Float64, strict=False)
+    return pl.when(value.is_finite()).then(value)
+
+
+# --- facilities ----------------------------------------------------------------
+
+_CLINIC_WORDS = r"诊所|卫生室|卫生站|门诊部|医务室|卫生服务站|卫生所"
+
+
+def facility_kind_from_code(code: pl.Expr, name: pl.Expr) -> pl.Expr:
+    """pharmacy for a P code; clinic for an H code whose name says 诊所/卫生室/门诊部…; else hospital."""
+    national = code.str.contains(r"^[HP]\d{11}$")
+    clinic = name.str.contains(_CLINIC_WORDS).fill_null(False)
+    return (
+        pl.when(national & code.str.starts_with("P"))
+        .then(pl.lit("pharmacy"))
+        .when(national & clinic)
+        .then(pl.lit("clinic"))
+        .when(national)
+        .then(pl.lit("hospital"))
+        .when(name.str.contains("药店|药房|大药房").fill_null(False))
+        .then(pl.lit("pharmacy"))
+        .when(clinic)
+        .then(pl.lit("clinic"))
+    )
+
+
+def facility_region(code: pl.Expr) -> pl.Expr:
+    """The 6-digit administrative region code inside a national facility code."""
+    return pl.when(code.str.contains(r"^[HP]\d{11}$")).then(code.str.slice(1, 6))
+
+
+# --- trace codes ----------------------------------------------------------------
+
+
+def split_trace_codes(expr: pl.Expr) -> pl.Expr:
+    """'a;b, c' → ['a', 'b', 'c'] (separators ; , ； ， | and spaces), empty list when null."""
+    parts = expr.str.replace_all(r"[;,；，|\s]+", ";").str.strip_chars(";").str.split(";")
+    parts = parts.list.eval(pl.element().filter(pl.element() != ""))
+    return parts.fill_null(pl.lit([], dtype=pl.List(pl.String)))
+
+
+# --- the shared tables ------------------------------------------------------------
+
+
+def claims_table(frame: pl.DataFrame, *, id_hash_key: str, load_id: str) -> pl.DataFrame:
+    """The accepted rows of a parsed claims chunk in the shared CLAIMS_SCHEMA (ringsight.tables)."""
+    from ringsight.tables import CLAIMS_SCHEMA
+
+    col = pl.col
+    inpatient = col("p_visit_type") == "inpatient"
+    key, district = address_key(col("patient_address"))
+    resident = col("p_is_resident")
+    out = frame.select(
+        col("claim_id"),
+        col("p_visit_type").alias("visit_type"),
+        col("p_claim_ts").alias("claim_ts"),
+        pl.when(inpatient).then(col("p_admit_ts")).alias("admit_ts"),
+        pl.when(inpatient).then(col("p_discharge_ts")).alias("discharge_ts"),
+        col("p_patient_id").alias("patient_id"),
+        col("p_id_type").alias("patient_id_type"),
+        col("person_no"),
+        norm_name(col("patient_name")).alias("patient_name"),
+        pl.coalesce(col("p_patient_gender"), pl.when(resident).then(resident_id_gender(col("p_patient_id")))).alias(
+            "patient_gender"
+        ),
+        pl.coalesce(col("p_birth"), pl.when(resident).then(resident_id_birth(col("p_patient_id")))).alias(
+            "patient_birth_date"
+        ),
+        col("p_insurance_type").alias("insurance_type"),
+        col("p_card_id").alias("card_id"),
+        col("p_card_kind").alias("card_kind"),
+        col("p_patient_phone").alias("patient_phone"),
+        col("p_contact_phone").alias("contact_phone"),
+        key.alias("address_key"),
+        address_display(col("patient_address")).alias("address_text"),
+        district.alias("district"),
+        col("p_facility_id").alias("facility_code"),
+        col("facility_name").str.replace_all(r"\s+", ""),
+        pl.coalesce(col("p_facility_kind"), facility_kind_from_code(col("p_facility_id"), col("facility_name"))).alias(
+            "facility_kind"
+        ),
+        col("facility_level"),
+        col("p_facility_ownership").alias("facility_ownership"),
+        col("p_doctor_id").alias("doctor_code"),
+        norm_name(col("doctor_name")).alias("doctor_name"),
+        col("department"),
+        col("bed_no"),
+        norm_id(col("diagnosis_code")).alias("diagnosis_code"),
+        col("diagnosis_name"),
+        *[col(f"p_{c}").round(2).alias(c) for c in ("total_amount", "fund_paid", "account_paid", "self_paid")],
+        col("terminal_id"),
+        col("operator_id"),
+        pl.lit(load_id).alias("load_id"),
+    )
+    out = out.with_columns(_pids(out["patient_id"], id_hash_key).alias("pid"))
+    return out.select([pl.col(c).cast(t) for c, t in CLAIMS_SCHEMA.items()])
+
+
+def _pids(ids: pl.Series, key: str) -> pl.Series:
+    """Keyed hashes of the IDs, computed once per distinct ID."""
+    from ringsight.identity import keyed_hash
+
+    distinct = ids.drop_nulls().unique().to_list()
+    mapping = {v: keyed_hash(v, key) for v in distinct}
+    return ids.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+_HASHED = (
+    "claim_id",
+    "visit_type",
+    "claim_ts",
+    "admit_ts",
+    "discharge_ts",
+    "patient_id",
+    "patient_id_type",
+    "person_no",
+    "patient_name",
+    "patient_gender",
+    "patient_birth_date",
+    "insurance_type",
+    "card_id",
+    "card_kind",
+    "patient_phone",
+    "contact_phone",
+    "address_key",
+    "address_text",
+    "facility_code",
+    "facility_name",
+    "facility_kind",
+    "facility_level",
+    "facility_ownership",
+    "doctor_code",
+    "doctor_name",
+    "department",
+    "bed_no",
+    "diagnosis_code",
+    "diagnosis_name",
+    "total_amount",
+    "fund_paid",
+    "account_paid",
+    "self_paid",
+    "terminal_id",
+    "operator_id",
+)
+
+
+def content_hashes(claims: pl.DataFrame) -> pl.Series:
+    """A stable digest of each claim's normalised content (not of its load or pid key).
+
+    A claim_id that comes back with the same digest is a no-op; with another
+    digest it is a conflict. BLAKE2b over the fields joined with a unit
+    separator; stable across Polars versions (unlike ``Expr.hash``).
+    """
+    import hashlib
+
+    joined = claims.select(
+        pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in _HASHED], separator="\x1f")
+    ).to_series()
+    blake = hashlib.blake2b
+    return pl.Series("content_hash", [blake(s.encode(), digest_size=8).hexdigest() for s in joined], dtype=pl.String)
+
+
+def items_table(frame: pl.DataFrame, *, load_id: str) -> pl.DataFrame:
+    """The accepted rows of a parsed items chunk in ITEMS_SCHEMA, with line_no still to be set."""
+    from ringsight.tables import ITEMS_SCHEMA
+
+    col = pl.col
+    out = frame.select(
+        col("claim_id"),
+        pl.lit(0, dtype=pl.Int32).alias("line_no"),
+        col("p_item_code").alias("item_code"),
+        col("item_name"),
+        col("p_item_category").alias("item_category"),
+        col("p_quantity").alias("quantity"),
+        col("p_unit_price").round(4).alias("unit_price"),
+        col("p_amount").round(2).alias("amount"),
+        col("p_item_doctor_id").alias("item_doctor_code"),
+        col("prescription_id"),
+        (col("p_external_prescription") == "true").alias("external_prescription"),
+        split_trace_codes(col("trace_codes")).alias("trace_codes"),
+        pl.lit(load_id).alias("load_id"),
+    )
+    return out.select([pl.col(c).cast(t) for c, t in ITEMS_SCHEMA.items()])

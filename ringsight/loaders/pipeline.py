@@ -1,0 +1,549 @@
+"""One load from files to graph: check headers, stage chunks, write the graph, report.
+
+The order is what makes a load safe:
+
+1. **Headers first.** Every file's headers are mapped before anything is
+   written; a file lacking a required column stops the load there.
+2. **Stage.** Each chunk is validated and normalised; rejects, conflicts and
+   the accepted rows go to Parquet files in the load's pending directory and
+   the journal records the chunk. New claims are told apart from repeats by a
+   content hash compared with every claim staged before (the table layer), so
+   a reload writes nothing and an overlapping load writes only what is new.
+3. **Write the graph** from the staged tables — bulk into a new graph, MERGE
+   batches otherwise (see :mod:`ringsight.loaders.writer`).
+4. **Finish.** Staged tables move into place for detection, rejects and the
+   report are written, the pending directory goes.
+
+Killed anywhere, a rerun of the same command resumes from the journal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from ringsight.config import Settings
+from ringsight.graph.store import GraphStore
+from ringsight.loaders import entities as ent
+from ringsight.loaders import validate as val
+from ringsight.loaders.journal import Journal, load_lock, write_parquet_atomic
+from ringsight.loaders.normalise import claims_table, clean_frame, content_hashes, items_table
+from ringsight.loaders.profiles import HeaderMapping, Profile, load_profile, map_headers, require_columns
+from ringsight.loaders.readers import LINE, Source, iter_chunks, open_source
+from ringsight.loaders.report import FileReport, LoadReport
+from ringsight.loaders.writer import bulk_build, merge_links, merge_nodes, supports_bulk
+from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, staging_dir
+
+SOURCE = "_source_file"
+_HASH_SCHEMA = {"claim_id": pl.String, "content_hash": pl.String}
+_CONFLICT_SAMPLE = 20
+
+
+@dataclass
+class Input:
+    """An input file with its header mapping."""
+
+    kind: str  # claims | items
+    index: int
+    source: Source
+    mapping: HeaderMapping
+
+
+def prepare_inputs(claims: list[Path], items: list[Path] | None, profile: Profile) -> list[Input]:
+    """Open every file and map its headers; refuse the load if any lacks a required column."""
+    inputs: list[Input] = []
+    for kind, paths, table in (("claims", claims, profile.claims), ("items", items or [], profile.items)):
+        for index, path in enumerate(paths):
+            source = open_source(Path(path))
+            mapping = map_headers(list(source.headers), table)
+            require_columns(mapping, table, source.path, kind)
+            inputs.append(Input(kind, index, source, mapping))
+    return inputs
+
+
+def load_files(
+    claims: list[Path],
+    items: list[Path] | None = None,
+    *,
+    settings: Settings,
+    store: GraphStore | None = None,
+    profile: Path | None = None,
+    progress: bool = False,
+    rejects_dir: Path | None = None,
+    report_path: Path | None = None,
+    mode: str = "auto",
+    console: Console | None = None,
+) -> LoadReport:
+    """Load claims (and optionally claim items) files into the graph; return the load report.
+
+    Parameters
+    ----------
+    claims, items : the input files (CSV in UTF-8 or GB18030/GBK, XLSX, Parquet).
+    settings : where the data directory and the graph are; ``load.chunk_rows``
+        and ``load.batch_size`` tune memory and batch sizes.
+    store : an open store (else one is opened from ``settings`` and closed after).
+    profile : a TOML column profile for non-canonical exports.
+    progress : show a Rich progress bar.
+    rejects_dir, report_path : where rejected rows and the JSON report go
+        (default: ``<data_dir>/loads/<graph>/<load_id>/``).
+    mode : ``auto`` (bulk into an empty FalkorDB graph, else MERGE), ``merge`` or ``bulk``.
+
+    Raises
+    ------
+    MissingColumnError (an InputError) before anything is written when a file
+    lacks a required column; InputError for unreadable files.
+    """
+    t0 = time.perf_counter()
+    prof = load_profile(profile)
+    inputs = prepare_inputs(list(claims), list(items or []), prof)
+    own = store is None
+    if store is None:
+        from ringsight.graph import open_store
+
+        store = open_store(settings)
+    try:
+        run = _Load(settings, store, prof, inputs, progress, console or Console(stderr=True))
+        return run.execute(t0, mode, rejects_dir, report_path)
+    finally:
+        if own:
+            store.close()
+
+
+class _Load:
+    """The state of one load while it runs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: GraphStore,
+        profile: Profile,
+        inputs: list[Input],
+        progress: bool,
+        console: Console,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.profile = profile
+        self.inputs = inputs
+        self.graph = str(getattr(store, "graph_name", None) or settings.graph_name)
+        self.staging = staging_dir(settings, self.graph)
+        self.chunk_rows = settings.load.chunk_rows
+        self.batch_size = settings.load.batch_size
+        self.show = progress
+        self.console = console
+        self.timings: dict[str, float] = {}
+
+    # -- the whole run ---------------------------------------------------------------
+    def execute(self, t0: float, mode: str, rejects_dir: Path | None, report_path: Path | None) -> LoadReport:
+        with load_lock(self.staging), self._progress() as bar:
+            self.bar = bar
+            journal, abandoned = Journal.open(self.staging, self._fingerprint())
+            self.journal = journal
+            if journal.get("mode") is None:
+                self._choose_mode(mode)
+            self._known = self._known_hashes()
+            tick = time.perf_counter()
+            for inp in self.inputs:
+                if inp.kind == "claims":
+                    self._stage_file(inp, self._stage_claims)
+            self._new_ids = self._pending_frame("hashes", _HASH_SCHEMA).get_column("claim_id")
+            self._line_counts = self._pending_line_counts()
+            for inp in self.inputs:
+                if inp.kind == "items":
+                    self._stage_file(inp, self._stage_items)
+            self.timings["stage_s"] = round(time.perf_counter() - tick, 3)
+            tick = time.perf_counter()
+            if not journal.get("written"):
+                written = self._write_graph()
+                journal.data["written_stats"] = written
+                journal.set("written", True)
+            self.timings["graph_s"] = round(time.perf_counter() - tick, 3)
+            report = self._finish(t0, rejects_dir, report_path, abandoned)
+        return report
+
+    def _progress(self) -> Progress:
+        return Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,.0f}{task.fields[unit]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            disable=not self.show,
+            transient=False,
+        )
+
+    def _fingerprint(self) -> str:
+        parts = [f"{i.kind}:{i.source.fingerprint()}" for i in self.inputs]
+        if self.profile.source is not None:
+            parts.append(hashlib.sha1(Path(self.profile.source).read_bytes()).hexdigest())
+        parts.append(self.settings.id_hash_key)
+        return hashlib.sha1("\n".join(parts).encode()).hexdigest()
+
+    def _choose_mode(self, mode: str) -> None:
+        empty = graph_is_empty(self.store)
+        if empty:
+            self._wipe_stale_staging()
+        bulk = empty and supports_bulk(self.store) and mode in ("auto", "bulk")
+        if mode == "bulk" and not bulk:
+            from ringsight.errors import RingSightError
+
+            raise RingSightError(
+                "A bulk load needs an empty FalkorDB graph.", "Load without mode='bulk' to MERGE into this graph."
+            )
+        self.journal.set("mode", "bulk" if bulk else "merge")
+
+    def _wipe_stale_staging(self) -> None:
+        """Tables staged for a graph that is now empty (it was cleared) describe nothing: remove them."""
+        for name in ("claims", "items", "hashes"):
+            shutil.rmtree(self.staging / name, ignore_errors=True)
+
+    # -- the table layer ---------------------------------------------------------------
+    def _known_hashes(self) -> pl.DataFrame:
+        """claim_id → content hash of every claim staged before, and of this load's staged chunks."""
+        final = sorted((self.staging / "hashes").glob("*.parquet"))
+        frames = [pl.read_parquet(final)] if final else []
+        frames.append(self._pending_frame("hashes", _HASH_SCHEMA))
+        return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=_HASH_SCHEMA)
+
+    def _pending_files(self, kind: str) -> list[Path]:
+        return sorted((self.journal.directory / kind).glob("*.parquet"))
+
+    def _pending_frame(self, kind: str, schema: dict) -> pl.DataFrame:
+        files = self._pending_files(kind)
+        return pl.read_parquet(files) if files else pl.DataFrame(schema=schema)
+
+    def _pending_line_counts(self) -> pl.DataFrame:
+        files = self._pending_files("items")
+        if not files:
+            return pl.DataFrame(schema={"claim_id": pl.String, "_n": pl.Int32})
+        return (
+            pl.scan_parquet(files)
+            .group_by("claim_id")
+            .agg(pl.col("line_no").max().cast(pl.Int32).alias("_n"))
+            .collect()
+        )
+
+    def _stage_file(self, inp: Input, stage: Callable[[Input, pl.DataFrame, str], dict]) -> None:
+        task = self.bar.add_task(f"{inp.kind} {inp.source.path.name}", total=None, unit=" rows")
+        rows = 0
+        for k, chunk in enumerate(iter_chunks(inp.source, self.chunk_rows, tmp_dir=self.journal.directory)):
+            key = f"{inp.kind[0]}{inp.index:03d}-{k:05d}"
+            rows += chunk.height
+            if self.journal.chunk(key) is None:
+                outcome = stage(inp, chunk, key)
+                self.journal.chunk_done(key, outcome)
+            self.bar.update(task, completed=rows)
+        self.journal.data.setdefault("file_rows", {})[f"{inp.kind}:{inp.index}"] = rows
+        self.journal.save()
+
+    def _canonical(self, inp: Input, chunk: pl.DataFrame, columns: dict) -> pl.DataFrame:
+        exprs = [pl.col(header).alias(canonical) for canonical, header in inp.mapping.mapped.items()]
+        missing = [pl.lit(None, dtype=pl.String).alias(c) for c in columns if c not in inp.mapping.mapped]
+        frame = chunk.select(pl.col(LINE), *exprs, *missing)
+        return clean_frame(frame, skip=(LINE,))
+
+    def _rejects(self, inp: Input, chunk: pl.DataFrame, bad: pl.DataFrame) -> pl.DataFrame:
+        meta = bad.select(LINE, val.COLUMN, val.REASON, val.DETAIL)
+        raw = chunk.join(meta, on=LINE, how="inner")
+        return raw.select(
+            pl.lit(str(inp.source.path)).alias(SOURCE),
+            pl.col(LINE),
+            pl.col(val.COLUMN),
+            pl.col(val.REASON),
+            pl.col(val.DETAIL),
+            *[pl.col(c).cast(pl.String) for c in chunk.columns if c != LINE],
+        )
+
+    def _stage_claims(self, inp: Input, chunk: pl.DataFrame, key: str) -> dict:
+        from ringsight.loaders.profiles import CLAIM_COLUMNS
+
+        canon = self._canonical(inp, chunk, CLAIM_COLUMNS)
+        checked = val.apply_rules(val.parse_claims(canon, self.profile.claims), val.claim_rules(self.profile.claims))
+        bad = checked.filter(pl.col(val.REASON).is_not_null())
+        good = checked.filter(pl.col(val.REASON).is_null())
+        if bad.height:
+            write_parquet_atomic(self._rejects(inp, chunk, bad), self.journal.subdir("rejects") / f"{key}.parquet")
+        table = claims_table(good, id_hash_key=self.settings.id_hash_key, load_id=self.journal.load_id)
+        hashed = table.with_columns(content_hashes(table), good.get_column(LINE))
+        new, unchanged, conflicts = self._classify(hashed)
+        if conflicts.height:
+            write_parquet_atomic(
+                conflicts.with_columns(pl.lit(str(inp.source.path)).alias(SOURCE)),
+                self.journal.subdir("conflicts") / f"{key}.parquet",
+            )
+        write_parquet_atomic(new.select(list(CLAIMS_SCHEMA)), self.journal.subdir("claims") / f"{key}.parquet")
+        hashes = new.select("claim_id", "content_hash")
+        write_parquet_atomic(hashes, self.journal.subdir("hashes") / f"{key}.parquet")
+        self._known = pl.concat([self._known, hashes], how="vertical")
+        return {
+            "rows": chunk.height,
+            "loaded": new.height,
+            "unchanged": unchanged,
+            "conflicts": conflicts.height,
+            "conflict_ids": conflicts.get_column("claim_id").head(_CONFLICT_SAMPLE).to_list(),
+            "rejected": _counts(bad.get_column(val.REASON)),
+            "warnings": val.claim_warnings(good),
+        }
+
+    def _classify(self, hashed: pl.DataFrame) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+        """Split accepted claims into new ones, unchanged repeats and conflicts (first row of an id wins)."""
+        first = hashed.filter(pl.col("claim_id").is_first_distinct())
+        repeats = hashed.filter(~pl.col("claim_id").is_first_distinct())
+        against = pl.concat([self._known, first.select("claim_id", "content_hash")], how="vertical").unique(
+            "claim_id", keep="first"
+        )
+        first = first.join(self._known.rename({"content_hash": "_known"}), on="claim_id", how="left")
+        repeats = repeats.join(against.rename({"content_hash": "_known"}), on="claim_id", how="left")
+        both = pl.concat([first, repeats], how="vertical")
+        new = both.filter(pl.col("_known").is_null())
+        same = both.filter(pl.col("_known") == pl.col("content_hash"))
+        conflicts = both.filter(pl.col("_known").is_not_null() & (pl.col("_known") != pl.col("content_hash")))
+        conflicts = conflicts.select(
+            "claim_id",
+            pl.col(LINE),
+            pl.col("_known").alias("existing_hash"),
+            pl.col("content_hash").alias("new_hash"),
+        )
+        return new.drop("_known"), same.height, conflicts
+
+    def _stage_items(self, inp: Input, chunk: pl.DataFrame, key: str) -> dict:
+        from ringsight.loaders.profiles import ITEM_COLUMNS
+
+        canon = self._canonical(inp, chunk, ITEM_COLUMNS)
+        checked = val.apply_rules(val.parse_items(canon, self.profile.items), val.item_rules(self.profile.items))
+        known = pl.col("claim_id").is_in(self._known.get_column("claim_id").implode())
+        orphan = pl.col(val.REASON).is_null() & ~known
+        checked = checked.with_columns(
+            pl.when(orphan).then(pl.lit("orphan_item")).otherwise(pl.col(val.REASON)).alias(val.REASON),
+            pl.when(orphan).then(pl.lit("claim_id")).otherwise(pl.col(val.COLUMN)).alias(val.COLUMN),
+            pl.when(orphan)
+            .then(pl.format("claim_id '{}' is not among the claims", pl.col("claim_id")))
+            .otherwise(pl.col(val.DETAIL))
+            .alias(val.DETAIL),
+        )
+        bad = checked.filter(pl.col(val.REASON).is_not_null())
+        good = checked.filter(pl.col(val.REASON).is_null())
+        if bad.height:
+            write_parquet_atomic(self._rejects(inp, chunk, bad), self.journal.subdir("rejects") / f"{key}.parquet")
+        mine = good.filter(pl.col("claim_id").is_in(self._new_ids.implode()))
+        table = items_table(mine, load_id=self.journal.load_id)
+        table = self._number_lines(table)
+        write_parquet_atomic(table, self.journal.subdir("items") / f"{key}.parquet")
+        return {
+            "rows": chunk.height,
+            "loaded": table.height,
+            "skipped": good.height - mine.height,
+            "rejected": _counts(bad.get_column(val.REASON)),
+            "warnings": val.item_warnings(good),
+        }
+
+    def _number_lines(self, table: pl.DataFrame) -> pl.DataFrame:
+        """line_no = position of the item within its claim, counting items of earlier chunks."""
+        offsets = self._line_counts
+        numbered = (
+            table.join(offsets, on="claim_id", how="left")
+            .with_columns(
+                (pl.col("_n").fill_null(0) + pl.int_range(1, pl.len() + 1).over("claim_id"))
+                .cast(pl.Int32)
+                .alias("line_no")
+            )
+            .drop("_n")
+        )
+        seen = numbered.group_by("claim_id").agg(pl.col("line_no").max().alias("_n"))
+        self._line_counts = pl.concat(
+            [offsets.join(seen, on="claim_id", how="anti"), seen.cast({"_n": pl.Int32})], how="vertical"
+        )
+        return numbered.select(list(ITEMS_SCHEMA))
+
+    # -- the graph ------------------------------------------------------------------
+    def _write_graph(self) -> dict:
+        claims = self._pending_frame("claims", CLAIMS_SCHEMA)
+        hashes = self._pending_frame("hashes", _HASH_SCHEMA)
+        item_files = self._pending_files("items")
+        items = pl.scan_parquet(item_files) if item_files else pl.LazyFrame(schema=ITEMS_SCHEMA)
+        aggregates = ent.item_aggregates(items) if item_files else None
+        nodes = [*ent.entity_nodes(claims), ent.claim_nodes(claims, hashes, aggregates)]
+        traces = self._trace_pairs(items)
+        nodes.append(ent.NodeTable("TraceCode", "code", traces.select("code").unique().sort("code")))
+        links = [
+            *ent.entity_links(claims),
+            *ent.claim_links(claims),
+            ent.LinkTable(
+                "HAS_TRACE", "Claim", "claim_id", "TraceCode", "code",
+                traces.select(pl.col("claim_id").alias("start"), pl.col("code").alias("end")),
+            ),
+        ]  # fmt: skip
+        total = sum(n.frame.height for n in nodes) + sum(link.frame.height for link in links)
+        task = self.bar.add_task(f"graph ({self.journal.get('mode')})", total=total, unit=" rows")
+
+        def tick(n: int) -> None:
+            self.bar.advance(task, n)
+
+        if self.journal.get("mode") == "bulk":
+            created, rels = bulk_build(self.store, nodes, links, tick=tick)
+        else:
+            self.store.ensure_schema()  # MERGE and MATCH by key need the indexes
+            created = {}
+            for table in nodes:
+                created[table.label] = merge_nodes(
+                    self.store, table, self.journal, batch_size=self.batch_size, tick=tick
+                )
+            rels = 0
+            for link in links:
+                rels += merge_links(self.store, link, self.journal, batch_size=self.batch_size, tick=tick)
+        self.store.ensure_schema()
+        sizes = {n.label: n.frame.height for n in nodes}
+        return {"created": created, "sizes": sizes, "relationships": rels}
+
+    def _trace_pairs(self, items: pl.LazyFrame) -> pl.DataFrame:
+        """(claim_id, code) of trace codes settled on ≥ 2 claims, counting claims staged by earlier loads."""
+        mine = items.select("claim_id", "trace_codes")
+        final = sorted((self.staging / "items").glob("*.parquet"))
+        if final and self.journal.get("mode") == "merge":
+            codes = mine.select(pl.col("trace_codes").explode().alias("code")).drop_nulls().unique().collect()
+            earlier = (
+                pl.scan_parquet(final)
+                .select("claim_id", pl.col("trace_codes").alias("code"))
+                .explode("code")
+                .join(codes.lazy(), on="code", how="semi")
+                .group_by("claim_id")
+                .agg(pl.col("code").alias("trace_codes"))
+            )
+            mine = pl.concat([mine, earlier], how="vertical")
+        return ent.trace_code_table(mine)
+
+    # -- finishing ------------------------------------------------------------------
+    def _finish(
+        self, t0: float, rejects_dir: Path | None, report_path: Path | None, abandoned: list[str]
+    ) -> LoadReport:
+        out_dir = Path(self.settings.data_dir) / "loads" / self.graph / self.journal.load_id
+        rejects_dir = Path(rejects_dir) if rejects_dir else out_dir
+        report_path = Path(report_path) if report_path else out_dir / "report.json"
+        rejects_path = self._write_rejects(rejects_dir)
+        conflicts_path = self._write_conflicts(rejects_dir)
+        self._move_into_place()
+        report = self._report(t0, abandoned)
+        report.rejects_path = str(rejects_path) if rejects_path else None
+        report.conflicts_path = str(conflicts_path) if conflicts_path else None
+        report.report_path = str(report_path)
+        report.write(report_path)
+        self.journal.discard()
+        return report
+
+    def _write_rejects(self, directory: Path) -> Path | None:
+        """One CSV of rejected rows per input file (UTF-8 with BOM so Excel shows Chinese)."""
+        files = self._pending_files("rejects")
+        if not files:
+            return None
+        directory.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        for inp in self.inputs:
+            prefix = f"{inp.kind[0]}{inp.index:03d}-"
+            mine = [f for f in files if f.name.startswith(prefix)]
+            if not mine:
+                continue
+            frame = pl.concat([pl.read_parquet(f) for f in mine], how="diagonal_relaxed")
+            target = directory / f"{inp.source.path.stem}.{inp.kind}.rejects.csv"
+            with open(target, "wb") as handle:
+                handle.write(b"\xef\xbb\xbf")
+                frame.write_csv(handle)
+            written.append(target)
+        return written[0] if len(written) == 1 else directory
+
+    def _write_conflicts(self, directory: Path) -> Path | None:
+        files = self._pending_files("conflicts")
+        if not files:
+            return None
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / "conflicts.csv"
+        pl.read_parquet(files).write_csv(target)
+        return target
+
+    def _move_into_place(self) -> None:
+        """Staged tables of this load join those detection reads (claims/, items/, hashes/)."""
+        for kind in ("claims", "items", "hashes"):
+            target = self.staging / kind
+            target.mkdir(parents=True, exist_ok=True)
+            for path in self._pending_files(kind):
+                os.replace(path, target / f"{self.journal.load_id}-{path.name}")
+
+    def _report(self, t0: float, abandoned: list[str]) -> LoadReport:
+        chunks = self.journal.data["chunks"]
+        report = LoadReport(
+            load_id=self.journal.load_id,
+            graph=self.graph,
+            store=self.store.describe(),
+            mode=str(self.journal.get("mode")),
+            resumed=self.journal.resumed,
+            abandoned_loads=abandoned,
+        )
+        rejected: Counter[str] = Counter()
+        items_rejected: Counter[str] = Counter()
+        warnings: Counter[str] = Counter()
+        for key, outcome in sorted(chunks.items()):
+            warnings.update(outcome.get("warnings", {}))
+            if key.startswith("c"):
+                report.rows_read += outcome["rows"]
+                report.loaded += outcome["loaded"]
+                report.unchanged += outcome["unchanged"]
+                report.conflicts += outcome["conflicts"]
+                rejected.update(outcome["rejected"])
+                room = _CONFLICT_SAMPLE - len(report.conflict_ids)
+                report.conflict_ids.extend(outcome["conflict_ids"][: max(room, 0)])
+            else:
+                report.items_read += outcome["rows"]
+                report.items_loaded += outcome["loaded"]
+                report.items_skipped += outcome["skipped"]
+                items_rejected.update(outcome["rejected"])
+        report.rejected, report.items_rejected, report.warnings = dict(rejected), dict(items_rejected), dict(warnings)
+        written = self.journal.get("written_stats", {})
+        created = written.get("created", {})
+        for label, size in written.get("sizes", {}).items():
+            report.entities_created[label] = int(created.get(label, 0))
+            report.entities_matched[label] = int(size) - int(created.get(label, 0))
+        report.relationships_created = int(written.get("relationships", 0))
+        for inp in self.inputs:
+            report.files.append(
+                FileReport(
+                    path=str(inp.source.path),
+                    kind=inp.kind,
+                    format=inp.source.format,
+                    encoding=inp.source.encoding if inp.source.format == "csv" else None,
+                    rows=int(self.journal.data.get("file_rows", {}).get(f"{inp.kind}:{inp.index}", 0)),
+                    mapped=inp.mapping.mapped,
+                    ignored_headers=inp.mapping.ignored,
+                )
+            )
+        report.timings = self.timings
+        report.duration_s = round(time.perf_counter() - t0, 3)
+        report.claims_per_s = round(report.rows_read / report.duration_s, 1) if report.duration_s else 0.0
+        return report
+
+
+def graph_is_empty(store: GraphStore) -> bool:
+    """True when the graph has no node (a FalkorDB graph that was never created counts as empty)."""
+    from ringsight.errors import QueryError
+
+    try:
+        return store.count_nodes() == 0
+    except QueryError as exc:
+        if "empty key" in str(exc).lower():
+            return True
+        raise
+
+
+def _counts(reasons: pl.Series) -> dict[str, int]:
+    if reasons.len() == 0:
+        return {}
+    return {str(k): int(v) for k, v in reasons.value_counts().iter_rows()}
