@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ringsight.config import get_settings
@@ -39,12 +40,17 @@ def list_queries(
 ) -> None:
     """List the named queries: built-in ones and those in RINGSIGHT_QUERIES_DIR."""
     library = QueryLibrary.load(get_settings())
-    grid = Table("name", "标题", "title", "tags", "mode", "from", title=f"{len(library)} queries")
+    grid = Table(title=f"{len(library)} queries", show_lines=True)
+    grid.add_column("name", no_wrap=True, style="bold")
+    grid.add_column("标题 / title", overflow="fold")
+    grid.add_column("tags", overflow="fold")
+    grid.add_column("mode")
+    grid.add_column("from", overflow="fold")
     for q in library:
         if tag and tag not in q.tags:
             continue
         mode = "[red]write[/]" if q.is_write else "read"
-        grid.add_row(q.name, q.title_zh, q.title_en, ", ".join(q.tags), mode, q.source)
+        grid.add_row(q.name, escape(f"{q.title_zh}\n{q.title_en}"), ", ".join(q.tags), mode, escape(q.source))
     console.print(grid)
 
 
@@ -65,16 +71,24 @@ def show_query(name: str = typer.Argument(..., help="Query name.")) -> None:
             f"sha256('<{s.seed}>:' + {s.key}) — computed by RingSight after the query",
             markup=False,
         )
-    console.print(query.text, markup=False, highlight=False)
+    console.print(query.text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _params_table(query: NamedQuery) -> Table:
     grid = Table("parameter", "type", "default", "example", "description", title="parameters")
     for p in query.params:
-        default = "(required)" if p.required else ("" if p.default is None else str(p.default))
-        extra = f" [one of: {', '.join(map(str, p.choices))}]" if p.choices else ""
-        grid.add_row(p.name, p.type, default, "" if p.example is None else str(p.example), p.description + extra)
+        default = "(required)" if p.required else _shown(p.default)
+        extra = f" (one of: {', '.join(map(str, p.choices))})" if p.choices else ""
+        grid.add_row(p.name, p.type, default, escape(_shown(p.example)), escape(p.description + extra))
     return grid
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 @query_app.command("run")

@@ -54,10 +54,10 @@ def run_named(
     ``allow_write``, and the store's ``QueryError`` / ``QueryTimeout``.
     """
     query = library.get(name)
-    params = parse_params(query.params, raw_params or {}, query.name)
-    params.update(_reserved(query.text, user))
+    given = parse_params(query.params, raw_params or {}, query.name)
+    params = {**given, **_reserved(query.text, user)}
     if query.is_write:
-        return _run_write(store, query, params, settings, allow_write, user)
+        return _run_write(store, query, params, given, settings, allow_write, user)
     result = store.read(
         query.text,
         params,
@@ -116,6 +116,7 @@ def _run_write(
     store: GraphStore,
     query: NamedQuery,
     params: dict[str, Any],
+    given: dict[str, Any],
     settings: Settings,
     allow_write: bool,
     user: str | None,
@@ -135,7 +136,7 @@ def _run_write(
         user=who,
         action="query.write",
         target=f"Query:{query.name}",
-        after={"query": query.name, "params": _jsonable(params), "stats": result.stats},
+        after={"query": query.name, "params": _jsonable(given), "stats": result.stats},
     )
     return result
 
