@@ -8,7 +8,10 @@ contributions, capped at 100. Two more signals are not detectors:
 ``amount`` — the fund money at stake, ``(log10(amount) − 3) / 3`` clipped
 to [0, 1] (¥1,000 → 0, ¥1,000,000 → 1) — and ``recurrence`` — a member was
 rectified or sanctioned and the cluster's claims continue after that date
-(屡查屡犯). The breakdown is kept with the cluster so the UI and the report
+(屡查屡犯). Linkage signals (shared phone, shared address, amount) count
+fully only next to a behavioural one; alone they are worth ``LINKAGE_ALONE``
+of their value, because households and nursing homes share phones and
+addresses honestly. The breakdown is kept with the cluster so the UI and the report
 show exactly why it ranks where it does.
 """
 
@@ -20,6 +23,11 @@ import polars as pl
 
 from ringsight.algorithms.clusters import ClusterSet
 from ringsight.config import DetectWeights
+
+#: Signals that link people or measure money but show no fraudulent behaviour by themselves.
+LINKAGE = ("shared_phone", "shared_address", "amount")
+#: What a linkage signal is worth in a cluster with no behavioural signal.
+LINKAGE_ALONE = 0.3
 
 _TZ_DATE = pl.from_epoch(pl.col("claim_ts") + 8 * 3600, time_unit="s").dt.date()
 
@@ -53,9 +61,16 @@ def score_clusters(
         ],
         how="vertical",
     )
-    signals = pl.concat([signals.select(extra.columns), extra], how="vertical").with_columns(
-        (pl.col("weight") * pl.col("value")).round(2).alias("contribution"), pl.col("value").round(3)
-    )
+    signals = pl.concat([signals.select(extra.columns), extra], how="vertical")
+    # Linkage alone (people sharing a phone or an address, money) is what households and nursing
+    # homes look like too: it corroborates a behavioural signal but is discounted without one.
+    behaviour = (~pl.col("detector").is_in(LINKAGE)).any().over("cluster")
+    signals = signals.with_columns(
+        pl.when(pl.col("detector").is_in(LINKAGE) & ~behaviour)
+        .then(pl.col("value") * LINKAGE_ALONE)
+        .otherwise(pl.col("value"))
+        .alias("value")
+    ).with_columns((pl.col("weight") * pl.col("value")).round(2).alias("contribution"), pl.col("value").round(3))
     signals = signals.filter(pl.col("contribution") > 0).sort(
         "cluster", "contribution", "detector", descending=[False, True, False]
     )

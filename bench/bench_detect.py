@@ -1,0 +1,184 @@
+"""Detection accuracy and speed on synthetic claims with planted rings.
+
+Generates N claims with ``ringsight.synth`` (rings, look-alikes and a ground
+truth), loads them with ``ringsight.loaders`` into a fresh embedded store
+(graph + staged tables), records the rectifications of the ``recurrence``
+rings as Sanction nodes (what a bureau's case system holds), then times one
+full ``run_detection`` — reading the window, detecting, writing back — and
+scores the result against the ground truth:
+
+- recall: a ring is found when one cluster holds ≥ 80 % of its core members;
+- precision of the top 50 clusters; look-alike groups in the top 50;
+- recall and precision per typology.
+
+Peak memory is the resident-set high-water mark of this process (ru_maxrss).
+
+    python bench/bench_detect.py --claims 1000000          # the issue's figure
+    python bench/bench_detect.py                            # CI smoke run (small)
+    python bench/bench_detect.py --claims 1000000 --data /tmp/rs-bench --keep   # reuse a loaded graph
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from ringsight.algorithms import run_detection
+from ringsight.algorithms.evaluate import evaluate
+from ringsight.algorithms.results import cluster_queue
+from ringsight.config import Settings
+from ringsight.graph import open_store
+from ringsight.graph.embedded import EmbeddedServer
+from ringsight.graph.store import GraphStore
+
+_SANCTION = """
+UNWIND $rows AS row
+MATCH (f:Facility {code: row.code})
+MERGE (s:Sanction {sanction_id: row.id})
+SET s.kind = 'rectification', s.from_ts = row.from_ts, s.until_ts = row.until_ts, s.note = row.note
+MERGE (s)-[:SANCTIONED]->(f)
+"""
+
+
+def _ts(day: str) -> int:
+    return int(datetime.combine(date.fromisoformat(day), datetime.min.time()).timestamp())
+
+
+def write_sanctions(store: GraphStore, truth: dict) -> int:
+    """Rectification records for the rings that have a rectification date (the recurrence typology)."""
+    rows = []
+    for ring in truth["rings"]:
+        if ring.get("rectification_date"):
+            end = _ts(ring["rectification_date"])
+            for code in ring["members"]["facilities"]:
+                rows.append(
+                    {
+                        "id": f"S-{ring['ring_id']}-{code}",
+                        "code": code,
+                        "from_ts": end - 30 * 86_400,
+                        "until_ts": end,
+                        "note": "rectification (synthetic)",
+                    }
+                )
+    if rows:
+        store.write_rows(_SANCTION, rows)
+    return len(rows)
+
+
+def prepare(claims: int, seed: int, data: Path, graph: str) -> tuple[Settings, Path, dict[str, float]]:
+    """Generate and load the data unless the graph's ground truth is already there."""
+    from ringsight.loaders import load_files
+    from ringsight.synth.config import SynthConfig
+    from ringsight.synth.generator import generate
+
+    settings = Settings(data_dir=data, graph_name=graph)
+    out = data / f"synth-{graph}"
+    truth_path = out / "ground_truth.json"
+    figures: dict[str, float] = {}
+    if truth_path.exists() and (data / "staging" / graph / "claims").exists():
+        return settings, truth_path, figures
+    t0 = time.perf_counter()
+    generate(SynthConfig(claims=claims, seed=seed), out)
+    figures["generate_s"] = time.perf_counter() - t0
+    with open_store(settings) as store:
+        store.clear()
+        t0 = time.perf_counter()
+        load_files([out / "claims.csv"], [out / "claim_items.csv"], settings=settings, store=store)
+        figures["load_s"] = time.perf_counter() - t0
+        write_sanctions(store, json.loads(truth_path.read_text(encoding="utf-8")))
+    return settings, truth_path, figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--claims", type=int, default=20_000, help="claims to generate (issue figure: 1000000)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--data", type=Path, default=None, help="data directory (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the data directory and its server running")
+    parser.add_argument("--top", type=int, default=50)
+    args = parser.parse_args()
+
+    tmp = None
+    if args.data is None:
+        tmp = tempfile.TemporaryDirectory(prefix="rs-bench-detect-")
+        args.data = Path(tmp.name)
+    server = EmbeddedServer(args.data)
+    server.ensure_running()
+    try:
+        graph = f"bench{args.claims}s{args.seed}"
+        settings, truth_path, figures = prepare(args.claims, args.seed, args.data, graph)
+        truth = json.loads(truth_path.read_text(encoding="utf-8"))
+        start = date.fromisoformat(truth["start"])
+        window = {
+            "since": datetime.combine(start, datetime.min.time()),
+            "until": datetime.combine(start + timedelta(days=truth["days"]), datetime.min.time()),
+        }
+        with open_store(settings) as store:
+            t0 = time.perf_counter()
+            summary = run_detection(store, settings, **window)
+            total = time.perf_counter() - t0
+            queue = cluster_queue(store)
+            members = _members(store, summary.run_id)
+        clusters = pl.DataFrame({"cluster_id": [c["cluster_id"] for c in queue], "score": [c["score"] for c in queue]})
+        ev = evaluate(truth, clusters, members, id_hash_key=settings.id_hash_key, top=args.top)
+        _print(args, summary, total, figures, ev)
+        ok = ev.recall >= 0.95 and ev.precision >= 0.9 and not ev.lookalikes_in_top
+        print(
+            f"accuracy targets (recall ≥ 95 %, top-{args.top} precision ≥ 90 %, no look-alike): "
+            f"{'met' if ok else 'NOT met'}"
+        )
+    finally:
+        if not args.keep:
+            server.stop()
+            if tmp is not None:
+                tmp.cleanup()
+
+
+def _members(store: GraphStore, run_id: str) -> pl.DataFrame:
+    rows = store.read(
+        "MATCH (r:Run {run_id: $r})-[:FOUND]->(c:Cluster)-[m:HAS_MEMBER]->(e) WHERE m.run_id = c.run_id "
+        "RETURN c.cluster_id AS cluster_id, labels(e)[0] AS label, "
+        "coalesce(e.pid, e.card_id, e.number, e.code, e.key) AS key",
+        {"r": run_id},
+        timeout_ms=600_000,
+    ).rows
+    return pl.DataFrame(rows, schema={"cluster_id": pl.String, "label": pl.String, "key": pl.String}, orient="row")
+
+
+def _print(args: argparse.Namespace, summary, total: float, figures: dict[str, float], ev) -> None:  # type: ignore[no-untyped-def]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"claims: {summary.claims:,} ({summary.source}); leads {summary.leads:,}; clusters {summary.clusters:,}")
+    for name, value in figures.items():
+        print(f"{name}: {value:.1f} s")
+    t = summary.timings
+    print(
+        f"run_detection end to end: {total:.1f} s  (read {t.get('read', 0):.1f}, "
+        f"detectors {t.get('detectors', 0):.1f}, "
+        f"projection {t.get('projection', 0):.1f}, communities {t.get('communities', 0):.1f}, "
+        f"scoring {t.get('scoring', 0):.1f}, write {t.get('write', 0):.1f}, report {t.get('report', 0):.1f})"
+    )
+    print("detectors: " + ", ".join(f"{k[9:]} {v:.2f}" for k, v in t.items() if k.startswith("detector.")))
+    print(f"peak memory (this process): {peak:,.0f} MB")
+    print(
+        f"recall: {ev.recall:.1%}   top-{ev.top} precision: {ev.precision:.1%}   "
+        f"look-alikes in top {ev.top}: {len(ev.lookalikes_in_top)} {ev.lookalikes_in_top}"
+    )
+    with pl.Config(tbl_rows=40, tbl_hide_dataframe_shape=True):
+        print(ev.per_typology.select("typology", "rings", "found", "recall", "top_hits"))
+    if ev.missed:
+        print("missed:", ev.missed)
+    if ev.false_positives:
+        print("top false positives:", ev.false_positives[:10])
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
