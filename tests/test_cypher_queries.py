@@ -499,7 +499,8 @@ def test_inpatient_claims_elsewhere(planted: Planted) -> None:
     rows = planted.records("inpatient_claims_elsewhere")
     assert [r["stay_claim"] for r in rows] == [planted.facts["bed_holding"]["stay"]]
     row = rows[0]
-    assert (row["claims_elsewhere"], row["facilities"], row["stay_days"]) == (2, 2, 9)
+    assert (row["claims_elsewhere"], row["facilities"], row["stay_days"], row["items_per_day"]) == (2, 2, 9, 0)
+    assert len(planted.records("inpatient_claims_elsewhere", max_items_per_day=0.5)) == 1
     assert [e["visit_type"] for e in row["elsewhere"]] == ["pharmacy", "outpatient"]
     # ignoring claims within 5 days of admission or discharge leaves none
     assert planted.records("inpatient_claims_elsewhere", margin_hours=120) == []

@@ -39,7 +39,7 @@ WITH f, place, c,
      count(DISTINCT k) AS cards,
      count(DISTINCT c2) AS claims,
      sum(c2.total_amount) AS amount,
-     sum(CASE WHEN hour < 7 OR hour >= 21 THEN 1 ELSE 0 END) AS off_hours,
+     count(CASE WHEN hour < 7 OR hour >= 21 THEN 1 END) AS off_hours,
      max(c2.time) AS end_time
 WHERE cards >= $min_cards
 WITH f, place, substring(c.time, 0, 10) AS day, c.time AS start_time, cards, claims, amount, off_hours, end_time

@@ -25,7 +25,7 @@ MATCH (d:Doctor)<-[:BY_DOCTOR]-(c:Claim)-[:AT_FACILITY]->(ph:Facility)
 WHERE ph.kind = 'pharmacy' AND ($doctor IS NULL OR d.code = $doctor)
   AND ($since IS NULL OR c.time_ts >= $since) AND ($until IS NULL OR c.time_ts < $until)
 WITH market, all_claims, d, ph, count(c) AS n, sum(c.total_amount) AS amount
-WITH market, all_claims, d, collect({ph: ph, n: n, amount: amount}) AS per, sum(n) AS doctor_claims
+WITH market, all_claims, d, collect({ph: ph, n: n, amount: amount}) AS per, toInteger(sum(n)) AS doctor_claims
 WHERE doctor_claims >= $min_claims
 UNWIND per AS x
 WITH market, all_claims, d, doctor_claims, size(per) AS pharmacies, x.ph AS ph, x.n AS n, x.amount AS amount,

@@ -24,7 +24,7 @@ WITH ph,
      count(DISTINCT substring(p.birth_date, 0, 4)) AS birth_years,
      min(p.birth_date) AS oldest_birth,
      max(p.birth_date) AS youngest_birth,
-     sum(CASE WHEN 'CONTACT_PHONE' IN how THEN 1 ELSE 0 END) AS as_contact,
+     count(CASE WHEN 'CONTACT_PHONE' IN how THEN 1 END) AS as_contact,
      collect(p.name) AS names,
      collect(addr) AS addr_lists
 WHERE persons >= $min_persons AND surnames >= $min_surnames
