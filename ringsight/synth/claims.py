@@ -18,7 +18,7 @@ import polars as pl
 
 from ringsight.synth.catalog import item_frame
 from ringsight.synth.facilities import Facilities
-from ringsight.synth.ids import scramble
+from ringsight.synth.ids import pick, scramble
 from ringsight.synth.population import Population
 from ringsight.synth.vocab import City
 
@@ -181,7 +181,7 @@ def render(spec: pl.DataFrame, items: pl.DataFrame, world: World, trace_block: i
     )
     claims = pl.concat([people, cards, places, docs, diags, times], how="horizontal").with_columns(
         claim_id=ids,
-        visit_type=pl.Series(np.array(VISIT_NAMES)[visit]),
+        visit_type=pick(VISIT_NAMES, visit),
         patient_phone=pl.coalesce("phone", "patient_phone"),
         total_amount=pl.Series(total / 100.0),
         fund_paid=pl.Series(fund / 100.0),

@@ -12,6 +12,7 @@ claims and one block.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,10 +71,12 @@ def plant_coverage(p: Planter) -> None:
     fac, pop = world.facilities, world.population
     n_bg = len(pop.age) - len(pop.reserved)
     n = len(fac.kind)
-    person = np.empty(n, np.int64)
-    for f in range(n):
-        local = np.flatnonzero(pop.district[:n_bg] == fac.district[f])
-        person[f] = p.rng.choice(local) if len(local) else p.rng.integers(0, n_bg)
+    person = p.rng.integers(0, n_bg, n)
+    for d in np.unique(fac.district):  # someone from the facility's own district
+        here = np.flatnonzero(fac.district == d)
+        local = np.flatnonzero(pop.district[:n_bg] == d)
+        if len(local):
+            person[here] = p.rng.choice(local, size=len(here))
     visit = np.where(fac.kind == PHARMACY, PHARMACY_VISIT, OUTPATIENT)
     diag = np.where(pop.chronic_diag[person] >= 0, pop.chronic_diag[person], 0)
     days = p.rng.integers(0, p.days, n)
@@ -143,6 +146,9 @@ def generate(config: SynthConfig, out_dir: Path, progress: bool = False,
     writer = Writer(out_dir, config)
     n_items = 0
     bar = _progress(config.claims) if progress and on_block is None else None
+    # one writer thread: block k is written (Polars releases the GIL) while block k+1 is generated
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="synth-writer")
+    pending: Future[None] | None = None
     try:
         done = 0
         for block in blocks:
@@ -153,14 +159,19 @@ def generate(config: SynthConfig, out_dir: Path, progress: bool = False,
             claims = pl.concat([claims, extra]).sort(["claim_time", "claim_id"])
             items = pl.concat([items, extra_items])
             dirty_rng = rng_for(config.seed, "dirty", block.uid) if config.dirty_rate > 0 else None
-            writer.write(claims, items, dirty_rng)
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(writer.write, claims, items, dirty_rng)
             n_items += items.height
             done += claims.height
             if on_block is not None:
                 on_block(done, config.claims)
             if bar is not None:
                 bar[0].update(bar[1], completed=done)
+        if pending is not None:
+            pending.result()
     finally:
+        pool.shutdown(wait=True)
         writer.close()
         if bar is not None:
             bar[0].stop()

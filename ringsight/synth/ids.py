@@ -8,6 +8,8 @@ indices always give distinct numbers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import polars as pl
 
@@ -70,6 +72,11 @@ def _multiplier(mod: int, k: int) -> int:
     while m % 5 == 0 or m <= 1:
         m += 2
     return m % mod if m % mod > 1 else 3
+
+
+def pick(values: Sequence[str], index: np.ndarray) -> pl.Series:
+    """values[index] as a string Series (gathering from a small Series beats building NumPy unicode arrays)."""
+    return pl.Series(list(values), dtype=pl.String).gather(np.asarray(index, np.int64))
 
 
 def zfill(values: np.ndarray, width: int) -> pl.Series:

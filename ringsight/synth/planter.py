@@ -54,8 +54,8 @@ class Planter:
 
     world: World
     rng: np.random.Generator
-    specs: list[pl.DataFrame] = field(default_factory=list)
-    items: list[pl.DataFrame] = field(default_factory=list)
+    _cols: list[dict[str, np.ndarray]] = field(default_factory=list)
+    _records: list[dict[str, Any]] = field(default_factory=list)
     n_rows: int = 0
     used_facilities: set[int] = field(default_factory=set)
     next_phone: int = 0
@@ -127,7 +127,7 @@ class Planter:
             strict &= fac.district == district
         if far_from is not None:
             strict &= self.distance(fac.district, far_from) >= 25
-        unused = np.array([i not in self.used_facilities for i in range(len(fac.kind))])
+        unused = ~np.isin(np.arange(len(fac.kind)), list(self.used_facilities))
         for mask in (strict & unused, strict, base & unused, base):
             pool = np.flatnonzero(mask)
             if len(pool):
@@ -188,58 +188,52 @@ class Planter:
 
         ``items`` gives explicit lines per claim (dicts with item, qty and optionally price, trace, external,
         item_doctor, rx); without it the claims get ordinary items for their visit type and diagnosis.
+        Claims are only collected here; frames are built once, in :meth:`spec`.
         """
         n = max(len(np.atleast_1d(v)) for v in cols.values() if v is not None and not isinstance(v, str))
-        ts = np.broadcast_to(np.asarray(cols["ts"], np.int64), n)
-        person = np.broadcast_to(np.asarray(cols["person"], np.int64), n)
-        visit = np.broadcast_to(np.asarray(cols["visit"], np.int64), n)
-        facility = np.broadcast_to(np.asarray(cols["facility"], np.int64), n)
-        diag = np.broadcast_to(np.asarray(cols.get("diag", -1), np.int64), n)
+
+        def col(name: str, default: Any = -1) -> np.ndarray:
+            value = cols.get(name, default)
+            return np.broadcast_to(np.asarray(-1 if value is None else value, np.int64), n).copy()
+
+        ts, person, facility, diag = col("ts"), col("person"), col("facility"), col("diag")
         if "doctor" in cols:
-            doctor = np.broadcast_to(np.asarray(cols["doctor"], np.int64), n)
+            doctor = col("doctor")
         else:
             doctor = doctors_for(self.world, facility, diag, self.world.population.age[person] < 14, self.rng)
         fac = self.world.facilities
-        day = (ts - self.world.start_epoch) // 86_400
         rows = np.arange(self.n_rows, self.n_rows + n)
-        admit = cols.get("admit_ts")
-        discharge = cols.get("discharge_ts")
-        spec = pl.DataFrame(
+        admit, discharge = col("admit_ts"), col("discharge_ts")
+        phone = cols.get("phone")
+        self._cols.append(
             {
-                "day": day,
+                "day": (ts - self.world.start_epoch) // 86_400,
                 "seq": PLANTED_SEQ_BASE + rows,
                 "ts": ts,
-                "visit": visit,
+                "visit": col("visit"),
                 "person": person,
-                "card_person": np.broadcast_to(np.asarray(cols.get("card_person", person), np.int64), n),
+                "card_person": col("card_person", person),
                 "facility": facility,
                 "doctor": doctor,
                 "diag": diag,
-                "admit_ts": None if admit is None else np.broadcast_to(np.asarray(admit, np.int64), n),
-                "discharge_ts": None if discharge is None else np.broadcast_to(np.asarray(discharge, np.int64), n),
-                "bed": np.broadcast_to(np.asarray(cols.get("bed", -1), np.int64), n),
-                "terminal": np.broadcast_to(
-                    np.asarray(cols.get("terminal", self.rng.integers(0, 1 << 20, n) % fac.n_terminals[facility])), n),
-                "operator": np.broadcast_to(
-                    np.asarray(cols.get("operator", self.rng.integers(0, 1 << 20, n) % fac.n_operators[facility])), n),
-                "phone": pl.Series(list(np.broadcast_to(np.asarray(cols.get("phone"), object), n)), dtype=pl.String),
-            },
-            schema=SPEC_SCHEMA,
+                "admit_ts": admit,
+                "discharge_ts": discharge,
+                "bed": col("bed"),
+                "terminal": col("terminal", self.rng.integers(0, 1 << 20, n) % fac.n_terminals[facility]),
+                "operator": col("operator", self.rng.integers(0, 1 << 20, n) % fac.n_operators[facility]),
+                "phone": np.broadcast_to(np.asarray(phone, object), n).copy(),
+                "auto": np.full(n, items is None),
+            }
         )
-        if items is None:
-            los = np.zeros(n, np.int64) if admit is None else (np.asarray(discharge) - np.asarray(admit)) // 86_400
-            item_spec = auto_items(visit, diag, np.broadcast_to(los, n), self.rng, row_offset=self.n_rows)
-        else:
-            item_spec = self._explicit_items(items, rows)
-        self.specs.append(spec)
-        self.items.append(item_spec)
+        if items is not None:
+            self._records += self._explicit_items(items, rows)
         self.n_rows += n
         if ring is not None:
             ring.claim_rows += rows.tolist()
         return rows
 
     @staticmethod
-    def _explicit_items(items: list[list[dict[str, Any]]], rows: np.ndarray) -> pl.DataFrame:
+    def _explicit_items(items: list[list[dict[str, Any]]], rows: np.ndarray) -> list[dict[str, Any]]:
         records = []
         for row, lines in zip(rows.tolist(), items, strict=True):
             for line in lines:
@@ -258,7 +252,7 @@ class Planter:
                         "rx": line.get("rx"),
                     }
                 )
-        return pl.DataFrame(records, schema=ITEM_SPEC_SCHEMA)
+        return records
 
     def drug_line(self, item: int, qty: int, traced: bool = True, **extra: Any) -> dict[str, Any]:
         """One drug line with a fresh trace code per package (when traced)."""
@@ -268,10 +262,22 @@ class Planter:
         return line
 
     def spec(self) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """All planted claims and their items so far."""
-        spec = pl.concat(self.specs) if self.specs else pl.DataFrame(schema=SPEC_SCHEMA)
-        items = pl.concat(self.items) if self.items else pl.DataFrame(schema=ITEM_SPEC_SCHEMA)
-        return spec, items
+        """All planted claims and their items (ordinary items drawn now, for all auto claims at once)."""
+        if not self._cols:
+            return pl.DataFrame(schema=SPEC_SCHEMA), pl.DataFrame(schema=ITEM_SPEC_SCHEMA)
+        cols = {k: np.concatenate([c[k] for c in self._cols]) for k in self._cols[0]}
+        auto = np.flatnonzero(cols.pop("auto"))
+        phone = cols.pop("phone")
+        spec = pl.DataFrame(cols).with_columns(
+            pl.when(pl.col(c) >= 0).then(c).alias(c) for c in ("admit_ts", "discharge_ts")
+        ).with_columns(phone=pl.Series(phone.tolist(), dtype=pl.String)).select(list(SPEC_SCHEMA))
+        stay = np.where(cols["admit_ts"] >= 0, (cols["discharge_ts"] - cols["admit_ts"]) // 86_400, 0)
+        generated = auto_items(cols["visit"][auto], cols["diag"][auto], stay[auto], self.rng)
+        generated = generated.with_columns(row=pl.Series(auto).gather(generated["row"]))
+        explicit = pl.DataFrame(self._records, schema=ITEM_SPEC_SCHEMA, orient="row") if self._records else None
+        items = pl.concat([generated, explicit]) if explicit is not None else generated
+        items = items.with_columns(_i=pl.int_range(pl.len())).sort("row", "_i").drop("_i")
+        return spec.cast(SPEC_SCHEMA), items.cast(ITEM_SPEC_SCHEMA)
 
 
 def is_kind(world: World, facility: int, kind: int) -> bool:

@@ -17,7 +17,7 @@ import polars as pl
 
 from ringsight.synth.catalog import CHRONIC_DRUG_DIAGS, DIAG_INDEX, DIAGNOSES, items_in
 from ringsight.synth.facilities import CLINIC, HOSPITAL, PHARMACY, Facilities
-from ringsight.synth.ids import resident_ids, scramble, zfill
+from ringsight.synth.ids import pick, resident_ids, scramble, zfill
 from ringsight.synth.names import home_addresses, mobile_numbers, person_names
 from ringsight.synth.vocab import DORMITORY_NAMES, ELSEWHERE_REGIONS, NURSING_HOME_NAMES, STREETS, City
 
@@ -215,12 +215,12 @@ def build_population(claims: int, reserve: int, city: City, start: date, facilit
             g.phone = None
             contact_phone = contact_phone.scatter(g.members, outside_phone.gather(g.members))
 
-    insurance = np.where(age < 18, "resident", np.where(rng.random(n) < np.where(age < 60, 0.8, 0.65),
-                                                         "employee", "resident"))
+    employee = (age >= 18) & (rng.random(n) < np.where(age < 60, 0.8, 0.65))
     for g in groups:
         if g.kind == "dormitory":
-            insurance[g.members] = "employee"
-    card_kind = rng.choice(np.array(["e_voucher", "social_security_card", "resident_id"]), size=n, p=[0.45, 0.45, 0.1])
+            employee[g.members] = True
+    insurance = pick(["resident", "employee"], employee)
+    card_kind = pick(["e_voucher", "social_security_card", "resident_id"], rng.choice(3, size=n, p=[0.45, 0.45, 0.1]))
     dcode = zfill(np.array([int(d.code) for d in city.districts])[district], 6)
     card_id = (
         pl.DataFrame({"kind": card_kind, "pid": pid, "dcode": dcode,
@@ -237,10 +237,10 @@ def build_population(claims: int, reserve: int, city: City, start: date, facilit
     frame = pl.DataFrame(
         {
             "patient_id": pid,
-            "patient_id_type": ["resident_id"] * n,
-            "person_no": pl.Series([city_prefix + "00"] * n) + zfill(scramble(np.arange(n), 12, salt=21), 12),
+            "patient_id_type": pl.repeat("resident_id", n, eager=True),
+            "person_no": city_prefix + "00" + zfill(scramble(np.arange(n), 12, salt=21), 12),
             "patient_name": person_names(male, rng),
-            "patient_gender": np.where(male, "M", "F"),
+            "patient_gender": pick(["F", "M"], male),
             "patient_birth_date": pl.Series(ymd).cast(pl.String).str.strptime(pl.Date, "%Y%m%d"),
             "insurance_type": insurance,
             "card_id": card_id,
@@ -298,15 +298,14 @@ def _phones(household: np.ndarray, age: np.ndarray, own: pl.Series, outside: pl.
     helper = np.where(has_helper, helper, idx)
     elder_uses = (age >= 70) & ((idx * 2_654_435_761) % 100 < 55)
     use_helper = has_helper & ((age < 16) | elder_uses) & (helper != idx)
-    own_np = own.to_numpy()
-    patient = np.where(use_helper, own_np[helper], own_np)
+    patient = own.gather(np.where(use_helper, helper, idx))
     # contact: the helper when there is one (and it is not me), else the next member of the household, else outside
     same_next = np.append(household[1:] == household[:-1], False)
     same_prev = np.insert(household[1:] == household[:-1], 0, False)
     other = np.where(same_next, np.minimum(idx + 1, n - 1), np.where(same_prev, np.maximum(idx - 1, 0), -1))
     contact_row = np.where(has_helper & (helper != idx), helper, other)
-    contact = np.where(contact_row >= 0, own_np[np.maximum(contact_row, 0)], outside.to_numpy())
-    return pl.Series(patient, dtype=pl.String), pl.Series(contact, dtype=pl.String)
+    contact = pl.concat([own, outside]).gather(np.where(contact_row >= 0, contact_row, n + idx))
+    return patient, contact
 
 
 def _special_address(g: Group, district: int, city: City, rng: np.random.Generator, index: int) -> tuple[str, str]:
