@@ -179,3 +179,19 @@ def test_write_query_runs_in_the_read_path_never(store: GraphStore, settings: Se
 def test_empty_adhoc_query_is_refused(store: GraphStore, settings: Settings) -> None:
     with pytest.raises(QueryError, match="empty"):
         run_adhoc(store, "   ", None, settings=settings)
+
+
+def test_the_subset_guide_example_loads_and_runs(store: GraphStore, settings: Settings, tmp_path: Path) -> None:
+    from ringsight.cypher.library import package_dir
+
+    guide = (package_dir().parent / "SUBSET.md").read_text(encoding="utf-8")
+    example = guide.split("```cypher\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "night.cypher").write_text(example, encoding="utf-8")
+    store.write(
+        "CREATE (o:Operator {key: 'P1:OP1'}) WITH o UNWIND range(0, 2) AS i "
+        "CREATE (o)<-[:BY_OPERATOR]-(:Claim {claim_id: 'c' + toString(i), time_ts: 1715350200 + i * 60, "
+        "time: '2024-05-10T22:1' + toString(i) + ':00+08:00'})"
+    )
+    own = settings.model_copy(update={"queries_dir": tmp_path})
+    result = run_named(store, QueryLibrary.load(own), "night_swipes_by_operator", {"min_claims": "3"}, settings=own)
+    assert result.rows == [["P1:OP1", 3]]
