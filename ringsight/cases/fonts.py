@@ -53,35 +53,34 @@ class CjkFont:
     bold_index: int = 0
 
 
-def _faces(path: Path) -> list[tuple[int, str, bool]]:
-    """(index, family name, has the probe glyphs) for each face of a font file."""
+def _open_faces(path: Path) -> list:  # list of fontTools TTFont, opened lazily
     from fontTools.ttLib import TTCollection, TTFont
 
     if path.suffix.lower() in (".ttc", ".otc"):
-        fonts = list(TTCollection(str(path), lazy=True).fonts)
-    else:
-        fonts = [TTFont(str(path), lazy=True)]
-    out = []
-    for i, font in enumerate(fonts):
-        cmap = font.getBestCmap() or {}
-        family = font["name"].getDebugName(1) or path.stem
-        out.append((i, family, all(ord(ch) in cmap for ch in _PROBE)))
-    return out
+        return list(TTCollection(str(path), lazy=True).fonts)
+    return [TTFont(str(path), lazy=True)]
 
 
 def _pick(path: Path, index: int | None) -> CjkFont | None:
+    """The face to use in a font file: the configured one, else a Simplified Chinese one, else the first.
+
+    Only the chosen face's character map is read (CJK maps are large), to
+    check it has the glyphs of a few common characters.
+    """
     try:
-        faces = _faces(path)
+        faces = _open_faces(path)
+        families = [f["name"].getDebugName(1) or path.stem for f in faces]
+        if index is None:
+            index = next((i for i, name in enumerate(families) if name.endswith(" SC")), 0)
+        if not 0 <= index < len(faces):
+            return None
+        cmap = faces[index].getBestCmap() or {}
     except Exception:
         return None  # an unreadable font is simply not a candidate
-    usable = [f for f in faces if f[2]]
-    if index is not None:
-        usable = [f for f in usable if f[0] == index]
-    if not usable:
+    if not all(ord(ch) in cmap for ch in _PROBE):
         return None
-    chosen = next((f for f in usable if f[1].endswith(" SC")), usable[0])
     bold = _bold_sibling(path)
-    return CjkFont(path=path, index=chosen[0], family=chosen[1], bold_path=bold, bold_index=chosen[0] if bold else 0)
+    return CjkFont(path=path, index=index, family=families[index], bold_path=bold, bold_index=index if bold else 0)
 
 
 def _bold_sibling(path: Path) -> Path | None:
