@@ -19,9 +19,10 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from ringsight.ui.data import CLAIM_REL, Ref, UiData
+from ringsight.ui.data import CLAIM_REL, SHANGHAI, Ref, UiData
 
 MAX_NODES = 2500
 
@@ -215,7 +216,8 @@ class Canvas:
         out_elements = [_with_position(e, positions) for e in nodes] + [{"data": d} for d in edges]
         _finish(out_elements, (since, until) if since is not None or until is not None else None)
         key = "msg.filtered" if since is not None or until is not None else "msg.unfiltered"
-        return Outcome(state, out_elements, key, {"edges": len(edges)}, seconds=time.perf_counter() - t0)
+        params = {"edges": len(edges), "start": _day(since) or "…", "end": _day(until, end=True) or "…"}
+        return Outcome(state, out_elements, key, params, seconds=time.perf_counter() - t0)
 
     # -- internals --------------------------------------------------------------------
     def _refs(self, ids: list[str]) -> list[Ref]:
@@ -275,6 +277,13 @@ class Canvas:
 
 
 # -- element helpers -------------------------------------------------------------------
+def _day(ts: int | None, *, end: bool = False) -> str:
+    """An epoch bound as an ISO date (an exclusive end bound shows as the day before)."""
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts - (1 if end else 0), SHANGHAI).date().isoformat()
+
+
 def _label_of(elements: list[dict[str, Any]], node_id: str) -> str:
     for e in elements:
         if e["data"]["id"] == node_id:

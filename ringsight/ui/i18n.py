@@ -224,6 +224,19 @@ TEXT: dict[str, tuple[str, str]] = {
     "prop.patient": ("参保人", "Patient"),
     "prop.doctor": ("医师", "Doctor"),
     "prop.card": ("卡号", "Card"),
+    "val.gender.M": ("男", "male"),
+    "val.gender.F": ("女", "female"),
+    "val.insurance_type.employee": ("职工医保", "employee insurance"),
+    "val.insurance_type.resident": ("居民医保", "resident insurance"),
+    "val.insurance_type.maternity": ("生育保险", "maternity insurance"),
+    "val.id_type.resident": ("居民身份证", "resident ID card"),
+    "val.kind.hospital": ("医院", "hospital"),
+    "val.kind.clinic": ("门诊部/诊所", "clinic"),
+    "val.kind.pharmacy": ("定点零售药店", "pharmacy"),
+    "val.ownership.public": ("公立", "public"),
+    "val.ownership.private": ("民营", "private"),
+    "val.card_kind.ssc": ("社会保障卡", "social security card"),
+    "val.card_kind.evoucher": ("医保电子凭证", "e-voucher"),
     "visit.outpatient": ("门诊", "outpatient"),
     "visit.inpatient": ("住院", "inpatient"),
     "visit.pharmacy": ("药店购药", "pharmacy"),
@@ -282,10 +295,15 @@ def t(key: str, lang: str | None = None, **kwargs: Any) -> str:
     rather than an exception in a callback.
     """
     pair = TEXT.get(key)
-    if pair is None:
-        return key.format(**kwargs) if kwargs else key
-    text = pair[1] if lang == "en" else pair[0]
-    return text.format(**kwargs) if kwargs else text
+    text = key if pair is None else pair[1] if lang == "en" else pair[0]
+    return text.format_map(_Blank(kwargs)) if kwargs else text
+
+
+class _Blank(dict):
+    """Format arguments where a missing name shows as '?' instead of raising in a callback."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 def tr(key: str, lang: str = DEFAULT_LANGUAGE, tag: type = html.Span, **props: Any) -> Any:
@@ -310,6 +328,12 @@ def change_label(change: str | None, lang: str | None = None) -> str:
 def type_label(label: str, lang: str | None = None) -> str:
     """The display name of an entity label."""
     return t(f"type.{label}", lang)
+
+
+def value_label(prop: str, value: object, lang: str | None = None) -> object:
+    """A coded property value in words (M → 男), or the value itself."""
+    key = f"val.{prop}.{value}"
+    return t(key, lang) if isinstance(value, str) and key in TEXT else value
 
 
 def prop_label(name: str, lang: str | None = None) -> str:

@@ -221,24 +221,31 @@ def _network_tab(lang: str) -> html.Div:
     )
     canvas = html.Div(
         [
-            cyto.Cytoscape(
-                id="cy",
-                elements=[],
-                layout={"name": "preset"},
-                stylesheet=stylesheet("count"),
-                style={"width": "100%", "height": "100%"},
-                autoRefreshLayout=False,
-                minZoom=0.05,
-                maxZoom=4,
-                boxSelectionEnabled=True,
-                responsive=True,
-                contextMenu=context_menu(lang),
+            html.Div(
+                [
+                    cyto.Cytoscape(
+                        id="cy",
+                        elements=[],
+                        layout={"name": "preset", "fit": False},
+                        zoom=1,
+                        pan={"x": 0, "y": 0},
+                        stylesheet=stylesheet("count"),
+                        style={"width": "100%", "height": "100%"},
+                        autoRefreshLayout=False,
+                        minZoom=0.05,
+                        maxZoom=3,
+                        boxSelectionEnabled=True,
+                        responsive=True,
+                        contextMenu=context_menu(lang),
+                    ),
+                    html.Div(tr("canvas.empty", lang), id="canvas-empty", className="canvas-empty"),
+                    tr("canvas.hint", lang, className="canvas-hint"),
+                ],
+                className="canvas-wrap",
             ),
             legend(lang),
-            html.Div(tr("canvas.empty", lang), id="canvas-empty", className="canvas-empty"),
-            tr("canvas.hint", lang, className="canvas-hint"),
         ],
-        className="canvas-wrap",
+        className="canvas-col",
     )
     side = html.Div(
         [

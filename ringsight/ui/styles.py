@@ -180,6 +180,7 @@ def layout_options(name: str, *, roots: list[str] | None = None, nonce: int = 0)
             "idealEdgeLength": 150,
             "nodeSeparation": 110,
             "packComponents": True,
+            "nodeDimensionsIncludeLabels": True,
             **common,
         }
     if name == "cose-bilkent":
@@ -247,15 +248,16 @@ def legend(lang: str) -> html.Div:
         html.Div([_line(CONTACT_LINK, "5 3"), tr("rel.HAS_PHONE", lang)], className="legend-item"),
         html.Div([_line(AFFILIATION_LINK, "2 2"), tr("rel.WORKS_AT", lang)], className="legend-item"),
     ]
-    return html.Details(
+    return html.Div(
         [
-            html.Summary(tr("legend.title", lang), className="legend-title"),
-            html.Div(items, className="legend-grid"),
-            html.Div(marks, className="legend-grid legend-marks"),
-            html.Div(tr("legend.size", lang), className="legend-note"),
-            html.Div(tr("legend.edge", lang), className="legend-note"),
+            html.Span(tr("legend.title", lang), className="legend-title"),
+            *items,
+            html.Span(className="legend-sep"),
+            *marks,
+            html.Span(className="legend-sep"),
+            html.Span(tr("legend.size", lang), className="legend-note"),
+            html.Span(tr("legend.edge", lang), className="legend-note"),
         ],
         className="legend",
         id="legend",
-        open=True,
     )

@@ -32,7 +32,12 @@
 
   function bind() {
     var cy = cyInstance();
-    if (!cy || cy._ringsightBound) { return; }
+    if (!cy) { return; }
+    var pan = cy.pan();
+    if (!isFinite(pan.x) || !isFinite(pan.y) || !isFinite(cy.zoom())) {
+      cy.viewport({ zoom: 1, pan: { x: cy.width() / 2, y: cy.height() / 2 } });
+    }
+    if (cy._ringsightBound) { return; }
     cy._ringsightBound = true;
     cy.on("dbltap", "node", function (evt) {
       window.dash_clientside.set_props("canvas-op", { data: request({ op: "expand", node: evt.target.id() }) });
@@ -91,7 +96,7 @@
           if (focus.select) {
             cy.elements(":selected").unselect();
             n.select();
-            cy.animate({ center: { eles: n }, duration: 250 });
+            cy.animate({ center: { eles: n }, zoom: Math.min(cy.zoom(), 1.4), duration: 250 });
             return;
           }
           var ext = cy.extent();

@@ -8,6 +8,7 @@ positions by ``dash_clientside.ringsight.request`` (assets/20-ringsight.js);
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -21,6 +22,7 @@ from ringsight.ui.i18n import t
 from ringsight.ui.styles import layout_options, stylesheet
 
 LARGE_CANVAS = 1200
+log = logging.getLogger(__name__)
 
 
 def _hub_roots(elements: list[dict[str, Any]]) -> list[str]:
@@ -133,6 +135,9 @@ def register(app: Dash, services: Services) -> None:
             out = apply(services, op, state, elements or [])
         except RingSightError as exc:
             return no_update, no_update, no_update, t("msg.error", lang, error=exc.message), no_update, no_update
+        except Exception as exc:  # a failed operation must not leave the investigator without a word
+            log.exception("canvas operation %s failed", op.get("op"))
+            return no_update, no_update, no_update, t("msg.error", lang, error=repr(exc)), no_update, no_update
         message = t(out.message, lang, **out.params, s=f"{out.seconds:.2f}") if out.message else no_update
         layout = (
             layout_options(layout_name or "fcose", roots=_hub_roots(out.elements), nonce=int(time.time() * 1000))

@@ -11,7 +11,7 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from ringsight.ui.callbacks import Services
 from ringsight.ui.data import LINK_KIND_BY_NAME, Expansion
-from ringsight.ui.i18n import prop_label, t, type_label, typology
+from ringsight.ui.i18n import prop_label, t, type_label, typology, value_label
 from ringsight.ui.layout import GRID_THEME
 from ringsight.ui.present import money
 from ringsight.ui.styles import FONT, TYPES
@@ -167,7 +167,12 @@ def node_panel(services: Services, node_id: str, state: dict[str, Any], lang: st
     since, until = state.get("since"), state.get("until")
     role = (state.get("members") or {}).get(node_id)
     props = html.Table(
-        html.Tbody([html.Tr([html.Td(prop_label(k, lang)), html.Td(_fmt(v))]) for k, v in entity["properties"]]),
+        html.Tbody(
+            [
+                html.Tr([html.Td(prop_label(k, lang)), html.Td(_fmt(value_label(k, v, lang)))])
+                for k, v in entity["properties"]
+            ]
+        ),
         className="kv",
     )
     memberships: list[Any] = []

@@ -1,0 +1,360 @@
+"""The workbench in headless Chromium: click and read the page like an investigator.
+
+One app per module serves the UI sample graph (ringsight.ui.sample) from the
+real embedded store in a background thread; each test reloads the page.
+Screenshots of each main screen go to test-artifacts/ (look at them).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from threading import Thread
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from conftest import require_tool
+from werkzeug.serving import make_server
+
+from ringsight.config import Settings
+from ringsight.graph import open_store
+from ringsight.ui.app import create_app
+from ringsight.ui.sample import build_sample
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+WIDTH, HEIGHT = 1600, 960
+
+
+@pytest.fixture(scope="module")
+def ui_server(embedded_server, data_dir) -> Iterator[SimpleNamespace]:  # type: ignore[no-untyped-def]
+    settings = Settings(graph="embedded", data_dir=data_dir, graph_name=f"t_ui_{uuid.uuid4().hex[:10]}")
+    store = open_store(settings)
+    store.ensure_schema()
+    sample = build_sample(store, settings)
+    app = create_app(settings, store, supernode=150, expand_cap=25)
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}/", sample=sample, store=store, app=app)
+    server.shutdown()
+    store.clear()
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def browser(ui_server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    chromedriver = require_tool("chromedriver", "chromium-driver")
+    chromium = require_tool("chromium", "chromium")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    downloads = Path(tempfile.mkdtemp(prefix="rs-ui-dl-"))
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-dev-shm-usage",
+        f"--window-size={WIDTH},{HEIGHT}",
+        f"--user-data-dir={tempfile.mkdtemp(prefix='rs-ui-chrome-')}",
+    ):
+        options.add_argument(arg)
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    )
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    metrics = {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.set_script_timeout(30)
+    driver.downloads = downloads
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def page(browser, ui_server):  # type: ignore[no-untyped-def]
+    browser.get(ui_server.url)
+    wait(lambda: len(browser.find_elements("css selector", ".open-btn")) == 4, what="queue rows")
+    return browser
+
+
+# -- helpers -------------------------------------------------------------------------------
+def wait(check: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something truthy."""
+    end = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < end:
+        try:
+            last = check()
+        except Exception as exc:  # the page may be re-rendering
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def shot(driver: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"ui-{name}.png"
+    driver.save_screenshot(str(path))
+    return path
+
+
+def cy(driver: Any, expr: str) -> Any:
+    """Evaluate a JS expression with ``cy`` bound to the canvas's Cytoscape instance."""
+    return driver.execute_script(f"const cy = document.getElementById('cy')._cyreg.cy; return ({expr});")
+
+
+def node_ids(driver: Any) -> list[str]:
+    return cy(driver, "cy.nodes().map(n => n.id())")
+
+
+def status(driver: Any) -> str:
+    return driver.find_element("id", "status").text
+
+
+def by_id(driver: Any, element_id: str) -> Any:
+    return driver.find_element("id", element_id)
+
+
+def click_element(driver: Any, element_id: str, *, double: bool = False, edge: bool = False) -> None:
+    """Click (or double-click) a node or an edge where it is drawn."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    getter = "renderedMidpoint()" if edge else "renderedPosition()"
+    x, y, w, h = driver.execute_script(
+        f"const cy = document.getElementById('cy')._cyreg.cy; const e = cy.getElementById(arguments[0]);"
+        f"const p = e.{getter}; const r = document.getElementById('cy').getBoundingClientRect();"
+        "return [p.x, p.y, r.width, r.height];",
+        element_id,
+    )
+    actions = ActionChains(driver).move_to_element_with_offset(by_id(driver, "cy"), int(x - w / 2), int(y - h / 2))
+    (actions.double_click() if double else actions.click()).perform()
+
+
+def open_cluster(driver: Any, row: int) -> list[str]:
+    """Open the queue's row ``row`` (0 = top) and wait for its members on the canvas."""
+    driver.find_elements("css selector", ".open-btn")[row].click()
+    wait(lambda: driver.find_element("css selector", "#tabs .nav-link.active").text in ("关系图谱", "Network"))
+    return wait(lambda: node_ids(driver), what="cluster on the canvas")
+
+
+def goto_tab(driver: Any, label: str) -> None:
+    driver.find_element("xpath", f"//a[contains(@class,'nav-link')][contains(., '{label}')]").click()
+    wait(lambda: driver.find_element("css selector", "#tabs .nav-link.active").text == label, what=f"tab {label}")
+
+
+def fit(driver: Any) -> None:
+    cy(driver, "void cy.fit(undefined, 60)")
+    time.sleep(0.2)
+
+
+# -- tests -----------------------------------------------------------------------------------
+def test_queue_ranks_clusters_and_opens_the_top_one(page, ui_server) -> None:  # type: ignore[no-untyped-def]
+    rows = page.find_elements("css selector", ".ag-center-cols-container .ag-row")
+    ids = [r.find_element("css selector", '[col-id="cluster_id"]').text for r in rows]
+    assert sorted(ids) == ["C000001", "C000002", "C000003", "C000004"]
+    first = page.find_element("css selector", '.ag-center-cols-container .ag-row[row-index="0"]')
+    assert first.find_element("css selector", '[col-id="cluster_id"]').text == "C000001"
+    assert first.find_element("css selector", '[col-id="change_label"]').text == "新发现"
+    assert "聚敛盗刷社保卡" in first.find_element("css selector", '[col-id="typologies"]').text
+    assert "R20250701-030000" in by_id(page, "run-info").text
+    shot(page, "queue")
+
+    members = open_cluster(page, 0)
+    expected = ui_server.sample.clusters["C000001"]["members"]
+    wait(lambda: len(node_ids(page)) == len(expected), what="all members")
+    assert cy(page, "cy.nodes('[member = 1]').length") == len(expected)
+    assert {m.split(":")[0] for m in members} == {"Facility", "Terminal", "Card"}
+    assert cy(page, "cy.edges('[rel = \"SWIPED_AT\"]').length") == 14
+    wait(lambda: "C000001" in status(page), what="status")
+    assert "聚敛盗刷社保卡" in by_id(page, "cluster-summary").text
+    time.sleep(0.5)
+    shot(page, "network")
+
+
+def test_double_click_expands_and_undo_takes_it_back(page) -> None:  # type: ignore[no-untyped-def]
+    before = open_cluster(page, 0)
+    wait(lambda: len(node_ids(page)) == 16)
+    fit(page)
+    positions = cy(page, "Object.fromEntries(cy.nodes().map(n => [n.id(), n.position()]))")
+    card = next(i for i in before if i.startswith("Card:"))
+    click_element(page, card, double=True)
+    grown = wait(lambda: [i for i in node_ids(page) if i not in positions], what="new neighbours")
+    assert any(i.startswith("Patient:") for i in grown)  # the card's holder
+    after = cy(page, "Object.fromEntries(cy.nodes().map(n => [n.id(), n.position()]))")
+    for nid, pos in positions.items():  # the graph grew; nothing that was there moved
+        assert abs(after[nid]["x"] - pos["x"]) < 0.5 and abs(after[nid]["y"] - pos["y"]) < 0.5
+    assert "展开" in by_id(page, "breadcrumb").text
+    by_id(page, "undo-btn").click()
+    wait(lambda: set(node_ids(page)) == set(positions), what="undo")
+    assert "已撤销" in status(page)
+
+
+def test_supernode_is_counted_first_and_expanded_by_type(page, ui_server) -> None:  # type: ignore[no-untyped-def]
+    goto_tab(page, "关系图谱")
+    search(page, ui_server.sample.big_hospital)
+    add_first_hit(page)
+    big = f"Facility:{ui_server.sample.big_hospital}"
+    wait(lambda: big in node_ids(page))
+    click_element(page, big, double=True)
+    wait(lambda: "大节点" in status(page), what="supernode message")
+    assert node_ids(page) == [big]
+    row = "//div[@id='expansions']//div[contains(@class,'expand-row')][contains(., '就诊结算')]//button"
+    wait(lambda: page.find_element("xpath", row), what="count-first expansion rows")
+    assert "大节点" in by_id(page, "details").text
+    time.sleep(0.5)  # the double-click's two taps re-render the panel; click the settled one
+    wait(lambda: page.find_element("xpath", row).click() or True, what="expand button")
+    wait(lambda: len(node_ids(page)) == 26, what="25 patients (the cap)")
+    assert all(i.startswith("Patient:") for i in node_ids(page) if i != big)
+
+
+def search(driver: Any, text: str) -> None:
+    box = by_id(driver, "search-input")
+    box.clear()
+    box.send_keys(text)
+    by_id(driver, "search-btn").click()
+    wait(lambda: driver.find_elements("css selector", "#search-hits .hit"), what=f"search hits for {text}")
+
+
+def add_first_hit(driver: Any) -> None:
+    driver.find_element("css selector", "#search-hits .hit button").click()
+
+
+def test_search_a_phone_and_drop_it_on_the_canvas(page, ui_server) -> None:  # type: ignore[no-untyped-def]
+    open_cluster(page, 3)
+    phone = ui_server.sample.clusters["C000002"]["phones"][0]
+    search(page, phone)
+    hit = page.find_element("css selector", "#search-hits .hit")
+    masked = phone[:3] + "****" + phone[-4:]
+    assert masked in hit.text and phone not in hit.text
+    add_first_hit(page)
+    node = wait(lambda: cy(page, "cy.nodes('[type = \"Phone\"]').map(n => n.data())"), what="phone on canvas")
+    assert node[0]["label"] == masked and node[0]["id"].startswith("Phone:~")
+    assert phone not in cy(page, "JSON.stringify(cy.json().elements)")
+    wait(lambda: masked in by_id(page, "details").text, what="details of the dropped phone")
+    time.sleep(0.4)
+    shot(page, "search")
+
+
+def _date(driver: Any, element_id: str, value: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    box = by_id(driver, element_id)
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(value, Keys.ENTER)
+    time.sleep(0.2)
+
+
+def test_time_filter_applies_to_the_canvas(page) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.keys import Keys
+
+    open_cluster(page, 1)
+    wait(lambda: cy(page, "cy.edges('[rel = \"VISITED\"]').map(e => e.data('count'))") == [4] * 10)
+    _date(page, "time-start", "2025-02-01")
+    _date(page, "time-end", "2025-03-31")
+    by_id(page, "time-end").send_keys(Keys.ESCAPE)
+    by_id(page, "time-apply").click()
+    wait(lambda: cy(page, "cy.edges('[rel = \"VISITED\"]').map(e => e.data('count'))") == [2] * 10, what="filtered")
+    assert "2025-02-01" in status(page) and "2025-03-31" in status(page)
+    shot(page, "time-filter")
+    by_id(page, "time-clear").click()
+    wait(lambda: cy(page, "cy.edges('[rel = \"VISITED\"]').map(e => e.data('count'))") == [4] * 10, what="cleared")
+
+
+def test_details_panel_timeline_and_unfolded_claims(page) -> None:  # type: ignore[no-untyped-def]
+    ids = open_cluster(page, 1)
+    fit(page)
+    patient = next(i for i in ids if i.startswith("Patient:"))
+    click_element(page, patient)
+    details = wait(lambda: by_id(page, "node-panel"), what="node details")
+    text = details.text
+    assert "身份证号" in text and "********" in text  # resident ID masked
+    assert "C000002" in text  # cluster membership
+    wait(lambda: page.find_elements("css selector", "#timeline .scatterlayer .point"), what="timeline points")
+    assert len(page.find_elements("css selector", "#timeline .scatterlayer .point")) == 4
+    time.sleep(0.3)
+    shot(page, "details")
+    edge = cy(page, f"cy.getElementById('{patient}').connectedEdges('[rel = \"VISITED\"]')[0].id()")
+    click_element(page, edge, edge=True)
+    wait(lambda: by_id(page, "edge-panel"), what="edge details")
+    rows = wait(lambda: page.find_elements("css selector", "#claims-grid .ag-center-cols-container .ag-row"))
+    assert len(rows) == 4
+    assert "35,200" in by_id(page, "edge-panel").text
+
+
+def test_named_query_runs_and_shows_on_the_canvas(page) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.keys import Keys
+
+    goto_tab(page, "查询控制台")
+    dropdown = wait(lambda: by_id(page, "query-select"))
+    dropdown.click()
+    search_box = wait(lambda: page.find_element("css selector", "#query-select input, .dash-dropdown-search"))
+    search_box.send_keys("neighbourhood")
+    search_box.send_keys(Keys.ENTER)
+    key = wait(lambda: page.find_element("css selector", 'input[id*=\'"name":"key"\']'), what="parameter form")
+    key.send_keys("P110105000021")
+    by_id(page, "query-run").click()
+    wait(lambda: page.find_elements("css selector", "#query-grid .ag-center-cols-container .ag-row"), what="rows")
+    assert "康顺大药房" in by_id(page, "query-grid").text
+    time.sleep(0.3)
+    shot(page, "console")
+    show = by_id(page, "console-show")
+    wait(lambda: show.is_enabled())
+    show.click()
+    wait(lambda: "Facility:P110105000021" in node_ids(page), what="query result on the canvas")
+    assert {i.split(":")[0] for i in node_ids(page)} >= {"Facility", "Terminal", "Operator"}
+    assert "查询结果" in by_id(page, "breadcrumb").text
+
+
+def test_adhoc_cypher_is_read_only(page, ui_server) -> None:  # type: ignore[no-untyped-def]
+    goto_tab(page, "查询控制台")
+    box = wait(lambda: by_id(page, "adhoc-text"))
+    box.send_keys("MATCH (f:Facility) WHERE f.kind = 'pharmacy' RETURN f ORDER BY f.code LIMIT 3")
+    by_id(page, "adhoc-run").click()
+    wait(lambda: len(page.find_elements("css selector", "#query-grid .ag-center-cols-container .ag-row")) == 3)
+    box.clear()
+    box.send_keys("CREATE (:Facility {code: 'WRITTEN-FROM-UI'})")
+    by_id(page, "adhoc-run").click()
+    wait(lambda: "error" in by_id(page, "console-message").get_attribute("innerHTML"), what="refusal")
+    assert ui_server.store.read("MATCH (f:Facility {code: 'WRITTEN-FROM-UI'}) RETURN count(f)").scalar() == 0
+
+
+def test_switch_language(page) -> None:  # type: ignore[no-untyped-def]
+    page.find_element("xpath", "//label[normalize-space()='EN']").click()
+    wait(lambda: page.find_element("css selector", "#tabs .nav-link.active").text == "Queue", what="English tabs")
+    wait(lambda: "Score" in by_id(page, "queue-grid").text, what="English grid headers")
+    assert "New" in by_id(page, "queue-grid").text and "Card collecting" in by_id(page, "queue-grid").text
+    open_cluster(page, 0)
+    wait(lambda: "Opened C000001" in status(page), what="English status")
+    assert "Legend" in by_id(page, "legend").text and "Cluster summary" in by_id(page, "cluster-summary").text
+    time.sleep(0.4)
+    shot(page, "network-en")
+    page.find_element("xpath", "//label[normalize-space()='中文']").click()
+    wait(lambda: page.find_element("css selector", "#tabs .nav-link.active").text == "关系图谱", what="Chinese again")
+
+
+def test_export_png_and_svg(page, browser) -> None:  # type: ignore[no-untyped-def]
+    open_cluster(page, 2)
+    for old in browser.downloads.glob("*"):
+        old.unlink()
+    by_id(page, "png-btn").click()
+    png = wait(lambda: [p for p in browser.downloads.glob("*.png")], what="PNG download")[0]
+    wait(lambda: png.stat().st_size > 1000)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    by_id(page, "svg-btn").click()
+    svg = wait(lambda: [p for p in browser.downloads.glob("*.svg")], what="SVG download")[0]
+    wait(lambda: b"<svg" in svg.read_bytes()[:2000])
+    assert "C000003" in png.name and "C000003" in svg.name
