@@ -139,3 +139,14 @@ def test_record_needs_who_and_what(store: GraphStore) -> None:
     audit_id = audit.record(store, user="system", action="query.write", target="Query:q", after={"rows": 3})
     [entry] = audit.list_entries(store)
     assert entry["audit_id"] == audit_id and json.loads(entry["after"]) == {"rows": 3}
+
+
+def test_admins_read_the_trail_with_identifiers_masked(store: GraphStore) -> None:
+    users = make_users(store)
+    build_ring(store)
+    rid = PATIENTS[0]["id_raw"]
+    annotations.annotate(store, users["inv"], "Cluster", "C000001", text=f"持卡人 {rid} 电话 13812345678")
+    [for_sup] = audit.list_for(store, users["sup"], action="annotation.add")
+    [for_adm] = audit.list_for(store, users["adm"], action="annotation.add")
+    assert rid in for_sup["after"] and "13812345678" in for_sup["after"]
+    assert rid not in for_adm["after"] and "138****5678" in for_adm["after"]

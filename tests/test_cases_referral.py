@@ -95,7 +95,8 @@ def test_referral_package_contents(store: GraphStore, referred_case: dict, tmp_p
         assert p["name"] in text and p["id_raw"] in text, p["name"]
 
     # The font is embedded (a subset), so any viewer shows the Chinese.
-    fonts = subprocess.run(["pdffonts", str(pkg.pdf)], capture_output=True, text=True, check=True).stdout
+    pdffonts = require_tool("pdffonts", "poppler-utils")
+    fonts = subprocess.run([pdffonts, str(pkg.pdf)], capture_output=True, text=True, check=True).stdout
     cjk = [line for line in fonts.splitlines() if "CJK" in line]
     assert cjk and all(" yes " in line for line in cjk)
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ringsight.cases.roles import Permission, Principal, require
+from ringsight.cases.roles import Permission, Principal, may_unmask, require
 from ringsight.config import get_settings
 from ringsight.errors import RingSightError
 from ringsight.graph.model import AUDIT
@@ -200,9 +200,22 @@ def verify_entries(entries: Iterable[dict[str, Any]]) -> list[str]:
 
 
 def list_for(store: GraphStore, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
-    """:func:`list_entries` for a person: only roles with ``audit.view`` (supervisor, admin) may read the trail."""
+    """:func:`list_entries` for a person: only roles with ``audit.view`` (supervisor, admin) may read the trail.
+
+    For a role not cleared for personal data (admin), resident IDs and mobile
+    numbers inside ``before``/``after`` — in notes, say — are masked.
+    """
     require(actor, Permission.AUDIT_VIEW)
-    return list_entries(store, **filters)
+    entries = list_entries(store, **filters)
+    if may_unmask(actor.role):
+        return entries
+    from ringsight.cases.access import mask_text
+
+    for e in entries:
+        for field in ("before", "after", "target"):
+            if e.get(field):
+                e[field] = mask_text(e[field])
+    return entries
 
 
 def export_entries(
