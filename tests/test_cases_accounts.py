@@ -131,6 +131,12 @@ def test_sessions_verify_expire_and_logout(store: GraphStore, settings: Settings
         sessions.verify(store, session.token, settings=settings)
     assert sessions.verify(store, other.token, settings=settings).sid == other.sid  # other sessions live on
     assert audit.list_entries(store, action="user.logout")[0]["user"] == "inv"
+    # The one call a route or callback makes: a valid session and, optionally, a permission.
+    assert sessions.authorize(store, other.token, "case.edit", settings=settings).user.username == "inv"
+    with pytest.raises(AccessDenied, match="audit.view"):
+        sessions.authorize(store, other.token, "audit.view", settings=settings)
+    with pytest.raises(sessions.SessionError):
+        sessions.authorize(store, session.token, settings=settings)
 
 
 def test_sessions_end_on_password_reset_and_disable_and_follow_role_changes(

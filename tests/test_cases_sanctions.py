@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from test_cases_data import PATIENTS, PHARMACY, add_run, build_ring, make_users, ts
 
-from ringsight.cases import sanctions
+from ringsight.cases import sanctions, workflow
 from ringsight.cases.roles import AccessDenied
 from ringsight.cases.sanctions import SanctionError, add_sanction, repeat_offender_status
 from ringsight.graph.store import GraphStore
@@ -64,6 +64,9 @@ def test_flagged_again_after_the_rectification_is_a_repeat_offender(store: Graph
     assert repeat_offender_status(store, {"label": "Facility", "key": PHARMACY["code"]}).repeat
     queue = sanctions.repeat_offender_clusters(store, ["C000001", "C000002"])
     assert list(queue) == ["C000002"] and queue["C000002"][0].key == PHARMACY["code"]
+    # A case covering the new cluster says so; one covering only the old cluster still names the facility.
+    case = workflow.create_case(store, ring["users"]["inv"], "复查", clusters=["C000002"])
+    assert [(r.label, r.key) for r in sanctions.case_repeat_offenders(store, case.case_id)] == [PHARMACY_REF]
 
 
 def test_refinding_only_old_activity_is_not_a_relapse(store: GraphStore, ring: dict) -> None:

@@ -191,13 +191,13 @@ def case_list(
 @case_app.command("show")
 def case_show(case_id: str, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show a case: state, deadline, what it covers, repeat offenders, history."""
-    from ringsight.cases.sanctions import repeat_offenders
+    from ringsight.cases.sanctions import case_repeat_offenders
     from ringsight.cases.workflow import case_targets, get_case
 
     with _store() as store:
         case = get_case(store, case_id)
         targets = case_targets(store, case_id)
-        repeats = repeat_offenders(store, [(t["label"], t["key"]) for t in targets])
+        repeats = case_repeat_offenders(store, case_id)
     if as_json:
         data = case.as_dict() | {"covers": [f"{t['label']}:{t['key']}" for t in targets]}
         data["repeat_offenders"] = [r.as_dict() for r in repeats]

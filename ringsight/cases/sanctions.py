@@ -296,3 +296,22 @@ def repeat_offender_clusters(store: GraphStore, cluster_ids: Iterable[str]) -> d
             if status not in bucket:
                 bucket.append(status)
     return out
+
+
+def case_repeat_offenders(store: GraphStore, case_id: str) -> list[RepeatStatus]:
+    """The repeat offenders among what a case covers: its entities, its clusters' members and facilities."""
+    rows = store.read(
+        f"MATCH (k:{CASE.label} {{case_id: $id}})-[:COVERS]->(x) "
+        f"OPTIONAL MATCH (x)-[:HAS_MEMBER]->(m) "
+        "RETURN labels(x)[0] AS xl, x.code AS xcode, x.pid AS xpid, x.facilities AS facs, "
+        "labels(m)[0] AS ml, m.code AS mcode, m.pid AS mpid",
+        {"id": case_id},
+    ).records()
+    targets: set[tuple[str, str]] = set()
+    for r in rows:
+        for label, code, pid in ((r["xl"], r["xcode"], r["xpid"]), (r["ml"], r["mcode"], r["mpid"])):
+            key = pid if label == "Patient" else code
+            if label in SANCTION_LABELS and key:
+                targets.add((label, str(key)))
+        targets.update(("Facility", str(f)) for f in r["facs"] or [])
+    return repeat_offenders(store, sorted(targets))

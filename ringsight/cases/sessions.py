@@ -30,6 +30,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ringsight.cases import audit
 from ringsight.cases.accounts import User
+from ringsight.cases.roles import Permission, require
 from ringsight.config import Settings, get_settings
 from ringsight.errors import RingSightError
 from ringsight.graph.model import USER
@@ -133,6 +134,24 @@ def verify(
             "This session has ended (logged out, password changed or account disabled).", "Log in again."
         )
     return Session(token=token, sid=data["s"], user=User.from_props(props), issued_ts=issued, expires_ts=issued + life)
+
+
+def authorize(
+    store: GraphStore,
+    token: str | None,
+    permission: Permission | str | None = None,
+    *,
+    settings: Settings | None = None,
+) -> Session:
+    """Verify the token and, when given, check a permission: the one call a route or Dash callback makes.
+
+    Raises :class:`SessionError` (log in again) or
+    :class:`~ringsight.cases.roles.AccessDenied` (logged in, not allowed).
+    """
+    session = verify(store, token, settings=settings)
+    if permission is not None:
+        require(session.user, permission)
+    return session
 
 
 def refresh(store: GraphStore, session: Session, *, settings: Settings | None = None) -> Session:
