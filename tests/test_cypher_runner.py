@@ -195,3 +195,15 @@ def test_the_subset_guide_example_loads_and_runs(store: GraphStore, settings: Se
     own = settings.model_copy(update={"queries_dir": tmp_path})
     result = run_named(store, QueryLibrary.load(own), "night_swipes_by_operator", {"min_claims": "3"}, settings=own)
     assert result.rows == [["P1:OP1", 3]]
+
+
+def test_adhoc_date_values_become_epoch_seconds(store: GraphStore, settings: Settings) -> None:
+    from datetime import date, datetime
+
+    result = run_adhoc(
+        store,
+        "RETURN $d AS d, $t AS t, $n AS n",
+        {"d": date(2024, 1, 1), "t": datetime(2024, 1, 1, 8), "n": 1},
+        settings=settings,
+    )
+    assert result.rows == [[1704038400, 1704038400 + 8 * 3600, 1]]

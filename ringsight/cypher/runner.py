@@ -26,7 +26,7 @@ from typing import Any
 
 from ringsight.config import Settings
 from ringsight.cypher.library import NamedQuery, QueryLibrary, SampleSpec, referenced_params
-from ringsight.cypher.params import parse_params
+from ringsight.cypher.params import ParamSpec, parse_params, parse_value
 from ringsight.errors import QueryError
 from ringsight.graph.store import GraphStore, QueryResult, cap_rows
 
@@ -79,7 +79,9 @@ def run_adhoc(
     """Run an analyst's own Cypher read-only, with the configured timeout and row cap.
 
     A statement that writes is refused by the database (the store's read-only
-    mode); nothing here looks at the text to decide.
+    mode); nothing here looks at the text to decide. Values are passed as
+    given, except ``date`` / ``datetime`` objects, which become epoch seconds
+    like the graph's ``*_ts`` properties.
     """
     if not text or not text.strip():
         raise QueryError(
@@ -90,10 +92,19 @@ def run_adhoc(
         raise QueryError(f"Parameter names must be text; got {bad!r}.")
     return store.read(
         text,
-        dict(params or {}),
+        {k: _epoch_if_time(v) for k, v in (params or {}).items()},
         timeout_ms=settings.query.timeout_ms,
         row_cap=settings.query.row_cap,
     )
+
+
+def _epoch_if_time(value: Any) -> Any:
+    """Dates and date-times become epoch seconds, as every ``*_ts`` in the graph (Beijing time when naive)."""
+    if isinstance(value, datetime):
+        return parse_value(ParamSpec("value", "datetime"), value)
+    if isinstance(value, date):
+        return parse_value(ParamSpec("value", "date"), value)
+    return value
 
 
 def limit_notice(result: QueryResult, settings: Settings, lang: str = "en") -> str | None:

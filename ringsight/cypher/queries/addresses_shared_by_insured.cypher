@@ -17,6 +17,9 @@
 //   limit: {type: int, default: 200, min: 1, example: 50, description: "at most this many addresses"}
 MATCH (a:Address)<-[:LIVES_AT]-(p:Patient)
 WHERE $district IS NULL OR a.district = $district
+WITH a, collect(DISTINCT p) AS ps
+WHERE size(ps) >= $min_persons
+UNWIND ps AS p
 OPTIONAL MATCH (p)-[:HAS_PHONE]->(ph:Phone)
 WITH a, p, collect(DISTINCT ph.number) AS nums
 WITH a,
@@ -27,7 +30,7 @@ WITH a,
      max(p.birth_date) AS youngest_birth,
      collect(p.name) AS names,
      collect(nums) AS num_lists
-WHERE persons >= $min_persons AND surnames >= $min_surnames
+WHERE surnames >= $min_surnames
 WITH a, persons, surnames, birth_years, oldest_birth, youngest_birth, names,
      reduce(acc = [], xs IN num_lists | acc + [x IN xs WHERE NOT x IN acc]) AS phones
 RETURN a.key AS address_key, a.text AS address, a.district AS district, persons, surnames,

@@ -6,23 +6,30 @@
 //   within `hours` of the first. A person cannot be in two distant places at
 //   once: a short gap between facilities in different regions points to
 //   冒名就医 / 盗刷 (someone else using the card). A hospital visit followed by
-//   a pharmacy nearby is normal — look at same_region and the gap.
+//   a pharmacy nearby is normal — look at same_region and the gap. The
+//   card's claims are taken in time order and each is compared with the next
+//   one: any two claims at different facilities within the limit imply such a
+//   consecutive pair, so nothing is missed and nothing is listed twice.
 // tags: [impersonation]
 // mode: read
 // params:
 //   hours: {type: float, default: 2, min: 0, example: 1.5, description: "at most this many hours between the two claims"}
 //   different_region: {type: bool, default: false, example: true, description: "only pairs whose facilities are in different regions"}
 //   card: {type: string, default: null, example: "6217000012345678", description: "only this card"}
-//   since: {type: date, default: null, example: 2024-01-01, description: "first claim from this day (inclusive)"}
-//   until: {type: date, default: null, example: 2025-01-01, description: "first claim before this day (exclusive)"}
+//   since: {type: date, default: null, example: 2024-01-01, description: "claims from this day (inclusive)"}
+//   until: {type: date, default: null, example: 2025-01-01, description: "claims before this day (exclusive)"}
 //   limit: {type: int, default: 500, min: 1, example: 100, description: "at most this many pairs, shortest gap first"}
-MATCH (c1:Claim)-[:WITH_CARD]->(k:Card)<-[:WITH_CARD]-(c2:Claim)
-WHERE c1 <> c2 AND ($card IS NULL OR k.card_id = $card)
-  AND ($since IS NULL OR c1.time_ts >= $since) AND ($until IS NULL OR c1.time_ts < $until)
-  AND c2.time_ts >= c1.time_ts AND c2.time_ts - c1.time_ts <= $hours * 3600
-  AND (c2.time_ts > c1.time_ts OR c2.claim_id > c1.claim_id)
-MATCH (c1)-[:AT_FACILITY]->(f1:Facility), (c2)-[:AT_FACILITY]->(f2:Facility)
-WHERE f1 <> f2 AND (NOT $different_region OR f1.region <> f2.region)
+MATCH (k:Card)<-[:WITH_CARD]-(c:Claim)-[:AT_FACILITY]->(f:Facility)
+WHERE ($card IS NULL OR k.card_id = $card)
+  AND ($since IS NULL OR c.time_ts >= $since) AND ($until IS NULL OR c.time_ts < $until)
+WITH k, c, f
+ORDER BY c.time_ts, c.claim_id
+WITH k, collect({c: c, f: f}) AS seq
+WHERE size(seq) >= 2
+UNWIND range(0, size(seq) - 2) AS i
+WITH k, seq[i].c AS c1, seq[i].f AS f1, seq[i + 1].c AS c2, seq[i + 1].f AS f2
+WHERE f1 <> f2 AND c2.time_ts - c1.time_ts <= $hours * 3600
+  AND (NOT $different_region OR f1.region <> f2.region)
 OPTIONAL MATCH (c1)-[:BY_PATIENT]->(p1:Patient)
 OPTIONAL MATCH (c2)-[:BY_PATIENT]->(p2:Patient)
 RETURN k.card_id AS card, p1.name AS patient_1, p2.name AS patient_2,

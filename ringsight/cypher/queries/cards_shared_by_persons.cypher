@@ -14,7 +14,10 @@
 //   since: {type: date, default: null, example: 2024-01-01, description: "claims from this day (inclusive)"}
 //   until: {type: date, default: null, example: 2025-01-01, description: "claims before this day (exclusive)"}
 //   limit: {type: int, default: 200, min: 1, example: 50, description: "at most this many cards, most persons first"}
-MATCH (k:Card)<-[:WITH_CARD]-(c:Claim)-[:BY_PATIENT]->(p:Patient)
+MATCH (k:Card)<-[:HAS_CARD]-(holder:Patient)
+WITH k, count(holder) AS holders
+WHERE holders >= $min_persons
+MATCH (k)<-[:WITH_CARD]-(c:Claim)-[:BY_PATIENT]->(p:Patient)
 WHERE ($since IS NULL OR c.time_ts >= $since) AND ($until IS NULL OR c.time_ts < $until)
 OPTIONAL MATCH (c)-[:AT_FACILITY]->(f:Facility)
 WITH k,

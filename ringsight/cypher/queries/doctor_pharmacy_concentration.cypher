@@ -17,22 +17,21 @@
 //   since: {type: date, default: null, example: 2024-01-01, description: "claims from this day (inclusive)"}
 //   until: {type: date, default: null, example: 2025-01-01, description: "claims before this day (exclusive)"}
 //   limit: {type: int, default: 200, min: 1, example: 50, description: "at most this many doctor–pharmacy pairs"}
-MATCH (:Doctor)<-[:BY_DOCTOR]-(c0:Claim)-[:AT_FACILITY]->(p0:Facility)
-WHERE p0.kind = 'pharmacy' AND ($since IS NULL OR c0.time_ts >= $since) AND ($until IS NULL OR c0.time_ts < $until)
-WITH p0, count(c0) AS p_claims
-WITH collect({code: p0.code, n: p_claims}) AS market, sum(p_claims) AS all_claims
 MATCH (d:Doctor)<-[:BY_DOCTOR]-(c:Claim)-[:AT_FACILITY]->(ph:Facility)
-WHERE ph.kind = 'pharmacy' AND ($doctor IS NULL OR d.code = $doctor)
-  AND ($since IS NULL OR c.time_ts >= $since) AND ($until IS NULL OR c.time_ts < $until)
-WITH market, all_claims, d, ph, count(c) AS n, sum(c.total_amount) AS amount
-WITH market, all_claims, d, collect({ph: ph, n: n, amount: amount}) AS per, toInteger(sum(n)) AS doctor_claims
+WHERE ph.kind = 'pharmacy' AND ($since IS NULL OR c.time_ts >= $since) AND ($until IS NULL OR c.time_ts < $until)
+WITH d, ph, count(c) AS n, sum(c.total_amount) AS amount
+WITH ph, collect({d: d, n: n, amount: amount}) AS by_doctor, sum(n) AS ph_claims
+WITH collect({ph: ph, ph_claims: ph_claims, by_doctor: by_doctor}) AS market, sum(ph_claims) AS all_claims
+UNWIND market AS m
+UNWIND m.by_doctor AS x
+WITH m.ph AS ph, toFloat(m.ph_claims) / all_claims AS market_share, x.d AS d, x.n AS n, x.amount AS amount
+WHERE $doctor IS NULL OR d.code = $doctor
+WITH d, collect({ph: ph, n: n, amount: amount, market_share: market_share}) AS per, toInteger(sum(n)) AS doctor_claims
 WHERE doctor_claims >= $min_claims
 UNWIND per AS x
-WITH market, all_claims, d, doctor_claims, size(per) AS pharmacies, x.ph AS ph, x.n AS n, x.amount AS amount,
-     toFloat(x.n) / doctor_claims AS share
+WITH d, doctor_claims, size(per) AS pharmacies, x.ph AS ph, x.n AS n, x.amount AS amount,
+     x.market_share AS market_share, toFloat(x.n) / doctor_claims AS share
 WHERE share >= $min_share
-WITH d, doctor_claims, pharmacies, ph, n, amount, share,
-     toFloat(head([m IN market WHERE m.code = ph.code | m.n])) / all_claims AS market_share
 OPTIONAL MATCH (d)-[:WORKS_AT]->(home:Facility)
 WITH d, doctor_claims, pharmacies, ph, n, amount, share, market_share, collect(home.name) AS works_at
 RETURN d.code AS doctor, d.name AS doctor_name, works_at, ph.code AS pharmacy, ph.name AS pharmacy_name,

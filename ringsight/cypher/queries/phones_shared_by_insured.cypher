@@ -14,7 +14,11 @@
 //   min_persons: {type: int, default: 3, min: 2, example: 5, description: "at least this many persons on the phone"}
 //   min_surnames: {type: int, default: 1, min: 1, example: 3, description: "at least this many distinct surnames (raise it to hide households)"}
 //   limit: {type: int, default: 200, min: 1, example: 50, description: "at most this many phones"}
-MATCH (ph:Phone)<-[r:HAS_PHONE|CONTACT_PHONE]-(p:Patient)
+MATCH (ph:Phone)<-[:HAS_PHONE|CONTACT_PHONE]-(p:Patient)
+WITH ph, collect(DISTINCT p) AS ps
+WHERE size(ps) >= $min_persons
+UNWIND ps AS p
+OPTIONAL MATCH (ph)<-[r:HAS_PHONE|CONTACT_PHONE]-(p)
 WITH ph, p, collect(DISTINCT type(r)) AS how
 OPTIONAL MATCH (p)-[:LIVES_AT]->(a:Address)
 WITH ph, p, how, collect(DISTINCT a.key) AS addr
@@ -27,7 +31,7 @@ WITH ph,
      count(CASE WHEN 'CONTACT_PHONE' IN how THEN 1 END) AS as_contact,
      collect(p.name) AS names,
      collect(addr) AS addr_lists
-WHERE persons >= $min_persons AND surnames >= $min_surnames
+WHERE surnames >= $min_surnames
 WITH ph, persons, surnames, birth_years, oldest_birth, youngest_birth, as_contact, names,
      reduce(acc = [], xs IN addr_lists | acc + [x IN xs WHERE NOT x IN acc]) AS address_keys
 RETURN ph.number AS phone, persons, surnames, size(address_keys) AS addresses, birth_years,

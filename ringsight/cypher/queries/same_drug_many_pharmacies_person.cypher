@@ -22,6 +22,10 @@ MATCH (p:Patient)<-[:BY_PATIENT]-(c:Claim)-[:AT_FACILITY]->(f:Facility)
 WHERE ($kind IS NULL OR f.kind = $kind)
   AND ($patient IS NULL OR p.pid = $patient OR p.person_no = $patient)
   AND ($since IS NULL OR c.time_ts >= $since) AND ($until IS NULL OR c.time_ts < $until)
+WITH p, collect({c: c, f: f}) AS visits, count(DISTINCT f) AS places
+WHERE places >= $min_pharmacies
+UNWIND visits AS v
+WITH p, v.c AS c, v.f AS f
 UNWIND c.item_codes AS code
 WITH p, c, f, code
 WHERE ($item_code IS NULL OR code = $item_code) AND (NOT $drugs_only OR substring(code, 0, 1) IN ['X', 'Z'])

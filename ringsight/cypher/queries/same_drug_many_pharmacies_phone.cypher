@@ -20,7 +20,9 @@
 //   limit: {type: int, default: 200, min: 1, example: 50, description: "at most this many phone–item rows"}
 MATCH (ph:Phone)<-[:HAS_PHONE|CONTACT_PHONE]-(p:Patient)
 WHERE $phone IS NULL OR ph.number = $phone
-WITH DISTINCT ph, p
+WITH ph, collect(DISTINCT p) AS ps
+WHERE size(ps) >= $min_persons
+UNWIND ps AS p
 MATCH (p)<-[:BY_PATIENT]-(c:Claim)-[:AT_FACILITY]->(f:Facility)
 WHERE ($kind IS NULL OR f.kind = $kind)
   AND ($since IS NULL OR c.time_ts >= $since) AND ($until IS NULL OR c.time_ts < $until)
