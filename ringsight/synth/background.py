@@ -22,6 +22,7 @@ from ringsight.synth.catalog import DEPT_INDEX, DIAG_DEPT, DIAG_LOS, DIAGNOSES
 from ringsight.synth.claims import INPATIENT, OUTPATIENT, PHARMACY_VISIT, SPEC_SCHEMA, World
 from ringsight.synth.facilities import HOSPITAL, PHARMACY
 from ringsight.synth.items import auto_items
+from ringsight.synth.presence import Presence
 
 #: Bed numbers at or above this are reserved for planted rings (wards W900 and up).
 RING_BED_BASE = 899 * 40
@@ -96,6 +97,7 @@ class BackgroundModel:
     pharmacies: np.ndarray
     prescribers: np.ndarray  # hospital doctors who write prescriptions filled at pharmacies
     refill_by_phase: list[np.ndarray]
+    presence: Presence
     bed_counter: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
@@ -114,8 +116,8 @@ def _diag_cdf() -> np.ndarray:
     return cdf / cdf[:, -1:]
 
 
-def background_model(world: World) -> BackgroundModel:
-    """Precompute the sampling tables of a world."""
+def background_model(world: World, presence: Presence | None = None) -> BackgroundModel:
+    """Precompute the sampling tables of a world (``presence``: planted stays to keep clear)."""
     fac, pop = world.facilities, world.population
     hospitals = fac.of_kind(HOSPITAL)
     pharmacies = fac.of_kind(PHARMACY)
@@ -132,6 +134,7 @@ def background_model(world: World) -> BackgroundModel:
         pharmacies=pharmacies,
         prescribers=prescribers,
         refill_by_phase=[chronic[pop.refill_phase[chronic] == p] for p in range(30)],
+        presence=presence or Presence.empty(len(pop.age)),
         bed_counter=np.zeros(len(fac.kind), np.int64),
     )
 
@@ -225,6 +228,35 @@ def _beds(model: BackgroundModel, facility: np.ndarray, ts: np.ndarray, inpatien
     return bed
 
 
+def _keep_stays_clear(model: BackgroundModel, person: np.ndarray, visit: np.ndarray, refill: np.ndarray,
+                      ts: np.ndarray, admit: np.ndarray, discharge: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Give claims that would put a patient in two places at once to other people (in place); return the rows."""
+    pop, presence = model.world.population, model.presence
+    moved: list[np.ndarray] = []
+    other = (visit != INPATIENT) & ~refill
+    for _ in range(4):
+        bad = np.flatnonzero(other & presence.in_planted_stay(person, ts))
+        if not len(bad):
+            break
+        person[bad] = np.searchsorted(pop.act_out, rng.random(len(bad)) * pop.act_out[-1], side="right")
+        moved.append(bad)
+    stays = np.flatnonzero(visit == INPATIENT)
+    rest = visit != INPATIENT
+    others = presence.keys(person[rest], ts[rest])
+    n_bg = len(pop.age) - len(pop.reserved)
+    for round_ in range(16):
+        clash = presence.stay_clashes(person[stays], admit[stays], discharge[stays], others)
+        bad = stays[clash]
+        if not len(bad):
+            break
+        # frail people are busy people: after a few weighted draws, draw anyone
+        weighted = np.searchsorted(pop.act_inp, rng.random(len(bad)) * pop.act_inp[-1], side="right")
+        person[bad] = weighted if round_ < 4 else rng.integers(0, n_bg, len(bad))
+        moved.append(bad)
+    np.minimum(person, len(pop.age) - 1, out=person)
+    return np.unique(np.concatenate(moved)) if moved else np.zeros(0, np.int64)
+
+
 def background_block(model: BackgroundModel, block: Block, rng: np.random.Generator
                      ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Claim spec and item spec of one block's background claims."""
@@ -250,6 +282,12 @@ def background_block(model: BackgroundModel, block: Block, rng: np.random.Genera
     los = np.clip(np.round(DIAG_LOS[diag] * rng.gamma(4.0, 0.25, n)), 1, 45).astype(np.int64)
     discharge = ts - rng.integers(300, 5_400, n)
     admit = discharge - los * 86_400 + rng.integers(-3 * 3_600, 3 * 3_600, n)
+    moved = _keep_stays_clear(model, person, visit, refill, ts, admit, discharge, rng)
+    if len(moved):
+        diag[moved] = _diagnoses(model, day[moved], person[moved], visit[moved], refill[moved], rng)
+        redo = moved[~external[moved]]
+        doctor[redo] = doctors_for(world, facility[redo], diag[redo], pop.age[person[redo]] < 14, rng)
+    model.presence.record(person, ts)
     spec = pl.DataFrame(
         {
             "day": day,

@@ -29,6 +29,7 @@ from ringsight.synth.ids import rng_for
 from ringsight.synth.lookalikes import plant_lookalikes
 from ringsight.synth.planter import Planter, Ring
 from ringsight.synth.population import build_population
+from ringsight.synth.presence import Presence
 from ringsight.synth.rings import CORE, PLANTERS
 from ringsight.synth.vocab import CITIES
 
@@ -136,7 +137,8 @@ def generate(config: SynthConfig, out_dir: Path, progress: bool = False,
             f"The planted rings need {planted.height} claims, too many for {config.claims} claims in total.",
             hint="Generate more claims or ask for fewer or smaller rings.",
         )
-    model = background_model(world)
+    exempt = np.array([r for ring in rings if ring.typology == "bed_holding" for r in ring.claim_rows], np.int64)
+    model = background_model(world, Presence.build(len(world.population.age), spec, exempt))
     day_rng = rng_for(config.seed, "days")
     blocks = plan_blocks(n_background, day_weights(world, day_rng), config.block_claims, day_rng)
     planted_block = _block_of_day(blocks, config.days)[spec["day"].to_numpy()]

@@ -95,7 +95,9 @@ def auto_items(visit: np.ndarray, diag: np.ndarray, los: np.ndarray, rng: np.ran
 
     # drugs: outpatient 1–3 (most visits), pharmacy 1–3, inpatient 2–6 with larger quantities
     refill = refill_drug >= 0
+    refill_lines = sum(len(p["row"]) for p in parts)  # lines before this one are not drugs
     parts.append(_lines(idx[refill], refill_drug[refill], refill_qty[refill], trace_n=refill_qty[refill]))
+    refill_lines += int(refill.sum())
     k = np.select([out, pha & refill, pha, inp],
                   [rng.choice([0, 1, 2, 3], n, p=[0.15, 0.4, 0.3, 0.15]), (rng.random(n) < 0.4).astype(np.int64),
                    rng.choice([1, 2, 3], n, p=[0.55, 0.3, 0.15]), rng.integers(2, 7, n)], 0)
@@ -108,6 +110,9 @@ def auto_items(visit: np.ndarray, diag: np.ndarray, los: np.ndarray, rng: np.ran
     parts.append(_lines(r, it, qty, trace_n=np.where(traced, qty, 0), external=ext_doc >= 0, doctor=ext_doc))
 
     cols = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    # a refill's extra drugs never repeat the refilled drug (the same item twice is a duplicate-charge signal)
+    keep = ~((cols["item"] == refill_drug[cols["row"]]) & (np.arange(len(cols["row"])) >= refill_lines))
+    cols = {key: value[keep] for key, value in cols.items()}
     order = np.argsort(cols["row"], kind="stable")
     frame = pl.DataFrame({key: value[order] for key, value in cols.items()})
     return frame.with_columns(

@@ -271,8 +271,11 @@ def bed_holding(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     beds = RING_BED_BASE + np.arange(max(1, knobs.size // 2))
     stays = _count(2, knobs)
     for person in members.tolist():
-        for day in _events(p, stays, 0, p.days - 22).tolist():
-            los = int(p.rng.integers(10, 21))
+        day = int(p.rng.integers(0, max(1, p.days // (stays + 1))))
+        for _ in range(stays):
+            los = min(int(p.rng.integers(10, 21)), p.days - day - 2)
+            if los < 5:
+                break
             admit = p.at(day, int(p.rng.integers(8 * _HOUR, 12 * _HOUR)))
             discharge = admit + los * _DAY
             lines = [[{"item": ITEM_INDEX["床位费"], "qty": los}, {"item": ITEM_INDEX["一级护理"], "qty": los},
@@ -289,6 +292,7 @@ def bed_holding(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
             chronic = int(pop.chronic_diag[person])
             p.add(None, ts=ts, visit=visit, person=person, facility=where,
                   diag=chronic if chronic >= 0 else DIAG_INDEX["M54.500"])
+            day += los + int(p.rng.integers(3, 15))
     ring.persons += members.tolist()
     ring.cards_of += members.tolist()
     ring.facilities.append(hospital)
@@ -309,9 +313,9 @@ def doctor_pharmacy(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     drugs = np.concatenate([items_in("diab"), items_in("lipid")])
     fills = _count(2, knobs)
     for person in patients.tolist():
-        for n, day in enumerate(_events(p, fills).tolist()):
+        for day in _events(p, fills).tolist():
             t0 = p.at(day, int(p.rng.integers(8 * _HOUR, 12 * _HOUR)))
-            if n % 3 != 2 or knobs.hidden > 0.7:  # one fill in three has no visit behind it
+            if p.rng.random() < 0.65 + 0.3 * knobs.hidden:  # about one fill in three has no visit behind it
                 p.add(None, ts=t0, visit=OUTPATIENT, person=person, facility=hospital, diag=DIAG_INDEX["E11.900"],
                       doctor=doctor)
             rx = f"RX{int(p.rng.integers(10**13, 10**14))}"
@@ -335,6 +339,7 @@ def trace_code_resale(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     sellers = p.persons(knobs.size, age=(40, 90))
     buyers = p.persons(max(2, knobs.size // 2), age=(30, 85))
     resellers = [p.facility(PHARMACY, private=True) for _ in range(1 if knobs.size < 6 else 2)]
+    others = np.setdiff1d(p.world.facilities.of_kind(PHARMACY), resellers)
     drug = int(p.rng.choice([ITEM_INDEX["安宫牛黄丸"], ITEM_INDEX["门冬胰岛素注射液"], ITEM_INDEX["人血白蛋白"]]))
     pop = p.world.population
     packages: list[tuple[int, str]] = []  # (day bought, trace code)
@@ -342,8 +347,11 @@ def trace_code_resale(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
         for day in _events(p, _count(3, knobs), 0, p.days - 20).tolist():
             qty = int(p.rng.integers(2, 5))
             line = p.drug_line(drug, qty)
+            bought_at = int(pop.home_pharmacy[person])
+            if bought_at in resellers:
+                bought_at = int(p.rng.choice(others))
             p.add(ring, items=[[line]], ts=p.at(day, int(p.rng.integers(9 * _HOUR, 19 * _HOUR))),
-                  visit=PHARMACY_VISIT, person=person, facility=int(pop.home_pharmacy[person]),
+                  visit=PHARMACY_VISIT, person=person, facility=bought_at,
                   diag=DIAG_INDEX["E11.900"], doctor=-1)
             packages += [(day, code) for code in line["trace"]]
     order = p.rng.permutation(len(packages))
