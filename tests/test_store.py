@@ -220,3 +220,17 @@ def test_cli_explains_unreachable_neo4j_without_traceback(data_dir: Path) -> Non
     assert "Cannot reach Neo4j" in output
     assert "Traceback" not in output
     assert "s3cret-pw" not in output
+
+
+def test_restart_after_a_large_write_loads_a_snapshot(own_server: EmbeddedServer) -> None:
+    """A graceful stop compacts the append-only file, so a restart does not replay 100k MERGEs."""
+    settings = Settings(data_dir=own_server.directory.parent, graph_name="g")
+    with open_store(settings) as graph:
+        graph.ensure_schema()
+        graph.write_rows(MERGE_ROWS, [{"pid": f"p{i}", "name": "n"} for i in range(100_000)], batch_size=10_000)
+    own_server.stop()
+    incr = next((own_server.directory / "appendonlydir").glob("*.incr.aof"))
+    assert incr.stat().st_size < 1_000_000  # the writes live in the RDB base, not in the replay tail
+    own_server.start_timeout_s = 120
+    with open_store(settings) as graph:
+        assert graph.count_nodes("Patient") == 100_000

@@ -7,6 +7,7 @@ inspecting query text. Timeouts are passed to the server per query.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from pathlib import Path as FsPath
 from typing import Any
@@ -146,6 +147,13 @@ class FalkorDBStore(GraphStore):
                 return False
             raise
         return True
+
+    def checkpoint(self) -> None:
+        from ringsight.graph.embedded import checkpoint
+
+        # a remote server may lack AOF or the permission; then there is nothing to compact
+        with contextlib.suppress(redis.ResponseError):
+            checkpoint(self.db.connection)
 
     def clear(self) -> None:
         try:

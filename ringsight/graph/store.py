@@ -149,6 +149,14 @@ class GraphStore(ABC):
     def ensure_schema(self) -> list[str]:
         """Create the model's constraints and indexes if missing; return what was created."""
 
+    def checkpoint(self) -> None:
+        """Make everything written so far cheap to recover (after a large load or a detection run).
+
+        The embedded FalkorDB store compacts its append-only file into a
+        snapshot; stores that need nothing here do nothing.
+        """
+        return None
+
     @abstractmethod
     def clear(self) -> None:
         """Delete every node and relationship of this graph (tests and ``reset``)."""
