@@ -175,3 +175,22 @@ def test_the_loader_rejects_exactly_the_listed_rows(
         got |= {("claims.csv", int(line)) for line in pl.read_csv(conflicts, infer_schema=False)["_line"]}
     assert got == set(expected)
     assert report.rejected_total + report.conflicts == sum(1 for f, _ in expected if f == "claims.csv")
+
+
+def test_the_loader_rejects_exactly_the_listed_rows_of_parquet_files(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    from ringsight.loaders import load_files
+
+    config = DIRTY.model_copy(update={"claims": 1_000, "file_format": "parquet", "seed": 4})
+    result = generate(config, tmp_path / "data")
+    assert result.claims_path.suffix == ".parquet"
+    load_files([result.claims_path], [result.items_path], settings=settings, store=store, rejects_dir=tmp_path)
+    got = set()
+    for path in tmp_path.glob("*.rejects.csv"):
+        file = "claims.parquet" if ".claims." in path.name else "claim_items.parquet"
+        got |= {(file, int(line)) for line in pl.read_csv(path, infer_schema=False)["_line"]}
+    if (tmp_path / "conflicts.csv").exists():
+        conflicts = pl.read_csv(tmp_path / "conflicts.csv", infer_schema=False)["_line"]
+        got |= {("claims.parquet", int(line)) for line in conflicts}
+    assert got == set(listed(result.dirty_rows_path)) and got

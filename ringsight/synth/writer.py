@@ -35,8 +35,8 @@ class TableWriter:
 
     @property
     def next_line(self) -> int:
-        """File line number of the next row written (the header is line 1)."""
-        return self.rows + 2
+        """Line number of the next row: in CSV the header is line 1; in Parquet rows count from 1."""
+        return self.rows + (1 if self.file_format == "parquet" else 2)
 
     def write(self, frame: pl.DataFrame) -> None:
         """Append a block."""
