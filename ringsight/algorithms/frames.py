@@ -146,18 +146,15 @@ def _from_staging(
 ) -> ClaimsWindow:
     latest = claims_lf.select(pl.col("claim_ts").max()).collect().item() if until is None else None
     since_ts, until_ts = resolve_window(latest, since, until, days)
-    claims = (
-        claims_lf.filter(pl.col("claim_ts").is_between(since_ts, until_ts, closed="left"))
-        .unique("claim_id", keep="last", maintain_order=True)
-        .sort("claim_id")
-        .collect()
-    )
+    # The loader stages each accepted claim once (a re-load of the same claim is a no-op), so no
+    # de-duplication is needed here.
+    claims = claims_lf.filter(pl.col("claim_ts").is_between(since_ts, until_ts, closed="left")).collect()
     if items_lf is None:
         items = empty_items()
+    elif claims.height == claims_lf.select(pl.len()).collect().item():
+        items = items_lf.collect()  # the window holds every staged claim
     else:
-        ids = claims.select("claim_id")
-        items = items_lf.join(ids.lazy(), on="claim_id", how="semi").collect()
-        items = items.unique(["claim_id", "line_no"], keep="last", maintain_order=True)
+        items = items_lf.join(claims.select("claim_id").lazy(), on="claim_id", how="semi").collect()
     return ClaimsWindow(claims, items, since_ts, until_ts, "staged")
 
 

@@ -22,6 +22,7 @@ import polars as pl
 from ringsight.algorithms import frames, history, report, writeback
 from ringsight.algorithms.clusters import ClusterSet, build_clusters
 from ringsight.algorithms.detectors import run_detectors
+from ringsight.algorithms.leads import lead_members
 from ringsight.algorithms.projections import contexts, person_edges
 from ringsight.algorithms.scoring import score_clusters
 from ringsight.config import DetectSettings, Settings
@@ -84,8 +85,9 @@ def detect_frames(
     timings["detectors"] = round(time.perf_counter() - t0, 3)
     timings.update({f"detector.{k}": v for k, v in det_times.items()})
     t0 = time.perf_counter()
-    ctx = contexts(claims, items, cfg.thresholds)
-    pe = person_edges(ctx, cfg.thresholds.covisit_max_group, MIN_PAIR_WEIGHT)
+    focus = lead_members(leads).filter(pl.col("label") == "Patient")["key"].unique()
+    ctx = contexts(claims, items, cfg.thresholds, focus=focus)
+    pe = person_edges(ctx, cfg.thresholds.covisit_max_group, MIN_PAIR_WEIGHT, focus=focus)
     timings["projection"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     cs = build_clusters(leads, pe, cfg, initial=initial)

@@ -36,105 +36,75 @@ CONTEXT_WEIGHTS: dict[str, float] = {
 EDGE_SCHEMA = {"a": pl.String, "b": pl.String, "weight": pl.Float64}
 
 
-def contexts(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """Every (context kind, context id, pid) membership the projection is built from."""
-    base = claims.select(
-        "pid",
-        "card_id",
-        "patient_phone",
-        "contact_phone",
-        "address_key",
-        "facility_code",
-        "terminal_id",
-        "claim_ts",
-        "admit_ts",
-        "discharge_ts",
-        "visit_type",
-        "bed_no",
-        "claim_id",
-    ).filter(pl.col("pid").is_not_null())
+def contexts(
+    claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds, focus: pl.Series | None = None
+) -> pl.DataFrame:
+    """Every (context kind, context id, pid) membership the projection is built from.
+
+    With ``focus`` (pids), only the contexts that hold one of those persons are
+    kept — with all their members, so group sizes stay right.
+
+    A context id is a 64-bit hash of what defines it (a phone number; a
+    facility, terminal and burst window; …): cheaper than strings to group
+    and join, and collisions are negligible at this scale.
+    """
+    base = claims.filter(pl.col("pid").is_not_null())
+    day = (pl.col("admit_ts") + 8 * 3600) // 86_400
+    inpatient = pl.col("admit_ts").is_not_null() & pl.col("discharge_ts").is_not_null()
     parts = [
-        _attr(base, "card", "card_id"),
-        _attr(base, "phone", "patient_phone"),
-        _attr(base, "contact", "contact_phone"),
-        _attr(base, "address", "address_key"),
-        _bursts(base, t),
-        _co_admissions(base),
-        _beds(base),
+        _ctx(base, "card", pl.col("card_id").is_not_null(), "card_id"),
+        _ctx(base, "phone", pl.col("patient_phone").is_not_null(), "patient_phone"),
+        _ctx(base, "contact", pl.col("contact_phone").is_not_null(), "contact_phone"),
+        _ctx(base, "address", pl.col("address_key").is_not_null(), "address_key"),
+        # swipes at the same terminal (or counter) within the same burst window
+        _ctx(
+            base,
+            "burst",
+            ~inpatient,
+            "facility_code",
+            pl.col("terminal_id").fill_null("-"),
+            pl.col("claim_ts") // (t.burst_minutes * 60),
+        ),
+        # admitted and discharged on the same days at the same facility
+        _ctx(base, "co_admission", inpatient, "facility_code", day, (pl.col("discharge_ts") + 8 * 3600) // 86_400),
+        # booked on the same bed of the same facility within one admission week
+        _ctx(base, "bed", inpatient & pl.col("bed_no").is_not_null(), "facility_code", "bed_no", day // 7),
         _traces(base, items),
     ]
-    return pl.concat(parts, how="vertical").unique()
+    if focus is not None:
+        keep = focus.implode()
+        parts = [
+            part.join(part.filter(pl.col("pid").is_in(keep)).select("ctx").unique(), on="ctx", how="semi")
+            for part in parts
+        ]
+    return pl.concat([part.unique() for part in parts], how="vertical")
 
 
-def _attr(base: pl.DataFrame, kind: str, col: str) -> pl.DataFrame:
+def _ctx(base: pl.DataFrame, kind: str, where: pl.Expr, *keys: str | pl.Expr) -> pl.DataFrame:
     return (
-        base.filter(pl.col(col).is_not_null() & (pl.col(col) != ""))
-        .select(pl.lit(kind).alias("kind"), pl.col(col).cast(pl.String).alias("ctx"), "pid")
-        .unique()
+        base.filter(where)
+        .select(pl.lit(kind).alias("kind"), pl.struct(*keys).hash(seed=1).alias("ctx"), "pid")
     )
-
-
-def _bursts(base: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """Swipes at the same terminal (or pharmacy counter) within the same burst window."""
-    window = t.burst_minutes * 60
-    return base.select(
-        pl.lit("burst").alias("kind"),
-        pl.concat_str(
-            [
-                pl.col("facility_code"),
-                pl.col("terminal_id").fill_null("-"),
-                (pl.col("claim_ts") // window).cast(pl.String),
-            ],
-            separator="|",
-        ).alias("ctx"),
-        "pid",
-    ).unique()
-
-
-def _co_admissions(base: pl.DataFrame) -> pl.DataFrame:
-    """Inpatients admitted and discharged on the same days at the same facility."""
-    inpatient = base.filter(pl.col("admit_ts").is_not_null() & pl.col("discharge_ts").is_not_null())
-    day = 86_400
-    return inpatient.select(
-        pl.lit("co_admission").alias("kind"),
-        pl.concat_str(
-            [
-                pl.col("facility_code"),
-                ((pl.col("admit_ts") + 8 * 3600) // day).cast(pl.String),
-                ((pl.col("discharge_ts") + 8 * 3600) // day).cast(pl.String),
-            ],
-            separator="|",
-        ).alias("ctx"),
-        "pid",
-    ).unique()
-
-
-def _beds(base: pl.DataFrame) -> pl.DataFrame:
-    """Inpatients booked on the same bed of the same facility within one admission week."""
-    beds = base.filter(pl.col("bed_no").is_not_null() & pl.col("admit_ts").is_not_null())
-    return beds.select(
-        pl.lit("bed").alias("kind"),
-        pl.concat_str(
-            [pl.col("facility_code"), pl.col("bed_no"), (pl.col("admit_ts") // (7 * 86_400)).cast(pl.String)],
-            separator="|",
-        ).alias("ctx"),
-        "pid",
-    ).unique()
 
 
 def _traces(base: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
     if items.is_empty() or "trace_codes" not in items.columns:
-        return pl.DataFrame(schema={"kind": pl.String, "ctx": pl.String, "pid": pl.String})
+        return pl.DataFrame(schema={"kind": pl.String, "ctx": pl.UInt64, "pid": pl.String})
     codes = (
         items.select("claim_id", "trace_codes")
         .explode("trace_codes")
         .drop_nulls("trace_codes")
+        .filter(pl.len().over("trace_codes") >= 2)
         .join(base.select("claim_id", "pid"), on="claim_id")
     )
-    return codes.select(pl.lit("trace").alias("kind"), pl.col("trace_codes").alias("ctx"), "pid").unique()
+    return codes.select(
+        pl.lit("trace").alias("kind"), pl.struct("trace_codes").hash(seed=1).alias("ctx"), "pid"
+    )
 
 
-def person_edges(ctx: pl.DataFrame, max_group: int, min_weight: float = 0.0) -> pl.DataFrame:
+def person_edges(
+    ctx: pl.DataFrame, max_group: int, min_weight: float = 0.0, focus: pl.Series | None = None
+) -> pl.DataFrame:
     """Weighted person pairs (a < b) from context memberships.
 
     Parameters
@@ -142,6 +112,9 @@ def person_edges(ctx: pl.DataFrame, max_group: int, min_weight: float = 0.0) -> 
     ctx : frame with columns kind, ctx, pid (from :func:`contexts`).
     max_group : contexts with more persons than this add nothing (crowds, hubs).
     min_weight : pairs whose summed weight is below this are dropped.
+    focus : when given, only pairs that involve one of these pids (the persons
+        named in leads) are built; group sizes still count everyone, so the
+        weights are those of the full projection.
 
     Returns a frame ``a, b, weight`` where weight is the sum over shared
     contexts of ``CONTEXT_WEIGHTS[kind] / (k - 1)``.
@@ -156,9 +129,17 @@ def person_edges(ctx: pl.DataFrame, max_group: int, min_weight: float = 0.0) -> 
         .with_columns((pl.col("cw") / (pl.col("k") - 1)).alias("w"))
         .select("kind", "ctx", "pid", "w")
     )
+    right = sized
+    if focus is not None:
+        near = sized.filter(pl.col("pid").is_in(focus.implode())).select("kind", "ctx").unique()
+        right = sized.join(near, on=["kind", "ctx"], how="semi")
+        sized = right.filter(pl.col("pid").is_in(focus.implode()))
     pairs = (
-        sized.join(sized.select("kind", "ctx", pl.col("pid").alias("pid_b")), on=["kind", "ctx"])
-        .filter(pl.col("pid") < pl.col("pid_b"))
+        sized.join(right.select("kind", "ctx", pl.col("pid").alias("pid_b")), on=["kind", "ctx"])
+        .filter(pl.col("pid") != pl.col("pid_b"))
+        .with_columns(pl.min_horizontal("pid", "pid_b").alias("lo"), pl.max_horizontal("pid", "pid_b").alias("pid_b"))
+        .with_columns(pl.col("lo").alias("pid"))
+        .unique(["kind", "ctx", "pid", "pid_b"])
         .group_by("pid", "pid_b")
         .agg(pl.col("w").sum().alias("weight"))
         .filter(pl.col("weight") >= min_weight)

@@ -102,7 +102,7 @@ def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
 def pair_components(pairs: pl.DataFrame, group_col: str) -> pl.DataFrame:
     """Connected components of pid pairs within each group: group_col, pid, comp."""
     if pairs.is_empty():
-        return pl.DataFrame(schema={group_col: pl.String, "pid": pl.String, "comp": pl.Int64})
+        return pl.DataFrame(schema={group_col: pairs.schema[group_col], "pid": pairs.schema["pid"], "comp": pl.Int64})
     nodes = (
         pl.concat([pairs.select(group_col, "pid"), pairs.select(group_col, pl.col("pid_b").alias("pid"))])
         .unique()
@@ -223,8 +223,14 @@ def split_charges(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
 
 def stay_overlap(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """Barely treated inpatient stays while the patient claims elsewhere (挂床), two or more patients per facility."""
-    lines = items.group_by("claim_id").agg(pl.len().alias("lines")) if not items.is_empty() else None
     stays = _stays(claims)
+    lines = None
+    if not items.is_empty():
+        lines = (
+            items.join(stays.select("claim_id"), on="claim_id", how="semi")
+            .group_by("claim_id")
+            .agg(pl.len().alias("lines"))
+        )
     if lines is not None:
         stays = stays.join(lines, on="claim_id", how="left")
     else:

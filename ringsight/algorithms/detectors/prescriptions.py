@@ -133,9 +133,13 @@ def drug_shopping(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds
     """Persons buying the same drug at many pharmacies in quantities beyond need."""
     if items.is_empty():
         return finish(items, "drug_shopping", "reselling")
-    drugs = items.filter((pl.col("item_category") == "drug") | pl.col("item_code").str.contains("^[XZ]")).select(
-        "claim_id", "item_code", "quantity", "amount"
-    )
+    drugs = items.filter(
+        (pl.col("item_category") == "drug")
+        | (
+            pl.col("item_category").is_null()
+            & (pl.col("item_code").str.starts_with("X") | pl.col("item_code").str.starts_with("Z"))
+        )
+    ).select("claim_id", "item_code", "quantity", "amount")
     rows = drugs.join(
         claims.filter(pl.col("facility_kind") == "pharmacy").select("claim_id", "pid", "card_id", "facility_code"),
         on="claim_id",
@@ -143,16 +147,11 @@ def drug_shopping(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds
     per = (
         rows.group_by("pid", "item_code")
         .agg(
-            pl.col("facility_code").unique().sort().alias("pharmacies"),
+            pl.col("facility_code").n_unique().alias("n_pharm"),
             pl.col("quantity").sum().alias("packs"),
-            pl.col("claim_id").unique().alias("claim_ids"),
             pl.col("amount").sum().round(2).alias("amount"),
-            pl.col("card_id").drop_nulls().first().alias("card_id"),
         )
-        .with_columns(
-            pl.col("pharmacies").list.len().alias("n_pharm"),
-            pl.col("packs").median().over("item_code").alias("median_packs"),
-        )
+        .with_columns(pl.col("packs").median().over("item_code").alias("median_packs"))
     )
     hits = per.filter(
         (pl.col("n_pharm") >= t.shopping_min_pharmacies)
@@ -160,6 +159,16 @@ def drug_shopping(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds
         & (pl.col("packs") >= 5 * pl.col("median_packs"))
         & (pl.col("amount") >= t.shopping_min_amount)
     )
+    detail = (
+        rows.join(hits.select("pid", "item_code"), on=["pid", "item_code"], how="semi")
+        .group_by("pid", "item_code")
+        .agg(
+            pl.col("facility_code").unique().sort().alias("pharmacies"),
+            pl.col("claim_id").unique().alias("claim_ids"),
+            pl.col("card_id").drop_nulls().first().alias("card_id"),
+        )
+    )
+    hits = hits.join(detail, on=["pid", "item_code"])
     out = hits.with_columns(
         (
             (pl.col("n_pharm") / (2 * t.shopping_min_pharmacies)).clip(0, 1) * 0.5

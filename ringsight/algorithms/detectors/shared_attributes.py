@@ -17,10 +17,18 @@ from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
 
-def _persons_by(claims: pl.DataFrame, col: str) -> pl.DataFrame:
+def _persons_by(claims: pl.DataFrame, col: str, min_persons: int = 2) -> pl.DataFrame:
+    """Per value of ``col`` shared by at least ``min_persons`` persons: the persons, addresses and claims.
+
+    Counting runs on 64-bit hashes of the values (integers group much faster
+    than strings); the few shared values are then gathered by their hash.
+    """
+    base = claims.filter(pl.col(col).is_not_null() & (pl.col(col) != "") & pl.col("pid").is_not_null())
+    hashed = base.select(pl.col(col).hash(seed=7).alias("h"), pl.col("pid").hash(seed=7).alias("ph"))
+    shared_h = hashed.group_by("h").agg(pl.col("ph").n_unique().alias("n")).filter(pl.col("n") >= min_persons)
+    sub = base.filter(pl.col(col).hash(seed=7).is_in(shared_h["h"].implode()))
     return (
-        claims.filter(pl.col(col).is_not_null() & (pl.col(col) != "") & pl.col("pid").is_not_null())
-        .group_by(col)
+        sub.group_by(col)
         .agg(
             pl.col("pid").unique().sort().alias("pids"),
             pl.col("address_key").drop_nulls().unique().alias("addresses"),
@@ -28,17 +36,18 @@ def _persons_by(claims: pl.DataFrame, col: str) -> pl.DataFrame:
             pl.col("total_amount").sum().alias("amount"),
         )
         .with_columns(pl.col("pids").list.len().alias("persons"), pl.col("addresses").list.len().alias("n_addr"))
+        .filter(pl.col("persons") >= min_persons)
     )
 
 
 def _institutions(claims: pl.DataFrame, t: DetectThresholds) -> pl.Series:
-    counts = claims.filter(pl.col("address_key").is_not_null()).group_by("address_key").agg(pl.col("pid").n_unique())
-    return counts.filter(pl.col("pid") >= t.institution_min)["address_key"]
+    """Addresses with ``institution_min`` or more residents (nursing homes, dormitories)."""
+    return _persons_by(claims, "address_key", t.institution_min)["address_key"]
 
 
 def shared_card(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """Cards used by ``card_min_persons`` or more distinct persons (冒名就医, 盗刷)."""
-    groups = _persons_by(claims, "card_id").filter(pl.col("persons") >= t.card_min_persons)
+    groups = _persons_by(claims, "card_id", t.card_min_persons)
     groups = groups.filter(~((pl.col("n_addr") == 1) & (pl.col("persons") <= t.household_max - 2)))
     out = groups.with_columns(
         ((pl.col("persons") - t.card_min_persons + 1) / 3).alias("strength"),
@@ -62,7 +71,7 @@ def shared_phone(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         ("patient_phone", "shared_phone", "手机号", "phone"),
         ("contact_phone", "contact_phone", "联系人电话", "contact phone"),
     ):
-        groups = _persons_by(claims, col).filter(pl.col("persons") >= t.phone_min_persons)
+        groups = _persons_by(claims, col, t.phone_min_persons)
         groups = groups.filter(
             ~((pl.col("n_addr") <= 1) & (pl.col("persons") <= t.household_max))
             & ~((pl.col("n_addr") == 1) & pl.col("addresses").list.first().is_in(institutions.implode()))
@@ -89,7 +98,7 @@ def shared_phone(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
 
 def shared_address(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """Addresses with more residents than a household but fewer than an institution."""
-    groups = _persons_by(claims, "address_key").filter(
+    groups = _persons_by(claims, "address_key", t.household_max + 1).filter(
         (pl.col("persons") > t.household_max) & (pl.col("persons") < t.institution_min)
     )
     out = groups.with_columns(

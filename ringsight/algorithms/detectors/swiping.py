@@ -31,29 +31,47 @@ def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     base = claims.filter(
         pl.col("card_id").is_not_null() & pl.col("facility_code").is_not_null() & pl.col("admit_ts").is_null()
     ).with_columns(
-        pl.concat_str([pl.col("facility_code"), pl.col("terminal_id").fill_null("")], separator=":").alias("term"),
+        # terminals and cards as 64-bit hashes: the heavy grouping below runs on integers
+        pl.struct("facility_code", pl.col("terminal_id").fill_null("")).hash(seed=5).alias("th"),
+        pl.col("card_id").hash(seed=5).alias("ch"),
         ((pl.col("claim_ts") + _TZ) // 86_400).alias("day"),
-        (((pl.col("claim_ts") + _TZ) % 86_400) // 3600).alias("hour"),
     )
+    slim = base.select("th", "ch", "day", "claim_ts")
     swipes = pl.concat(
         [
-            base.with_columns(((pl.col("claim_ts") + off) // window).alias("win"), pl.lit(off).alias("off"))
+            slim.with_columns(((pl.col("claim_ts") + off) // window).alias("win"), pl.lit(off).alias("off"))
             for off in (0, window // 2)
         ]
     )
-    cards_in = pl.col("card_id").n_unique().over("term", "off", "win")
-    in_burst = swipes.filter((cards_in >= t.burst_min_cards) & (cards_in <= t.covisit_max_group))
-    cw = in_burst.select("term", "off", "win", "day", "card_id").unique()
+    windows = (
+        swipes.group_by("th", "off", "win")
+        .agg(pl.col("ch").n_unique().alias("cards"))
+        .filter((pl.col("cards") >= t.burst_min_cards) & (pl.col("cards") <= t.covisit_max_group))
+    )
+    cw = swipes.join(windows.select("th", "off", "win"), on=["th", "off", "win"], how="semi")
+    cw = cw.select("th", "off", "win", "day", "ch").unique()
+    # a card must itself burst at the terminal on enough days before it can pair (cheap, prunes crowds)
+    cw = cw.filter(pl.col("day").n_unique().over("th", "ch") >= t.burst_min_days)
     pairs = (
-        cw.join(cw.select("term", "off", "win", pl.col("card_id").alias("card_b")), on=["term", "off", "win"])
-        .filter(pl.col("card_id") < pl.col("card_b"))
-        .group_by("term", "card_id", "card_b")
+        cw.join(cw.select("th", "off", "win", pl.col("ch").alias("ch_b")), on=["th", "off", "win"])
+        .filter(pl.col("ch") < pl.col("ch_b"))
+        .group_by("th", "ch", "ch_b")
         .agg(pl.col("day").n_unique().alias("days"))
         .filter(pl.col("days") >= t.burst_min_days)
-        .rename({"card_id": "pid", "card_b": "pid_b"})
+        .rename({"ch": "pid", "ch_b": "pid_b"})
     )
-    comps = pair_components(pairs, "term").rename({"pid": "card_id"})
-    rows = in_burst.join(comps, on=["term", "card_id"]).unique("claim_id")
+    if pairs.is_empty():
+        return finish(base.head(0), "burst_swiping", "card_collecting")
+    comps = pair_components(pairs, "th").rename({"pid": "ch"})
+    in_burst_days = cw.join(comps, on=["th", "ch"]).select("th", "ch", "day").unique()
+    rows = (
+        base.join(comps, on=["th", "ch"])
+        .join(in_burst_days, on=["th", "ch", "day"], how="semi")
+        .with_columns(
+            pl.concat_str([pl.col("facility_code"), pl.col("terminal_id").fill_null("")], separator=":").alias("term"),
+            (((pl.col("claim_ts") + _TZ) % 86_400) // 3600).alias("hour"),
+        )
+    )
     if rows.is_empty():
         return finish(rows, "burst_swiping", "card_collecting")
     leads = (

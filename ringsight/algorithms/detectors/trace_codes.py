@@ -29,6 +29,7 @@ def trace_code_resale(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresh
         .filter(pl.col("trace_codes") != "")
         .rename({"trace_codes": "code"})
         .unique()
+        .filter(pl.len().over("code") >= t.trace_min_claims)
         .join(claims.select("claim_id", "facility_code", "card_id", "pid", "claim_ts", "total_amount"), on="claim_id")
     )
     codes = codes.filter(pl.col("claim_id").n_unique().over("code") >= t.trace_min_claims)
