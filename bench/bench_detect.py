@@ -104,6 +104,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None, help="data directory (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the data directory and its server running")
     parser.add_argument("--top", type=int, default=50)
+    parser.add_argument("--graph", default=None, help="use this already loaded graph of --data …")
+    parser.add_argument("--truth", type=Path, default=None, help="… with this ground_truth.json")
     args = parser.parse_args()
 
     tmp = None
@@ -113,8 +115,14 @@ def main() -> None:
     server = EmbeddedServer(args.data)
     server.ensure_running()
     try:
-        graph = f"bench{args.claims}s{args.seed}"
-        settings, truth_path, figures = prepare(args.claims, args.seed, args.data, graph)
+        if args.graph and args.truth:
+            settings, truth_path, figures = Settings(data_dir=args.data, graph_name=args.graph), args.truth, {}
+            with open_store(settings) as store:
+                if not store.count_nodes("Sanction"):
+                    write_sanctions(store, json.loads(truth_path.read_text(encoding="utf-8")))
+        else:
+            graph = f"bench{args.claims}s{args.seed}"
+            settings, truth_path, figures = prepare(args.claims, args.seed, args.data, graph)
         truth = json.loads(truth_path.read_text(encoding="utf-8"))
         start = date.fromisoformat(truth["start"])
         window = {

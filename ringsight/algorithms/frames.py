@@ -82,6 +82,16 @@ MATCH (r)-[:FOUND]->(c:Cluster) RETURN c.cluster_id AS cluster_id
 """
 
 
+#: The claim columns detection uses; the rest (names, display texts) are not read, which keeps a
+#: 10M-claim window in memory.
+DETECT_CLAIM_COLUMNS = (
+    "claim_id", "visit_type", "claim_ts", "admit_ts", "discharge_ts", "pid", "card_id", "patient_phone",
+    "contact_phone", "address_key", "district", "facility_code", "facility_kind", "facility_ownership",
+    "doctor_code", "bed_no", "diagnosis_code", "total_amount", "fund_paid", "terminal_id", "operator_id",
+)
+DETECT_ITEM_COLUMNS = ("claim_id", "line_no", "item_code", "item_category", "quantity", "amount", "trace_codes")
+
+
 @dataclass
 class ClaimsWindow:
     """The claims (and items) a run looks at, and where they came from."""
@@ -148,13 +158,21 @@ def _from_staging(
     since_ts, until_ts = resolve_window(latest, since, until, days)
     # The loader stages each accepted claim once (a re-load of the same claim is a no-op), so no
     # de-duplication is needed here.
-    claims = claims_lf.filter(pl.col("claim_ts").is_between(since_ts, until_ts, closed="left")).collect()
+    claims = (
+        claims_lf.select(DETECT_CLAIM_COLUMNS)
+        .filter(pl.col("claim_ts").is_between(since_ts, until_ts, closed="left"))
+        .collect()
+    )
     if items_lf is None:
-        items = empty_items()
+        items = empty_items().select(DETECT_ITEM_COLUMNS)
     elif claims.height == claims_lf.select(pl.len()).collect().item():
-        items = items_lf.collect()  # the window holds every staged claim
+        items = items_lf.select(DETECT_ITEM_COLUMNS).collect()  # the window holds every staged claim
     else:
-        items = items_lf.join(claims.select("claim_id").lazy(), on="claim_id", how="semi").collect()
+        items = (
+            items_lf.select(DETECT_ITEM_COLUMNS)
+            .join(claims.select("claim_id").lazy(), on="claim_id", how="semi")
+            .collect()
+        )
     return ClaimsWindow(claims, items, since_ts, until_ts, "staged")
 
 
