@@ -243,3 +243,21 @@ def test_store_fallback_without_staging(store: GraphStore, settings: Settings) -
     summary = run_detection(store, settings)
     assert summary.source == "store" and summary.claims == world.claims.height
     assert summary.clusters >= 1
+
+
+def test_sanctioned_pharmacy_active_again_is_a_repeat_offender(store: GraphStore, settings: Settings) -> None:
+    from ringsight.algorithms.sample import RING_PHARMACY, T0
+
+    world = _world(store, settings)
+    store.write(
+        "MATCH (f:Facility {code: $code}) CREATE (s:Sanction {sanction_id: 'S1', kind: 'rectification', "
+        "from_ts: $a, until_ts: $b})-[:SANCTIONED]->(f)",
+        {"code": RING_PHARMACY, "a": T0 - 40 * 86_400, "b": T0},
+    )
+    run_detection(store, settings)
+    ring = _ring_cluster(store, world.rings["card_collecting"])
+    assert ring["repeat_offender"] is True and ring["change"] == "recurring"
+    assert "recurrence" in ring["typologies"]
+    assert any(s["name"] == "recurrence" for s in ring["signals"])
+    other = _ring_cluster(store, world.rings["induced_admission"])
+    assert other["repeat_offender"] is False and other["change"] == "new"

@@ -21,7 +21,7 @@ import json
 
 import polars as pl
 
-from ringsight.algorithms.clusters import ClusterSet
+from ringsight.algorithms.clusters import CONTEXT_ROLES, ClusterSet
 from ringsight.config import DetectWeights
 
 #: Signals that link people or measure money but show no fraudulent behaviour by themselves.
@@ -182,7 +182,9 @@ def _amount_signal(money: pl.DataFrame, weight: float) -> pl.DataFrame:
 
 
 def _recurrence_signal(cs: ClusterSet, money: pl.DataFrame, sanctions: pl.DataFrame, weight: float) -> pl.DataFrame:
-    hits = cs.members.join(sanctions, on=["label", "key"]).join(money.select("cluster", "last_ts"), on="cluster")
+    # only members that acted (not the places a lead merely passed through) make a repeat offender
+    acting = cs.members.filter(~pl.col("role").is_in(CONTEXT_ROLES))
+    hits = acting.join(sanctions, on=["label", "key"]).join(money.select("cluster", "last_ts"), on="cluster")
     hits = hits.filter(pl.col("last_ts") > pl.col("until_ts").fill_null(pl.col("from_ts")))
     rows = (
         hits.group_by("cluster")
