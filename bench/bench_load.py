@@ -202,7 +202,7 @@ def main() -> None:
         f"claims: {report.rows_read:,} read, {report.loaded:,} loaded, {report.rejected_total:,} rejected; "
         f"items: {report.items_loaded:,} loaded"
     )
-    print(f"mode: {report.mode}; stage {report.timings.get('stage_s')} s, graph {report.timings.get('graph_s')} s")
+    print(f"mode: {report.mode}; timings {report.timings}")
     print(f"seconds: {seconds:.1f}")
     print(f"claims/s: {report.rows_read / seconds:,.0f}")
     print(f"peak RSS (loader process): {rss.peak / 2**20:,.0f} MB (ru_maxrss {maxrss_mb:,.0f} MB)")

@@ -84,7 +84,7 @@ def test_graph_properties_follow_the_contract(store: GraphStore, settings: Setti
     assert claim["time"] == "2024-03-07T16:30:00+08:00"
     assert claim["item_codes"] == ["XA01BAC123456789012345B"]
     assert claim["trace_codes"] == ["8100000000000000002", "8100000000000000003"]
-    assert len(claim["content_hash"]) == 16 and claim["load_id"]
+    assert len(claim["content_hash"]) == 20 and claim["load_id"]
     facility = store.read("MATCH (f:Facility {code: 'H11010500003'}) RETURN f").scalar().properties
     assert facility["kind"] == "clinic" and facility["region"] == "110105"
     links = store.read("MATCH (c:Claim {claim_id: 'S0001'})-[r]->(x) RETURN type(r) AS t ORDER BY t").column("t")

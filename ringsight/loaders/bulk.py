@@ -6,7 +6,7 @@ type byte plus its value), per relationship type a header followed by
 (source id, destination id) pairs of 8-byte node ids, which are the positions
 of the nodes in creation order. The ``falkordb-bulk-loader`` package produces
 the same tokens from CSV files, row by row in Python; here they are assembled
-with NumPy from whole Arrow columns, which is what makes a million claims
+with Arrow compute kernels from whole columns, which is what makes a million claims
 load in well under a minute (see bench/bench_load.py). The format is the one
 of ``falkordb_bulk_loader.entity_file`` (types: 0 null, 1 bool, 2 double,
 3 string, 4 long, 5 array).
@@ -23,6 +23,7 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 NULL, BOOL, DOUBLE, STRING, LONG, ARRAY = 0, 1, 2, 3, 4, 5
 TOKEN_BYTES = 48 * 1_000_000  # keep every call well below redis' 512 MB bulk limit
@@ -33,122 +34,70 @@ def _header(name: str, props: list[str]) -> bytes:
     return out + b"".join(p.encode() + b"\0" for p in props)
 
 
-def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(offsets[n+1] int64, data uint8, valid bool[n]) of a string array."""
-    arr = arr.cast(pa.large_string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    n = len(arr)
-    bufs = arr.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
-    valid = ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    return offsets, data, valid
+_EMPTY = pa.scalar(b"", pa.large_binary())
+_NULL = pa.scalar(bytes([NULL]), pa.large_binary())
+_STRING = pa.scalar(bytes([STRING]), pa.large_binary())
+_NUL = pa.scalar(b"\0", pa.large_binary())
 
 
-class _Column:
-    """One property column: its per-row encoded length and how to write it into the buffer."""
-
-    def __init__(self, series: pl.Series) -> None:
-        self.series = series
-        dtype = series.dtype
-        n = len(series)
-        self.valid = series.is_not_null().to_numpy()
-        if dtype == pl.String:
-            self.offsets, self.data, _ = _string_buffers(series.to_arrow())
-            lens = np.diff(self.offsets)
-            self.lengths = np.where(self.valid, lens + 2, 1)
-            self.kind = "str"
-        elif dtype == pl.Boolean:
-            self.values = series.fill_null(False).to_numpy().astype(np.uint8)
-            self.lengths = np.where(self.valid, 2, 1)
-            self.kind = "bool"
-        elif dtype.is_integer():
-            self.values = series.fill_null(0).cast(pl.Int64).to_numpy()
-            self.lengths = np.where(self.valid, 9, 1)
-            self.kind = "long"
-        elif dtype.is_float():
-            finite = series.is_finite().fill_null(False).to_numpy()
-            self.valid = self.valid & finite
-            self.values = series.fill_null(0.0).fill_nan(0.0).cast(pl.Float64).to_numpy()
-            self.lengths = np.where(self.valid, 9, 1)
-            self.kind = "double"
-        elif dtype == pl.List(pl.String):
-            arr = series.to_arrow().cast(pa.large_list(pa.large_string()))
-            if isinstance(arr, pa.ChunkedArray):
-                arr = arr.combine_chunks()
-            list_offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
-            values = arr.values
-            self.e_offsets, self.e_data, _ = _string_buffers(values)
-            first, last = list_offsets[0], list_offsets[-1]
-            self.list_offsets = list_offsets - first
-            self.e_offsets = self.e_offsets[first : last + 1]
-            elem_len = np.diff(self.e_offsets) + 2  # type byte + bytes + NUL
-            cum = np.concatenate([[0], np.cumsum(elem_len)])
-            per_row = cum[self.list_offsets[1:]] - cum[self.list_offsets[:-1]]
-            self.elem_cum = cum
-            self.lengths = np.where(self.valid, 9 + per_row, 1)
-            self.kind = "list"
-        else:
-            raise TypeError(f"no bulk encoding for {series.name}: {dtype}")
-        self.lengths = self.lengths.astype(np.int64)
-
-    def write(self, buf: np.ndarray, pos: np.ndarray) -> None:
-        """Write every row's encoding at ``pos`` (the start of this field in each row)."""
-        valid = self.valid
-        buf[pos[~valid]] = NULL
-        vpos = pos[valid]
-        if self.kind == "str":
-            buf[vpos] = STRING
-            _scatter_strings(buf, pos + 1, self.offsets, self.data, valid)
-        elif self.kind == "bool":
-            buf[vpos] = BOOL
-            buf[vpos + 1] = self.values[valid]
-        elif self.kind in ("long", "double"):
-            buf[vpos] = LONG if self.kind == "long" else DOUBLE
-            raw = self.values[valid].astype("<i8" if self.kind == "long" else "<f8").view(np.uint8).reshape(-1, 8)
-            buf[vpos[:, None] + np.arange(1, 9)] = raw
-        else:
-            buf[vpos] = ARRAY
-            counts = np.diff(self.list_offsets)[valid].astype("<i8").view(np.uint8).reshape(-1, 8)
-            buf[vpos[:, None] + np.arange(1, 9)] = counts
-            n_elems = len(self.e_offsets) - 1
-            if n_elems == 0:
-                return
-            row_of_elem = np.repeat(np.arange(len(pos)), np.diff(self.list_offsets))
-            elem_start = pos[row_of_elem] + 9 + (self.elem_cum[:-1] - self.elem_cum[self.list_offsets[row_of_elem]])
-            buf[elem_start] = STRING
-            _scatter_strings(buf, elem_start + 1, self.e_offsets, self.e_data, np.ones(n_elems, dtype=bool))
+def _fixed(values: np.ndarray, code: int, fmt: str, width: int = 8) -> pa.Array:
+    """A type byte followed by each value's little-endian bytes, as a binary array."""
+    n = len(values)
+    raw = np.empty((n, 1 + width), dtype=np.uint8)
+    raw[:, 0] = code
+    raw[:, 1:] = np.ascontiguousarray(values.astype(fmt)).view(np.uint8).reshape(n, width)
+    array = pa.FixedSizeBinaryArray.from_buffers(pa.binary(1 + width), n, [None, pa.py_buffer(raw)])
+    return array.cast(pa.large_binary())
 
 
-def _scatter_strings(
-    buf: np.ndarray, starts: np.ndarray, offsets: np.ndarray, data: np.ndarray, valid: np.ndarray
-) -> None:
-    """Copy string i's bytes to buf[starts[i]:]; the NUL after it is already zero."""
-    lens = np.diff(offsets)
-    lens = np.where(valid, lens, 0)
-    total = int(lens.sum())
-    if total == 0:
-        return
-    src = np.repeat(offsets[:-1], lens) + (np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens))
-    dst = np.repeat(starts, lens) + (np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens))
-    buf[dst] = data[src]
+def _strings(array: pa.Array) -> pa.Array:
+    """Each string as type byte + UTF-8 bytes + NUL."""
+    data = array.cast(pa.large_string()).cast(pa.large_binary())
+    return pc.binary_join_element_wise(_STRING, data, _NUL, _EMPTY)
+
+
+def _combined(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def encode_field(series: pl.Series) -> pa.Array:
+    """One property column encoded per row (a null or non-finite value becomes the null type byte)."""
+    dtype = series.dtype
+    valid = series.is_not_null()
+    if dtype == pl.String:
+        encoded = _strings(_combined(series.to_arrow()))
+    elif dtype == pl.Boolean:
+        encoded = _fixed(series.fill_null(False).to_numpy().astype(np.uint8), BOOL, "u1", 1)
+    elif dtype.is_integer():
+        encoded = _fixed(series.fill_null(0).cast(pl.Int64).to_numpy(), LONG, "<i8")
+    elif dtype.is_float():
+        valid = valid & series.is_finite().fill_null(False)
+        encoded = _fixed(series.fill_null(0.0).fill_nan(0.0).cast(pl.Float64).to_numpy(), DOUBLE, "<f8")
+    elif dtype == pl.List(pl.String):
+        lists = _combined(series.to_arrow()).cast(pa.large_list(pa.large_string()))
+        elements = pa.LargeListArray.from_arrays(lists.offsets, _strings(lists.values))
+        body = pc.binary_join(elements, _EMPTY)
+        counts = _fixed(series.list.len().fill_null(0).cast(pl.Int64).to_numpy(), ARRAY, "<i8")
+        encoded = pc.binary_join_element_wise(counts, body, _EMPTY)
+    else:
+        raise TypeError(f"no bulk encoding for {series.name}: {dtype}")
+    return pc.if_else(pa.array(valid.to_numpy()), encoded, _NULL)
 
 
 def encode_nodes(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(buffer, row end offsets) of every row of ``frame`` encoded as node records."""
-    columns = [_Column(frame[c]) for c in frame.columns]
-    n = frame.height
-    lengths = np.zeros(n, dtype=np.int64)
-    for column in columns:
-        lengths += column.lengths
-    ends = np.cumsum(lengths)
-    buf = np.zeros(int(ends[-1]) if n else 0, dtype=np.uint8)
-    pos = ends - lengths
-    for column in columns:
-        column.write(buf, pos)
-        pos = pos + column.lengths
-    return buf, ends
+    """(bytes, row end offsets) of every row of ``frame`` encoded as node records.
+
+    Each column becomes a binary array of per-row field encodings (Arrow
+    compute, in C++), the fields are joined row-wise, and the joined array's
+    data buffer is exactly the records laid end to end.
+    """
+    if frame.height == 0:
+        return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
+    fields = [encode_field(frame[c]) for c in frame.columns]
+    rows = _combined(pc.binary_join_element_wise(*fields, _EMPTY))
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
+    data = np.frombuffer(rows.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return data, offsets[1:] - offsets[0]
 
 
 class BulkBuilder:

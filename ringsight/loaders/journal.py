@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,7 @@ class Journal:
         if found is not None:
             found.save()
             return found, abandoned
-        load_id = time.strftime("L%Y%m%d-%H%M%S") + f"-{os.getpid() % 10000:04d}"
+        load_id = time.strftime("L%Y%m%d-%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
         directory = root / load_id
         directory.mkdir(parents=True)
         journal = cls(directory, {"load_id": load_id, "fingerprint": fingerprint, "chunks": {}, "batches": {}})

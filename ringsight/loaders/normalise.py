@@ -22,6 +22,7 @@ that contain full-width characters.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 import polars as pl
 
@@ -45,14 +46,48 @@ def fold_width(series: pl.Series) -> pl.Series:
 
 
 def clean_frame(frame: pl.DataFrame, skip: tuple[str, ...] = ()) -> pl.DataFrame:
-    """Fold width, trim, and turn placeholder values (空, -, NULL…) into nulls, for every string column."""
+    """Fold width, trim, and turn placeholder values (空, -, NULL…) into nulls, for every string column.
+
+    One regex scan per column finds whether any value needs folding or
+    trimming; columns that do not (the usual case) skip that work.
+    """
     cols = [c for c, t in frame.schema.items() if t == pl.String and c not in skip]
-    frame = frame.with_columns([fold_width(frame[c]) for c in cols])
-    exprs = []
-    for c in cols:
-        e = pl.col(c).str.strip_chars()
-        exprs.append(pl.when(e.is_in(NULL_TOKENS) | (e == "")).then(None).otherwise(e).alias(c))
+    needs = frame.select([pl.col(c).str.contains(_FULL_WIDTH + r"|^\s|\s$").any().alias(c) for c in cols]).row(
+        0, named=True
+    )
+    dirty = [c for c in cols if needs[c]]
+    if dirty:
+        frame = frame.with_columns([fold_width(frame[c]).str.strip_chars() for c in dirty])
+    exprs = [
+        pl.when(pl.col(c).is_in(NULL_TOKENS) | (pl.col(c) == "")).then(None).otherwise(pl.col(c)).alias(c) for c in cols
+    ]
     return frame.with_columns(exprs)
+
+
+def fast_then_slow(
+    series: pl.Series, fast: Callable[[pl.Expr], pl.Expr], slow: Callable[[pl.Expr], pl.Expr]
+) -> pl.Series:
+    """``fast`` on every value, ``slow`` only on the values ``fast`` left null.
+
+    Exports mostly use one spelling; the general, regex-heavy parsers then run
+    on the few rows that need them instead of on millions.
+    """
+    frame = series.to_frame("v")
+    out = frame.select(fast(pl.col("v")).alias(series.name)).to_series()
+    need = out.is_null() & series.is_not_null()
+    if need.any():
+        idx = need.arg_true()
+        rest = series.gather(idx).to_frame("v").select(slow(pl.col("v")).cast(out.dtype)).to_series()
+        out = out.scatter(idx, rest)
+    return out
+
+
+def by_distinct(series: pl.Series, fn: Callable[[pl.Expr], list[pl.Expr]]) -> pl.DataFrame:
+    """Evaluate ``fn`` once per distinct value and return its columns aligned with ``series``."""
+    distinct = series.unique().to_frame("v")
+    computed = distinct.with_columns(fn(pl.col("v")))
+    joined = series.to_frame("v").join(computed, on="v", how="left", nulls_equal=True, maintain_order="left")
+    return joined.drop("v")
 
 
 # --- identifiers ------------------------------------------------------------
@@ -61,6 +96,16 @@ def clean_frame(frame: pl.DataFrame, skip: tuple[str, ...] = ()) -> pl.DataFrame
 def norm_id(expr: pl.Expr) -> pl.Expr:
     """IDs and codes: no spaces, upper-case (so a trailing x of a resident ID becomes X)."""
     return expr.str.replace_all(r"\s+", "").str.to_uppercase()
+
+
+def id_series(series: pl.Series) -> pl.Series:
+    """:func:`norm_id` applied only to the values that hold spaces or lower-case letters."""
+    mask = series.str.contains(r"[\sa-z]").fill_null(False)
+    if not mask.any():
+        return series
+    idx = mask.arg_true()
+    fixed = series.gather(idx).to_frame("v").select(norm_id(pl.col("v"))).to_series()
+    return series.scatter(idx, fixed)
 
 
 def norm_name(expr: pl.Expr) -> pl.Expr:
@@ -118,6 +163,21 @@ def norm_phone(expr: pl.Expr) -> pl.Expr:
         .then(pl.lit("0") + d)
         .otherwise(pl.lit(None, dtype=pl.String))
     )
+
+
+def phone_series(series: pl.Series) -> pl.Series:
+    """:func:`norm_phone` with a fast path for values that already are 11-digit mobiles."""
+    return fast_then_slow(series, lambda e: pl.when(e.str.contains(r"^1[3-9]\d{9}$")).then(e), norm_phone)
+
+
+def amount_series(series: pl.Series) -> pl.Series:
+    """:func:`parse_amount` with a fast path for plain decimals."""
+
+    def fast(e: pl.Expr) -> pl.Expr:
+        value = e.cast(pl.Float64, strict=False)
+        return pl.when(value.is_finite()).then(value)
+
+    return fast_then_slow(series, fast, parse_amount)
 
 
 # --- addresses ----------------------------------------------------------------
@@ -202,6 +262,16 @@ def parse_epoch(expr: pl.Expr) -> pl.Expr:
     return pl.when(offset.is_null()).then(local).otherwise(utc).cast(pl.Int64)
 
 
+def epoch_series(series: pl.Series) -> pl.Series:
+    """:func:`parse_epoch` with a fast path for ``YYYY-MM-DD HH:MM:SS`` (Asia/Shanghai)."""
+
+    def fast(e: pl.Expr) -> pl.Expr:
+        naive = e.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
+        return naive.dt.replace_time_zone(TZ, ambiguous="earliest", non_existent="null").dt.epoch("s")
+
+    return fast_then_slow(series, fast, parse_epoch)
+
+
 def parse_date(expr: pl.Expr) -> pl.Expr:
     """A calendar date from the spellings accepted for date-times (time part ignored)."""
     e = _time_text(expr).str.slice(0, 10)
@@ -275,7 +345,8 @@ def claims_table(frame: pl.DataFrame, *, id_hash_key: str, load_id: str) -> pl.D
 
     col = pl.col
     inpatient = col("p_visit_type") == "inpatient"
-    key, district = address_key(col("patient_address"))
+    addresses = by_distinct(frame["patient_address"], lambda v: list(_address_parts(v)))
+    frame = frame.with_columns(addresses["_key"], addresses["_district"], addresses["_display"])
     resident = col("p_is_resident")
     out = frame.select(
         col("claim_id"),
@@ -298,9 +369,9 @@ def claims_table(frame: pl.DataFrame, *, id_hash_key: str, load_id: str) -> pl.D
         col("p_card_kind").alias("card_kind"),
         col("p_patient_phone").alias("patient_phone"),
         col("p_contact_phone").alias("contact_phone"),
-        key.alias("address_key"),
-        address_display(col("patient_address")).alias("address_text"),
-        district.alias("district"),
+        col("_key").alias("address_key"),
+        col("_display").alias("address_text"),
+        col("_district").alias("district"),
         col("p_facility_id").alias("facility_code"),
         col("facility_name").str.replace_all(r"\s+", ""),
         pl.coalesce(col("p_facility_kind"), facility_kind_from_code(col("p_facility_id"), col("facility_name"))).alias(
@@ -323,12 +394,22 @@ def claims_table(frame: pl.DataFrame, *, id_hash_key: str, load_id: str) -> pl.D
     return out.select([pl.col(c).cast(t) for c, t in CLAIMS_SCHEMA.items()])
 
 
-def _pids(ids: pl.Series, key: str) -> pl.Series:
-    """Keyed hashes of the IDs, computed once per distinct ID."""
-    from ringsight.identity import keyed_hash
+def _address_parts(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    key, district = address_key(expr)
+    return key.alias("_key"), district.alias("_district"), address_display(expr).alias("_display")
 
+
+def _pids(ids: pl.Series, key: str) -> pl.Series:
+    """Keyed hashes of the IDs (same as ``identity.keyed_hash``), computed once per distinct ID.
+
+    ``hmac.digest`` is the one-shot C implementation: several times faster
+    than ``hmac.new`` per value, which matters for millions of persons.
+    """
+    import hmac
+
+    secret = key.encode()
     distinct = ids.drop_nulls().unique().to_list()
-    mapping = {v: keyed_hash(v, key) for v in distinct}
+    mapping = {v: hmac.digest(secret, v.encode(), "sha256").hex()[:32] for v in distinct}
     return ids.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
@@ -371,20 +452,24 @@ _HASHED = (
 )
 
 
+HASH_VERSION = f"polars-{pl.__version__}-v1"
+
+
 def content_hashes(claims: pl.DataFrame) -> pl.Series:
-    """A stable digest of each claim's normalised content (not of its load or pid key).
+    """A digest of each claim's normalised content (not of its load or its pid key).
 
     A claim_id that comes back with the same digest is a no-op; with another
-    digest it is a conflict. BLAKE2b over the fields joined with a unit
-    separator; stable across Polars versions (unlike ``Expr.hash``).
+    digest it is a conflict. Polars' row hash is fast (vectorised) but only
+    stable within one Polars version, so the staged digests carry
+    :data:`HASH_VERSION` and are recomputed from the staged claims when it
+    changes (see ``pipeline``).
     """
-    import hashlib
+    digest = claims.select(pl.struct([pl.col(c) for c in _HASHED]).hash(seed=20240301)).to_series()
+    return _hex(digest)
 
-    joined = claims.select(
-        pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in _HASHED], separator="\x1f")
-    ).to_series()
-    blake = hashlib.blake2b
-    return pl.Series("content_hash", [blake(s.encode(), digest_size=8).hexdigest() for s in joined], dtype=pl.String)
+
+def _hex(digest: pl.Series) -> pl.Series:
+    return digest.cast(pl.String).str.zfill(20).alias("content_hash")
 
 
 def items_table(frame: pl.DataFrame, *, load_id: str) -> pl.DataFrame:

@@ -37,7 +37,7 @@ from ringsight.graph.store import GraphStore
 from ringsight.loaders import entities as ent
 from ringsight.loaders import validate as val
 from ringsight.loaders.journal import Journal, load_lock, write_parquet_atomic
-from ringsight.loaders.normalise import claims_table, clean_frame, content_hashes, items_table
+from ringsight.loaders.normalise import HASH_VERSION, claims_table, clean_frame, content_hashes, items_table
 from ringsight.loaders.profiles import HeaderMapping, Profile, load_profile, map_headers, require_columns
 from ringsight.loaders.readers import LINE, Source, iter_chunks, open_source
 from ringsight.loaders.report import FileReport, LoadReport
@@ -156,7 +156,6 @@ class _Load:
             for inp in self.inputs:
                 if inp.kind == "claims":
                     self._stage_file(inp, self._stage_claims)
-            self._new_ids = self._pending_frame("hashes", _HASH_SCHEMA).get_column("claim_id")
             self._line_counts = self._pending_line_counts()
             for inp in self.inputs:
                 if inp.kind == "items":
@@ -209,12 +208,25 @@ class _Load:
             shutil.rmtree(self.staging / name, ignore_errors=True)
 
     # -- the table layer ---------------------------------------------------------------
-    def _known_hashes(self) -> pl.DataFrame:
+    def _known_hashes(self) -> ent.KnownClaims:
         """claim_id → content hash of every claim staged before, and of this load's staged chunks."""
+        self._refresh_hashes()
         final = sorted((self.staging / "hashes").glob("*.parquet"))
-        frames = [pl.read_parquet(final)] if final else []
-        frames.append(self._pending_frame("hashes", _HASH_SCHEMA))
-        return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=_HASH_SCHEMA)
+        frames = [pl.read_parquet(final).with_columns(pl.lit(False).alias("new"))] if final else []
+        frames.append(self._pending_frame("hashes", _HASH_SCHEMA).with_columns(pl.lit(True).alias("new")))
+        return ent.KnownClaims(pl.concat(frames, how="vertical"))
+
+    def _refresh_hashes(self) -> None:
+        """Recompute the staged content hashes when they were made by another hash version."""
+        marker = self.staging / "hashes" / "VERSION"
+        claims = sorted((self.staging / "claims").glob("*.parquet"))
+        if not claims or (marker.exists() and marker.read_text().strip() == HASH_VERSION):
+            return
+        for path in claims:
+            table = pl.read_parquet(path)
+            hashes = table.select("claim_id").with_columns(content_hashes(table))
+            write_parquet_atomic(hashes, self.staging / "hashes" / path.name)
+        marker.write_text(HASH_VERSION)
 
     def _pending_files(self, kind: str) -> list[Path]:
         return sorted((self.journal.directory / kind).glob("*.parquet"))
@@ -285,7 +297,7 @@ class _Load:
         write_parquet_atomic(new.select(list(CLAIMS_SCHEMA)), self.journal.subdir("claims") / f"{key}.parquet")
         hashes = new.select("claim_id", "content_hash")
         write_parquet_atomic(hashes, self.journal.subdir("hashes") / f"{key}.parquet")
-        self._known = pl.concat([self._known, hashes], how="vertical")
+        self._known.add(hashes.with_columns(pl.lit(True).alias("new")))
         return {
             "rows": chunk.height,
             "loaded": new.height,
@@ -297,33 +309,31 @@ class _Load:
         }
 
     def _classify(self, hashed: pl.DataFrame) -> tuple[pl.DataFrame, int, pl.DataFrame]:
-        """Split accepted claims into new ones, unchanged repeats and conflicts (first row of an id wins)."""
-        first = hashed.filter(pl.col("claim_id").is_first_distinct())
-        repeats = hashed.filter(~pl.col("claim_id").is_first_distinct())
-        against = pl.concat([self._known, first.select("claim_id", "content_hash")], how="vertical").unique(
-            "claim_id", keep="first"
-        )
-        first = first.join(self._known.rename({"content_hash": "_known"}), on="claim_id", how="left")
-        repeats = repeats.join(against.rename({"content_hash": "_known"}), on="claim_id", how="left")
-        both = pl.concat([first, repeats], how="vertical")
-        new = both.filter(pl.col("_known").is_null())
-        same = both.filter(pl.col("_known") == pl.col("content_hash"))
-        conflicts = both.filter(pl.col("_known").is_not_null() & (pl.col("_known") != pl.col("content_hash")))
-        conflicts = conflicts.select(
+        """Split accepted claims into new ones, unchanged repeats and conflicts (the first row of an id wins)."""
+        known = self._known.lookup(hashed.get_column("claim_id")).get_column("_known_hash")
+        hashed = hashed.with_columns(known.alias("_known"))
+        reference = pl.coalesce(pl.col("_known"), pl.col("content_hash").first().over("claim_id"))
+        is_new = pl.col("_known").is_null() & pl.col("claim_id").is_first_distinct()
+        hashed = hashed.with_columns(is_new.alias("_new"), reference.alias("_ref"))
+        new = hashed.filter(pl.col("_new"))
+        repeats = hashed.filter(~pl.col("_new"))
+        same = repeats.filter(pl.col("_ref") == pl.col("content_hash")).height
+        conflicts = repeats.filter(pl.col("_ref") != pl.col("content_hash")).select(
             "claim_id",
             pl.col(LINE),
-            pl.col("_known").alias("existing_hash"),
+            pl.col("_ref").alias("existing_hash"),
             pl.col("content_hash").alias("new_hash"),
         )
-        return new.drop("_known"), same.height, conflicts
+        return new.drop("_known", "_new", "_ref"), same, conflicts
 
     def _stage_items(self, inp: Input, chunk: pl.DataFrame, key: str) -> dict:
         from ringsight.loaders.profiles import ITEM_COLUMNS
 
         canon = self._canonical(inp, chunk, ITEM_COLUMNS)
         checked = val.apply_rules(val.parse_items(canon, self.profile.items), val.item_rules(self.profile.items))
-        known = pl.col("claim_id").is_in(self._known.get_column("claim_id").implode())
-        orphan = pl.col(val.REASON).is_null() & ~known
+        look = self._known.lookup(checked.get_column("claim_id"))
+        checked = checked.with_columns(look["_known_hash"].is_not_null().alias("_known"), look["_new"])
+        orphan = pl.col(val.REASON).is_null() & ~pl.col("_known")
         checked = checked.with_columns(
             pl.when(orphan).then(pl.lit("orphan_item")).otherwise(pl.col(val.REASON)).alias(val.REASON),
             pl.when(orphan).then(pl.lit("claim_id")).otherwise(pl.col(val.COLUMN)).alias(val.COLUMN),
@@ -336,7 +346,7 @@ class _Load:
         good = checked.filter(pl.col(val.REASON).is_null())
         if bad.height:
             write_parquet_atomic(self._rejects(inp, chunk, bad), self.journal.subdir("rejects") / f"{key}.parquet")
-        mine = good.filter(pl.col("claim_id").is_in(self._new_ids.implode()))
+        mine = good.filter(pl.col("_new"))
         table = items_table(mine, load_id=self.journal.load_id)
         table = self._number_lines(table)
         write_parquet_atomic(table, self.journal.subdir("items") / f"{key}.parquet")
@@ -368,6 +378,7 @@ class _Load:
 
     # -- the graph ------------------------------------------------------------------
     def _write_graph(self) -> dict:
+        started = time.perf_counter()
         claims = self._pending_frame("claims", CLAIMS_SCHEMA)
         hashes = self._pending_frame("hashes", _HASH_SCHEMA)
         item_files = self._pending_files("items")
@@ -384,6 +395,8 @@ class _Load:
                 traces.select(pl.col("claim_id").alias("start"), pl.col("code").alias("end")),
             ),
         ]  # fmt: skip
+        self.timings["tables_s"] = round(time.perf_counter() - started, 3)
+        started = time.perf_counter()
         total = sum(n.frame.height for n in nodes) + sum(link.frame.height for link in links)
         task = self.bar.add_task(f"graph ({self.journal.get('mode')})", total=total, unit=" rows")
 
@@ -402,7 +415,10 @@ class _Load:
             rels = 0
             for link in links:
                 rels += merge_links(self.store, link, self.journal, batch_size=self.batch_size, tick=tick)
+        self.timings["write_s"] = round(time.perf_counter() - started, 3)
+        started = time.perf_counter()
         self.store.ensure_schema()
+        self.timings["schema_s"] = round(time.perf_counter() - started, 3)
         sizes = {n.label: n.frame.height for n in nodes}
         return {"created": created, "sizes": sizes, "relationships": rels}
 
@@ -477,6 +493,7 @@ class _Load:
             target.mkdir(parents=True, exist_ok=True)
             for path in self._pending_files(kind):
                 os.replace(path, target / f"{self.journal.load_id}-{path.name}")
+        (self.staging / "hashes" / "VERSION").write_text(HASH_VERSION)
 
     def _report(self, t0: float, abandoned: list[str]) -> LoadReport:
         chunks = self.journal.data["chunks"]

@@ -84,28 +84,21 @@ def parse_claims(frame: pl.DataFrame, table: TableProfile) -> pl.DataFrame:
     vocab_cols = [c for c in table.values if c in frame.columns]
     frame = frame.with_columns(
         [_vocab(c, table).alias(f"p_{c}") for c in vocab_cols]
+        + [nz.epoch_series(frame[c]).alias(f"p_{c[:-5]}_ts") for c in ("claim_time", "admit_time", "discharge_time")]
+        + [nz.id_series(frame[c]).alias(f"p_{c}") for c in ("patient_id", "card_id", "facility_id", "doctor_id")]
+        + [nz.phone_series(frame[c]).alias(f"p_{c}") for c in ("patient_phone", "contact_phone")]
         + [
-            nz.parse_epoch(col("claim_time")).alias("p_claim_ts"),
-            nz.parse_epoch(col("admit_time")).alias("p_admit_ts"),
-            nz.parse_epoch(col("discharge_time")).alias("p_discharge_ts"),
-            nz.parse_date(col("patient_birth_date")).alias("p_birth"),
-            nz.norm_id(col("patient_id")).alias("p_patient_id"),
-            nz.norm_id(col("card_id")).alias("p_card_id"),
-            nz.norm_id(col("facility_id")).alias("p_facility_id"),
-            nz.norm_id(col("doctor_id")).alias("p_doctor_id"),
-            nz.norm_phone(col("patient_phone")).alias("p_patient_phone"),
-            nz.norm_phone(col("contact_phone")).alias("p_contact_phone"),
-            *[
-                nz.parse_amount(col(c)).alias(f"p_{c}")
-                for c in ("total_amount", "fund_paid", "account_paid", "self_paid")
-            ],
+            nz.amount_series(frame[c]).alias(f"p_{c}")
+            for c in ("total_amount", "fund_paid", "account_paid", "self_paid")
         ]
+        + [nz.parse_date(col("patient_birth_date")).alias("p_birth")]
     )
     id_type = col("p_patient_id_type").fill_null(pl.lit("resident_id"))
+    checked = nz.by_distinct(frame["p_patient_id"], lambda v: [nz.resident_id_ok(v).alias("p_id_ok")])
     return frame.with_columns(
         id_type.alias("p_id_type"),
         (id_type == "resident_id").alias("p_is_resident"),
-        nz.resident_id_ok(col("p_patient_id")).alias("p_id_ok"),
+        checked["p_id_ok"].fill_null(False),
     )
 
 
@@ -163,15 +156,11 @@ def claim_rules(table: TableProfile) -> list[Rule]:
 
 def parse_items(frame: pl.DataFrame, table: TableProfile) -> pl.DataFrame:
     """Add the parsed forms of an items chunk."""
-    col = pl.col
     vocab_cols = [c for c in table.values if c in frame.columns]
     return frame.with_columns(
         [_vocab(c, table).alias(f"p_{c}") for c in vocab_cols]
-        + [nz.parse_amount(col(c)).alias(f"p_{c}") for c in ("quantity", "unit_price", "amount")]
-        + [
-            nz.norm_id(col("item_code")).alias("p_item_code"),
-            nz.norm_id(col("item_doctor_id")).alias("p_item_doctor_id"),
-        ]
+        + [nz.amount_series(frame[c]).alias(f"p_{c}") for c in ("quantity", "unit_price", "amount")]
+        + [nz.id_series(frame[c]).alias(f"p_{c}") for c in ("item_code", "item_doctor_id")]
     )
 
 

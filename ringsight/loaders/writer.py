@@ -17,10 +17,13 @@ Both take the deduplicated node and relationship tables of
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import polars as pl
+import redis
 
 from ringsight.graph.model import key_of
 from ringsight.graph.store import GraphStore
@@ -97,6 +100,15 @@ def bulk_build(
     graph_name = store.graph_name  # type: ignore[attr-defined]
     connection = store.db.connection  # type: ignore[attr-defined]
     connection.delete(graph_name)
+    with persistence_paused(connection):
+        created, rels = _bulk(connection, graph_name, nodes, links, tick)
+    store.graph = store.db.select_graph(graph_name)  # type: ignore[attr-defined]
+    return created, rels
+
+
+def _bulk(
+    connection: Any, graph_name: str, nodes: list[NodeTable], links: list[LinkTable], tick: Tick | None
+) -> tuple[dict[str, int], int]:
     builder = BulkBuilder(connection.execute_command, graph_name)
     ids: dict[str, pl.DataFrame] = {}
     created: dict[str, int] = {}
@@ -121,11 +133,53 @@ def bulk_build(
         builder.add_relationships(link.rel_type, pairs["src"].to_numpy(), pairs["dst"].to_numpy())
         if tick is not None:
             tick(pairs.height)
-    store.graph = store.db.select_graph(graph_name)  # type: ignore[attr-defined]
     return created, builder.relationships_created
+
+
+@contextlib.contextmanager
+def persistence_paused(connection: Any, timeout_s: float = 600.0) -> Iterator[None]:
+    """No snapshot or append-only-file rewrite (both fork the server) while a graph is bulk-built.
+
+    Each ``GRAPH.BULK`` call carries tens of megabytes. Appended to the
+    append-only file they trigger automatic rewrites in the middle of the
+    build, and FalkorDB was seen to hang for good when such a fork met a bulk
+    build in progress. The calls are still appended to the file (so the graph
+    is durable the moment the build ends; no wait for a rewrite); only the
+    forks are held back, and the server's own settings are restored after,
+    when a rewrite compacts the file in the background. Servers that refuse
+    CONFIG (managed ones) are left alone.
+    """
+    try:
+        saved = connection.config_get("save").get("save", "")
+        percentage = connection.config_get("auto-aof-rewrite-percentage").get("auto-aof-rewrite-percentage", "100")
+        _wait_forks(connection, timeout_s)
+        connection.config_set("save", "")
+        connection.config_set("auto-aof-rewrite-percentage", 0)
+    except redis.ResponseError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        connection.config_set("auto-aof-rewrite-percentage", percentage)
+        connection.config_set("save", saved)
+
+
+def _wait_forks(connection: Any, timeout_s: float) -> None:
+    """Wait while an append-only-file rewrite or snapshot is running or scheduled."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        info = connection.info("persistence")
+        busy = (
+            info.get("aof_rewrite_in_progress")
+            or info.get("aof_rewrite_scheduled")
+            or info.get("rdb_bgsave_in_progress")
+        )
+        if not busy:
+            return
+        time.sleep(0.05)
 
 
 def supports_bulk(store: GraphStore) -> bool:
     """True for FalkorDB stores (embedded or remote), which accept GRAPH.BULK."""
     return store.backend == "falkordb" and hasattr(store, "db")
-
