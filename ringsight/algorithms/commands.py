@@ -90,7 +90,7 @@ def _print_summary(summary, top: int) -> None:  # type: ignore[no-untyped-def]
                 row["change"],
                 ", ".join(row["typologies"] or []),
                 str(row["member_count"]),
-                row["explanation_en"][:90],
+                row["explanation_en"].split(": ", 1)[-1][:70],
             )
         console.print(table)
     console.print(f"report: {summary.report_html}")
