@@ -261,3 +261,10 @@ def test_sanctioned_pharmacy_active_again_is_a_repeat_offender(store: GraphStore
     assert any(s["name"] == "recurrence" for s in ring["signals"])
     other = _ring_cluster(store, world.rings["induced_admission"])
     assert other["repeat_offender"] is False and other["change"] == "new"
+
+
+def test_empty_graph_gives_a_done_run_with_no_clusters(store: GraphStore, settings: Settings) -> None:
+    summary = run_detection(store, settings)
+    assert summary.status == "done" and summary.clusters == 0 and summary.claims == 0
+    assert latest_run(store)["cluster_count"] == 0
+    assert cluster_queue(store) == []
