@@ -263,3 +263,24 @@ def test_create_app_builds_the_page(store, settings) -> None:  # type: ignore[no
     assert "queue-grid" in text and "cy" in text and "query-grid" in text
     assert len(app.callback_map) > 10
     assert app.ringsight.library is not None  # the Cypher library loads
+
+
+def test_deltas_carry_only_what_changed_and_rebuild_matches(ui) -> None:  # type: ignore[no-untyped-def]
+    from ringsight.ui.canvas import delta
+
+    _data, canvas, _ = ui
+    out = canvas.open_cluster("C000001")
+    positions = {nid: {"x": float(i), "y": 0.0} for i, nid in enumerate(_nodes(out.elements))}
+    card = next(i for i in positions if i.startswith("Card:"))
+    grown = canvas.expand(out.state, out.elements, card, positions)
+    change = delta(out.elements, grown.elements)
+    added = {e["data"]["id"] for e in change["add"]}
+    assert set(grown.state["history"][-1]["added"]) <= added and not change["remove"]
+    assert all("position" in e for e in change["add"] if "source" not in e["data"])
+    assert {u["data"]["id"] for u in change["update"]} <= set(positions)  # e.g. the card's size grew
+    assert len(change["update"]) < len(positions)
+    assert delta(out.elements, out.elements) == {"reset": False, "add": [], "remove": [], "update": []}
+    back = canvas.undo(grown.state, grown.elements, positions)
+    assert set(delta(grown.elements, back.elements)["remove"]) >= set(grown.state["history"][-1]["added"])
+    rebuilt = canvas.rebuild(grown.state)
+    assert {e["data"]["id"]: e["data"] for e in rebuilt} == {e["data"]["id"]: e["data"] for e in grown.elements}

@@ -7,6 +7,12 @@ collapse) that drives undo and the breadcrumb. Each operation here takes the
 state, the current elements and the node positions the browser reported, and
 returns the new state and elements.
 
+The browser is sent *deltas* (elements added, removed, or whose data
+changed), never the whole canvas again: the server keeps each canvas's
+elements in a small :class:`CanvasCache` and rebuilds them from the state
+when the cache has lost them (a restart), and the browser merges the delta
+into what Cytoscape already holds, so unchanged elements are not touched.
+
 Positions stay put when the graph grows: existing nodes keep the positions
 the browser reported and new nodes are placed in an arc around the node they
 were reached from, facing away from the rest of the graph; the canvas then
@@ -18,8 +24,11 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
+from threading import Lock
 from typing import Any
 
 from ringsight.ui.data import CLAIM_REL, SHANGHAI, Ref, UiData
@@ -31,7 +40,65 @@ Positions = dict[str, dict[str, float]]
 
 def empty_state() -> dict[str, Any]:
     """A blank canvas."""
-    return {"cluster": None, "nodes": [], "hidden": [], "members": {}, "history": [], "since": None, "until": None}
+    return {
+        "canvas_id": None,
+        "cluster": None,
+        "nodes": [],
+        "edges": 0,
+        "hidden": [],
+        "members": {},
+        "history": [],
+        "since": None,
+        "until": None,
+    }
+
+
+class CanvasCache:
+    """The elements of recently used canvases, by canvas id (least recently used dropped first)."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self._capacity = capacity
+        self._items: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, canvas_id: str | None) -> list[dict[str, Any]] | None:
+        if not canvas_id:
+            return None
+        with self._lock:
+            items = self._items.get(canvas_id)
+            if items is not None:
+                self._items.move_to_end(canvas_id)
+            return items
+
+    def put(self, canvas_id: str, elements: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._items[canvas_id] = elements
+            self._items.move_to_end(canvas_id)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+
+def delta(old: list[dict[str, Any]], new: list[dict[str, Any]], *, reset: bool = False) -> dict[str, Any]:
+    """What the browser must change to go from ``old`` to ``new``.
+
+    ``add`` holds whole elements (new nodes with their positions), ``update``
+    only ``{"data": …}`` for elements whose data changed (a node's size, a
+    link's count), ``remove`` ids. Positions of existing nodes are never sent
+    back: the browser owns them.
+    """
+    if reset:
+        return {"reset": True, "add": new, "remove": [], "update": []}
+    before = {e["data"]["id"]: e for e in old}
+    after_ids = {e["data"]["id"] for e in new}
+    add, update = [], []
+    for e in new:
+        prev = before.get(e["data"]["id"])
+        if prev is None:
+            add.append(e)
+        elif prev["data"] != e["data"]:
+            update.append({"data": e["data"]})
+    remove = [i for i in before if i not in after_ids]
+    return {"reset": False, "add": add, "remove": remove, "update": update}
 
 
 @dataclass
@@ -53,6 +120,18 @@ class Canvas:
         self.data = data
 
     # -- operations -------------------------------------------------------------------
+    def rebuild(self, state: dict[str, Any]) -> list[dict[str, Any]]:
+        """The elements of a canvas from its state alone (when the server no longer holds them)."""
+        refs = self._refs(state.get("nodes") or [])
+        roles = state.get("members") or {}
+        members = {r: roles[i] for r in refs if (i := self.data.registry.id_for(r)) in roles}
+        nodes = self.data.node_data(refs, members=members)
+        since, until = state.get("since"), state.get("until")
+        edges = self.data.links_between(list(nodes), list(nodes), since=since, until=until)
+        elements = [{"data": d} for d in nodes.values()] + [{"data": e} for e in edges]
+        _finish(elements, (since, until) if since is not None or until is not None else None)
+        return elements
+
     def open_cluster(self, cluster_id: str) -> Outcome:
         """Put a cluster's members on a fresh canvas, with the links among them."""
         t0 = time.perf_counter()
@@ -66,8 +145,10 @@ class Canvas:
         state = empty_state()
         roles = {nodes[r]["id"]: role for r, role in members.items() if r in nodes}
         state.update(
+            canvas_id=uuid.uuid4().hex,
             cluster=cluster_id,
             nodes=ids,
+            edges=len(edges),
             members=roles,
             history=[{"op": "open", "cluster": cluster_id, "added": ids}],
         )
@@ -296,10 +377,12 @@ def _pick(positions: Positions, ids: list[str]) -> Positions:
 
 
 def _with_position(element: dict[str, Any], positions: Positions) -> dict[str, Any]:
-    if "source" in element["data"]:
-        return {"data": element["data"]}
-    pos = positions.get(element["data"]["id"]) or element.get("position")
-    return {"data": element["data"], "position": pos} if pos else {"data": element["data"]}
+    """A copy of an element (its data copied too: :func:`_finish` rewrites data in place) with its position."""
+    data = dict(element["data"])
+    if "source" in data:
+        return {"data": data}
+    pos = positions.get(data["id"]) or element.get("position")
+    return {"data": data, "position": pos} if pos else {"data": data}
 
 
 def _neighbour_ids(elements: list[dict[str, Any]]) -> dict[str, set[str]]:

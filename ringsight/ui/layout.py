@@ -38,6 +38,7 @@ def build_layout(lang: str, *, role: str, masked: bool, store_label: str) -> htm
             dcc.Store(id="lang", data=lang),
             dcc.Store(id="canvas-state", data=empty_state()),
             dcc.Store(id="canvas-op"),
+            dcc.Store(id="canvas-delta"),
             dcc.Store(id="canvas-focus"),
             dcc.Store(id="selected"),
             dcc.Store(id="query-nodes", data=[]),

@@ -8,6 +8,7 @@ in the UI formats a person's identifier without going through here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -135,6 +136,30 @@ def mask_column(column: str, value: Any, *, visible: bool | None = None) -> Any:
         return value
     mask = PERSONAL_COLUMNS.get(column.rsplit(".", 1)[-1].lower())
     return mask(str(value)) if mask else value
+
+
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_LONG_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{12,19}(?![0-9A-Za-z])")
+_HOUSE_IN_TEXT = re.compile(r"(?<=[路街道巷弄村])\d+号[0-9A-Za-z\u4e00-\u9fff\-]*?(?=[（(，,；;。\s]|$)")
+
+
+def mask_text(text: str | None, *, visible: bool | None = None) -> str | None:
+    """Mask identifiers inside free text (detection evidence, explanations).
+
+    Detection writes evidence sentences for the referral package, where
+    identities are shown in full; on screen the same sentences must not
+    reveal a resident ID, phone, card number or house number to a session
+    that may not see them.
+    """
+    if visible is None:
+        visible = personal_data_visible()
+    if visible or not text:
+        return text
+    text = _ID_IN_TEXT.sub(lambda m: mask_id(m.group(0)) or "", text)
+    text = _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)) or "", text)
+    text = _LONG_NUMBER_IN_TEXT.sub(lambda m: mask_card(m.group(0)) or "", text)
+    return _HOUSE_IN_TEXT.sub("****", text)
 
 
 def money(value: float | int | None) -> str:

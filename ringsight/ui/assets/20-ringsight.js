@@ -82,6 +82,23 @@
         }
         return no;
       },
+      apply: function (delta, elements) {
+        var no = window.dash_clientside.no_update;
+        if (!delta) { return [no, no]; }
+        var out;
+        if (delta.reset) {
+          out = delta.add;
+        } else {
+          var gone = {}, updated = {};
+          (delta.remove || []).forEach(function (id) { gone[id] = true; });
+          (delta.update || []).forEach(function (u) { updated[u.data.id] = u.data; });
+          out = (elements || []).filter(function (e) { return !gone[e.data.id]; }).map(function (e) {
+            var data = updated[e.data.id];
+            return data ? Object.assign({}, e, { data: data }) : e;
+          }).concat(delta.add || []);
+        }
+        return [out, delta.layout || no];
+      },
       fit: function (n) {
         var cy = cyInstance();
         if (cy && n) { cy.fit(undefined, 40); }

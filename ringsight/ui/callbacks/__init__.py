@@ -7,13 +7,13 @@ operations and the query library), created once per app by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dash import Dash
 
 from ringsight.config import Settings
-from ringsight.ui.canvas import Canvas
+from ringsight.ui.canvas import Canvas, CanvasCache
 from ringsight.ui.data import UiData
 
 
@@ -26,6 +26,7 @@ class Services:
     settings: Settings
     library: Any = None
     library_error: str | None = None
+    cache: CanvasCache = field(default_factory=CanvasCache)
 
 
 def register_callbacks(app: Dash, services: Services) -> None:

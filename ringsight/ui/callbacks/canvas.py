@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from typing import Any
 
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, html, no_update
 
 from ringsight.errors import RingSightError
 from ringsight.ui.callbacks import Services
-from ringsight.ui.canvas import Outcome
+from ringsight.ui.canvas import Outcome, delta, empty_state
 from ringsight.ui.data import date_to_ts
 from ringsight.ui.i18n import t
 from ringsight.ui.styles import layout_options, stylesheet
@@ -113,55 +114,71 @@ def register(app: Dash, services: Services) -> None:
         prevent_initial_call=True,
     )
 
-    @app.callback(
+    app.clientside_callback(
+        ClientsideFunction("ringsight", "apply"),
         Output("cy", "elements"),
         Output("cy", "layout"),
+        Input("canvas-delta", "data"),
+        State("cy", "elements"),
+        prevent_initial_call=True,
+    )
+
+    @app.callback(
+        Output("canvas-delta", "data"),
         Output("canvas-state", "data"),
         Output("status", "children"),
         Output("canvas-focus", "data"),
         Output("selected", "data", allow_duplicate=True),
         Input("canvas-op", "data"),
         State("canvas-state", "data"),
-        State("cy", "elements"),
         State("layout-select", "value"),
         State("lang", "data"),
         prevent_initial_call=True,
         running=[(Output("status-spinner", "style"), {"display": "inline-block"}, {"display": "none"})],
     )
-    def run_op(op, state, elements, layout_name, lang):  # type: ignore[no-untyped-def]
+    def run_op(op, state, layout_name, lang):  # type: ignore[no-untyped-def]
         if not op:
-            return (no_update,) * 6
+            return (no_update,) * 5
+        state = state or empty_state()
         try:
-            out = apply(services, op, state, elements or [])
+            before = services.cache.get(state.get("canvas_id"))
+            if before is None and op.get("op") != "open":
+                before = services.canvas.rebuild(state)
+            out = apply(services, op, state, before or [])
         except RingSightError as exc:
-            return no_update, no_update, no_update, t("msg.error", lang, error=exc.message), no_update, no_update
+            return no_update, no_update, t("msg.error", lang, error=exc.message), no_update, no_update
         except Exception as exc:  # a failed operation must not leave the investigator without a word
             log.exception("canvas operation %s failed", op.get("op"))
-            return no_update, no_update, no_update, t("msg.error", lang, error=repr(exc)), no_update, no_update
+            return no_update, no_update, t("msg.error", lang, error=repr(exc)), no_update, no_update
         message = t(out.message, lang, **out.params, s=f"{out.seconds:.2f}") if out.message else no_update
-        layout = (
-            layout_options(layout_name or "fcose", roots=_hub_roots(out.elements), nonce=int(time.time() * 1000))
-            if out.relayout
-            else no_update
-        )
+        if out.elements is before and not out.relayout:
+            return no_update, out.state, message, no_update, no_update
+        new_state = {**out.state, "edges": sum(1 for e in out.elements if "source" in e["data"])}
+        new_state["canvas_id"] = new_state.get("canvas_id") or uuid.uuid4().hex
+        services.cache.put(new_state["canvas_id"], out.elements)
+        change = delta(before or [], out.elements, reset=out.relayout)
+        if out.relayout:
+            roots = _hub_roots(out.elements)
+            change["layout"] = layout_options(layout_name or "fcose", roots=roots, nonce=int(time.time() * 1000))
+        change["nonce"] = time.time()
         focus = out.params.get("focus") if op.get("op") in ("add", "query") else None
         selected = {"kind": "node", "id": focus} if focus else (None if op.get("op") == "open" else no_update)
         if focus:
             focus = {"id": focus, "select": True, "nonce": time.time()}
         elif op.get("op") == "expand" and out.message == "msg.expanded":
             focus = {"id": op.get("node"), "select": False, "nonce": time.time()}
-        elements_out = out.elements if out.elements is not elements else no_update
-        return elements_out, layout, out.state, message, focus or no_update, selected
+        return change, new_state, message, focus or no_update, selected
 
     @app.callback(
         Output("cy", "layout", allow_duplicate=True),
         Input("relayout-btn", "n_clicks"),
         Input("layout-select", "value"),
-        State("cy", "elements"),
+        State("canvas-state", "data"),
         prevent_initial_call=True,
     )
-    def relayout(_n: int | None, name: str, elements: list[dict[str, Any]] | None) -> dict[str, Any]:
-        return layout_options(name or "fcose", roots=_hub_roots(elements or []), nonce=int(time.time() * 1000))
+    def relayout(_n: int | None, name: str, state: dict[str, Any] | None) -> dict[str, Any]:
+        elements = services.cache.get((state or {}).get("canvas_id")) or []
+        return layout_options(name or "fcose", roots=_hub_roots(elements), nonce=int(time.time() * 1000))
 
     @app.callback(
         Output("cy", "stylesheet"),
@@ -200,9 +217,8 @@ def register(app: Dash, services: Services) -> None:
         Output("canvas-counts", "children"),
         Input("canvas-state", "data"),
         Input("lang", "data"),
-        State("cy", "elements"),
     )
-    def breadcrumb(state: dict[str, Any] | None, lang: str, elements: list[dict[str, Any]] | None) -> tuple[Any, ...]:
+    def breadcrumb(state: dict[str, Any] | None, lang: str) -> tuple[Any, ...]:
         state = state or {}
         crumbs = [_crumb(h, lang) for h in state.get("history") or []]
         trail: list[Any] = []
@@ -211,7 +227,7 @@ def register(app: Dash, services: Services) -> None:
                 trail.append(html.Span("›", className="crumb-sep"))
             trail.append(html.Span(text, className="crumb crumb-last" if i == len(crumbs[-8:]) - 1 else "crumb"))
         nodes = len(state.get("nodes") or [])
-        edges = sum(1 for e in elements or [] if "source" in e.get("data", {}))
+        edges = state.get("edges") or 0
         empty = {"display": "none"} if nodes else {}
         counts = f"{t('type.Cluster', lang)} {state.get('cluster') or '—'} · {nodes} / {edges}"
         return trail, empty, counts

@@ -13,7 +13,7 @@ from ringsight.ui.callbacks import Services
 from ringsight.ui.data import LINK_KIND_BY_NAME, Expansion
 from ringsight.ui.i18n import prop_label, t, type_label, typology, value_label
 from ringsight.ui.layout import GRID_THEME
-from ringsight.ui.present import money
+from ringsight.ui.present import mask_text, money
 from ringsight.ui.styles import FONT, TYPES
 
 _VISIT_COLOURS = {"outpatient": "#2563eb", "inpatient": "#dc2626", "pharmacy": "#16a34a"}
@@ -22,6 +22,17 @@ _VISIT_COLOURS = {"outpatient": "#2563eb", "inpatient": "#dc2626", "pharmacy": "
 def _type_badge(label: str, lang: str) -> html.Span:
     colour = TYPES.get(label, ("", "#475569"))[1]
     return html.Span(type_label(label, lang), className="type-badge", style={"background": colour})
+
+
+def _signal_row(signal: dict[str, Any], lang: str) -> html.Div:
+    """One signal: its contribution to the score and its evidence sentence (identifiers masked)."""
+    value = signal.get("contribution", signal.get("weight")) or 0
+    evidence = signal.get("evidence_en" if lang == "en" else "evidence_zh") or signal.get("name")
+    return html.Div(
+        [html.Span(f"+{float(value):.1f}", className="signal-weight"), html.Span(mask_text(evidence))],
+        className="signal",
+        title=signal.get("name"),
+    )
 
 
 def _score_class(score: float) -> str:
@@ -53,25 +64,13 @@ def cluster_panel(cluster: dict[str, Any] | None, lang: str) -> Any:
             ),
             html.Div([html.Span(typology(c, lang), className="typ") for c in cluster.get("typologies") or []]),
             html.Div(
-                cluster.get("explanation_en" if lang == "en" else "explanation_zh") or "",
+                mask_text(cluster.get("explanation_en" if lang == "en" else "explanation_zh")) or "",
                 className="mt-1",
                 style={"fontSize": "12px"},
             ),
             html.Table(html.Tbody([html.Tr([html.Td(k), html.Td(v)]) for k, v in facts]), className="kv mt-1"),
             html.Div(t("cluster.signals", lang), className="panel-sub"),
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            html.Span(f"{(s.get('weight') or 0):.2f}", className="signal-weight"),
-                            html.Span(s.get("evidence_en" if lang == "en" else "evidence_zh") or s.get("name")),
-                        ],
-                        className="signal",
-                        title=s.get("name"),
-                    )
-                    for s in signals
-                ]
-            ),
+            html.Div([_signal_row(s, lang) for s in signals]),
         ],
         className="panel",
         id="cluster-panel",
@@ -189,15 +188,7 @@ def node_panel(services: Services, node_id: str, state: dict[str, Any], lang: st
             )
         )
         for s in m["signals"][:3]:
-            memberships.append(
-                html.Div(
-                    [
-                        html.Span(f"{(s.get('weight') or 0):.2f}", className="signal-weight"),
-                        html.Span(s.get("evidence_en" if lang == "en" else "evidence_zh") or s.get("name")),
-                    ],
-                    className="signal",
-                )
-            )
+            memberships.append(_signal_row(s, lang))
     options = data.expansions(ref, since=since, until=until)
     timeline = data.timeline(ref, since=since, until=until)
     children: list[Any] = [

@@ -9,6 +9,7 @@ from dash import Dash, Input, Output, ctx, no_update
 
 from ringsight.ui.callbacks import Services
 from ringsight.ui.i18n import change_label, t, typology
+from ringsight.ui.present import mask_text
 
 _NUMBER = {
     "function": "params.value == null ? '' : Number(params.value).toLocaleString('zh-CN', {maximumFractionDigits: 0})"
@@ -36,7 +37,7 @@ def queue_rows(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
                 "case_state": r.get("case_state") or t("case.none", lang),
                 "assignee": r.get("assignee") or "",
                 "dates": f"{r.get('date_from') or ''} ~ {r.get('date_to') or ''}",
-                "explanation": r.get("explanation_en" if lang == "en" else "explanation_zh") or "",
+                "explanation": mask_text(r.get("explanation_en" if lang == "en" else "explanation_zh")) or "",
             }
         )
     return out
