@@ -118,16 +118,6 @@ def make_world(city: City, facilities: Facilities, population: Population, start
     )
 
 
-def empty_spec() -> pl.DataFrame:
-    """A claim spec with no rows."""
-    return pl.DataFrame(schema=SPEC_SCHEMA)
-
-
-def empty_item_spec() -> pl.DataFrame:
-    """An item spec with no rows."""
-    return pl.DataFrame(schema=ITEM_SPEC_SCHEMA)
-
-
 def claim_ids(day: np.ndarray, seq: np.ndarray, start: date) -> pl.Series:
     """Claim IDs: S + settlement date + 8 scrambled digits of the within-day sequence (unique per day)."""
     dates = pl.Series(np.datetime64(start, "D") + np.asarray(day).astype("timedelta64[D]")).dt.strftime("%Y%m%d")

@@ -19,7 +19,6 @@ import polars as pl
 from ringsight.synth.background import doctors_for
 from ringsight.synth.catalog import ITEMS, PRICES
 from ringsight.synth.claims import ITEM_SPEC_SCHEMA, RING_TRACE_BLOCK, SPEC_SCHEMA, TRACE_BLOCK_BITS, World
-from ringsight.synth.facilities import HOSPITAL, PHARMACY
 from ringsight.synth.ids import scramble
 from ringsight.synth.items import auto_items
 from ringsight.synth.names import mobile_numbers
@@ -278,11 +277,3 @@ class Planter:
         items = pl.concat([generated, explicit]) if explicit is not None else generated
         items = items.with_columns(_i=pl.int_range(pl.len())).sort("row", "_i").drop("_i")
         return spec.cast(SPEC_SCHEMA), items.cast(ITEM_SPEC_SCHEMA)
-
-
-def is_kind(world: World, facility: int, kind: int) -> bool:
-    """Whether a facility is of a kind."""
-    return int(world.facilities.kind[facility]) == kind
-
-
-__all__ = ["HOSPITAL", "MEMBER_KINDS", "PHARMACY", "Planter", "Ring", "is_kind"]
