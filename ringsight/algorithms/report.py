@@ -12,8 +12,10 @@ import html
 import json
 import math
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -151,6 +153,12 @@ section{{border-top:1px solid #ddd;padding:.5em 0}}.row{{display:flex;gap:1.5em}
 .grown{{background:#fee8c8}}.recurring{{background:#f4cccc}}small{{color:#666}}</style></head><body>
 <h1>RingSight 检测报告 / detection report {run["run_id"]}</h1>
 <p>{run["claims"]:,} claims ({run["source"]}), {run["leads"]:,} leads, {run["clusters"]:,} clusters — {changes}.
-Window {run["since_ts"]} – {run["until_ts"]} (epoch s).</p><p>{legend}</p>
+Window {_day(run["since_ts"])} – {_day(run["until_ts"])} (Asia/Shanghai).</p><p>{legend}</p>
 {"".join(rows)}
 </body></html>"""
+
+
+def _day(ts: int) -> str:
+    """Epoch seconds as a local (Asia/Shanghai) date-time for display."""
+    return datetime.fromtimestamp(ts, ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+
