@@ -36,6 +36,10 @@ import igraph as ig
 import numpy as np
 import polars as pl
 
+#: Leiden passes over the graph. Running "until stable" (-1) costs ~20× more on a 50k-edge
+#: projection for ~1 % more modularity; five passes keep rings intact.
+LEIDEN_ITERATIONS = 5
+
 
 @dataclass
 class Communities:
@@ -119,7 +123,7 @@ def detect(
                 resolution=gamma,
                 beta=0.01,
                 initial_membership=start,
-                n_iterations=-1,
+                n_iterations=LEIDEN_ITERATIONS,
             )
         else:
             raise ValueError(f"unknown community algorithm {algorithm!r} (leiden or louvain)")
