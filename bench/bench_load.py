@@ -191,9 +191,10 @@ def main() -> None:
     shutil.rmtree(data_dir / "staging", ignore_errors=True)
     try:
         with PeakRss() as rss:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             report = load_files([claims_path], [items_path], settings=settings, store=store, mode=args.mode)
             seconds = time.perf_counter() - t0
+            cpu = time.process_time() - c0
         nodes, rels = store.count_nodes(), store.count_relationships()
     finally:
         store.close()
@@ -203,7 +204,8 @@ def main() -> None:
         f"items: {report.items_loaded:,} loaded"
     )
     print(f"mode: {report.mode}; timings {report.timings}")
-    print(f"seconds: {seconds:.1f}")
+    load = os.getloadavg()[0]
+    print(f"seconds: {seconds:.1f} (loader CPU {cpu:.1f} s; load average {load:.1f} on {os.cpu_count()} cores)")
     print(f"claims/s: {report.rows_read / seconds:,.0f}")
     print(f"peak RSS (loader process): {rss.peak / 2**20:,.0f} MB (ru_maxrss {maxrss_mb:,.0f} MB)")
     print(f"graph: {nodes:,} nodes, {rels:,} relationships")

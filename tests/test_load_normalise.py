@@ -133,3 +133,12 @@ def test_encoding_detection() -> None:
     assert detect_encoding(text.encode("gbk"), complete=True) == "gb18030"
     # a UTF-8 character cut by the sniff window is not mistaken for GBK
     assert detect_encoding(text.encode("utf-8")[:-5], complete=False) == "utf-8"
+
+
+@pytest.mark.parametrize("key", ["ringsight-demo-key", "k", "a-key-longer-than-one-sha256-block-" * 3])
+def test_person_keys_equal_identity_keyed_hash(key: str) -> None:
+    from ringsight.identity import keyed_hash
+    from ringsight.loaders.normalise import _pids
+
+    ids = ["11010519491231002X", "E12345678", "11010519491231002X"]
+    assert _pids(pl.Series(ids), key).to_list() == [keyed_hash(i, key) for i in ids]

@@ -12,6 +12,7 @@ ways), the first non-null value in file order wins.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,10 @@ from ringsight.loaders.normalise import iso_local
 
 @dataclass
 class NodeTable:
-    """Rows of one label: the key column first, then the properties (null = not set)."""
+    """Rows of one label: the key column first, then the properties (null = not set).
+
+    A label may come in several consecutive tables (slices of the claims).
+    """
 
     label: str
     key: str
@@ -31,7 +35,12 @@ class NodeTable:
 
 @dataclass
 class LinkTable:
-    """Rows of one relationship type between two keyed labels: columns ``start`` and ``end``."""
+    """Rows of one relationship type between two keyed labels: columns ``start`` and ``end``.
+
+    With ``positional`` the ``start`` column holds row positions in the start
+    label's node tables (claims in staging order) instead of keys, which saves
+    the bulk writer a join of millions of claim ids.
+    """
 
     rel_type: str
     start_label: str
@@ -39,17 +48,15 @@ class LinkTable:
     end_label: str
     end_key: str
     frame: pl.DataFrame
-
-
-def _first(*names: str) -> list[pl.Expr]:
-    return [pl.col(n).drop_nulls().first().alias(n) for n in names]
+    positional: bool = False
 
 
 def _dedupe(frame: pl.DataFrame, key: str, props: list[str]) -> pl.DataFrame:
+    """One row per key; each property is its first non-null value in file order."""
     frame = frame.filter(pl.col(key).is_not_null())
     if not props:
         return frame.select(key).unique().sort(key)
-    return frame.group_by(key).agg(_first(*props)).sort(key)
+    return frame.group_by(key).agg([pl.col(p).drop_nulls().first() for p in props]).sort(key)
 
 
 def _facility_key(code: str, local: str) -> pl.Expr:
@@ -66,129 +73,111 @@ def with_keys(claims: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def entity_nodes(claims: pl.DataFrame) -> list[NodeTable]:
-    """The distinct entities of a claims table (Claim and TraceCode nodes are built separately)."""
-    c = with_keys(claims)
-    patients = c.select(
+def entity_nodes(claims: pl.DataFrame) -> Iterator[NodeTable]:
+    """The distinct entities of a claims table, one label at a time (Claim and TraceCode come separately).
+
+    Derived properties (ISO birth date, facility region) are computed after
+    deduplication, on one row per entity instead of one per claim.
+    """
+    c = claims
+    patients = _dedupe(
+        c.select(
+            "pid",
+            pl.col("patient_id").alias("id_raw"),
+            pl.col("patient_id_type").alias("id_type"),
+            "person_no",
+            pl.col("patient_name").alias("name"),
+            pl.col("patient_gender").alias("gender"),
+            pl.col("patient_birth_date").alias("birth_date"),
+            "insurance_type",
+        ),
         "pid",
-        pl.col("patient_id").alias("id_raw"),
-        pl.col("patient_id_type").alias("id_type"),
-        "person_no",
-        pl.col("patient_name").alias("name"),
-        pl.col("patient_gender").alias("gender"),
-        pl.col("patient_birth_date").dt.strftime("%Y-%m-%d").alias("birth_date"),
-        "insurance_type",
+        ["id_raw", "id_type", "person_no", "name", "gender", "birth_date", "insurance_type"],
     )
-    phones = pl.concat(
-        [c.select(pl.col("patient_phone").alias("number")), c.select(pl.col("contact_phone").alias("number"))]
+    yield NodeTable("Patient", "pid", patients.with_columns(pl.col("birth_date").dt.strftime("%Y-%m-%d")))
+    del patients
+    yield NodeTable("Card", "card_id", _dedupe(c.select("card_id", "card_kind"), "card_id", ["card_kind"]))
+    phones = pl.concat([c.get_column("patient_phone"), c.get_column("contact_phone")]).drop_nulls().unique()
+    yield NodeTable("Phone", "number", phones.sort().alias("number").to_frame())
+    addresses = c.select(pl.col("address_key").alias("key"), pl.col("address_text").alias("text"), "district")
+    yield NodeTable("Address", "key", _dedupe(addresses, "key", ["text", "district"]))
+    facilities = _dedupe(
+        c.select(
+            pl.col("facility_code").alias("code"),
+            pl.col("facility_name").alias("name"),
+            pl.col("facility_kind").alias("kind"),
+            pl.col("facility_level").alias("level"),
+            pl.col("facility_ownership").alias("ownership"),
+        ),
+        "code",
+        ["name", "kind", "level", "ownership"],
     )
-    facilities = c.select(
-        pl.col("facility_code").alias("code"),
-        pl.col("facility_name").alias("name"),
-        pl.col("facility_kind").alias("kind"),
-        pl.col("facility_level").alias("level"),
-        pl.col("facility_ownership").alias("ownership"),
-        pl.when(pl.col("facility_code").str.contains(r"^[HP]\d{11}$"))
-        .then(pl.col("facility_code").str.slice(1, 6))
-        .alias("region"),
-    )
-    return [
-        NodeTable("Patient", "pid", _dedupe(patients, "pid", patients.columns[1:])),
-        NodeTable("Card", "card_id", _dedupe(c.select("card_id", "card_kind"), "card_id", ["card_kind"])),
-        NodeTable("Phone", "number", _dedupe(phones, "number", [])),
-        NodeTable(
-            "Address",
-            "key",
-            _dedupe(
-                c.select(pl.col("address_key").alias("key"), pl.col("address_text").alias("text"), "district"),
-                "key",
-                ["text", "district"],
-            ),
-        ),
-        NodeTable("Facility", "code", _dedupe(facilities, "code", facilities.columns[1:])),
-        NodeTable(
-            "Doctor",
-            "code",
-            _dedupe(
-                c.select(pl.col("doctor_code").alias("code"), pl.col("doctor_name").alias("name")), "code", ["name"]
-            ),
-        ),
-        NodeTable(
-            "Terminal",
-            "key",
-            _dedupe(
-                c.select(pl.col("terminal_key").alias("key"), "terminal_id", pl.col("facility_code")),
-                "key",
-                ["terminal_id", "facility_code"],
-            ),
-        ),
-        NodeTable(
-            "Operator",
-            "key",
-            _dedupe(
-                c.select(pl.col("operator_key").alias("key"), "operator_id", pl.col("facility_code")),
-                "key",
-                ["operator_id", "facility_code"],
-            ),
-        ),
-    ]
+    region = pl.when(pl.col("code").str.contains(r"^[HP]\d{11}$")).then(pl.col("code").str.slice(1, 6))
+    yield NodeTable("Facility", "code", facilities.with_columns(region.alias("region")))
+    doctors = c.select(pl.col("doctor_code").alias("code"), pl.col("doctor_name").alias("name"))
+    yield NodeTable("Doctor", "code", _dedupe(doctors, "code", ["name"]))
+    for label, local in (("Terminal", "terminal_id"), ("Operator", "operator_id")):
+        rows = c.select("facility_code", local).drop_nulls().unique()
+        key = pl.concat_str([pl.col("facility_code"), pl.lit(":"), pl.col(local)]).alias("key")
+        yield NodeTable(label, "key", rows.select(key, local, "facility_code").unique("key").sort("key"))
 
 
 def _pairs(frame: pl.DataFrame, start: str, end: str) -> pl.DataFrame:
     return (
-        frame.select(pl.col(start).alias("start"), pl.col(end).alias("end")).drop_nulls().unique().sort("start", "end")
+        frame.select(pl.col(start).alias("start"), pl.col(end).alias("end"))
+        .drop_nulls()
+        .unique()
+        .sort("start", "end")
     )
 
 
-def entity_links(claims: pl.DataFrame) -> list[LinkTable]:
+def entity_links(claims: pl.DataFrame) -> Iterator[LinkTable]:
     """Relationships between entities implied by the claims (patient's card, phone, address, …)."""
-    c = with_keys(claims)
-    return [
-        LinkTable("HAS_CARD", "Patient", "pid", "Card", "card_id", _pairs(c, "pid", "card_id")),
-        LinkTable("HAS_PHONE", "Patient", "pid", "Phone", "number", _pairs(c, "pid", "patient_phone")),
-        LinkTable("CONTACT_PHONE", "Patient", "pid", "Phone", "number", _pairs(c, "pid", "contact_phone")),
-        LinkTable("LIVES_AT", "Patient", "pid", "Address", "key", _pairs(c, "pid", "address_key")),
-        LinkTable("WORKS_AT", "Doctor", "code", "Facility", "code", _pairs(c, "doctor_code", "facility_code")),
-        LinkTable("IN_FACILITY", "Terminal", "key", "Facility", "code", _pairs(c, "terminal_key", "facility_code")),
-        LinkTable("IN_FACILITY", "Operator", "key", "Facility", "code", _pairs(c, "operator_key", "facility_code")),
-    ]
+    c = claims
+    yield LinkTable("HAS_CARD", "Patient", "pid", "Card", "card_id", _pairs(c, "pid", "card_id"))
+    yield LinkTable("HAS_PHONE", "Patient", "pid", "Phone", "number", _pairs(c, "pid", "patient_phone"))
+    yield LinkTable("CONTACT_PHONE", "Patient", "pid", "Phone", "number", _pairs(c, "pid", "contact_phone"))
+    yield LinkTable("LIVES_AT", "Patient", "pid", "Address", "key", _pairs(c, "pid", "address_key"))
+    yield LinkTable("WORKS_AT", "Doctor", "code", "Facility", "code", _pairs(c, "doctor_code", "facility_code"))
+    for label, local in (("Terminal", "terminal_id"), ("Operator", "operator_id")):
+        rows = c.select("facility_code", local).drop_nulls().unique()
+        key = pl.concat_str([pl.col("facility_code"), pl.lit(":"), pl.col(local)])
+        frame = rows.select(key.alias("start"), pl.col("facility_code").alias("end")).unique().sort("start")
+        yield LinkTable("IN_FACILITY", label, "key", "Facility", "code", frame)
 
 
-def claim_links(claims: pl.DataFrame) -> list[LinkTable]:
+def claim_links(claims: pl.DataFrame, *, positional: bool = False) -> Iterator[LinkTable]:
     """From each claim to its patient, card, facility, doctor, terminal and operator."""
-    c = with_keys(claims)
-
-    def link(rel: str, label: str, key: str, column: str) -> LinkTable:
-        frame = c.select(pl.col("claim_id").alias("start"), pl.col(column).alias("end")).drop_nulls()
-        return LinkTable(rel, "Claim", "claim_id", label, key, frame)
-
-    return [
-        link("BY_PATIENT", "Patient", "pid", "pid"),
-        link("WITH_CARD", "Card", "card_id", "card_id"),
-        link("AT_FACILITY", "Facility", "code", "facility_code"),
-        link("BY_DOCTOR", "Doctor", "code", "doctor_code"),
-        link("ON_TERMINAL", "Terminal", "key", "terminal_key"),
-        link("BY_OPERATOR", "Operator", "key", "operator_key"),
-    ]
+    start = pl.int_range(pl.len(), dtype=pl.Int64) if positional else pl.col("claim_id")
+    targets = (
+        ("BY_PATIENT", "Patient", "pid", pl.col("pid")),
+        ("WITH_CARD", "Card", "card_id", pl.col("card_id")),
+        ("AT_FACILITY", "Facility", "code", pl.col("facility_code")),
+        ("BY_DOCTOR", "Doctor", "code", pl.col("doctor_code")),
+        ("ON_TERMINAL", "Terminal", "key", _facility_key("facility_code", "terminal_id")),
+        ("BY_OPERATOR", "Operator", "key", _facility_key("facility_code", "operator_id")),
+    )
+    for rel, label, key, end in targets:
+        frame = claims.select(start.alias("start"), end.alias("end")).drop_nulls()
+        yield LinkTable(rel, "Claim", "claim_id", label, key, frame, positional)
 
 
 def item_aggregates(items: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
-    """Per claim: item count, distinct item codes (sorted) and the trace codes settled on it."""
+    """Per claim: item count, distinct item codes (in billing order) and the trace codes settled on it."""
     lazy = items.lazy() if isinstance(items, pl.DataFrame) else items
-    return (
-        lazy.group_by("claim_id")
-        .agg(
-            pl.len().cast(pl.Int64).alias("item_count"),
-            pl.col("item_code").unique().sort().alias("item_codes"),
-            pl.col("trace_codes")
-            .list.explode(keep_nulls=False, empty_as_null=False)
-            .drop_nulls()
-            .unique()
-            .sort()
-            .alias("trace_codes"),
-        )
-        .collect()
+    counts = lazy.group_by("claim_id").agg(
+        pl.len().cast(pl.Int64).alias("item_count"),
+        pl.col("item_code").unique(maintain_order=True).alias("item_codes"),
     )
+    traces = (
+        lazy.select("claim_id", "trace_codes")
+        .filter(pl.col("trace_codes").list.len() > 0)
+        .explode("trace_codes")
+        .unique(maintain_order=True)
+        .group_by("claim_id")
+        .agg(pl.col("trace_codes").sort())
+    )
+    return counts.join(traces, on="claim_id", how="left").collect()
 
 
 CLAIM_PROPS: tuple[str, ...] = (
@@ -215,11 +204,19 @@ CLAIM_PROPS: tuple[str, ...] = (
 )
 
 
-def claim_nodes(claims: pl.DataFrame, hashes: pl.DataFrame, aggregates: pl.DataFrame | None) -> NodeTable:
-    """Claim nodes with the contract's properties, item aggregates folded in."""
-    frame = claims.join(hashes, on="claim_id", how="left")
+def claim_nodes(
+    claims: pl.DataFrame, hashes: pl.DataFrame, aggregates: pl.DataFrame | None, *, slice_rows: int = 200_000
+) -> Iterator[NodeTable]:
+    """Claim nodes with the contract's properties and item aggregates, in staging order, slice by slice."""
+    for start in range(0, claims.height, slice_rows):
+        part = claims.slice(start, slice_rows)
+        yield NodeTable("Claim", "claim_id", _claim_slice(part, hashes, aggregates))
+
+
+def _claim_slice(claims: pl.DataFrame, hashes: pl.DataFrame, aggregates: pl.DataFrame | None) -> pl.DataFrame:
+    frame = claims.join(hashes, on="claim_id", how="left", maintain_order="left")
     if aggregates is not None and aggregates.height:
-        frame = frame.join(aggregates, on="claim_id", how="left")
+        frame = frame.join(aggregates, on="claim_id", how="left", maintain_order="left")
     else:
         frame = frame.with_columns(
             pl.lit(None, dtype=pl.Int64).alias("item_count"),
@@ -227,7 +224,7 @@ def claim_nodes(claims: pl.DataFrame, hashes: pl.DataFrame, aggregates: pl.DataF
             pl.lit(None, dtype=pl.List(pl.String)).alias("trace_codes"),
         )
     empty = pl.lit([], dtype=pl.List(pl.String))
-    frame = frame.select(
+    return frame.select(
         "claim_id",
         "visit_type",
         pl.col("claim_ts").alias("time_ts"),
@@ -250,7 +247,6 @@ def claim_nodes(claims: pl.DataFrame, hashes: pl.DataFrame, aggregates: pl.DataF
         "content_hash",
         "load_id",
     )
-    return NodeTable("Claim", "claim_id", frame)
 
 
 def trace_code_table(items: pl.LazyFrame | pl.DataFrame, min_claims: int = 2) -> pl.DataFrame:

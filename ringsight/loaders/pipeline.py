@@ -24,7 +24,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -378,48 +378,63 @@ class _Load:
 
     # -- the graph ------------------------------------------------------------------
     def _write_graph(self) -> dict:
+        """Write this load's staged tables to the graph, one table at a time."""
         started = time.perf_counter()
         claims = self._pending_frame("claims", CLAIMS_SCHEMA)
         hashes = self._pending_frame("hashes", _HASH_SCHEMA)
         item_files = self._pending_files("items")
         items = pl.scan_parquet(item_files) if item_files else pl.LazyFrame(schema=ITEMS_SCHEMA)
         aggregates = ent.item_aggregates(items) if item_files else None
-        nodes = [*ent.entity_nodes(claims), ent.claim_nodes(claims, hashes, aggregates)]
         traces = self._trace_pairs(items)
-        nodes.append(ent.NodeTable("TraceCode", "code", traces.select("code").unique().sort("code")))
-        links = [
-            *ent.entity_links(claims),
-            *ent.claim_links(claims),
-            ent.LinkTable(
-                "HAS_TRACE", "Claim", "claim_id", "TraceCode", "code",
-                traces.select(pl.col("claim_id").alias("start"), pl.col("code").alias("end")),
-            ),
-        ]  # fmt: skip
+        bulk = self.journal.get("mode") == "bulk"
+        if bulk:  # HAS_TRACE by claim position, like the other claim links
+            positions = claims.select("claim_id", pl.int_range(pl.len(), dtype=pl.Int64).alias("start"))
+            trace_links = traces.join(positions, on="claim_id").select("start", pl.col("code").alias("end"))
+        else:
+            trace_links = traces.select(pl.col("claim_id").alias("start"), pl.col("code").alias("end"))
         self.timings["tables_s"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
-        total = sum(n.frame.height for n in nodes) + sum(link.frame.height for link in links)
-        task = self.bar.add_task(f"graph ({self.journal.get('mode')})", total=total, unit=" rows")
+        sizes: dict[str, int] = {}
+
+        def nodes() -> Iterator[ent.NodeTable]:
+            yield from ent.entity_nodes(claims)
+            yield from ent.claim_nodes(claims, hashes, aggregates)
+            yield ent.NodeTable("TraceCode", "code", traces.select("code").unique().sort("code"))
+
+        def counted(tables: Iterator[ent.NodeTable]) -> Iterator[ent.NodeTable]:
+            for table in tables:
+                sizes[table.label] = sizes.get(table.label, 0) + table.frame.height
+                yield table
+
+        def links() -> Iterator[ent.LinkTable]:
+            yield from ent.entity_links(claims)
+            yield from ent.claim_links(claims, positional=bulk)
+            yield ent.LinkTable("HAS_TRACE", "Claim", "claim_id", "TraceCode", "code", trace_links, bulk)
+
+        task = self.bar.add_task(f"graph ({self.journal.get('mode')})", total=None, unit=" rows")
 
         def tick(n: int) -> None:
             self.bar.advance(task, n)
 
-        if self.journal.get("mode") == "bulk":
-            created, rels = bulk_build(self.store, nodes, links, tick=tick)
+        if bulk:
+            created, rels = bulk_build(self.store, counted(nodes()), links(), tick=tick)
         else:
             self.store.ensure_schema()  # MERGE and MATCH by key need the indexes
             created = {}
-            for table in nodes:
-                created[table.label] = merge_nodes(
-                    self.store, table, self.journal, batch_size=self.batch_size, tick=tick
+            parts: Counter[str] = Counter()
+            for table in counted(nodes()):
+                made = merge_nodes(
+                    self.store, table, self.journal, batch_size=self.batch_size, tick=tick, part=parts[table.label]
                 )
+                parts[table.label] += 1
+                created[table.label] = created.get(table.label, 0) + made
             rels = 0
-            for link in links:
+            for link in links():
                 rels += merge_links(self.store, link, self.journal, batch_size=self.batch_size, tick=tick)
         self.timings["write_s"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
         self.store.ensure_schema()
         self.timings["schema_s"] = round(time.perf_counter() - started, 3)
-        sizes = {n.label: n.frame.height for n in nodes}
         return {"created": created, "sizes": sizes, "relationships": rels}
 
     def _trace_pairs(self, items: pl.LazyFrame) -> pl.DataFrame:

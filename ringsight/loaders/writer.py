@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import polars as pl
@@ -41,12 +41,19 @@ def _props_rows(frame: pl.DataFrame, key: str) -> Iterator[dict[str, Any]]:
 
 
 def merge_nodes(
-    store: GraphStore, table: NodeTable, journal: Journal, *, batch_size: int, tick: Tick | None = None
+    store: GraphStore,
+    table: NodeTable,
+    journal: Journal,
+    *,
+    batch_size: int,
+    tick: Tick | None = None,
+    part: int = 0,
 ) -> int:
     """MERGE the nodes of a table (properties set on creation only); return how many were created."""
     assert table.key == key_of(table.label), f"{table.label} is keyed by {key_of(table.label)}"
     cypher = f"UNWIND $rows AS row MERGE (n:{table.label} {{{table.key}: row.key}}) ON CREATE SET n += row.props"
-    return _batches(store, cypher, table.frame, f"node:{table.label}", journal, batch_size, tick, table.key)
+    step = f"node:{table.label}:{part}"
+    return _batches(store, cypher, table.frame, step, journal, batch_size, tick, table.key)
 
 
 def merge_links(
@@ -91,11 +98,13 @@ def _batches(
 
 
 def bulk_build(
-    store: GraphStore, nodes: list[NodeTable], links: list[LinkTable], *, tick: Tick | None = None
+    store: GraphStore, nodes: Iterable[NodeTable], links: Iterable[LinkTable], *, tick: Tick | None = None
 ) -> tuple[dict[str, int], int]:
     """Build the graph with GRAPH.BULK from empty; return (nodes created per label, relationships created).
 
-    The graph key must not hold anything but an empty graph: it is deleted first.
+    ``nodes`` and ``links`` are consumed one table at a time, so only one
+    table and the key → id maps are in memory at once. The graph key must not
+    hold anything but an empty graph: it is deleted first.
     """
     graph_name = store.graph_name  # type: ignore[attr-defined]
     connection = store.db.connection  # type: ignore[attr-defined]
@@ -107,29 +116,38 @@ def bulk_build(
 
 
 def _bulk(
-    connection: Any, graph_name: str, nodes: list[NodeTable], links: list[LinkTable], tick: Tick | None
+    connection: Any, graph_name: str, nodes: Iterable[NodeTable], links: Iterable[LinkTable], tick: Tick | None
 ) -> tuple[dict[str, int], int]:
     builder = BulkBuilder(connection.execute_command, graph_name)
-    ids: dict[str, pl.DataFrame] = {}
+    ids: dict[str, list[pl.DataFrame]] = {}
+    first: dict[str, int] = {}
     created: dict[str, int] = {}
     for table in nodes:
+        created.setdefault(table.label, 0)
         if table.frame.height == 0:
             continue
-        first = builder.add_nodes(table.label, table.frame)
-        ids[table.label] = table.frame.select(
-            pl.col(table.key).alias("k"), (pl.int_range(pl.len(), dtype=pl.Int64) + first).alias("id")
-        )
-        created[table.label] = created.get(table.label, 0) + table.frame.height
+        start = builder.add_nodes(table.label, table.frame)
+        first.setdefault(table.label, start)
+        if table.label != "Claim":  # claims are linked by position, not by key
+            ids.setdefault(table.label, []).append(
+                table.frame.select(
+                    pl.col(table.key).alias("k"), (pl.int_range(pl.len(), dtype=pl.Int64) + start).alias("id")
+                )
+            )
+        created[table.label] += table.frame.height
         if tick is not None:
             tick(table.frame.height)
+    id_maps = {label: pl.concat(frames) for label, frames in ids.items()}
     for link in links:
-        if link.frame.height == 0 or link.start_label not in ids or link.end_label not in ids:
+        if link.frame.height == 0 or link.end_label not in id_maps:
             continue
-        pairs = (
-            link.frame.join(ids[link.start_label].rename({"k": "start", "id": "src"}), on="start", how="inner")
-            .join(ids[link.end_label].rename({"k": "end", "id": "dst"}), on="end", how="inner")
-            .select("src", "dst")
-        )
+        if link.positional:
+            pairs = link.frame.select((pl.col("start") + first[link.start_label]).alias("src"), "end")
+        elif link.start_label in id_maps:
+            pairs = link.frame.join(id_maps[link.start_label].rename({"k": "start", "id": "src"}), on="start")
+        else:
+            continue
+        pairs = pairs.join(id_maps[link.end_label].rename({"k": "end", "id": "dst"}), on="end").select("src", "dst")
         builder.add_relationships(link.rel_type, pairs["src"].to_numpy(), pairs["dst"].to_numpy())
         if tick is not None:
             tick(pairs.height)
