@@ -135,7 +135,14 @@ def main() -> None:
             total = time.perf_counter() - t0
             queue = cluster_queue(store)
             members = _members(store, summary.run_id)
-        clusters = pl.DataFrame({"cluster_id": [c["cluster_id"] for c in queue], "score": [c["score"] for c in queue]})
+        clusters = pl.DataFrame(
+            {
+                "cluster_id": [c["cluster_id"] for c in queue],
+                "score": [c["score"] for c in queue],
+                "typologies": [c["typologies"] or [] for c in queue],
+            },
+            schema={"cluster_id": pl.String, "score": pl.Float64, "typologies": pl.List(pl.String)},
+        )
         ev = evaluate(truth, clusters, members, id_hash_key=settings.id_hash_key, top=args.top)
         _print(args, summary, total, figures, ev)
         ok = ev.recall >= 0.95 and ev.precision >= 0.9 and not ev.lookalikes_in_top
@@ -180,7 +187,7 @@ def _print(args: argparse.Namespace, summary, total: float, figures: dict[str, f
         f"look-alikes in top {ev.top}: {len(ev.lookalikes_in_top)} {ev.lookalikes_in_top}"
     )
     with pl.Config(tbl_rows=40, tbl_hide_dataframe_shape=True):
-        print(ev.per_typology.select("typology", "rings", "found", "recall", "top_hits"))
+        print(ev.per_typology.select("typology", "rings", "found", "recall", "labelled", "precision", "top_hits"))
     if ev.missed:
         print("missed:", ev.missed)
     if ev.false_positives:

@@ -5,7 +5,9 @@
 - A cluster is a *true positive* when it contains at least half of some
   ring's core members; it *flags a look-alike* when it contains at least half
   of a legitimate group's core members and no ring's.
-- Precision is taken over the top ``top`` clusters by score.
+- Precision is taken over the top ``top`` clusters by score; per typology it
+  is the share of the top clusters *labelled* with that typology (their first
+  typology) that match a planted ring.
 
 Ground-truth members are canonical identifiers from the claims files; persons
 are compared by their graph key (the keyed hash of the resident ID).
@@ -80,12 +82,16 @@ def evaluate(
         if not found:
             missed.append({"ring_id": ring_id, "typology": typology, "best_share": round(best, 3), "core": len(core)})
     head = ranked[:top]
-    tp, fps, look_hits = [], [], []
+    labels = {}
+    if "typologies" in clusters.columns:
+        labels = {cid: (t[0] if t else None) for cid, t in clusters.select("cluster_id", "typologies").iter_rows()}
+    tp, fps, look_hits, labelled = [], [], [], []
     for cid in head:
         m = by_cluster.get(cid, set())
-        ring_hit = next((t for _, t, core in rings if core and len(core & m) >= 0.5 * len(core)), None)
-        look_hit = next((k for gid, k, core in looks if core and len(core & m) >= 0.5 * len(core)), None)
+        ring_hit = _best(rings, m)
+        look_hit = _best(looks, m)
         tp.append(ring_hit)
+        labelled.append((labels.get(cid), ring_hit is not None))
         if ring_hit is None:
             fps.append({"cluster_id": cid, "members": len(m), "lookalike": look_hit})
             if look_hit is not None:
@@ -94,16 +100,36 @@ def evaluate(
         rows, schema={"ring_id": pl.String, "typology": pl.String, "found": pl.Boolean, "best_share": pl.Float64}
     )
     hits = pl.DataFrame({"typology": [t for t in tp if t is not None]}, schema={"typology": pl.String})
+    lab = pl.DataFrame(labelled, schema={"typology": pl.String, "true": pl.Boolean}, orient="row")
     table = (
         per.group_by("typology")
         .agg(pl.len().alias("rings"), pl.col("found").sum().alias("found"), pl.col("best_share").mean().round(3))
         .join(hits.group_by("typology").agg(pl.len().alias("top_hits")), on="typology", how="left")
-        .with_columns((pl.col("found") / pl.col("rings")).round(3).alias("recall"), pl.col("top_hits").fill_null(0))
+        .join(
+            lab.group_by("typology").agg(pl.len().alias("labelled"), pl.col("true").mean().round(3).alias("precision")),
+            on="typology",
+            how="full",
+            coalesce=True,
+        )
+        .with_columns(
+            (pl.col("found") / pl.col("rings")).round(3).alias("recall"),
+            pl.col("top_hits").fill_null(0),
+            pl.col("labelled").fill_null(0),
+        )
         .sort("typology")
     )
     recall = float(per["found"].mean()) if per.height else 0.0
     precision = sum(t is not None for t in tp) / len(head) if head else 0.0
     return Evaluation(recall, precision, len(head), look_hits, table, missed, fps)
+
+
+def _best(groups: list[tuple[str, str, set]], members: set) -> str | None:
+    """The kind of the group whose core the members cover best, when they cover at least half of it."""
+    best, share = None, 0.5
+    for _, kind, core in groups:
+        if core and len(core & members) / len(core) >= share:
+            best, share = kind, len(core & members) / len(core)
+    return best
 
 
 def _look_core(group: dict[str, Any]) -> list[str]:

@@ -225,7 +225,8 @@ def _explain(score: float, sigs: list[dict]) -> dict:
     ]
     typed = [s for s in sigs if s["typology"]]
     top = max((s["contribution"] for s in typed), default=0.0)
-    typologies: list[str] = []
+    # a repeat offender is named first: coming back after a rectification is what decides the response
+    typologies: list[str] = ["recurrence"] if any(s["detector"] == "recurrence" for s in sigs) else []
     for s in typed:
         if s["contribution"] >= 0.5 * top and s["typology"] not in typologies:
             typologies.append(s["typology"])

@@ -74,7 +74,19 @@ def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         )
         .with_columns(pl.col("pids").list.len().alias("patients"))
     )
-    leads = leads.filter(pl.col("patients") >= t.co_admit_min_group)
+    leads = leads.filter(pl.col("patients") >= t.co_admit_min_group).with_row_index("lead")
+    # Patients with no care anywhere else look invented (假病人); recruited ones have a history (诱导住院).
+    elsewhere = (
+        leads.select("lead", "facility_code", pl.col("pids").alias("pid"))
+        .explode("pid")
+        .join(claims.select("pid", pl.col("facility_code").alias("other")), on="pid")
+        .filter(pl.col("other") != pl.col("facility_code"))
+        .group_by("lead")
+        .agg(pl.col("pid").n_unique().alias("with_history"))
+    )
+    leads = leads.join(elsewhere, on="lead", how="left").with_columns(
+        (pl.col("with_history").fill_null(0) / pl.col("patients")).round(2).alias("history")
+    )
     out = leads.with_columns(
         ((pl.col("patients") / 8).clip(0, 1) * 0.5 + (pl.col("episodes") / 4).clip(0, 1) * 0.5).alias("strength"),
         pl.format(
@@ -89,14 +101,15 @@ def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
             pl.col("facility_code"),
             pl.col("episodes"),
         ).alias("evidence_en"),
-        numbers_json("patients", "episodes", "amount").alias("numbers"),
+        numbers_json("patients", "episodes", "history", "amount").alias("numbers"),
         pl.concat_list(
             pl.concat_list(member("Facility", "facility_code", "hospital")),
             member_list("Patient", "pids", "co_admitted"),
             member_list("Doctor", "doctors", "admitting_doctor"),
         ).alias("members"),
     )
-    return finish(out, "co_admission", "induced_admission")
+    typology = pl.when(pl.col("history") < 0.3).then(pl.lit("ghost_patients")).otherwise(pl.lit("induced_admission"))
+    return finish(out, "co_admission", typology)
 
 
 def pair_components(pairs: pl.DataFrame, group_col: str) -> pl.DataFrame:
