@@ -89,7 +89,7 @@ def _ctx(base: pl.DataFrame, kind: str, where: pl.Expr, *keys: str | pl.Expr) ->
 
 def _traces(base: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
     if items.is_empty() or "trace_codes" not in items.columns:
-        return pl.DataFrame(schema={"kind": pl.String, "ctx": pl.UInt64, "pid": pl.String})
+        return pl.DataFrame(schema={"kind": pl.String, "ctx": pl.UInt64, "pid": base.schema["pid"]})
     codes = (
         items.select("claim_id", "trace_codes")
         .explode("trace_codes")

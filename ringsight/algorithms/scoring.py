@@ -131,7 +131,15 @@ def _empty() -> pl.DataFrame:
 
 def _money(claim_ids: pl.DataFrame, claims: pl.DataFrame) -> pl.DataFrame:
     rows = claim_ids.join(
-        claims.select("claim_id", "claim_ts", "total_amount", "fund_paid", "facility_code", "district"), on="claim_id"
+        claims.select(
+            "claim_id",
+            "claim_ts",
+            "total_amount",
+            "fund_paid",
+            pl.col("facility_code").cast(pl.String),
+            pl.col("district").cast(pl.String),
+        ),
+        on="claim_id",
     )
     return rows.group_by("cluster").agg(
         pl.len().cast(pl.UInt32).alias("claim_count"),

@@ -79,7 +79,10 @@ def doctor_pharmacy(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
             (pl.col("no_visit") >= 0.2)
             | (
                 (pl.col("top_operator") >= 0.9)
-                & (pl.col("facility_code").str.slice(1, 6) != pl.col("home").str.slice(1, 6))
+                & (
+                    pl.col("facility_code").cast(pl.String).str.slice(1, 6)
+                    != pl.col("home").cast(pl.String).str.slice(1, 6)
+                )
             )
         )
     ).with_columns(pl.col("share").round(2), pl.col("peer_share").round(3))
@@ -135,10 +138,7 @@ def drug_shopping(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds
         return finish(items, "drug_shopping", "reselling")
     drugs = items.filter(
         (pl.col("item_category") == "drug")
-        | (
-            pl.col("item_category").is_null()
-            & (pl.col("item_code").str.starts_with("X") | pl.col("item_code").str.starts_with("Z"))
-        )
+        | (pl.col("item_category").is_null() & pl.col("item_code").cast(pl.String).str.slice(0, 1).is_in(["X", "Z"]))
     ).select("claim_id", "item_code", "quantity", "amount")
     rows = drugs.join(
         claims.filter(pl.col("facility_kind") == "pharmacy").select("claim_id", "pid", "card_id", "facility_code"),

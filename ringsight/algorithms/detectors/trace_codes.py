@@ -46,7 +46,7 @@ def trace_code_resale(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresh
             pl.col("claim_id").alias("claim_ids"),
             pl.col("total_amount").sum().alias("amount"),
         )
-        .with_columns(pl.col("resellers").list.join(",").alias("fac_key"))
+        .with_columns(pl.col("resellers").cast(pl.List(pl.String)).list.join(",").alias("fac_key"))
     )
     leads = per_code.group_by("fac_key").agg(
         pl.len().alias("codes"),

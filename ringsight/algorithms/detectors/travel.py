@@ -20,7 +20,7 @@ from ringsight.config import DetectThresholds
 
 
 def _region(col: str) -> pl.Expr:
-    return pl.col(col).str.slice(1, 6)
+    return pl.col(col).cast(pl.String).str.slice(1, 6)
 
 
 def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
@@ -42,7 +42,10 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
         & (_region("facility_code") != _region("prev_fac"))
         & ((pl.col("claim_ts") - pl.col("prev_ts")) < t.travel_max_hours * 3600)
     ).with_columns(
-        (pl.col("facility_code").str.slice(1, 4) != pl.col("prev_fac").str.slice(1, 4)).alias("other_city"),
+        (
+            pl.col("facility_code").cast(pl.String).str.slice(1, 4)
+            != pl.col("prev_fac").cast(pl.String).str.slice(1, 4)
+        ).alias("other_city"),
         ((pl.col("claim_ts") - pl.col("prev_ts")) / 60).round(0).alias("minutes"),
     )
     usual = (
