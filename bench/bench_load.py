@@ -133,11 +133,14 @@ def generate(n: int, out: Path, seed: int = 7) -> tuple[Path, Path]:
 
 
 def _synth(n: int, out: Path) -> tuple[Path, Path]:
-    from ringsight.synth import generate as synth_generate  # type: ignore[attr-defined]
+    """The synthetic generator's files (planted rings, realistic vocabularies)."""
+    from ringsight.synth import SynthConfig
+    from ringsight.synth import generate as synth_generate
 
-    result = synth_generate(n_claims=n, out_dir=out)  # the synth area's API
-    paths = result if isinstance(result, tuple | list) else (out / "claims.csv", out / "claim_items.csv")
-    return Path(paths[0]), Path(paths[1])
+    result = synth_generate(SynthConfig(claims=n), out)
+    if result.items_path is None:
+        raise SystemExit("the generator wrote no items file")
+    return Path(result.claims_path), Path(result.items_path)
 
 
 class PeakRss:
@@ -179,6 +182,10 @@ def main() -> None:
 
     work = args.dir or Path(tempfile.mkdtemp(prefix="rs-bench-load-"))
     claims_path, items_path = work / "claims.csv", work / "claim_items.csv"
+    if args.source == "synth" and args.dir is not None:
+        found = sorted(work.glob("claims*.csv")), sorted(work.glob("*items*.csv"))
+        if found[0] and found[1]:
+            claims_path, items_path = found[0][0], found[1][0]
     if not (claims_path.exists() and items_path.exists()):
         t = time.perf_counter()
         claims_path, items_path = (_synth if args.source == "synth" else generate)(args.claims, work)

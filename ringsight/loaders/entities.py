@@ -51,12 +51,19 @@ class LinkTable:
     positional: bool = False
 
 
-def _dedupe(frame: pl.DataFrame, key: str, props: list[str]) -> pl.DataFrame:
+def _collect(lazy: pl.LazyFrame) -> pl.DataFrame:
+    """Run a query with Polars' streaming engine (memory bounded by the result, not the input)."""
+    return lazy.collect(engine="streaming")
+
+
+def _dedupe(frame: pl.LazyFrame, key: str, props: list[str]) -> pl.DataFrame:
     """One row per key; each property is its first non-null value in file order."""
     frame = frame.filter(pl.col(key).is_not_null())
     if not props:
-        return frame.select(key).unique().sort(key)
-    return frame.group_by(key).agg([pl.col(p).drop_nulls().first() for p in props]).sort(key)
+        return _collect(frame.select(key).unique()).sort(key)
+    return _collect(frame.group_by(key, maintain_order=True).agg([pl.col(p).drop_nulls().first() for p in props])).sort(
+        key
+    )
 
 
 def _facility_key(code: str, local: str) -> pl.Expr:
@@ -73,7 +80,7 @@ def with_keys(claims: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def entity_nodes(claims: pl.DataFrame) -> Iterator[NodeTable]:
+def entity_nodes(claims: pl.LazyFrame) -> Iterator[NodeTable]:
     """The distinct entities of a claims table, one label at a time (Claim and TraceCode come separately).
 
     Derived properties (ISO birth date, facility region) are computed after
@@ -97,8 +104,10 @@ def entity_nodes(claims: pl.DataFrame) -> Iterator[NodeTable]:
     yield NodeTable("Patient", "pid", patients.with_columns(pl.col("birth_date").dt.strftime("%Y-%m-%d")))
     del patients
     yield NodeTable("Card", "card_id", _dedupe(c.select("card_id", "card_kind"), "card_id", ["card_kind"]))
-    phones = pl.concat([c.get_column("patient_phone"), c.get_column("contact_phone")]).drop_nulls().unique()
-    yield NodeTable("Phone", "number", phones.sort().alias("number").to_frame())
+    phones = pl.concat(
+        [c.select(pl.col("patient_phone").alias("number")), c.select(pl.col("contact_phone").alias("number"))]
+    )
+    yield NodeTable("Phone", "number", _dedupe(phones, "number", []))
     addresses = c.select(pl.col("address_key").alias("key"), pl.col("address_text").alias("text"), "district")
     yield NodeTable("Address", "key", _dedupe(addresses, "key", ["text", "district"]))
     facilities = _dedupe(
@@ -117,21 +126,17 @@ def entity_nodes(claims: pl.DataFrame) -> Iterator[NodeTable]:
     doctors = c.select(pl.col("doctor_code").alias("code"), pl.col("doctor_name").alias("name"))
     yield NodeTable("Doctor", "code", _dedupe(doctors, "code", ["name"]))
     for label, local in (("Terminal", "terminal_id"), ("Operator", "operator_id")):
-        rows = c.select("facility_code", local).drop_nulls().unique()
+        rows = _collect(c.select("facility_code", local).drop_nulls().unique())
         key = pl.concat_str([pl.col("facility_code"), pl.lit(":"), pl.col(local)]).alias("key")
         yield NodeTable(label, "key", rows.select(key, local, "facility_code").unique("key").sort("key"))
 
 
-def _pairs(frame: pl.DataFrame, start: str, end: str) -> pl.DataFrame:
-    return (
-        frame.select(pl.col(start).alias("start"), pl.col(end).alias("end"))
-        .drop_nulls()
-        .unique()
-        .sort("start", "end")
-    )
+def _pairs(frame: pl.LazyFrame, start: str, end: str) -> pl.DataFrame:
+    pairs = frame.select(pl.col(start).alias("start"), pl.col(end).alias("end")).drop_nulls().unique()
+    return _collect(pairs).sort("start", "end")
 
 
-def entity_links(claims: pl.DataFrame) -> Iterator[LinkTable]:
+def entity_links(claims: pl.LazyFrame) -> Iterator[LinkTable]:
     """Relationships between entities implied by the claims (patient's card, phone, address, …)."""
     c = claims
     yield LinkTable("HAS_CARD", "Patient", "pid", "Card", "card_id", _pairs(c, "pid", "card_id"))
@@ -140,15 +145,18 @@ def entity_links(claims: pl.DataFrame) -> Iterator[LinkTable]:
     yield LinkTable("LIVES_AT", "Patient", "pid", "Address", "key", _pairs(c, "pid", "address_key"))
     yield LinkTable("WORKS_AT", "Doctor", "code", "Facility", "code", _pairs(c, "doctor_code", "facility_code"))
     for label, local in (("Terminal", "terminal_id"), ("Operator", "operator_id")):
-        rows = c.select("facility_code", local).drop_nulls().unique()
+        rows = _collect(c.select("facility_code", local).drop_nulls().unique())
         key = pl.concat_str([pl.col("facility_code"), pl.lit(":"), pl.col(local)])
         frame = rows.select(key.alias("start"), pl.col("facility_code").alias("end")).unique().sort("start")
         yield LinkTable("IN_FACILITY", label, "key", "Facility", "code", frame)
 
 
-def claim_links(claims: pl.DataFrame, *, positional: bool = False) -> Iterator[LinkTable]:
-    """From each claim to its patient, card, facility, doctor, terminal and operator."""
-    start = pl.int_range(pl.len(), dtype=pl.Int64) if positional else pl.col("claim_id")
+def claim_links(claims: pl.DataFrame, *, positional: bool = False, offset: int = 0) -> Iterator[LinkTable]:
+    """From each claim to its patient, card, facility, doctor, terminal and operator.
+
+    With ``positional``, starts are the claims' positions (``offset`` + row) in staging order.
+    """
+    start = pl.int_range(pl.len(), dtype=pl.Int64) + offset if positional else pl.col("claim_id")
     targets = (
         ("BY_PATIENT", "Patient", "pid", pl.col("pid")),
         ("WITH_CARD", "Card", "card_id", pl.col("card_id")),
@@ -162,8 +170,8 @@ def claim_links(claims: pl.DataFrame, *, positional: bool = False) -> Iterator[L
         yield LinkTable(rel, "Claim", "claim_id", label, key, frame, positional)
 
 
-def item_aggregates(items: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
-    """Per claim: item count, distinct item codes (in billing order) and the trace codes settled on it."""
+def item_aggregates(items: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
+    """Per claim: item count, distinct item codes (in billing order) and the trace codes settled on it (lazy)."""
     lazy = items.lazy() if isinstance(items, pl.DataFrame) else items
     counts = lazy.group_by("claim_id").agg(
         pl.len().cast(pl.Int64).alias("item_count"),
@@ -177,7 +185,7 @@ def item_aggregates(items: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
         .group_by("claim_id")
         .agg(pl.col("trace_codes").sort())
     )
-    return counts.join(traces, on="claim_id", how="left").collect()
+    return counts.join(traces, on="claim_id", how="left")
 
 
 CLAIM_PROPS: tuple[str, ...] = (
@@ -204,13 +212,9 @@ CLAIM_PROPS: tuple[str, ...] = (
 )
 
 
-def claim_nodes(
-    claims: pl.DataFrame, hashes: pl.DataFrame, aggregates: pl.DataFrame | None, *, slice_rows: int = 200_000
-) -> Iterator[NodeTable]:
-    """Claim nodes with the contract's properties and item aggregates, in staging order, slice by slice."""
-    for start in range(0, claims.height, slice_rows):
-        part = claims.slice(start, slice_rows)
-        yield NodeTable("Claim", "claim_id", _claim_slice(part, hashes, aggregates))
+def claim_nodes(claims: pl.DataFrame, hashes: pl.DataFrame, aggregates: pl.DataFrame | None) -> NodeTable:
+    """Claim nodes of a staged chunk with the contract's properties and item aggregates, in staging order."""
+    return NodeTable("Claim", "claim_id", _claim_slice(claims, hashes, aggregates))
 
 
 def _claim_slice(claims: pl.DataFrame, hashes: pl.DataFrame, aggregates: pl.DataFrame | None) -> pl.DataFrame:

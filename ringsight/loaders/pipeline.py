@@ -152,7 +152,7 @@ class _Load:
             if journal.get("mode") is None:
                 self._choose_mode(mode)
             self._known = self._known_hashes()
-            tick = time.perf_counter()
+            tick, cpu = time.perf_counter(), time.process_time()
             for inp in self.inputs:
                 if inp.kind == "claims":
                     self._stage_file(inp, self._stage_claims)
@@ -161,12 +161,14 @@ class _Load:
                 if inp.kind == "items":
                     self._stage_file(inp, self._stage_items)
             self.timings["stage_s"] = round(time.perf_counter() - tick, 3)
-            tick = time.perf_counter()
+            self.timings["stage_cpu_s"] = round(time.process_time() - cpu, 3)
+            tick, cpu = time.perf_counter(), time.process_time()
             if not journal.get("written"):
                 written = self._write_graph()
                 journal.data["written_stats"] = written
                 journal.set("written", True)
             self.timings["graph_s"] = round(time.perf_counter() - tick, 3)
+            self.timings["graph_cpu_s"] = round(time.process_time() - cpu, 3)
             report = self._finish(t0, rejects_dir, report_path, abandoned)
         return report
 
@@ -378,27 +380,46 @@ class _Load:
 
     # -- the graph ------------------------------------------------------------------
     def _write_graph(self) -> dict:
-        """Write this load's staged tables to the graph, one table at a time."""
+        """Write this load's staged tables to the graph, one table (or one staged chunk) at a time.
+
+        Entities are deduplicated with Polars' streaming engine over the staged
+        chunks, claims are written chunk by chunk, so memory follows the number
+        of distinct entities and the chunk size, not the size of the load.
+        """
         started = time.perf_counter()
-        claims = self._pending_frame("claims", CLAIMS_SCHEMA)
-        hashes = self._pending_frame("hashes", _HASH_SCHEMA)
+        files = self._pending_files("claims")
+        claims = pl.scan_parquet(files) if files else pl.LazyFrame(schema=CLAIMS_SCHEMA)
         item_files = self._pending_files("items")
         items = pl.scan_parquet(item_files) if item_files else pl.LazyFrame(schema=ITEMS_SCHEMA)
-        aggregates = ent.item_aggregates(items) if item_files else None
+        aggregates_path = self.journal.directory / "aggregates.parquet"
+        if item_files:
+            ent.item_aggregates(items).sink_parquet(aggregates_path, engine="streaming")
         traces = self._trace_pairs(items)
         bulk = self.journal.get("mode") == "bulk"
         if bulk:  # HAS_TRACE by claim position, like the other claim links
-            positions = claims.select("claim_id", pl.int_range(pl.len(), dtype=pl.Int64).alias("start"))
-            trace_links = traces.join(positions, on="claim_id").select("start", pl.col("code").alias("end"))
+            positions = claims.select("claim_id").with_row_index("start").with_columns(pl.col("start").cast(pl.Int64))
+            trace_links = (
+                traces.lazy().join(positions, on="claim_id").select("start", pl.col("code").alias("end")).collect()
+            )
         else:
             trace_links = traces.select(pl.col("claim_id").alias("start"), pl.col("code").alias("end"))
         self.timings["tables_s"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
         sizes: dict[str, int] = {}
 
+        def claim_chunks(columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
+            for path in files:
+                yield pl.read_parquet(path, columns=columns)
+
         def nodes() -> Iterator[ent.NodeTable]:
             yield from ent.entity_nodes(claims)
-            yield from ent.claim_nodes(claims, hashes, aggregates)
+            for path, chunk in zip(files, claim_chunks(), strict=True):
+                hashes = pl.read_parquet(self.journal.directory / "hashes" / path.name)
+                aggregates = None
+                if item_files:
+                    wanted = chunk.select("claim_id").lazy()
+                    aggregates = pl.scan_parquet(aggregates_path).join(wanted, on="claim_id", how="semi").collect()
+                yield ent.claim_nodes(chunk, hashes, aggregates)
             yield ent.NodeTable("TraceCode", "code", traces.select("code").unique().sort("code"))
 
         def counted(tables: Iterator[ent.NodeTable]) -> Iterator[ent.NodeTable]:
@@ -408,7 +429,11 @@ class _Load:
 
         def links() -> Iterator[ent.LinkTable]:
             yield from ent.entity_links(claims)
-            yield from ent.claim_links(claims, positional=bulk)
+            offset = 0
+            needed = ["claim_id", "pid", "card_id", "facility_code", "doctor_code", "terminal_id", "operator_id"]
+            for chunk in claim_chunks(needed):
+                yield from ent.claim_links(chunk, positional=bulk, offset=offset)
+                offset += chunk.height
             yield ent.LinkTable("HAS_TRACE", "Claim", "claim_id", "TraceCode", "code", trace_links, bulk)
 
         task = self.bar.add_task(f"graph ({self.journal.get('mode')})", total=None, unit=" rows")
@@ -430,7 +455,11 @@ class _Load:
                 created[table.label] = created.get(table.label, 0) + made
             rels = 0
             for link in links():
-                rels += merge_links(self.store, link, self.journal, batch_size=self.batch_size, tick=tick)
+                name = f"{link.rel_type}:{link.start_label}"
+                rels += merge_links(
+                    self.store, link, self.journal, batch_size=self.batch_size, tick=tick, part=parts[name]
+                )
+                parts[name] += 1
         self.timings["write_s"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
         self.store.ensure_schema()

@@ -57,7 +57,13 @@ def merge_nodes(
 
 
 def merge_links(
-    store: GraphStore, table: LinkTable, journal: Journal, *, batch_size: int, tick: Tick | None = None
+    store: GraphStore,
+    table: LinkTable,
+    journal: Journal,
+    *,
+    batch_size: int,
+    tick: Tick | None = None,
+    part: int = 0,
 ) -> int:
     """MERGE relationships between existing nodes; return how many were created."""
     cypher = (
@@ -66,7 +72,7 @@ def merge_links(
         f"MATCH (b:{table.end_label} {{{table.end_key}: row.end}}) "
         f"MERGE (a)-[:{table.rel_type}]->(b)"
     )
-    step = f"rel:{table.rel_type}:{table.start_label}"
+    step = f"rel:{table.rel_type}:{table.start_label}:{part}"
     return _batches(store, cypher, table.frame, step, journal, batch_size, tick, None)
 
 
