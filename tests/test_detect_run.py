@@ -268,3 +268,26 @@ def test_empty_graph_gives_a_done_run_with_no_clusters(store: GraphStore, settin
     assert summary.status == "done" and summary.clusters == 0 and summary.claims == 0
     assert latest_run(store)["cluster_count"] == 0
     assert cluster_queue(store) == []
+
+
+def test_louvain_option_finds_the_same_rings() -> None:
+    world = build()
+    result = detect_frames(world.claims, world.items, DetectSettings(algorithm="louvain"))
+    for pids in world.rings.values():
+        best = max(
+            len(set(pids) & set(part.filter(pl.col("label") == "Patient")["key"]))
+            for _, part in result.members.group_by("cluster")
+        )
+        assert best >= 0.8 * len(pids)
+
+
+def test_runs_lists_failed_and_done_runs(store: GraphStore, settings: Settings) -> None:
+    from ringsight.algorithms.results import runs
+
+    _world(store, settings)
+    first = run_detection(store, settings)
+    with pytest.raises(DetectionError):
+        run_detection(store, settings, fail_after_clusters=True)
+    listed = runs(store)
+    assert [r["status"] for r in listed] == ["failed", "done"]
+    assert listed[1]["run_id"] == first.run_id and listed[0]["error"]

@@ -32,6 +32,23 @@ ORDER BY weight DESC
 """
 
 
+_RUNS = """
+MATCH (r:Run)
+RETURN r ORDER BY r.started_ts DESC, r.run_id DESC LIMIT $limit
+"""
+
+
+def runs(store: GraphStore, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest runs, newest first, whatever their status (params and timings decoded)."""
+    out = []
+    for node in store.read(_RUNS, {"limit": limit}).column("r"):
+        run = dict(node.properties)
+        for field in ("params", "timings"):
+            run[field] = _json(run.get(field), {})
+        out.append(run)
+    return out
+
+
 def latest_run(store: GraphStore) -> dict[str, Any] | None:
     """The latest finished run's properties (params and timings decoded), or None."""
     node = store.read(_LATEST_RUN).scalar()
