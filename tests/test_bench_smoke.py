@@ -1,0 +1,60 @@
+"""CI smoke run of every benchmark in bench/ at its small default size.
+
+The benchmarks measure speed and memory (figures are printed, never asserted:
+timings on a shared 2-core machine are not a test). Here each one must run to
+the end on the real embedded store and print its figures, so a benchmark that
+rots is caught.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import require_tool
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+# script -> (extra arguments, a pattern its output must contain)
+SMOKE = {
+    "bench_store.py": ([], r"[\d,]+ rows/s"),
+    "bench_synth.py": ([], r"claims/s"),
+    "bench_load.py": ([], r"claims/s"),
+    "bench_detect.py": ([], r"recall"),
+    "bench_community.py": ([], r"modularity"),
+    "bench_cypher.py": (["--repeat", "1"], r"\d+(\.\d+)? ?(ms|s)\b"),
+    "bench_cases.py": (["--edits", "10", "--races", "3"], r"\d"),
+    "bench_ui.py": ([], r"ms"),
+}
+
+
+def test_every_benchmark_has_a_smoke_run() -> None:
+    assert {p.name for p in BENCH.glob("bench_*.py")} == set(SMOKE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(SMOKE))
+def test_benchmark_runs_and_prints_its_figures(script: str, tmp_path: Path) -> None:
+    if script == "bench_ui.py":
+        require_tool("chromedriver", "chromium-driver")
+    args, pattern = SMOKE[script]
+    env = {**os.environ, "RINGSIGHT_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(BENCH.parent)}
+    env.pop("RINGSIGHT_GRAPH", None)
+    if script == "bench_ui.py":
+        args = [*args, "--data-dir", str(tmp_path / "ui")]
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert re.search(pattern, done.stdout), done.stdout[-3000:]
