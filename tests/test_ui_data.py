@@ -284,3 +284,22 @@ def test_deltas_carry_only_what_changed_and_rebuild_matches(ui) -> None:  # type
     assert set(delta(grown.elements, back.elements)["remove"]) >= set(grown.state["history"][-1]["added"])
     rebuilt = canvas.rebuild(grown.state)
     assert {e["data"]["id"]: e["data"] for e in rebuilt} == {e["data"]["id"]: e["data"] for e in grown.elements}
+
+
+def test_server_layout_is_deterministic_and_keeps_nodes_apart(ui) -> None:  # type: ignore[no-untyped-def]
+    import math
+
+    from ringsight.ui.layouts import LABEL_ROOM, force_layout
+
+    _, canvas, _ = ui
+    out = canvas.open_cluster("C000002")
+    first, second = force_layout(out.elements), force_layout(out.elements)
+    assert first == second and set(first) == set(_nodes(out.elements))
+    sizes = {i: n["data"]["size"] for i, n in _nodes(out.elements).items()}
+    ids = sorted(first)
+    gaps = [
+        math.dist((first[a]["x"], first[a]["y"]), (first[b]["x"], first[b]["y"])) - (sizes[a] + sizes[b]) / 2
+        for i, a in enumerate(ids)
+        for b in ids[i + 1 :]
+    ]
+    assert min(gaps) > LABEL_ROOM  # the hospital and its doctor no longer sit on the patients

@@ -39,10 +39,11 @@ def build_layout(lang: str, *, role: str, masked: bool, store_label: str) -> htm
             dcc.Store(id="canvas-state", data=empty_state()),
             dcc.Store(id="canvas-op"),
             dcc.Store(id="canvas-delta"),
+            dcc.Store(id="canvas-cluster"),
+            dcc.Store(id="canvas-applied"),
             dcc.Store(id="canvas-focus"),
             dcc.Store(id="selected"),
             dcc.Store(id="query-nodes", data=[]),
-            dcc.Store(id="style-key"),
             _navbar(lang, role=role, masked=masked, store_label=store_label),
             dbc.Tabs(
                 [
@@ -161,7 +162,7 @@ def _network_tab(lang: str) -> html.Div:
                     dcc.Dropdown(
                         id="layout-select",
                         options=[{"label": t(f"layout.{n}", lang), "value": n} for n in LAYOUT_NAMES],
-                        value="fcose",
+                        value="auto",
                         clearable=False,
                         searchable=False,
                         className="layout-select",

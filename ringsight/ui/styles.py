@@ -168,13 +168,17 @@ def stylesheet(weight_by: str = "count", *, large: bool = False) -> list[dict[st
     return sheet
 
 
-def layout_options(name: str, *, roots: list[str] | None = None, nonce: int = 0) -> dict[str, Any]:
-    """Options for one of the canvas layouts; ``nonce`` makes Dash see a new value so the layout reruns."""
+def layout_options(name: str, *, roots: list[str] | None = None, nonce: int = 0, elements: int = 0) -> dict[str, Any]:
+    """Options for one of the canvas layouts; ``nonce`` makes Dash see a new value so the layout reruns.
+
+    fCoSE drops to its fast spectral ("draft") quality above 600 elements,
+    where its refinement phase would take seconds in the browser.
+    """
     common = {"fit": True, "padding": 40, "animate": False, "nonce": nonce}
     if name == "fcose":
         return {
             "name": "fcose",
-            "quality": "default",
+            "quality": "draft" if elements > 600 else "default",
             "randomize": True,
             "nodeRepulsion": 14000,
             "idealEdgeLength": 150,
@@ -196,12 +200,14 @@ def layout_options(name: str, *, roots: list[str] | None = None, nonce: int = 0)
             **common,
             **({"roots": selector} if selector else {}),
         }
-    if name == "preset":
-        return {"name": "preset", "fit": False, "animate": False, "nonce": nonce}
+    if name in ("preset", *SERVER_LAYOUTS):
+        return {"name": "preset", "fit": True, "padding": 40, "animate": False, "nonce": nonce}
     return {"name": name, **common}
 
 
-LAYOUT_NAMES = ("fcose", "cose-bilkent", "concentric", "breadthfirst", "circle", "grid")
+LAYOUT_NAMES = ("auto", "fcose", "cose-bilkent", "concentric", "breadthfirst", "circle", "grid")
+#: Layouts computed on the server (ringsight.ui.layouts); the others run in the browser.
+SERVER_LAYOUTS = ("auto",)
 
 _POLYGONS = {
     "Patient": '<circle cx="9" cy="9" r="7"/>',

@@ -39,6 +39,15 @@
     }
     if (cy._ringsightBound) { return; }
     cy._ringsightBound = true;
+    // Deltas are applied to Cytoscape directly (see `apply`); when dash-cytoscape later
+    // syncs its `elements` prop from the canvas, its diff would add those elements again.
+    var add = cy.add.bind(cy);
+    cy.add = function (eles) {
+      if (Array.isArray(eles)) {
+        eles = eles.filter(function (e) { return !(e && e.data && e.data.id && cy.hasElementWithId(e.data.id)); });
+      }
+      return add(eles);
+    };
     cy.on("dbltap", "node", function (evt) {
       window.dash_clientside.set_props("canvas-op", { data: request({ op: "expand", node: evt.target.id() }) });
     });
@@ -82,22 +91,29 @@
         }
         return no;
       },
-      apply: function (delta, elements) {
-        var no = window.dash_clientside.no_update;
-        if (!delta) { return [no, no]; }
-        var out;
-        if (delta.reset) {
-          out = delta.add;
-        } else {
-          var gone = {}, updated = {};
-          (delta.remove || []).forEach(function (id) { gone[id] = true; });
-          (delta.update || []).forEach(function (u) { updated[u.data.id] = u.data; });
-          out = (elements || []).filter(function (e) { return !gone[e.data.id]; }).map(function (e) {
-            var data = updated[e.data.id];
-            return data ? Object.assign({}, e, { data: data }) : e;
-          }).concat(delta.add || []);
-        }
-        return [out, delta.layout || no];
+      apply: function (delta) {
+        var cy = cyInstance();
+        if (!delta || !cy) { return window.dash_clientside.no_update; }
+        cy.batch(function () {
+          if (delta.reset) {
+            cy.elements().remove();
+          } else {
+            (delta.remove || []).forEach(function (id) { cy.getElementById(id).remove(); });
+            (delta.update || []).forEach(function (u) {
+              var e = cy.getElementById(u.data.id);
+              if (e.length) { e.data(u.data); }
+            });
+          }
+          if (delta.add && delta.add.length) { cy.add(delta.add); }
+          if (delta.positions) {
+            cy.nodes().forEach(function (n) {
+              var p = delta.positions[n.id()];
+              if (p) { n.position(p); }
+            });
+          }
+        });
+        if (delta.layout) { cy.layout(delta.layout).run(); }
+        return delta.nonce;
       },
       fit: function (n) {
         var cy = cyInstance();

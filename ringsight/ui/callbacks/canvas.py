@@ -20,7 +20,8 @@ from ringsight.ui.callbacks import Services
 from ringsight.ui.canvas import Outcome, delta, empty_state
 from ringsight.ui.data import date_to_ts
 from ringsight.ui.i18n import t
-from ringsight.ui.styles import layout_options, stylesheet
+from ringsight.ui.layouts import force_layout
+from ringsight.ui.styles import SERVER_LAYOUTS, layout_options, stylesheet
 
 LARGE_CANVAS = 1200
 log = logging.getLogger(__name__)
@@ -116,10 +117,8 @@ def register(app: Dash, services: Services) -> None:
 
     app.clientside_callback(
         ClientsideFunction("ringsight", "apply"),
-        Output("cy", "elements"),
-        Output("cy", "layout"),
+        Output("canvas-applied", "data"),
         Input("canvas-delta", "data"),
-        State("cy", "elements"),
         prevent_initial_call=True,
     )
 
@@ -129,16 +128,22 @@ def register(app: Dash, services: Services) -> None:
         Output("status", "children"),
         Output("canvas-focus", "data"),
         Output("selected", "data", allow_duplicate=True),
+        Output("breadcrumb", "children"),
+        Output("canvas-empty", "style"),
+        Output("canvas-counts", "children"),
+        Output("canvas-cluster", "data"),
+        Output("cy", "stylesheet", allow_duplicate=True),
         Input("canvas-op", "data"),
         State("canvas-state", "data"),
         State("layout-select", "value"),
+        State("weight-mode", "value"),
         State("lang", "data"),
         prevent_initial_call=True,
         running=[(Output("status-spinner", "style"), {"display": "inline-block"}, {"display": "none"})],
     )
-    def run_op(op, state, layout_name, lang):  # type: ignore[no-untyped-def]
+    def run_op(op, state, layout_name, weight, lang):  # type: ignore[no-untyped-def]
         if not op:
-            return (no_update,) * 5
+            return (no_update,) * 10
         state = state or empty_state()
         try:
             before = services.cache.get(state.get("canvas_id"))
@@ -146,20 +151,19 @@ def register(app: Dash, services: Services) -> None:
                 before = services.canvas.rebuild(state)
             out = apply(services, op, state, before or [])
         except RingSightError as exc:
-            return no_update, no_update, t("msg.error", lang, error=exc.message), no_update, no_update
+            return (no_update, no_update, t("msg.error", lang, error=exc.message)) + (no_update,) * 7
         except Exception as exc:  # a failed operation must not leave the investigator without a word
             log.exception("canvas operation %s failed", op.get("op"))
-            return no_update, no_update, t("msg.error", lang, error=repr(exc)), no_update, no_update
+            return (no_update, no_update, t("msg.error", lang, error=repr(exc))) + (no_update,) * 7
         message = t(out.message, lang, **out.params, s=f"{out.seconds:.2f}") if out.message else no_update
         if out.elements is before and not out.relayout:
-            return no_update, out.state, message, no_update, no_update
+            return (no_update, out.state, message) + (no_update,) * 7
         new_state = {**out.state, "edges": sum(1 for e in out.elements if "source" in e["data"])}
         new_state["canvas_id"] = new_state.get("canvas_id") or uuid.uuid4().hex
         services.cache.put(new_state["canvas_id"], out.elements)
         change = delta(before or [], out.elements, reset=out.relayout)
         if out.relayout:
-            roots = _hub_roots(out.elements)
-            change["layout"] = layout_options(layout_name or "fcose", roots=roots, nonce=int(time.time() * 1000))
+            change.update(_layout_change(out.elements, layout_name or "auto", reset=True))
         change["nonce"] = time.time()
         focus = out.params.get("focus") if op.get("op") in ("add", "query") else None
         selected = {"kind": "node", "id": focus} if focus else (None if op.get("op") == "open" else no_update)
@@ -167,32 +171,34 @@ def register(app: Dash, services: Services) -> None:
             focus = {"id": focus, "select": True, "nonce": time.time()}
         elif op.get("op") == "expand" and out.message == "msg.expanded":
             focus = {"id": op.get("node"), "select": False, "nonce": time.time()}
-        return change, new_state, message, focus or no_update, selected
+        trail, empty, counts = canvas_chrome(new_state, lang)
+        cluster = new_state.get("cluster") if op.get("op") == "open" else no_update
+        was_large, large = _is_large(state), _is_large(new_state)
+        sheet = stylesheet(weight or "count", large=large) if was_large != large else no_update
+        return change, new_state, message, focus or no_update, selected, trail, empty, counts, cluster, sheet
 
     @app.callback(
-        Output("cy", "layout", allow_duplicate=True),
+        Output("canvas-delta", "data", allow_duplicate=True),
         Input("relayout-btn", "n_clicks"),
         Input("layout-select", "value"),
         State("canvas-state", "data"),
         prevent_initial_call=True,
     )
     def relayout(_n: int | None, name: str, state: dict[str, Any] | None) -> dict[str, Any]:
-        elements = services.cache.get((state or {}).get("canvas_id")) or []
-        return layout_options(name or "fcose", roots=_hub_roots(elements), nonce=int(time.time() * 1000))
+        state = state or {}
+        elements = services.cache.get(state.get("canvas_id"))
+        if elements is None and state.get("nodes"):
+            elements = services.canvas.rebuild(state)
+        return _layout_change(elements or [], name or "auto", reset=False)
 
     @app.callback(
         Output("cy", "stylesheet"),
-        Output("style-key", "data"),
         Input("weight-mode", "value"),
-        Input("canvas-state", "data"),
-        State("style-key", "data"),
+        State("canvas-state", "data"),
+        prevent_initial_call=True,
     )
-    def restyle(weight: str, state: dict[str, Any] | None, current: str | None) -> tuple[Any, Any]:
-        large = len((state or {}).get("nodes") or []) > LARGE_CANVAS // 2
-        key = f"{weight}:{large}"
-        if key == current:
-            return no_update, no_update
-        return stylesheet(weight or "count", large=large), key
+    def restyle(weight: str, state: dict[str, Any] | None) -> Any:
+        return stylesheet(weight or "count", large=_is_large(state))
 
     @app.callback(
         Output("cy", "generateImage"),
@@ -212,25 +218,55 @@ def register(app: Dash, services: Services) -> None:
         return {"type": kind, "action": "download", "filename": name, "options": options}
 
     @app.callback(
-        Output("breadcrumb", "children"),
-        Output("canvas-empty", "style"),
-        Output("canvas-counts", "children"),
-        Input("canvas-state", "data"),
+        Output("breadcrumb", "children", allow_duplicate=True),
+        Output("canvas-empty", "style", allow_duplicate=True),
+        Output("canvas-counts", "children", allow_duplicate=True),
         Input("lang", "data"),
+        State("canvas-state", "data"),
+        prevent_initial_call=True,
     )
-    def breadcrumb(state: dict[str, Any] | None, lang: str) -> tuple[Any, ...]:
-        state = state or {}
-        crumbs = [_crumb(h, lang) for h in state.get("history") or []]
-        trail: list[Any] = []
-        for i, text in enumerate(crumbs[-8:]):
-            if i:
-                trail.append(html.Span("›", className="crumb-sep"))
-            trail.append(html.Span(text, className="crumb crumb-last" if i == len(crumbs[-8:]) - 1 else "crumb"))
-        nodes = len(state.get("nodes") or [])
-        edges = state.get("edges") or 0
-        empty = {"display": "none"} if nodes else {}
-        counts = f"{t('type.Cluster', lang)} {state.get('cluster') or '—'} · {nodes} / {edges}"
-        return trail, empty, counts
+    def retranslate(lang: str, state: dict[str, Any] | None) -> tuple[Any, ...]:
+        return canvas_chrome(state or {}, lang)
+
+
+def _layout_change(elements: list[dict[str, Any]], name: str, *, reset: bool) -> dict[str, Any]:
+    """The part of a canvas delta that lays the canvas out: server positions, or a browser layout to run.
+
+    With ``reset`` the positions go into the elements being added (the canvas
+    is replaced); otherwise they move the nodes already drawn.
+    """
+    nonce = int(time.time() * 1000)
+    change: dict[str, Any] = {"nonce": time.time()}
+    if name in SERVER_LAYOUTS:
+        positions = force_layout(elements)
+        if reset:
+            for e in elements:
+                if e["data"]["id"] in positions:
+                    e["position"] = positions[e["data"]["id"]]
+        else:
+            change["positions"] = positions
+        change["layout"] = layout_options(name, nonce=nonce)
+    else:
+        change["layout"] = layout_options(name, roots=_hub_roots(elements), nonce=nonce, elements=len(elements))
+    return change
+
+
+def _is_large(state: dict[str, Any] | None) -> bool:
+    return len((state or {}).get("nodes") or []) > LARGE_CANVAS // 2
+
+
+def canvas_chrome(state: dict[str, Any], lang: str) -> tuple[Any, Any, str]:
+    """The breadcrumb of operations, the empty-canvas hint's visibility, and the node / link counts."""
+    crumbs = [_crumb(h, lang) for h in state.get("history") or []][-8:]
+    trail: list[Any] = []
+    for i, text in enumerate(crumbs):
+        if i:
+            trail.append(html.Span("›", className="crumb-sep"))
+        trail.append(html.Span(text, className="crumb crumb-last" if i == len(crumbs) - 1 else "crumb"))
+    nodes = len(state.get("nodes") or [])
+    empty = {"display": "none"} if nodes else {}
+    counts = f"{t('type.Cluster', lang)} {state.get('cluster') or '—'} · {nodes} / {state.get('edges') or 0}"
+    return trail, empty, counts
 
 
 def _crumb(h: dict[str, Any], lang: str) -> str:

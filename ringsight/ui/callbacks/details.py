@@ -352,9 +352,8 @@ def register(app: Dash, services: Services) -> None:
 
     @app.callback(
         Output("cluster-summary", "children"),
-        Input("canvas-state", "data"),
+        Input("canvas-cluster", "data"),
         Input("lang", "data"),
     )
-    def summary(state: dict | None, lang: str) -> Any:
-        cluster_id = (state or {}).get("cluster")
+    def summary(cluster_id: str | None, lang: str) -> Any:
         return cluster_panel(services.data.cluster(cluster_id), lang) if cluster_id else None
