@@ -272,6 +272,11 @@ def epoch_series(series: pl.Series) -> pl.Series:
     return fast_then_slow(series, fast, parse_epoch)
 
 
+def date_series(series: pl.Series) -> pl.Series:
+    """:func:`parse_date` with a fast path for ``YYYY-MM-DD``."""
+    return fast_then_slow(series, lambda e: e.str.to_date("%Y-%m-%d", strict=False), parse_date)
+
+
 def parse_date(expr: pl.Expr) -> pl.Expr:
     """A calendar date from the spellings accepted for date-times (time part ignored)."""
     e = _time_text(expr).str.slice(0, 10)

@@ -71,11 +71,24 @@ class Rule:
     detail: pl.Expr
 
 
-def _vocab(frame_col: str, table: TableProfile) -> pl.Expr:
-    """The canonical value of a vocabulary column (null when unknown or absent)."""
-    mapping = table.vocabulary(frame_col) or {}
-    key = pl.col(frame_col).str.to_lowercase().str.replace_all(r"\s+", "")
-    return key.replace_strict(mapping, default=None, return_dtype=pl.String)
+def _vocab(series: pl.Series, table: TableProfile) -> pl.Series:
+    """The canonical value of a vocabulary column (null when unknown or absent).
+
+    Values spelt exactly as in the vocabulary map directly; the others are
+    folded (case, spaces) first.
+    """
+    column = str(series.name)
+    exact = {**(table.values.get(column) or {})}
+    folded = table.vocabulary(column) or {}
+
+    def fast(e: pl.Expr) -> pl.Expr:
+        return e.replace_strict(exact, default=None, return_dtype=pl.String)
+
+    def slow(e: pl.Expr) -> pl.Expr:
+        key = e.str.to_lowercase().str.replace_all(r"\s+", "")
+        return key.replace_strict(folded, default=None, return_dtype=pl.String)
+
+    return nz.fast_then_slow(series, fast, slow)
 
 
 def parse_claims(frame: pl.DataFrame, table: TableProfile) -> pl.DataFrame:
@@ -83,7 +96,7 @@ def parse_claims(frame: pl.DataFrame, table: TableProfile) -> pl.DataFrame:
     col = pl.col
     vocab_cols = [c for c in table.values if c in frame.columns]
     frame = frame.with_columns(
-        [_vocab(c, table).alias(f"p_{c}") for c in vocab_cols]
+        [_vocab(frame[c], table).alias(f"p_{c}") for c in vocab_cols]
         + [nz.epoch_series(frame[c]).alias(f"p_{c[:-5]}_ts") for c in ("claim_time", "admit_time", "discharge_time")]
         + [nz.id_series(frame[c]).alias(f"p_{c}") for c in ("patient_id", "card_id", "facility_id", "doctor_id")]
         + [nz.phone_series(frame[c]).alias(f"p_{c}") for c in ("patient_phone", "contact_phone")]
@@ -91,7 +104,7 @@ def parse_claims(frame: pl.DataFrame, table: TableProfile) -> pl.DataFrame:
             nz.amount_series(frame[c]).alias(f"p_{c}")
             for c in ("total_amount", "fund_paid", "account_paid", "self_paid")
         ]
-        + [nz.parse_date(col("patient_birth_date")).alias("p_birth")]
+        + [nz.date_series(frame["patient_birth_date"]).alias("p_birth")]
     )
     id_type = col("p_patient_id_type").fill_null(pl.lit("resident_id"))
     checked = nz.by_distinct(frame["p_patient_id"], lambda v: [nz.resident_id_ok(v).alias("p_id_ok")])
@@ -158,7 +171,7 @@ def parse_items(frame: pl.DataFrame, table: TableProfile) -> pl.DataFrame:
     """Add the parsed forms of an items chunk."""
     vocab_cols = [c for c in table.values if c in frame.columns]
     return frame.with_columns(
-        [_vocab(c, table).alias(f"p_{c}") for c in vocab_cols]
+        [_vocab(frame[c], table).alias(f"p_{c}") for c in vocab_cols]
         + [nz.amount_series(frame[c]).alias(f"p_{c}") for c in ("quantity", "unit_price", "amount")]
         + [nz.id_series(frame[c]).alias(f"p_{c}") for c in ("item_code", "item_doctor_id")]
     )
