@@ -129,8 +129,11 @@ def by_id(driver: Any, element_id: str) -> Any:
 
 
 def click_element(driver: Any, element_id: str, *, double: bool = False, edge: bool = False) -> None:
-    """Click (or double-click) a node or an edge where it is drawn."""
+    """Click (or double-click) a node or an edge where it is drawn, once the view has stopped moving."""
     from selenium.webdriver.common.action_chains import ActionChains
+
+    time.sleep(0.1)
+    wait(lambda: not cy(driver, "cy.animated()"), what="the view to settle")
 
     getter = "renderedMidpoint()" if edge else "renderedPosition()"
     x, y, w, h = driver.execute_script(
