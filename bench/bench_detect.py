@@ -174,18 +174,22 @@ def synth_frames(folder: Path, settings: Settings) -> tuple[pl.DataFrame, pl.Dat
     A stand-in for the loader at sizes where loading takes longer than the session: person keys are
     the keyed hash of the resident ID as the loader makes them; addresses are matched as written.
     """
+    from ringsight.algorithms.frames import CATEGORICAL_CLAIM_COLUMNS
     from ringsight.identity import keyed_hash
-    from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA
 
     def read(name: str) -> pl.LazyFrame:
         pq = folder / f"{name}.parquet"
         return pl.scan_parquet(pq) if pq.exists() else pl.scan_csv(folder / f"{name}.csv", infer_schema=False)
 
+    raw = read("claims")
+    schema = raw.collect_schema()
+
     def ts(col: str) -> pl.Expr:
+        if isinstance(schema[col], pl.Datetime):  # Parquet output is typed
+            return pl.col(col).dt.replace_time_zone("Asia/Shanghai").dt.epoch("s")
         text = pl.col(col).cast(pl.String)
         return text.str.to_datetime("%Y-%m-%d %H:%M:%S", time_zone="Asia/Shanghai", strict=False).dt.epoch("s")
 
-    raw = read("claims")
     ids = raw.select(pl.col("patient_id").cast(pl.String).str.to_uppercase().unique()).collect()["patient_id"]
     pid = pl.DataFrame({"patient_id": ids, "pid": [keyed_hash(v, settings.id_hash_key) for v in ids.to_list()]})
     money = [pl.col(c).cast(pl.Float64) for c in ("total_amount", "fund_paid")]
@@ -214,15 +218,15 @@ def synth_frames(folder: Path, settings: Settings) -> tuple[pl.DataFrame, pl.Dat
             "terminal_id",
             "operator_id",
         )
+        .with_columns([pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_CLAIM_COLUMNS])
         .collect()
     )
-    claims = claims.cast({c: CLAIMS_SCHEMA[c] for c in claims.columns})
     items = (
         read("claim_items")
         .select(
             "claim_id",
-            pl.col("item_code").cast(pl.String),
-            pl.col("item_category").cast(pl.String),
+            pl.col("item_code").cast(pl.Categorical),
+            pl.col("item_category").cast(pl.Categorical),
             pl.col("quantity").cast(pl.Float64),
             pl.col("amount").cast(pl.Float64),
             pl.col("trace_codes")
@@ -233,10 +237,7 @@ def synth_frames(folder: Path, settings: Settings) -> tuple[pl.DataFrame, pl.Dat
         )
         .collect()
     )
-    items = items.with_columns(pl.lit(None, dtype=ITEMS_SCHEMA["line_no"]).alias("line_no"))
-    from ringsight.algorithms.frames import compact
-
-    return compact(claims, items)
+    return claims, items
 
 
 def scale_run(folder: Path, top: int) -> None:
@@ -292,7 +293,7 @@ def scale_run(folder: Path, top: int) -> None:
     with pl.Config(tbl_rows=40, tbl_hide_dataframe_shape=True):
         print(ev.per_typology.select("typology", "rings", "found", "recall", "labelled", "precision", "top_hits"))
     if ev.missed:
-        print("missed:", ev.missed)
+        print(f"missed ({len(ev.missed)}):", ev.missed[:10])
 
 
 def _members(store: GraphStore, run_id: str) -> pl.DataFrame:
@@ -327,7 +328,7 @@ def _print(args: argparse.Namespace, summary, total: float, figures: dict[str, f
     with pl.Config(tbl_rows=40, tbl_hide_dataframe_shape=True):
         print(ev.per_typology.select("typology", "rings", "found", "recall", "labelled", "precision", "top_hits"))
     if ev.missed:
-        print("missed:", ev.missed)
+        print(f"missed ({len(ev.missed)}):", ev.missed[:10])
     if ev.false_positives:
         print("top false positives:", ev.false_positives[:10])
     sys.stdout.flush()

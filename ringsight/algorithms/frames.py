@@ -128,11 +128,13 @@ CATEGORICAL_CLAIM_COLUMNS = (
 )
 
 
+_CLAIM_CATS = [pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_CLAIM_COLUMNS]
+_ITEM_CATS = [pl.col("item_code").cast(pl.Categorical), pl.col("item_category").cast(pl.Categorical)]
+
+
 def compact(claims: pl.DataFrame, items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The frames with repeated strings as categoricals (detectors accept both forms)."""
-    claims = claims.with_columns([pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_CLAIM_COLUMNS])
-    items = items.with_columns(pl.col("item_code").cast(pl.Categorical), pl.col("item_category").cast(pl.Categorical))
-    return claims, items
+    return claims.with_columns(_CLAIM_CATS), items.with_columns(_ITEM_CATS)
 
 
 @dataclass
@@ -201,22 +203,24 @@ def _from_staging(
     since_ts, until_ts = resolve_window(latest, since, until, days)
     # The loader stages each accepted claim once (a re-load of the same claim is a no-op), so no
     # de-duplication is needed here.
+    # Casting inside the lazy query never holds the string and the categorical copies together.
     claims = (
         claims_lf.select(DETECT_CLAIM_COLUMNS)
         .filter(pl.col("claim_ts").is_between(since_ts, until_ts, closed="left"))
+        .with_columns(_CLAIM_CATS)
         .collect()
     )
     if items_lf is None:
-        items = empty_items().select(DETECT_ITEM_COLUMNS)
+        items = empty_items().select(DETECT_ITEM_COLUMNS).with_columns(_ITEM_CATS)
     elif claims.height == claims_lf.select(pl.len()).collect().item():
-        items = items_lf.select(DETECT_ITEM_COLUMNS).collect()  # the window holds every staged claim
+        items = items_lf.select(DETECT_ITEM_COLUMNS).with_columns(_ITEM_CATS).collect()  # every staged claim
     else:
         items = (
             items_lf.select(DETECT_ITEM_COLUMNS)
             .join(claims.select("claim_id").lazy(), on="claim_id", how="semi")
+            .with_columns(_ITEM_CATS)
             .collect()
         )
-    claims, items = compact(claims, items)
     return ClaimsWindow(claims, items, since_ts, until_ts, "staged")
 
 
