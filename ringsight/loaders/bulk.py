@@ -18,7 +18,9 @@ carries ``BEGIN``.
 from __future__ import annotations
 
 import struct
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
@@ -116,6 +118,9 @@ class BulkBuilder:
         self.begun = False
         self.nodes_created = 0
         self.relationships_created = 0
+        # One sender thread: the server inserts a batch while the next one is encoded.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-bulk")
+        self._inflight: deque[Future[object]] = deque()
 
     def _send(self, nodes: int, rels: int, label_tokens: list[bytes], rel_tokens: list[bytes]) -> None:
         args: list[object] = [self.graph_name]
@@ -123,11 +128,24 @@ class BulkBuilder:
             args.append("BEGIN")
             self.begun = True
         args += [nodes, rels, len(label_tokens), len(rel_tokens), *label_tokens, *rel_tokens]
-        reply = self.execute("GRAPH.BULK", *args)
+        self._inflight.append(self._pool.submit(self.execute, "GRAPH.BULK", *args))
+        while len(self._inflight) > 2:
+            self._collect(self._inflight.popleft())
+
+    def _collect(self, future: Future[object]) -> None:
+        reply = future.result()
         text = reply.decode() if isinstance(reply, bytes) else str(reply)
         parts = text.split(", ")
         self.nodes_created += int(parts[0].split(" ")[0])
         self.relationships_created += int(parts[1].split(" ")[0])
+
+    def finish(self) -> None:
+        """Wait for every call sent so far (and raise the first error, if any)."""
+        try:
+            while self._inflight:
+                self._collect(self._inflight.popleft())
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def add_nodes(self, label: str, frame: pl.DataFrame, chunk_rows: int = 200_000) -> int:
         """Create one node per row with the frame's columns as properties; return the first id."""

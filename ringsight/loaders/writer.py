@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import numpy as np
 import polars as pl
 import redis
 
@@ -121,11 +122,56 @@ def bulk_build(
     return created, rels
 
 
+class IdMap:
+    """Node ids of one label by key, for turning key pairs into GRAPH.BULK id pairs.
+
+    Keys are hashed to 64 bits and sorted once; a lookup is a binary search
+    (NumPy) instead of a join of millions of strings, and every hit is
+    confirmed by comparing the key itself (a collision falls back to a join).
+    """
+
+    _SEED = 4242
+
+    def __init__(self) -> None:
+        self._keys: list[pl.Series] = []
+        self._ids: list[np.ndarray] = []
+
+    def add(self, keys: pl.Series, first: int) -> None:
+        self._keys.append(keys.rename("k"))
+        self._ids.append(np.arange(first, first + keys.len(), dtype=np.int64))
+
+    def freeze(self) -> IdMap:
+        keys = pl.concat(self._keys)
+        hashes = keys.hash(self._SEED).to_numpy()
+        order = np.argsort(hashes, kind="stable")
+        self.hashes, self.ids = hashes[order], np.concatenate(self._ids)[order]
+        self.keys = keys.gather(order)
+        return self
+
+    def lookup(self, keys: pl.Series) -> np.ndarray:
+        """The id of each key (-1 when the label has no such node)."""
+        out = np.full(keys.len(), -1, dtype=np.int64)
+        if keys.len() == 0 or len(self.hashes) == 0:
+            return out
+        hashes = keys.hash(self._SEED).to_numpy()
+        at = np.searchsorted(self.hashes, hashes).clip(0, len(self.hashes) - 1)
+        hit = np.flatnonzero(self.hashes[at] == hashes)
+        same = (self.keys.gather(at[hit]) == keys.gather(hit)).fill_null(False).to_numpy()
+        out[hit[same]] = self.ids[at[hit[same]]]
+        missed = hit[~same]
+        if len(missed):  # a 64-bit collision: resolve these few exactly
+            table = pl.DataFrame({"k": self.keys, "id": self.ids})
+            probe = pl.DataFrame({"k": keys.gather(missed), "i": missed})
+            found = probe.join(table, on="k")
+            out[found["i"].to_numpy()] = found["id"].to_numpy()
+        return out
+
+
 def _bulk(
     connection: Any, graph_name: str, nodes: Iterable[NodeTable], links: Iterable[LinkTable], tick: Tick | None
 ) -> tuple[dict[str, int], int]:
     builder = BulkBuilder(connection.execute_command, graph_name)
-    ids: dict[str, list[pl.DataFrame]] = {}
+    maps: dict[str, IdMap] = {}
     first: dict[str, int] = {}
     created: dict[str, int] = {}
     for table in nodes:
@@ -135,28 +181,26 @@ def _bulk(
         start = builder.add_nodes(table.label, table.frame)
         first.setdefault(table.label, start)
         if table.label != "Claim":  # claims are linked by position, not by key
-            ids.setdefault(table.label, []).append(
-                table.frame.select(
-                    pl.col(table.key).alias("k"), (pl.int_range(pl.len(), dtype=pl.Int64) + start).alias("id")
-                )
-            )
+            maps.setdefault(table.label, IdMap()).add(table.frame.get_column(table.key), start)
         created[table.label] += table.frame.height
         if tick is not None:
             tick(table.frame.height)
-    id_maps = {label: pl.concat(frames) for label, frames in ids.items()}
+    frozen = {label: m.freeze() for label, m in maps.items()}
     for link in links:
-        if link.frame.height == 0 or link.end_label not in id_maps:
+        if link.frame.height == 0 or link.end_label not in frozen:
             continue
         if link.positional:
-            pairs = link.frame.select((pl.col("start") + first[link.start_label]).alias("src"), "end")
-        elif link.start_label in id_maps:
-            pairs = link.frame.join(id_maps[link.start_label].rename({"k": "start", "id": "src"}), on="start")
+            src = link.frame.get_column("start").to_numpy() + first[link.start_label]
+        elif link.start_label in frozen:
+            src = frozen[link.start_label].lookup(link.frame.get_column("start"))
         else:
             continue
-        pairs = pairs.join(id_maps[link.end_label].rename({"k": "end", "id": "dst"}), on="end").select("src", "dst")
-        builder.add_relationships(link.rel_type, pairs["src"].to_numpy(), pairs["dst"].to_numpy())
+        dst = frozen[link.end_label].lookup(link.frame.get_column("end"))
+        keep = (src >= 0) & (dst >= 0)
+        builder.add_relationships(link.rel_type, src[keep], dst[keep])
         if tick is not None:
-            tick(pairs.height)
+            tick(int(keep.sum()))
+    builder.finish()
     return created, builder.relationships_created
 
 
