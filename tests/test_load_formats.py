@@ -177,3 +177,14 @@ def test_load_cli_writes_report_and_rejects(data_dir: Path, tmp_path: Path, grap
     assert rejects.select("_line", "_column", "_reason").rows() == [("5", "total_amount", "bad_amount")]
     assert rejects["claim_id"].to_list() == ["S0004"], "the whole row is kept"
     assert "claims loaded" in done.stdout
+
+
+def test_profile_keeps_extra_columns_as_claim_properties(store: GraphStore, settings: Settings) -> None:
+    report = load_files(
+        [FIX / "claims_province.csv"], settings=settings, store=store, profile=FIX / "province.toml"
+    )
+    assert report.loaded == 6
+    assert report.files[0].ignored_headers == ["备注"]
+    values = store.read("MATCH (c:Claim) RETURN DISTINCT c.`统筹区` AS region").column("region")
+    assert values == ["110100"]
+    assert store.read("MATCH (c:Claim) WHERE c.`备注` IS NOT NULL RETURN count(c)").scalar() == 0

@@ -297,6 +297,8 @@ class _Load:
                 self.journal.subdir("conflicts") / f"{key}.parquet",
             )
         write_parquet_atomic(new.select(list(CLAIMS_SCHEMA)), self.journal.subdir("claims") / f"{key}.parquet")
+        if inp.mapping.kept_extra:
+            self._stage_extras(inp, chunk, new, key)
         hashes = new.select("claim_id", "content_hash")
         write_parquet_atomic(hashes, self.journal.subdir("hashes") / f"{key}.parquet")
         self._known.add(hashes.with_columns(pl.lit(True).alias("new")))
@@ -309,6 +311,13 @@ class _Load:
             "rejected": _counts(bad.get_column(val.REASON)),
             "warnings": val.claim_warnings(good),
         }
+
+    def _stage_extras(self, inp: Input, chunk: pl.DataFrame, new: pl.DataFrame, key: str) -> None:
+        """Columns the profile keeps (``keep_extra``) become Claim properties; staged beside the chunk."""
+        names = extra_property_names(inp.mapping.kept_extra)
+        extras = clean_frame(chunk.select(LINE, *[pl.col(h).cast(pl.String).alias(names[h]) for h in names]), (LINE,))
+        extras = new.select(LINE, "claim_id").join(extras, on=LINE, how="left").drop(LINE)
+        write_parquet_atomic(extras, self.journal.subdir("extras") / f"{key}.parquet")
 
     def _classify(self, hashed: pl.DataFrame) -> tuple[pl.DataFrame, int, pl.DataFrame]:
         """Split accepted claims into new ones, unchanged repeats and conflicts (the first row of an id wins)."""
@@ -419,7 +428,12 @@ class _Load:
                 if item_files:
                     wanted = chunk.select("claim_id").lazy()
                     aggregates = pl.scan_parquet(aggregates_path).join(wanted, on="claim_id", how="semi").collect()
-                yield ent.claim_nodes(chunk, hashes, aggregates)
+                table = ent.claim_nodes(chunk, hashes, aggregates)
+                extras = self.journal.directory / "extras" / path.name
+                if extras.exists():
+                    kept = pl.read_parquet(extras)
+                    table.frame = table.frame.join(kept, on="claim_id", how="left", maintain_order="left")
+                yield table
             yield ent.NodeTable("TraceCode", "code", traces.select("code").unique().sort("code"))
 
         def counted(tables: Iterator[ent.NodeTable]) -> Iterator[ent.NodeTable]:
@@ -590,6 +604,18 @@ class _Load:
         report.duration_s = round(time.perf_counter() - t0, 3)
         report.claims_per_s = round(report.rows_read / report.duration_s, 1) if report.duration_s else 0.0
         return report
+
+
+def extra_property_names(headers: list[str]) -> dict[str, str]:
+    """Claim property names for kept extra headers: the folded header, prefixed when it would shadow one of ours."""
+    from ringsight.loaders.profiles import normalise_header
+
+    taken = {"claim_id", *ent.CLAIM_PROPS}
+    names = {}
+    for header in headers:
+        name = normalise_header(header) or "extra"
+        names[header] = f"extra_{name}" if name in taken else name
+    return names
 
 
 def graph_is_empty(store: GraphStore) -> bool:
