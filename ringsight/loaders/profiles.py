@@ -302,7 +302,7 @@ def _extend(table: TableProfile, section: dict, path: Path, where: str) -> None:
     for canonical, headers in section.get("columns", {}).items():
         if canonical not in table.columns:
             raise InputError(
-                f"The profile {path} maps [{where}.columns] '{canonical}', which is not a canonical column.",
+                f"The profile {path} maps '{canonical}' in its {where}.columns table, which is not a canonical column.",
                 f"Use one of: {', '.join(table.columns)}.",
             )
         names = (headers,) if isinstance(headers, str) else tuple(str(h) for h in headers)
@@ -390,8 +390,8 @@ def require_columns(mapping: HeaderMapping, table: TableProfile, source: Path, w
         parts.append(f"'{canonical}' (or {aliases}){near}")
     raise MissingColumnError(
         f"The {what} file {source} lacks the required column {'; '.join(parts)}. Nothing was loaded.",
-        'Rename the header in the file, or map it in a profile TOML ([claims.columns] canonical = "header") '
-        "and pass --profile; `ringsight profile check FILE` shows the mapping.",
+        f"Rename the header in the file, or map it in the {what}.columns table of a profile TOML "
+        '(for example card_id = "卡号") and pass --profile; `ringsight profile check FILE` shows the mapping.',
         missing=list(mapping.missing),
         closest={c: mapping.closest(c, table) for c in mapping.missing},
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -203,7 +202,3 @@ def _unreadable(path: Path, kind: str, exc: Exception) -> InputError:
         "Check that the file is complete and really is that format (open it, or export it again).",
     )
 
-
-def disk_free(path: Path) -> int:
-    """Free bytes where temporary transcodings would go (used to warn before a large GBK file)."""
-    return shutil.disk_usage(path).free
