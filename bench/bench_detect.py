@@ -112,11 +112,22 @@ def main() -> None:
         "--frames-from",
         type=Path,
         default=None,
-        help="scale mode: detect straight from a generator output folder (no loader, no store)",
+        help="scale mode: stage a generator output folder without the loader, then run detection",
     )
     args = parser.parse_args()
     if args.frames_from is not None:
-        scale_run(args.frames_from, args.top)
+        tmp = None
+        if args.data is None:
+            tmp = tempfile.TemporaryDirectory(prefix="rs-bench-scale-")
+            args.data = Path(tmp.name)
+        server = EmbeddedServer(args.data)
+        server.ensure_running()
+        try:
+            scale_run(args.frames_from, args.data, args.top)
+        finally:
+            server.stop()
+            if tmp is not None:
+                tmp.cleanup()
         return
 
     tmp = None
@@ -155,7 +166,7 @@ def main() -> None:
             schema={"cluster_id": pl.String, "score": pl.Float64, "typologies": pl.List(pl.String)},
         )
         ev = evaluate(truth, clusters, members, id_hash_key=settings.id_hash_key, top=args.top)
-        _print(args, summary, total, figures, ev)
+        _print(summary, total, figures, ev)
         ok = ev.recall >= 0.95 and ev.precision >= 0.9 and not ev.lookalikes_in_top
         print(
             f"accuracy targets (recall ≥ 95 %, top-{args.top} precision ≥ 90 %, no look-alike): "
@@ -168,14 +179,16 @@ def main() -> None:
                 tmp.cleanup()
 
 
-def synth_frames(folder: Path, settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Claims and items in the staged-table schema, straight from the generator's canonical files.
+def stage_synth(folder: Path, settings: Settings) -> int:
+    """Stream a generator folder into the staged tables of ``settings`` (the loader's output format).
 
-    A stand-in for the loader at sizes where loading takes longer than the session: person keys are
-    the keyed hash of the resident ID as the loader makes them; addresses are matched as written.
+    A stand-in for the loader at sizes it cannot load within a session: person keys are the keyed
+    hash of the resident ID as the loader makes them, addresses are matched as written, and no
+    graph is built. Streams (``sink_parquet``), so it needs little memory. Returns the claim count.
     """
-    from ringsight.algorithms.frames import CATEGORICAL_CLAIM_COLUMNS
+    from ringsight.algorithms.frames import DETECT_CLAIM_COLUMNS, DETECT_ITEM_COLUMNS
     from ringsight.identity import keyed_hash
+    from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, staging_dir
 
     def read(name: str) -> pl.LazyFrame:
         pq = folder / f"{name}.parquet"
@@ -192,108 +205,71 @@ def synth_frames(folder: Path, settings: Settings) -> tuple[pl.DataFrame, pl.Dat
 
     ids = raw.select(pl.col("patient_id").cast(pl.String).str.to_uppercase().unique()).collect()["patient_id"]
     pid = pl.DataFrame({"patient_id": ids, "pid": [keyed_hash(v, settings.id_hash_key) for v in ids.to_list()]})
-    money = [pl.col(c).cast(pl.Float64) for c in ("total_amount", "fund_paid")]
+    renamed = {"patient_address": "address_key", "facility_id": "facility_code", "doctor_id": "doctor_code"}
     claims = (
         raw.with_columns(pl.col("patient_id").cast(pl.String).str.to_uppercase())
         .join(pid.lazy(), on="patient_id", how="left")
-        .select(
-            "claim_id",
-            "visit_type",
+        .rename(renamed)
+        .with_columns(
             ts("claim_time").alias("claim_ts"),
             ts("admit_time").alias("admit_ts"),
             ts("discharge_time").alias("discharge_ts"),
-            "pid",
-            "card_id",
-            "patient_phone",
-            "contact_phone",
-            pl.col("patient_address").alias("address_key"),
-            pl.col("patient_address").cast(pl.String).str.extract(r"市(.+?区)").alias("district"),
-            pl.col("facility_id").alias("facility_code"),
-            "facility_kind",
-            "facility_ownership",
-            pl.col("doctor_id").alias("doctor_code"),
-            "bed_no",
-            "diagnosis_code",
-            *money,
-            "terminal_id",
-            "operator_id",
+            pl.col("address_key").cast(pl.String).str.extract(r"市(.+?区)").alias("district"),
         )
-        .with_columns([pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_CLAIM_COLUMNS])
-        .collect()
     )
-    items = (
-        read("claim_items")
-        .select(
-            "claim_id",
-            pl.col("item_code").cast(pl.Categorical),
-            pl.col("item_category").cast(pl.Categorical),
-            pl.col("quantity").cast(pl.Float64),
-            pl.col("amount").cast(pl.Float64),
-            pl.col("trace_codes")
-            .cast(pl.String)
-            .str.split(";")
-            .list.eval(pl.element().filter(pl.element() != ""))
-            .alias("trace_codes"),
-        )
-        .collect()
+    # Columns detection reads come from the files; the rest stay empty (typed) in the staged tables.
+    claims = claims.select(
+        [(pl.col(c) if c in DETECT_CLAIM_COLUMNS else pl.lit(None)).cast(t).alias(c) for c, t in CLAIMS_SCHEMA.items()]
     )
-    return claims, items
+    items = read("claim_items").with_columns(
+        pl.col("trace_codes").cast(pl.String).str.split(";").list.eval(pl.element().filter(pl.element() != ""))
+    )
+    items = items.select(
+        [
+            (pl.col(c) if c in DETECT_ITEM_COLUMNS and c != "line_no" else pl.lit(None)).cast(t).alias(c)
+            for c, t in ITEMS_SCHEMA.items()
+        ]
+    )
+    base = staging_dir(settings)
+    for name, frame in (("claims", claims), ("items", items)):
+        (base / name).mkdir(parents=True, exist_ok=True)
+        frame.sink_parquet(base / name / "SCALE.parquet")
+    return int(pl.scan_parquet(base / "claims" / "SCALE.parquet").select(pl.len()).collect().item())
 
 
-def scale_run(folder: Path, top: int) -> None:
-    """Detection alone on a generator folder: time, peak memory and accuracy (no loader, no store)."""
-    from ringsight.algorithms import detect_frames
-    from ringsight.algorithms.frames import load_sanctions
+def scale_run(folder: Path, data: Path, top: int) -> None:
+    """``run_detection`` over a generator folder staged without the loader: time, peak memory, accuracy.
 
-    settings = Settings()
+    The graph holds no entity nodes, so members are not linked in the store (clusters, runs and the
+    report are written); accuracy is scored on the run's member frame.
+    """
     truth = json.loads((folder / "ground_truth.json").read_text(encoding="utf-8"))
+    settings = Settings(data_dir=data, graph_name="scale")
     t0 = time.perf_counter()
-    claims, items = synth_frames(folder, settings)
-    read_s = time.perf_counter() - t0
-    sanctions = load_sanctions(None)
-    rows = []
-    for ring in truth["rings"]:
-        if ring.get("rectification_date"):
-            end = _ts(ring["rectification_date"])
-            rows += [
-                {
-                    "sanction_id": f"S-{ring['ring_id']}-{c}",
-                    "kind": "rectification",
-                    "from_ts": end - 30 * 86_400,
-                    "until_ts": end,
-                    "label": "Facility",
-                    "key": c,
-                }
-                for c in ring["members"]["facilities"]
-            ]
-    if rows:
-        sanctions = pl.DataFrame(rows, schema=sanctions.schema)
-    t0 = time.perf_counter()
-    result = detect_frames(claims, items, settings.detect, sanctions=sanctions)
-    detect_s = time.perf_counter() - t0
-    clusters = result.clusters.with_columns(pl.col("cluster").cast(pl.String).alias("cluster_id"))
-    members = result.members.with_columns(pl.col("cluster").cast(pl.String).alias("cluster_id"))
+    n = stage_synth(folder, settings)
+    stage_s = time.perf_counter() - t0
+    start = date.fromisoformat(truth["start"])
+    since = datetime.combine(start, datetime.min.time())
+    until = datetime.combine(start + timedelta(days=truth["days"]), datetime.min.time())
+    with open_store(settings) as store:
+        store.clear()
+        store.ensure_schema()
+        rows = _sanction_rows(truth)
+        if rows:  # the sanctions need their facilities
+            store.write_rows("UNWIND $rows AS row MERGE (:Facility {code: row.code})", rows)
+            write_sanctions(store, truth)
+        t0 = time.perf_counter()
+        summary = run_detection(store, settings, since=since, until=until)
+        total = time.perf_counter() - t0
+    members = summary.member_frame.select("cluster_id", "label", "key")
+    clusters = summary.cluster_frame.select("cluster_id", "score", "typologies")
     ev = evaluate(truth, clusters, members, id_hash_key=settings.id_hash_key, top=top)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t = result.timings
-    print(
-        f"claims: {claims.height:,}; items {items.height:,}; leads {result.leads.height:,}; "
-        f"clusters {result.clusters.height:,}"
-    )
-    print(f"frames from generator files: {read_s:.1f} s (stand-in for the loader's staged tables)")
-    print(
-        f"detection (detectors {t['detectors']:.1f}, projection {t['projection']:.1f}, "
-        f"communities {t['communities']:.1f}, scoring {t['scoring']:.1f}): {detect_s:.1f} s"
-    )
-    print(f"peak memory (this process): {peak:,.0f} MB")
-    print(
-        f"recall: {ev.recall:.1%}   top-{ev.top} precision: {ev.precision:.1%}   "
-        f"look-alikes in top {ev.top}: {len(ev.lookalikes_in_top)}"
-    )
-    with pl.Config(tbl_rows=40, tbl_hide_dataframe_shape=True):
-        print(ev.per_typology.select("typology", "rings", "found", "recall", "labelled", "precision", "top_hits"))
-    if ev.missed:
-        print(f"missed ({len(ev.missed)}):", ev.missed[:10])
+    print(f"staged {n:,} claims from the generator files in {stage_s:.1f} s (stand-in for the loader)")
+    _print(summary, total, {}, ev)
+
+
+def _sanction_rows(truth: dict) -> list[dict]:
+    return [{"code": c} for r in truth["rings"] if r.get("rectification_date") for c in r["members"]["facilities"]]
 
 
 def _members(store: GraphStore, run_id: str) -> pl.DataFrame:
@@ -307,7 +283,7 @@ def _members(store: GraphStore, run_id: str) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"cluster_id": pl.String, "label": pl.String, "key": pl.String}, orient="row")
 
 
-def _print(args: argparse.Namespace, summary, total: float, figures: dict[str, float], ev) -> None:  # type: ignore[no-untyped-def]
+def _print(summary, total: float, figures: dict[str, float], ev) -> None:  # type: ignore[no-untyped-def]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"claims: {summary.claims:,} ({summary.source}); leads {summary.leads:,}; clusters {summary.clusters:,}")
     for name, value in figures.items():

@@ -68,6 +68,9 @@ class RunSummary:
     report_json: Path | None = None
     source: str = ""
     top: list[dict[str, Any]] = field(default_factory=list)
+    #: The written clusters (with ids) and members, for callers that evaluate or export a run.
+    cluster_frame: pl.DataFrame | None = field(default=None, repr=False)
+    member_frame: pl.DataFrame | None = field(default=None, repr=False)
 
 
 def detect_frames(
@@ -199,6 +202,8 @@ def run_detection(
         changes=dict(clusters.group_by("change").len().sort("change").iter_rows()),
         timings=timings,
         source=window.source,
+        cluster_frame=clusters,
+        member_frame=members,
     )
     paths = report.write_report(Path(settings.data_dir) / "reports", summary, clusters, members, result.leads)
     summary.report_html, summary.report_json = paths

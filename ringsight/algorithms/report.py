@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,10 +82,8 @@ def write_report(
 
 
 def _summary_dict(summary: RunSummary) -> dict[str, Any]:
-    d = asdict(summary)
-    for k in ("report_html", "report_json", "top"):
-        d.pop(k, None)
-    return d
+    skip = {"report_html", "report_json", "top", "cluster_frame", "member_frame"}
+    return {f.name: getattr(summary, f.name) for f in fields(summary) if f.name not in skip}
 
 
 def _lead_counts(leads: pl.DataFrame) -> dict[str, int]:

@@ -11,7 +11,8 @@ strength.
 
 *Identical baskets* (诱导购买生活用品, goods billed as drugs): the same
 multi-item basket (codes and quantities) settled on ``basket_min_cards``
-cards at one pharmacy and (almost) nowhere else.
+cards at one pharmacy, which holds at least 30 % of all its uses (a common
+basket is spread over many pharmacies).
 """
 
 from __future__ import annotations
@@ -28,13 +29,28 @@ _TZ = 8 * 3600  # claim times are epoch seconds; days and hours are Asia/Shangha
 def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """Cards swiped together in bursts at one terminal on several days."""
     window = t.burst_minutes * 60
-    base = claims.filter(
-        pl.col("card_id").is_not_null() & pl.col("facility_code").is_not_null() & pl.col("admit_ts").is_null()
-    ).with_columns(
-        # terminals and cards as 64-bit hashes: the heavy grouping below runs on integers
-        pl.struct("facility_code", pl.col("terminal_id").fill_null("")).hash(seed=5).alias("th"),
-        pl.col("card_id").hash(seed=5).alias("ch"),
-        ((pl.col("claim_ts") + _TZ) // 86_400).alias("day"),
+    cols = [
+        "claim_id",
+        "pid",
+        "card_id",
+        "facility_code",
+        "terminal_id",
+        "operator_id",
+        "claim_ts",
+        "admit_ts",
+        "total_amount",
+    ]
+    base = (
+        claims.select(cols)
+        .filter(  # select first: the filter then copies nine columns, not all
+            pl.col("card_id").is_not_null() & pl.col("facility_code").is_not_null() & pl.col("admit_ts").is_null()
+        )
+        .with_columns(
+            # terminals and cards as 64-bit hashes: the heavy grouping below runs on integers
+            pl.struct("facility_code", pl.col("terminal_id").fill_null("")).hash(seed=5).alias("th"),
+            pl.col("card_id").hash(seed=5).alias("ch"),
+            ((pl.col("claim_ts") + _TZ) // 86_400).alias("day"),
+        )
     )
     slim = base.select("th", "ch", "day", "claim_ts")
     swipes = pl.concat(
@@ -52,14 +68,21 @@ def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     cw = cw.select("th", "off", "win", "day", "ch").unique()
     # a card must itself burst at the terminal on enough days before it can pair (cheap, prunes crowds)
     cw = cw.filter(pl.col("day").n_unique().over("th", "ch") >= t.burst_min_days)
-    pairs = (
-        cw.join(cw.select("th", "off", "win", pl.col("ch").alias("ch_b")), on=["th", "off", "win"])
-        .filter(pl.col("ch") < pl.col("ch_b"))
-        .group_by("th", "ch", "ch_b")
-        .agg(pl.col("day").n_unique().alias("days"))
-        .filter(pl.col("days") >= t.burst_min_days)
-        .rename({"ch": "pid", "ch_b": "pid_b"})
-    )
+    # Card pairs per terminal, a slice of terminals at a time: the pairs of busy counters are many,
+    # and slicing bounds the memory they take (terminals are independent of each other).
+    slices = max(1, cw.height // 2_000_000 + 1)
+    parts = []
+    for part in cw.with_columns((pl.col("th") % slices).alias("slice")).partition_by("slice"):
+        parts.append(
+            part.join(part.select("th", "off", "win", pl.col("ch").alias("ch_b")), on=["th", "off", "win"])
+            .filter(pl.col("ch") < pl.col("ch_b"))
+            .group_by("th", "ch", "ch_b")
+            .agg(pl.col("day").n_unique().alias("days"))
+            .filter(pl.col("days") >= t.burst_min_days)
+        )
+    if not parts:
+        return finish(base.head(0), "burst_swiping", "card_collecting")
+    pairs = pl.concat(parts).rename({"ch": "pid", "ch_b": "pid_b"})
     if pairs.is_empty():
         return finish(base.head(0), "burst_swiping", "card_collecting")
     comps = pair_components(pairs, "th").rename({"pid": "ch"})
@@ -163,7 +186,7 @@ def identical_baskets(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresh
         pl.col("total_amount").sum().round(2).alias("amount"),
     )
     by_fac = by_fac.with_columns((pl.col("n_cards") / pl.col("n_cards").sum().over("basket")).alias("share"))
-    hits = by_fac.filter((pl.col("n_cards") >= t.basket_min_cards) & (pl.col("share") >= 0.8))
+    hits = by_fac.filter((pl.col("n_cards") >= t.basket_min_cards) & (pl.col("share") >= 0.3))
     leads = hits.group_by("facility_code").agg(
         pl.col("basket").len().alias("baskets"),
         pl.col("n_cards").max().alias("max_cards"),

@@ -26,8 +26,8 @@ def _region(col: str) -> pl.Expr:
 def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """Cards settled in two regions within ``travel_max_hours``."""
     seq = (
-        claims.filter(pl.col("card_id").is_not_null() & pl.col("facility_code").is_not_null())
-        .select("card_id", "pid", "facility_code", "claim_ts", "claim_id", "total_amount", "patient_phone")
+        claims.select("card_id", "pid", "facility_code", "claim_ts", "claim_id", "total_amount", "patient_phone")
+        .filter(pl.col("card_id").is_not_null() & pl.col("facility_code").is_not_null())
         .with_columns(pl.col("card_id").hash(seed=3).alias("h"))  # sorting integers is much cheaper
         .sort("h", "claim_ts", "claim_id")
         .with_columns(
