@@ -189,9 +189,12 @@ class Canvas:
         else:
             wanted = [(kind, direction or "out")]
         new: list[Ref] = []
+        budget = self.data.expand_cap * (1 if kind else 2)  # all kinds at once share twice one kind's cap
         for k, d in wanted:
-            found = self.data.neighbours(ref, k, d, exclude=on_canvas + new, since=since, until=until)
-            new.extend(found)
+            limit = min(self.data.expand_cap, budget - len(new))
+            if limit <= 0:
+                break
+            new.extend(self.data.neighbours(ref, k, d, exclude=on_canvas + new, limit=limit, since=since, until=until))
         if not new:
             return Outcome(state, elements, "msg.expanded_none", {"node": name}, seconds=time.perf_counter() - t0)
         outcome = self._add(state, elements, new, positions, anchor=node_id)
@@ -416,10 +419,12 @@ def _finish(elements: list[dict[str, Any]], time_filter: tuple[int | None, int |
         d = e["data"]
         if "source" in d:
             continue
+        # in 2-pixel steps: a link added elsewhere rarely changes a node's drawn size, so the
+        # browser is not asked to restyle hundreds of nodes after each expansion
         a = amount.get(d["id"], 0.0)
-        d["amount"] = round(a, 2)
-        d["claims"] = claims.get(d["id"], 0)
-        d["size"] = round(min(64.0, 24 + 8 * math.log10(1 + a / 500)), 1)
+        d.pop("amount", None)
+        d.pop("claims", None)
+        d["size"] = 2 * round(min(64.0, 24 + 8 * math.log10(1 + a / 500)) / 2)
         d["dim"] = 1 if time_filter and d.get("type") in CLAIM_REL and not claims.get(d["id"]) else 0
 
 

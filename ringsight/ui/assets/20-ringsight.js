@@ -112,6 +112,7 @@
             });
           }
         });
+        if (delta.stylesheet) { cy.style().fromJson(delta.stylesheet).update(); }
         if (delta.layout) { cy.layout(delta.layout).run(); }
         return delta.nonce;
       },

@@ -32,7 +32,7 @@ def _hub_roots(elements: list[dict[str, Any]]) -> list[str]:
     hubs = [d["id"] for d in nodes if d.get("role") == "hub"]
     if hubs:
         return hubs
-    best = max(nodes, key=lambda d: d.get("amount") or 0, default=None)
+    best = max(nodes, key=lambda d: d.get("size") or 0, default=None)
     return [best["id"]] if best else []
 
 
@@ -132,7 +132,6 @@ def register(app: Dash, services: Services) -> None:
         Output("canvas-empty", "style"),
         Output("canvas-counts", "children"),
         Output("canvas-cluster", "data"),
-        Output("cy", "stylesheet", allow_duplicate=True),
         Input("canvas-op", "data"),
         State("canvas-state", "data"),
         State("layout-select", "value"),
@@ -143,7 +142,7 @@ def register(app: Dash, services: Services) -> None:
     )
     def run_op(op, state, layout_name, weight, lang):  # type: ignore[no-untyped-def]
         if not op:
-            return (no_update,) * 10
+            return (no_update,) * 9
         state = state or empty_state()
         try:
             before = services.cache.get(state.get("canvas_id"))
@@ -151,13 +150,13 @@ def register(app: Dash, services: Services) -> None:
                 before = services.canvas.rebuild(state)
             out = apply(services, op, state, before or [])
         except RingSightError as exc:
-            return (no_update, no_update, t("msg.error", lang, error=exc.message)) + (no_update,) * 7
+            return (no_update, no_update, t("msg.error", lang, error=exc.message)) + (no_update,) * 6
         except Exception as exc:  # a failed operation must not leave the investigator without a word
             log.exception("canvas operation %s failed", op.get("op"))
-            return (no_update, no_update, t("msg.error", lang, error=repr(exc))) + (no_update,) * 7
+            return (no_update, no_update, t("msg.error", lang, error=repr(exc))) + (no_update,) * 6
         message = t(out.message, lang, **out.params, s=f"{out.seconds:.2f}") if out.message else no_update
         if out.elements is before and not out.relayout:
-            return (no_update, out.state, message) + (no_update,) * 7
+            return (no_update, out.state, message) + (no_update,) * 6
         new_state = {**out.state, "edges": sum(1 for e in out.elements if "source" in e["data"])}
         new_state["canvas_id"] = new_state.get("canvas_id") or uuid.uuid4().hex
         services.cache.put(new_state["canvas_id"], out.elements)
@@ -173,9 +172,9 @@ def register(app: Dash, services: Services) -> None:
             focus = {"id": op.get("node"), "select": False, "nonce": time.time()}
         trail, empty, counts = canvas_chrome(new_state, lang)
         cluster = new_state.get("cluster") if op.get("op") == "open" else no_update
-        was_large, large = _is_large(state), _is_large(new_state)
-        sheet = stylesheet(weight or "count", large=large) if was_large != large else no_update
-        return change, new_state, message, focus or no_update, selected, trail, empty, counts, cluster, sheet
+        if _is_large(state) != _is_large(new_state):  # the browser swaps in the lighter style for big canvases
+            change["stylesheet"] = stylesheet(weight or "count", large=_is_large(new_state))
+        return change, new_state, message, focus or no_update, selected, trail, empty, counts, cluster
 
     @app.callback(
         Output("canvas-delta", "data", allow_duplicate=True),
