@@ -112,6 +112,8 @@ def test_supernode_is_counted_before_it_is_expanded(ui) -> None:  # type: ignore
     big_id = data.registry.id_for(big)
     counts = {o.kind: o.count for o in data.expansions(big)}
     assert counts["VISITED"] > data.supernode
+    capped = {o.kind: o for o in UiData(data.store, data.settings, count_cap=20).expansions(big)}
+    assert capped["VISITED"].count == 20 and capped["VISITED"].capped and not capped["WORKS_AT"].capped
     refused = canvas.expand(out.state, out.elements, big_id, {})
     assert refused.message == "msg.supernode" and refused.elements is out.elements
     one_kind = canvas.expand(out.state, out.elements, big_id, {}, kind="VISITED", direction="in")

@@ -131,6 +131,7 @@ class Expansion:
     direction: str  # "out": the node is the link's a-side; "in": its b-side
     neighbour_label: str
     count: int
+    capped: bool = False
 
     @property
     def token(self) -> str:
@@ -222,12 +223,14 @@ class UiData:
         supernode: int = 150,
         expand_cap: int = 25,
         claims_cap: int = 500,
+        count_cap: int = 10_000,
     ) -> None:
         self.store = store
         self.settings = settings
         self.supernode = supernode
         self.expand_cap = expand_cap
         self.claims_cap = claims_cap
+        self.count_cap = count_cap
         self.registry = NodeRegistry(settings.id_hash_key + "|" + settings.ui.secret_key)
         self.timeout_ms = settings.query.timeout_ms
 
@@ -395,18 +398,25 @@ class UiData:
 
     # -- expansion ------------------------------------------------------------------
     def expansions(self, ref: Ref, *, since: int | None = None, until: int | None = None) -> list[Expansion]:
-        """How many neighbours the node has along each link kind (the count shown before expanding)."""
+        """How many neighbours the node has along each link kind (the count shown before expanding).
+
+        Counting stops at :attr:`count_cap` distinct neighbours per kind
+        (``capped`` is then set): a hospital's 80,000 patients need not be
+        counted exactly to know it is a supernode.
+        """
         out = []
         for kind, direction in _kinds_for(ref.label):
             me, other = ("a", "b") if direction == "out" else ("b", "a")
             time = _time_clause(since, until) if kind.folded else ""
             cypher = (
-                f"MATCH {kind.pattern} WHERE {me}.{key_of(ref.label)} = $key{time} RETURN count(DISTINCT {other}) AS n"
+                f"MATCH {kind.pattern} WHERE {me}.{key_of(ref.label)} = $key{time} "
+                f"WITH DISTINCT {other} LIMIT $cap RETURN count({other}) AS n"
             )
-            n = int(self.store.read(cypher, {"key": ref.key, "since": since, "until": until}).scalar() or 0)
+            params = {"key": ref.key, "since": since, "until": until, "cap": self.count_cap}
+            n = int(self.store.read(cypher, params, timeout_ms=self.timeout_ms).scalar() or 0)
             if n:
                 other_label = kind.b if direction == "out" else kind.a
-                out.append(Expansion(kind.name, direction, other_label, n))
+                out.append(Expansion(kind.name, direction, other_label, n, capped=n >= self.count_cap))
         return out
 
     def neighbours(

@@ -1,9 +1,9 @@
 """Who is using the workbench, and whether they see personal data: decided here only.
 
-Login and accounts belong to ``ringsight.cases``; until they are wired in,
-every session is an investigator. Every masking decision in the UI goes
-through :func:`personal_data_visible`, so connecting login later changes this
-module and nothing else.
+Login and accounts belong to ``ringsight.cases``; the login gate
+(:mod:`ringsight.ui.auth`) verifies the session of every request and keeps it
+in ``flask.g``, and the role comes from there. Every masking decision in the
+UI goes through :func:`personal_data_visible`.
 
 Policy (from ``ringsight.cases.roles``): personal data is masked on screen for
 every role. Roles cleared to unmask (investigator, supervisor) may reveal a
@@ -14,14 +14,33 @@ is granted for the session (``reveal=True``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from ringsight.cases.roles import may_unmask
 
+#: The role outside a web request (scripts and tests that build pages directly).
 DEFAULT_ROLE = "investigator"
+#: The role of a web request without a verified session: no permission at all.
+NO_ROLE = "anonymous"
+#: Where the login gate keeps the verified session of the request (``flask.g``).
+SESSION_KEY = "ringsight_session"
+
+
+def current_session() -> Any:
+    """The verified :class:`~ringsight.cases.sessions.Session` of this web request, or None."""
+    from flask import g, has_request_context
+
+    return g.get(SESSION_KEY) if has_request_context() else None
 
 
 def current_role() -> str:
-    """The role of the current session (an investigator until login is wired in)."""
-    return DEFAULT_ROLE
+    """The role of the logged-in user of this request (see :data:`DEFAULT_ROLE` and :data:`NO_ROLE`)."""
+    from flask import has_request_context
+
+    session = current_session()
+    if session is not None:
+        return str(session.user.role)
+    return NO_ROLE if has_request_context() else DEFAULT_ROLE
 
 
 def personal_data_visible(role: str | None = None, *, reveal: bool = False) -> bool:

@@ -141,7 +141,7 @@ def _expansion_rows(options: list[Expansion], lang: str, supernode: int) -> list
                     html.Span(t(f"rel.{o.kind}", lang)),
                     html.Span("→", className="muted"),
                     html.Span(type_label(o.neighbour_label, lang)),
-                    html.Span(f"{o.count:,}", className="expand-count"),
+                    html.Span(f"{o.count:,}{'+' if o.capped else ''}", className="expand-count"),
                     dbc.Button(
                         t("btn.expand", lang),
                         id={"type": "expand-kind", "kind": o.kind, "dir": o.direction},

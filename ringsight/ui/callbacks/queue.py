@@ -74,7 +74,7 @@ def queue_columns(lang: str) -> list[dict[str, Any]]:
         col("district", "col.district", minWidth=85),
         col("case_state", "col.case", minWidth=95),
         col("assignee", "col.assignee", minWidth=85),
-        col("dates", "col.dates", minWidth=190),
+        col("dates", "col.dates", minWidth=190, filter="agTextColumnFilter"),
         col("explanation", "col.explanation", minWidth=260, tooltipField="explanation"),
     ]
 
