@@ -305,3 +305,12 @@ def test_server_layout_is_deterministic_and_keeps_nodes_apart(ui) -> None:  # ty
         for b in ids[i + 1 :]
     ]
     assert min(gaps) > LABEL_ROOM  # the hospital and its doctor no longer sit on the patients
+
+
+def test_a_card_used_by_several_people_shows_each_of_them(ui) -> None:  # type: ignore[no-untyped-def]
+    _, canvas, _ = ui
+    out = canvas.open_cluster("C000004")  # one card, its holder and two others who used it
+    used = [e for e in _edges(out.elements) if e["rel"] == "USED_CARD"]
+    assert len(used) == 3 and all(e["target"].startswith("Card:") for e in used)
+    assert sum(e["count"] for e in used) == 9
+    assert len([e for e in _edges(out.elements) if e["rel"] == "HAS_CARD"]) == 1

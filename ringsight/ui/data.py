@@ -105,6 +105,7 @@ LINK_KINDS: tuple[LinkKind, ...] = (
     _direct("TERMINAL_IN", "IN_FACILITY", "Terminal", "Facility"),
     _direct("OPERATOR_IN", "IN_FACILITY", "Operator", "Facility"),
     _fold("VISITED", "Patient", "BY_PATIENT", "Facility", "AT_FACILITY"),
+    _fold("USED_CARD", "Patient", "BY_PATIENT", "Card", "WITH_CARD"),
     _fold("SWIPED_AT", "Card", "WITH_CARD", "Facility", "AT_FACILITY"),
     _fold("TREATED_BY", "Patient", "BY_PATIENT", "Doctor", "BY_DOCTOR"),
     _fold("PRESCRIBED_AT", "Doctor", "BY_DOCTOR", "Facility", "AT_FACILITY"),

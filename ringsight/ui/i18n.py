@@ -103,6 +103,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "rel.OPERATOR_IN": ("所属机构（操作员）", "operator of"),
     "rel.VISITED": ("就诊结算", "claims at"),
     "rel.SWIPED_AT": ("刷卡结算", "card used at"),
+    "rel.USED_CARD": ("用卡结算", "claims with card"),
     "rel.TREATED_BY": ("接诊医师", "treated by"),
     "rel.PRESCRIBED_AT": ("处方结算", "prescriptions settled at"),
     "rel.SWIPED_ON": ("刷卡终端", "swiped on"),
