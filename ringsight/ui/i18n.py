@@ -314,7 +314,10 @@ def tr(key: str, lang: str = DEFAULT_LANGUAGE, tag: type = html.Span, **props: A
     The id ``{"type": "i18n", "key": key, "i": n}`` lets one pattern-matching
     callback rewrite every such text when the language changes.
     """
-    return tag(t(key, lang), id={"type": "i18n", "key": key, "i": next(_ids)}, **props)
+    text_id = {"type": "i18n", "key": key, "i": next(_ids)}
+    if "id" in props:  # the caller needs its own id on the component: the translated text goes inside it
+        return tag(html.Span(t(key, lang), id=text_id), **props)
+    return tag(t(key, lang), id=text_id, **props)
 
 
 def typology(code: str, lang: str | None = None) -> str:
