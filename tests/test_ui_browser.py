@@ -1,24 +1,36 @@
 """The workbench in headless Chromium: click and read the page like an investigator.
 
 One app per module serves the UI sample graph (ringsight.ui.sample) from the
-real embedded store in a background thread; each test reloads the page.
+real embedded store in a background thread; the browser logs in once as an
+investigator and each test reloads the page (helpers in tests/ui_harness.py).
 Screenshots of each main screen go to test-artifacts/ (look at them).
 """
 
 from __future__ import annotations
 
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from threading import Thread
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import require_tool
-from werkzeug.serving import make_server
+from ui_harness import (
+    by_id,
+    click_element,
+    cy,
+    ensure_login,
+    fit,
+    goto_tab,
+    make_accounts,
+    node_ids,
+    open_cluster,
+    serve,
+    shot,
+    start_browser,
+    status,
+    wait,
+)
 
 from ringsight.config import Settings
 from ringsight.graph import open_store
@@ -27,140 +39,32 @@ from ringsight.ui.sample import build_sample
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-WIDTH, HEIGHT = 1600, 960
-
-
 @pytest.fixture(scope="module")
 def ui_server(embedded_server, data_dir) -> Iterator[SimpleNamespace]:  # type: ignore[no-untyped-def]
     settings = Settings(graph="embedded", data_dir=data_dir, graph_name=f"t_ui_{uuid.uuid4().hex[:10]}")
     store = open_store(settings)
     store.ensure_schema()
     sample = build_sample(store, settings)
+    users = make_accounts(store, "investigator")
     app = create_app(settings, store, supernode=150, expand_cap=25)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}/", sample=sample, store=store, app=app)
-    server.shutdown()
+    with serve(app) as url:
+        yield SimpleNamespace(url=url, sample=sample, store=store, app=app, user=users["investigator"])
     store.clear()
     store.close()
 
 
 @pytest.fixture(scope="module")
 def browser(ui_server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    chromedriver = require_tool("chromedriver", "chromium-driver")
-    chromium = require_tool("chromium", "chromium")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    downloads = Path(tempfile.mkdtemp(prefix="rs-ui-dl-"))
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-dev-shm-usage",
-        f"--window-size={WIDTH},{HEIGHT}",
-        f"--user-data-dir={tempfile.mkdtemp(prefix='rs-ui-chrome-')}",
-    ):
-        options.add_argument(arg)
-    options.add_experimental_option(
-        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
-    )
-    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
-    metrics = {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False}
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
-    driver.set_script_timeout(30)
-    driver.downloads = downloads
+    driver = start_browser()
     yield driver
     driver.quit()
 
 
 @pytest.fixture
 def page(browser, ui_server):  # type: ignore[no-untyped-def]
-    browser.get(ui_server.url)
+    ensure_login(browser, ui_server.url, ui_server.user)  # every route needs a login (ringsight.ui.auth)
     wait(lambda: len(browser.find_elements("css selector", ".open-btn")) == 4, what="queue rows")
     return browser
-
-
-# -- helpers -------------------------------------------------------------------------------
-def wait(check: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy."""
-    end = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < end:
-        try:
-            last = check()
-        except Exception as exc:  # the page may be re-rendering
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
-
-
-def shot(driver: Any, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"ui-{name}.png"
-    driver.save_screenshot(str(path))
-    return path
-
-
-def cy(driver: Any, expr: str) -> Any:
-    """Evaluate a JS expression with ``cy`` bound to the canvas's Cytoscape instance."""
-    return driver.execute_script(f"const cy = document.getElementById('cy')._cyreg.cy; return ({expr});")
-
-
-def node_ids(driver: Any) -> list[str]:
-    return cy(driver, "cy.nodes().map(n => n.id())")
-
-
-def status(driver: Any) -> str:
-    return driver.find_element("id", "status").text
-
-
-def by_id(driver: Any, element_id: str) -> Any:
-    return driver.find_element("id", element_id)
-
-
-def click_element(driver: Any, element_id: str, *, double: bool = False, edge: bool = False) -> None:
-    """Click (or double-click) a node or an edge where it is drawn, once the view has stopped moving."""
-    from selenium.webdriver.common.action_chains import ActionChains
-
-    time.sleep(0.1)
-    wait(lambda: not cy(driver, "cy.animated()"), what="the view to settle")
-
-    getter = "renderedMidpoint()" if edge else "renderedPosition()"
-    x, y, w, h = driver.execute_script(
-        f"const cy = document.getElementById('cy')._cyreg.cy; const e = cy.getElementById(arguments[0]);"
-        f"const p = e.{getter}; const r = document.getElementById('cy').getBoundingClientRect();"
-        "return [p.x, p.y, r.width, r.height];",
-        element_id,
-    )
-    actions = ActionChains(driver).move_to_element_with_offset(by_id(driver, "cy"), int(x - w / 2), int(y - h / 2))
-    (actions.double_click() if double else actions.click()).perform()
-
-
-def open_cluster(driver: Any, row: int) -> list[str]:
-    """Open the queue's row ``row`` (0 = top) and wait for its members on the canvas."""
-    driver.find_elements("css selector", ".open-btn")[row].click()
-    wait(lambda: driver.find_element("css selector", "#tabs .nav-link.active").text in ("关系图谱", "Network"))
-    return wait(lambda: node_ids(driver), what="cluster on the canvas")
-
-
-def goto_tab(driver: Any, label: str) -> None:
-    driver.find_element("xpath", f"//a[contains(@class,'nav-link')][contains(., '{label}')]").click()
-    wait(lambda: driver.find_element("css selector", "#tabs .nav-link.active").text == label, what=f"tab {label}")
-
-
-def fit(driver: Any) -> None:
-    cy(driver, "void cy.fit(undefined, 60)")
-    time.sleep(0.2)
 
 
 # -- tests -----------------------------------------------------------------------------------

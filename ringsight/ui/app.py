@@ -1,7 +1,8 @@
 """The Dash application factory: ``create_app(settings, store=None)``.
 
-One app serves one store. The page is built per request (so a future login
-can choose what to render), callbacks are registered once, and all assets
+One app serves one store. The page is built per request for the logged-in
+user (:mod:`ringsight.ui.auth` refuses every route and callback without a
+login), callbacks are registered once, and all assets
 (Bootstrap CSS, the canvas glue, grid renderers) are served locally: the
 workbench runs on a machine with no internet access.
 """
@@ -15,13 +16,14 @@ import dash_cytoscape as cyto
 
 from ringsight.config import Settings, get_settings
 from ringsight.graph.store import GraphStore
+from ringsight.ui import auth
 from ringsight.ui.callbacks import Services, register_callbacks
 from ringsight.ui.callbacks.console import load_library
 from ringsight.ui.canvas import Canvas
 from ringsight.ui.data import UiData
 from ringsight.ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from ringsight.ui.layout import build_layout
-from ringsight.ui.session import current_role, personal_data_visible
+from ringsight.ui.session import current_role, current_session, personal_data_visible
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -54,9 +56,18 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
 
     def layout() -> dash.html.Div:
         role = current_role()
-        return build_layout(lang, role=role, masked=not personal_data_visible(role), store_label=store_label)
+        session = current_session()
+        return build_layout(
+            auth.request_language(lang),
+            role=role,
+            masked=not personal_data_visible(role),
+            store_label=store_label,
+            user_label=session.user.label if session else "",
+            username=session.user.username if session else "",
+        )
 
     app.layout = layout
+    auth.install(app.server, store, settings, default_language=lang)
     register_callbacks(app, services)
     app.ringsight = services  # type: ignore[attr-defined]
     return app

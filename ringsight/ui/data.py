@@ -300,6 +300,7 @@ class UiData:
             key = key_of(label)
             recs = self._read(f"MATCH (n:{label}) WHERE n.{key} IN $keys RETURN n", {"keys": keys})
             clusters = self._memberships_by_key(label, keys)
+            notes = self._annotations_by_key(label, keys)
             for rec in recs:
                 node: Node = rec["n"]
                 ref = Ref(label, str(node.properties.get(key)))
@@ -311,11 +312,21 @@ class UiData:
                     "role": members.get(ref, ""),
                     "flagged": 1 if clusters.get(ref.key) else 0,
                     "clusters": len(clusters.get(ref.key, ())),
+                    "annotated": notes.get(ref.key, 0),
                 }
                 if label == "Facility":
                     data["kind"] = node.properties.get("kind") or ""
                 out[ref] = data
         return out
+
+    def _annotations_by_key(self, label: str, keys: list[str]) -> dict[str, int]:
+        """How many notes and tags (not retracted) each entity has: the canvas marks annotated nodes."""
+        recs = self._read(
+            "MATCH (a:Annotation) WHERE a.target_label = $label AND a.target_key IN $keys "
+            "AND a.retracted_ts IS NULL RETURN a.target_key AS k, count(a) AS n",
+            {"label": label, "keys": keys},
+        )
+        return {str(rec["k"]): int(rec["n"]) for rec in recs}
 
     def _memberships_by_key(self, label: str, keys: list[str]) -> dict[str, list[str]]:
         key = key_of(label)

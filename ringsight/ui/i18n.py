@@ -14,6 +14,8 @@ from typing import Any
 
 from dash import html
 
+from ringsight.ui.i18n_cases import TEXT_CASES
+
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 
@@ -286,6 +288,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "msg.error": ("出错：{error}", "Error: {error}"),
     "msg.query_done": ("查询完成：{n} 行，用时 {s} 秒", "Query finished: {n} rows in {s} s"),
 }
+TEXT.update(TEXT_CASES)  # login, cases, notes, reveal and audit texts (ringsight.ui.i18n_cases)
 
 _ids = count()
 

@@ -17,6 +17,7 @@ import dash_bootstrap_components as dbc
 import dash_cytoscape as cyto
 from dash import dcc, html
 
+from ringsight.ui import casework
 from ringsight.ui.canvas import empty_state
 from ringsight.ui.i18n import t, tr
 from ringsight.ui.styles import LAYOUT_NAMES, legend, stylesheet
@@ -31,8 +32,16 @@ GRID_THEME = {
 SIDE_PANEL_SECTIONS = ("search", "cluster", "details")
 
 
-def build_layout(lang: str, *, role: str, masked: bool, store_label: str) -> html.Div:
-    """The whole page for a session in ``lang``."""
+def build_layout(
+    lang: str, *, role: str, masked: bool, store_label: str, user_label: str = "", username: str = ""
+) -> html.Div:
+    """The whole page for a session in ``lang`` (``user_label``: who is logged in, shown in the top bar)."""
+    from ringsight.cases.roles import Permission, permissions_of
+
+    extra_tabs = [dbc.Tab(casework.cases_tab(lang), label=t("tab.cases", lang), tab_id="cases", id="tab-cases")]
+    if Permission.AUDIT_VIEW in permissions_of(role):
+        audit = casework.audit_tab(lang)
+        extra_tabs.append(dbc.Tab(audit, label=t("tab.audit", lang), tab_id="audit", id="tab-audit"))
     return html.Div(
         [
             dcc.Store(id="lang", data=lang),
@@ -44,12 +53,14 @@ def build_layout(lang: str, *, role: str, masked: bool, store_label: str) -> htm
             dcc.Store(id="canvas-focus"),
             dcc.Store(id="selected"),
             dcc.Store(id="query-nodes", data=[]),
-            _navbar(lang, role=role, masked=masked, store_label=store_label),
+            *casework.stores(),
+            _navbar(lang, role=role, masked=masked, store_label=store_label, user=(user_label, username)),
             dbc.Tabs(
                 [
                     dbc.Tab(_queue_tab(lang), label=t("tab.queue", lang), tab_id="queue", id="tab-queue"),
                     dbc.Tab(_network_tab(lang), label=t("tab.network", lang), tab_id="network", id="tab-network"),
                     dbc.Tab(_console_tab(lang), label=t("tab.console", lang), tab_id="console", id="tab-console"),
+                    *extra_tabs,
                 ],
                 id="tabs",
                 active_tab="queue",
@@ -61,7 +72,7 @@ def build_layout(lang: str, *, role: str, masked: bool, store_label: str) -> htm
     )
 
 
-def _navbar(lang: str, *, role: str, masked: bool, store_label: str) -> html.Div:
+def _navbar(lang: str, *, role: str, masked: bool, store_label: str, user: tuple[str, str] = ("", "")) -> html.Div:
     return html.Div(
         [
             html.Div(
@@ -100,6 +111,7 @@ def _navbar(lang: str, *, role: str, masked: bool, store_label: str) -> html.Div
                         label_class_name="btn btn-sm btn-outline-light",
                         label_checked_class_name="active",
                     ),
+                    casework.user_menu(lang, user_label=user[0], username=user[1]) if user[1] else None,
                 ],
                 className="nav-right",
             ),
@@ -116,6 +128,7 @@ def _queue_tab(lang: str) -> html.Div:
                     tr("queue.title", lang, tag=html.H5, className="section-title"),
                     html.Span(id="queue-count", className="muted"),
                     tr("queue.hint", lang, className="muted ms-auto"),
+                    casework.queue_case_button(lang),
                 ],
                 className="section-head",
             ),
@@ -249,11 +262,15 @@ def _network_tab(lang: str) -> html.Div:
         ],
         className="canvas-col",
     )
+    sections = casework.side_sections(lang)
     side = html.Div(
         [
             html.Div(id="search-results", className="side-section"),
             html.Div(id="cluster-summary", className="side-section"),
+            sections["cluster"],
             html.Div(id="details", className="side-section"),
+            sections["reveal"],
+            sections["notes"],
         ],
         className="side-panel",
         id="side-panel",

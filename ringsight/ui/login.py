@@ -47,9 +47,7 @@ _PAGE = """<!DOCTYPE html>
 """
 
 
-def login_page(
-    lang: str, *, target: str = "/", username: str = "", error: str | None = None, minutes: int = 0
-) -> str:
+def login_page(lang: str, *, target: str = "/", username: str = "", error: str | None = None, minutes: int = 0) -> str:
     """The login page in ``lang``; ``error`` is an i18n key (refused, rate-limited, disabled)."""
     other = "en" if lang == "zh" else "zh"
     switch = (

@@ -38,6 +38,7 @@ TYPES: dict[str, tuple[str, str]] = {
 MEMBER = "#dc2626"
 HUB = "#7f1d1d"
 FLAGGED = "#f59e0b"
+ANNOTATED = "#facc15"
 CLAIM_LINK = "#64748b"
 CONTACT_LINK = "#8b5cf6"
 AFFILIATION_LINK = "#94a3b8"
@@ -127,6 +128,10 @@ def stylesheet(weight_by: str = "count", *, large: bool = False) -> list[dict[st
         },
         {"selector": 'node[role = "hub"]', "style": {"border-color": HUB, "border-width": 6, "font-weight": "bold"}},
         {"selector": "node[dim = 1]", "style": {"opacity": 0.22}},
+        {  # notes or tags on the node (ringsight.ui.callbacks.notes): a yellow halo
+            "selector": "node[annotated > 0]",
+            "style": {"underlay-color": ANNOTATED, "underlay-opacity": 0.7, "underlay-padding": 7},
+        },
         {
             "selector": "node:selected",
             "style": {"overlay-color": "#1d4ed8", "overlay-opacity": 0.18, "overlay-padding": 6},
@@ -250,6 +255,7 @@ def legend(lang: str) -> html.Div:
     marks = [
         html.Div([_ring(MEMBER), tr("legend.member", lang)], className="legend-item"),
         html.Div([_ring(FLAGGED, "3 2"), tr("legend.flagged", lang)], className="legend-item"),
+        html.Div([_ring(ANNOTATED), tr("legend.annotated", lang)], className="legend-item"),
         html.Div([_line(CLAIM_LINK, "", 4), tr("rel.VISITED", lang)], className="legend-item"),
         html.Div([_line(CONTACT_LINK, "5 3"), tr("rel.HAS_PHONE", lang)], className="legend-item"),
         html.Div([_line(AFFILIATION_LINK, "2 2"), tr("rel.WORKS_AT", lang)], className="legend-item"),

@@ -31,7 +31,7 @@ class Services:
 
 def register_callbacks(app: Dash, services: Services) -> None:
     """Attach every area's callbacks to ``app``."""
-    from ringsight.ui.callbacks import canvas, chrome, console, details, queue, search
+    from ringsight.ui.callbacks import audit, canvas, cases, chrome, console, details, notes, queue, search
 
-    for area in (chrome, queue, canvas, details, search, console):
+    for area in (chrome, queue, canvas, details, search, console, cases, notes, audit):
         area.register(app, services)

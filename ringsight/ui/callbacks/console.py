@@ -15,13 +15,16 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 
+from ringsight.cases.access import mask_query_result
+from ringsight.cases.roles import Permission
 from ringsight.errors import RingSightError
 from ringsight.graph.store import Node, Path, QueryResult, Relationship
+from ringsight.ui.auth import guarded
 from ringsight.ui.callbacks import Services
 from ringsight.ui.data import CANVAS_LABELS
 from ringsight.ui.i18n import t, type_label
 from ringsight.ui.present import display_label, mask_column
-from ringsight.ui.session import can_run_adhoc
+from ringsight.ui.session import can_run_adhoc, current_role
 
 GRID_ROWS = 2000
 
@@ -139,6 +142,7 @@ def register(app: Dash, services: Services) -> None:
         prevent_initial_call=True,
         running=[(Output("status-spinner", "style"), {"display": "inline-block"}, {"display": "none"})],
     )
+    @guarded(Permission.QUERY_READ)
     def run(_n1, _n2, name, values, ids, text, lang):  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
         try:
@@ -163,7 +167,10 @@ def register(app: Dash, services: Services) -> None:
                 no_update,
                 html.Div(text, className="console-message error"),
             )
-        rows, columns = result_grid(result, lang)
+        adhoc = ctx.triggered_id == "adhoc-run"
+        cypher = text if adhoc else getattr(services.library.get(name), "text", None)
+        # the grid gets what this role may see; the canvas ids below come from the unmasked keys
+        rows, columns = result_grid(mask_query_result(result, current_role(), cypher=cypher), lang)
         refs = services.data.refs_in_result(result.columns, result.rows)
         node_ids = [services.data.registry.id_for(r) for r in refs]
         seconds = time.perf_counter() - t0

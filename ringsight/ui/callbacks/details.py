@@ -9,6 +9,8 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
+from ringsight.cases.roles import Permission
+from ringsight.ui.auth import guarded
 from ringsight.ui.callbacks import Services
 from ringsight.ui.data import LINK_KIND_BY_NAME, Expansion
 from ringsight.ui.i18n import prop_label, t, type_label, typology, value_label
@@ -337,6 +339,7 @@ def register(app: Dash, services: Services) -> None:
         Input("lang", "data"),
         State("canvas-state", "data"),
     )
+    @guarded(Permission.VIEW)
     def details(selected: dict | None, lang: str, state: dict | None) -> Any:
         if not selected or not selected.get("id"):
             return html.Div(
@@ -355,5 +358,6 @@ def register(app: Dash, services: Services) -> None:
         Input("canvas-cluster", "data"),
         Input("lang", "data"),
     )
+    @guarded(Permission.VIEW)
     def summary(cluster_id: str | None, lang: str) -> Any:
         return cluster_panel(services.data.cluster(cluster_id), lang) if cluster_id else None

@@ -7,7 +7,10 @@ from typing import Any
 
 from dash import Dash, Input, Output, ctx, no_update
 
+from ringsight.cases.roles import Permission
+from ringsight.ui.auth import guarded
 from ringsight.ui.callbacks import Services
+from ringsight.ui.callbacks.cases import queue_case_info
 from ringsight.ui.i18n import change_label, t, typology
 from ringsight.ui.present import mask_text
 
@@ -34,8 +37,13 @@ def queue_rows(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
                 "district": r.get("district") or "",
                 "change": r.get("change") or "",
                 "change_label": change_label(r.get("change"), lang),
-                "case_state": r.get("case_state") or t("case.none", lang),
+                "case_state": t(f"state.{r['case_state']}", lang) if r.get("case_state") else t("case.none", lang),
+                "case_id": r.get("case_id") or "",
+                "overdue": bool(r.get("overdue")),
+                "overdue_label": t("case.overdue", lang) if r.get("overdue") else "",
                 "assignee": r.get("assignee") or "",
+                "repeat": t("repeat.badge", lang) if r.get("repeat") else "",
+                "repeat_text": " ".join(r.get("repeat") or []),
                 "dates": f"{r.get('date_from') or ''} ~ {r.get('date_to') or ''}",
                 "explanation": mask_text(r.get("explanation_en" if lang == "en" else "explanation_zh")) or "",
             }
@@ -67,12 +75,13 @@ def queue_columns(lang: str) -> list[dict[str, Any]]:
         col("cluster_id", "col.cluster", minWidth=105),
         col("typologies", "col.typologies", cellRenderer="Tags", minWidth=200),
         col("change_label", "col.change", cellRenderer="ChangeBadge", minWidth=105),
+        col("repeat", "col.repeat", cellRenderer="RepeatBadge", tooltipField="repeat_text", minWidth=95),
         col("member_count", "col.members", filter="agNumberColumnFilter", minWidth=85),
         col("claim_count", "col.claims", filter="agNumberColumnFilter", minWidth=90),
         col("amount", "col.amount", filter="agNumberColumnFilter", valueFormatter=_NUMBER, minWidth=120),
         col("facilities", "col.facilities", minWidth=180, tooltipField="facilities"),
         col("district", "col.district", minWidth=85),
-        col("case_state", "col.case", minWidth=95),
+        col("case_state", "col.case", cellRenderer="CaseBadge", minWidth=110),
         col("assignee", "col.assignee", minWidth=85),
         col("dates", "col.dates", minWidth=190, filter="agTextColumnFilter"),
         col("explanation", "col.explanation", minWidth=260, tooltipField="explanation"),
@@ -87,9 +96,15 @@ def register(app: Dash, services: Services) -> None:
         Output("queue-grid", "columnDefs"),
         Output("queue-count", "children"),
         Input("lang", "data"),
+        Input("case-refresh", "data"),
     )
-    def fill(lang: str) -> tuple[Any, ...]:
-        rows = queue_rows(services.data.queue(), lang)
+    @guarded(Permission.VIEW)
+    def fill(lang: str, _cases_changed: Any = None) -> tuple[Any, ...]:
+        raw = services.data.queue()
+        info = queue_case_info(services.data.store, [r["cluster_id"] for r in raw])
+        for r in raw:
+            r.update(info.get(r["cluster_id"], {}))
+        rows = queue_rows(raw, lang)
         count = t("queue.count", lang, n=len(rows)) if rows else t("queue.empty", lang)
         return rows, queue_columns(lang), count
 

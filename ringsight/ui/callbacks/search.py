@@ -7,6 +7,8 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, html, no_update
 
+from ringsight.cases.roles import Permission
+from ringsight.ui.auth import guarded
 from ringsight.ui.callbacks import Services
 from ringsight.ui.i18n import prop_label, t, type_label
 from ringsight.ui.styles import TYPES
@@ -62,6 +64,7 @@ def register(app: Dash, services: Services) -> None:
         State("lang", "data"),
         prevent_initial_call=True,
     )
+    @guarded(Permission.VIEW)
     def search(_n: int | None, _s: int | None, text: str | None, lang: str) -> Any:
         if not text or not text.strip():
             return no_update
