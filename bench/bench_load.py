@@ -148,14 +148,22 @@ class PeakRss:
 
     def __init__(self) -> None:
         self.peak = 0
+        self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._proc = psutil.Process()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        start = time.perf_counter()
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._proc.memory_info().rss)
+            rss = self._proc.memory_info().rss
+            self.peak = max(self.peak, rss)
+            self.samples.append((time.perf_counter() - start, rss))
             self._stop.wait(0.05)
+
+    def peak_between(self, t0: float, t1: float) -> int:
+        """Peak resident memory between two times (seconds from the start)."""
+        return max((rss for t, rss in self.samples if t0 <= t <= t1), default=0)
 
     def __enter__(self) -> PeakRss:
         self._thread.start()
@@ -215,6 +223,11 @@ def main() -> None:
     print(f"seconds: {seconds:.1f} (loader CPU {cpu:.1f} s; load average {load:.1f} on {os.cpu_count()} cores)")
     print(f"claims/s: {report.rows_read / seconds:,.0f}")
     print(f"peak RSS (loader process): {rss.peak / 2**20:,.0f} MB (ru_maxrss {maxrss_mb:,.0f} MB)")
+    staged = report.timings.get("stage_s", 0.0)
+    print(
+        f"  while staging: {rss.peak_between(0, staged) / 2**20:,.0f} MB; "
+        f"while writing the graph: {rss.peak_between(staged, seconds) / 2**20:,.0f} MB"
+    )
     print(f"graph: {nodes:,} nodes, {rels:,} relationships")
     if not args.keep:
         embedded_server(settings).stop()

@@ -164,6 +164,7 @@ class _Load:
             self.timings["stage_cpu_s"] = round(time.process_time() - cpu, 3)
             tick, cpu = time.perf_counter(), time.process_time()
             if not journal.get("written"):
+                self._known = self._line_counts = None  # type: ignore[assignment]  # not needed any more
                 written = self._write_graph()
                 journal.data["written_stats"] = written
                 journal.set("written", True)
@@ -405,13 +406,6 @@ class _Load:
             ent.item_aggregates(items).sink_parquet(aggregates_path, engine="streaming")
         traces = self._trace_pairs(items)
         bulk = self.journal.get("mode") == "bulk"
-        if bulk:  # HAS_TRACE by claim position, like the other claim links
-            positions = claims.select("claim_id").with_row_index("start").with_columns(pl.col("start").cast(pl.Int64))
-            trace_links = (
-                traces.lazy().join(positions, on="claim_id").select("start", pl.col("code").alias("end")).collect()
-            )
-        else:
-            trace_links = traces.select(pl.col("claim_id").alias("start"), pl.col("code").alias("end"))
         self.timings["tables_s"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
         sizes: dict[str, int] = {}
@@ -447,8 +441,14 @@ class _Load:
             needed = ["claim_id", "pid", "card_id", "facility_code", "doctor_code", "terminal_id", "operator_id"]
             for chunk in claim_chunks(needed):
                 yield from ent.claim_links(chunk, positional=bulk, offset=offset)
+                if bulk and traces.height:  # HAS_TRACE by claim position too
+                    at = chunk.select("claim_id", (pl.int_range(pl.len(), dtype=pl.Int64) + offset).alias("start"))
+                    pairs = at.join(traces, on="claim_id").select("start", pl.col("code").alias("end"))
+                    yield ent.LinkTable("HAS_TRACE", "Claim", "claim_id", "TraceCode", "code", pairs, True)
                 offset += chunk.height
-            yield ent.LinkTable("HAS_TRACE", "Claim", "claim_id", "TraceCode", "code", trace_links, bulk)
+            if not bulk:
+                pairs = traces.select(pl.col("claim_id").alias("start"), pl.col("code").alias("end"))
+                yield ent.LinkTable("HAS_TRACE", "Claim", "claim_id", "TraceCode", "code", pairs)
 
         task = self.bar.add_task(f"graph ({self.journal.get('mode')})", total=None, unit=" rows")
 
