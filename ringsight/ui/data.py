@@ -421,7 +421,7 @@ class UiData:
             me, other = ("a", "b") if direction == "out" else ("b", "a")
             time = _time_clause(since, until) if kind.folded else ""
             cypher = (
-                f"MATCH {kind.pattern} WHERE {me}.{key_of(ref.label)} = $key{time} "
+                f"{_anchored(kind, me, ref.label)} WHERE true{time} "
                 f"WITH DISTINCT {other} LIMIT $cap RETURN count({other}) AS n"
             )
             params = {"key": ref.key, "since": since, "until": until, "cap": self.count_cap}
@@ -450,10 +450,12 @@ class UiData:
         excluded = [r.key for r in (exclude or []) if r.label == other_label]
         time = _time_clause(since, until) if kind.folded else ""
         weight = "count(c)" if kind.folded else "count(*)"
+        # exclusion after the aggregation: a filter on the far end next to the pattern
+        # makes FalkorDB's planner scan that end's whole label instead of walking from the node
         cypher = (
-            f"MATCH {kind.pattern} WHERE {me}.{key_of(ref.label)} = $key{time} "
-            f"AND NOT {other}.{ok} IN $exclude "
-            f"RETURN {other}.{ok} AS k, {weight} AS n ORDER BY n DESC, k LIMIT $limit"
+            f"{_anchored(kind, me, ref.label)} WHERE true{time} "
+            f"WITH {other}.{ok} AS k, {weight} AS n WHERE NOT k IN $exclude "
+            f"RETURN k, n ORDER BY n DESC, k LIMIT $limit"
         )
         params = {
             "key": ref.key,
@@ -553,15 +555,18 @@ class UiData:
         kind = LINK_KIND_BY_NAME[kind_name]
         if not kind.folded:
             return {"rows": [], "count": 0, "amount": 0.0}
-        where = f"a.{key_of(kind.a)} = $a AND b.{key_of(kind.b)} = $b{_time_clause(since, until)}"
+        rest = kind.pattern.replace(f"(a:{kind.a})", "(a)", 1)
+        match = f"MATCH (a:{kind.a} {{{key_of(kind.a)}: $a}}) MATCH {rest}"
+        where = f"b.{key_of(kind.b)} = $b{_time_clause(since, until)}"
         params = {"a": a.key, "b": b.key, "since": since, "until": until, "cap": self.claims_cap}
         totals = self._read(
-            f"MATCH {kind.pattern} WHERE {where} "
+            f"{match} WHERE {where} "
             "RETURN count(c) AS n, sum(c.total_amount) AS amount, min(c.time_ts) AS t0, max(c.time_ts) AS t1",
             params,
         )[0]
         recs = self._read(
-            f"MATCH {kind.pattern} WHERE {where} "
+            f"{match} WHERE {where} "
+            "WITH c ORDER BY c.time_ts LIMIT $cap "
             "OPTIONAL MATCH (c)-[:AT_FACILITY]->(f:Facility) "
             "OPTIONAL MATCH (c)-[:BY_DOCTOR]->(d:Doctor) "
             "RETURN c, f.name AS facility, d.name AS doctor ORDER BY c.time_ts LIMIT $cap",
@@ -696,6 +701,17 @@ def _by_label(refs: list[Ref]) -> dict[str, list[str]]:
     for r in refs:
         out.setdefault(r.label, []).append(r.key)
     return out
+
+
+def _anchored(kind: LinkKind, side: str, label: str) -> str:
+    """``MATCH`` clauses that start at the node ``side`` ('a' or 'b') found by its key ``$key``.
+
+    Written as two clauses so every store starts from the one known node: with
+    a single pattern and ``NOT x IN $exclude`` on the other end, FalkorDB may
+    scan every person to find a doctor's patients.
+    """
+    rest = kind.pattern.replace(f"({side}:{label})", f"({side})", 1)
+    return f"MATCH ({side}:{label} {{{key_of(label)}: $key}}) MATCH {rest}"
 
 
 def _kinds_for(label: str) -> list[tuple[LinkKind, str]]:
