@@ -48,7 +48,14 @@ def outcome_options(lang: str) -> list[dict[str, str]]:
 
 
 def appeal_options(lang: str) -> list[dict[str, str]]:
-    return [{"label": t(f"appeal.{code}", lang), "value": code} for code in APPEAL_OUTCOMES]
+    """The appeal outcomes, after an empty choice that asks for one."""
+    first = {"label": t("case.appeal_pick", lang), "value": ""}
+    return [first, *({"label": t(f"appeal.{code}", lang), "value": code} for code in APPEAL_OUTCOMES)]
+
+
+def tag_options(tags: list[str], lang: str) -> list[dict[str, str]]:
+    """The tag vocabulary, after an empty choice (a note without a tag)."""
+    return [{"label": t("notes.tag", lang), "value": ""}, *({"label": tag, "value": tag} for tag in tags)]
 
 
 def create_case_modal(lang: str = "zh") -> dbc.Modal:
@@ -135,7 +142,7 @@ def notes_panel(lang: str) -> html.Div:
             dbc.Textarea(id="notes-text", rows=2, placeholder=t("notes.placeholder", lang), class_name="mt-2"),
             html.Div(
                 [
-                    dcc.Dropdown(id="notes-tag", options=[], placeholder=t("notes.tag", lang), className="notes-tag"),
+                    dbc.Select(id="notes-tag", options=[], value="", size="sm", class_name="notes-tag"),
                     dbc.Button(tr("notes.add", lang), id="notes-add", size="sm", color="primary"),
                 ],
                 className="notes-form",
@@ -214,7 +221,7 @@ def case_view(lang: str) -> html.Div:
     appeal = html.Div(
         [
             dbc.Label(tr("case.appeal_outcome", lang)),
-            dcc.Dropdown(id="case-appeal", options=appeal_options(lang), placeholder=t("case.appeal_pick", lang)),
+            dbc.Select(id="case-appeal", options=appeal_options(lang), value="", size="sm"),
         ],
         id="case-appeal-wrap",
         style=HIDDEN,
@@ -235,7 +242,7 @@ def case_view(lang: str) -> html.Div:
             html.Div(tr("case.assign", lang), className="panel-sub"),
             html.Div(
                 [
-                    dcc.Dropdown(id="case-assignee", options=[], clearable=False, className="case-assignee"),
+                    dbc.Select(id="case-assignee", options=[], size="sm", class_name="case-assignee"),
                     dbc.Button(tr("case.assign_btn", lang), id="case-assign-btn", size="sm", color="secondary"),
                 ],
                 className="case-inline",

@@ -30,7 +30,7 @@ from ringsight.graph.model import key_of
 from ringsight.ui import case_view
 from ringsight.ui.auth import guarded, require_user
 from ringsight.ui.callbacks import Services
-from ringsight.ui.casework import HIDDEN
+from ringsight.ui.casework import HIDDEN, tag_options
 from ringsight.ui.data import LINK_KIND_BY_NAME, Ref
 from ringsight.ui.i18n import prop_label, t, type_label, value_label
 from ringsight.ui.present import display_label, property_rows
@@ -120,7 +120,7 @@ def register(app: Dash, services: Services) -> None:
     @guarded(Permission.VIEW)
     def targets(selected, cluster_id, lang):  # type: ignore[no-untyped-def]
         options = target_options(services, selected, cluster_id, lang)
-        tags = [{"label": tag, "value": tag} for tag in annotations.tag_vocabulary(services.settings)]
+        tags = tag_options(annotations.tag_vocabulary(services.settings), lang)
         if not options:
             return [], None, HIDDEN, tags, None
         return options, options[0]["value"], {}, tags, None
@@ -174,7 +174,7 @@ def register(app: Dash, services: Services) -> None:
             count = len(annotations.list_annotations(store, label, key))
             _mark_cached(services, (state or {}).get("canvas_id"), node_id, count)
             mark = {"id": node_id, "n": count, "nonce": time.time()}
-        return time.time(), None, "", None, mark
+        return time.time(), None, "", "", mark
 
     app.clientside_callback(
         ClientsideFunction(namespace="ringsightCases", function_name="mark"),

@@ -1,0 +1,219 @@
+"""The workbench's login gate over HTTP (Flask test client, real embedded store, real accounts).
+
+Nothing is reachable without a login: every route the Dash server has —
+pages, ``/_dash-layout``, ``/_dash-dependencies``, ``/_dash-update-component``
+— is refused, only the login page and static files are public. Callbacks
+check the role again: an analyst calling the reveal callback directly gets no
+personal data and leaves no unmask entry; an investigator gets it, audited.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+from ui_harness import PASSWORD, make_accounts
+
+from ringsight.cases import audit
+from ringsight.cases.sessions import SESSION_COOKIE
+from ringsight.config import Settings
+from ringsight.graph import open_store
+from ringsight.ui.app import create_app
+from ringsight.ui.auth import PUBLIC_PATHS, PUBLIC_PREFIXES, InsecureBind, check_bind, safe_next
+from ringsight.ui.sample import build_sample
+
+
+@pytest.fixture(scope="module")
+def web(embedded_server, data_dir) -> Iterator[SimpleNamespace]:  # type: ignore[no-untyped-def]
+    settings = Settings(graph="embedded", data_dir=data_dir, graph_name=f"t_uih_{uuid.uuid4().hex[:10]}")
+    store = open_store(settings)
+    store.ensure_schema()
+    sample = build_sample(store, settings)
+    users = make_accounts(store)
+    app = create_app(settings, store)
+    yield SimpleNamespace(app=app, store=store, sample=sample, users=users, settings=settings)
+    store.clear()
+    store.close()
+
+
+def _client(web: SimpleNamespace, role: str | None = None, addr: str = "127.0.0.9") -> Any:
+    """A test client, logged in as the account of ``role`` when given."""
+    client = web.app.server.test_client()
+    client.environ_base["REMOTE_ADDR"] = addr
+    if role:
+        reply = client.post("/login", data={"username": web.users[role], "password": PASSWORD, "next": "/"})
+        assert reply.status_code == 302, reply.data
+    return client
+
+
+def _text(reply: Any) -> str:
+    """A JSON reply as text with non-ASCII characters as themselves (Dash escapes them)."""
+    return json.dumps(reply.get_json(), ensure_ascii=False)
+
+
+def _concrete(rule: str) -> str:
+    """A URL for a Flask rule, converters filled with sample values."""
+    return re.sub(r"<(?:[^:>]+:)?[^>]+>", "x/y.js", rule) if "<" in rule else rule
+
+
+def test_every_route_and_callback_is_refused_without_login(web) -> None:  # type: ignore[no-untyped-def]
+    client = _client(web)
+    checked = 0
+    for rule in web.app.server.url_map.iter_rules():
+        path = _concrete(rule.rule)
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            continue
+        for method in sorted(rule.methods - {"OPTIONS", "HEAD"}):
+            reply = client.open(path, method=method, json={} if method == "POST" else None)
+            checked += 1
+            if method == "GET" and not path.startswith("/_"):
+                assert reply.status_code == 302 and reply.headers["Location"].startswith("/login"), (path, method)
+            else:
+                assert reply.status_code == 401, (path, method, reply.status_code)
+                assert reply.get_json()["login"] == "/login"
+            assert b"C000001" not in reply.data and b"queue-grid" not in reply.data
+    assert checked >= 6  # /, /<path>, layout, dependencies, update-component, reload-hash, …
+    # a real callback request (the queue's rows) with no cookie, then with a forged one
+    payload = _payload(web, "queue-grid.rowData", inputs=[("lang", "data", "zh"), ("case-refresh", "data", 0)])
+    assert client.post("/_dash-update-component", json=payload).status_code == 401
+    client.set_cookie(SESSION_COOKIE, "eyJ1IjoiaW52LmxpIiwicyI6IngifQ.forged.signature")
+    reply = client.post("/_dash-update-component", json=payload)
+    assert reply.status_code == 401 and b"C000001" not in reply.data
+    # public: the login page and static files
+    assert client.get("/login").status_code == 200
+    assert client.get("/assets/10-ringsight.css").status_code == 200
+
+
+def test_login_sets_a_hardened_cookie_and_logout_ends_the_session(web) -> None:  # type: ignore[no-untyped-def]
+    client = _client(web)
+    page = client.get("/login").get_data(as_text=True)
+    assert "用户名" in page and "English" in page  # Chinese first, with a switch
+    assert "User name" in client.get("/login?lang=en").get_data(as_text=True)
+    reply = client.post("/login", data={"username": web.users["investigator"], "password": PASSWORD, "next": "/"})
+    cookie = reply.headers["Set-Cookie"]
+    assert reply.status_code == 302 and reply.headers["Location"] == "/"
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and cookie.startswith(SESSION_COOKIE)
+    token = client.get_cookie(SESSION_COOKIE).value
+    layout = client.get("/_dash-layout")
+    assert layout.status_code == 200 and "李调查" in _text(layout)
+    payload = _payload(web, "queue-grid.rowData", inputs=[("lang", "data", "zh"), ("case-refresh", "data", 0)])
+    rows = client.post("/_dash-update-component", json=payload)
+    assert rows.status_code == 200 and b"C000001" in rows.data
+    assert client.post("/logout").headers["Location"] == "/login"
+    # the old token no longer opens anything, even if a client kept it
+    client.set_cookie(SESSION_COOKIE, token)
+    assert client.get("/_dash-layout").status_code == 401
+    assert client.post("/_dash-update-component", json=payload).status_code == 401
+    entries = audit.list_entries(web.store, user=web.users["investigator"])
+    assert {"user.login", "user.logout"} <= {e["action"] for e in entries}
+
+
+def test_wrong_passwords_are_refused_then_rate_limited(web) -> None:  # type: ignore[no-untyped-def]
+    client = _client(web, addr="10.9.9.9")
+    name = web.users["admin"]
+    for _ in range(5):
+        reply = client.post("/login", data={"username": name, "password": "not-the-password"})
+        assert reply.status_code == 401 and "用户名或密码错误" in reply.get_data(as_text=True)
+    reply = client.post("/login", data={"username": name, "password": PASSWORD})  # right, but locked out
+    assert reply.status_code == 429 and "分钟后再试" in reply.get_data(as_text=True)
+    assert SESSION_COOKIE not in reply.headers.get("Set-Cookie", "")
+
+
+def test_login_redirects_only_to_local_pages() -> None:
+    assert safe_next("/?tab=cases") == "/?tab=cases"
+    for bad in ("https://evil.example/", "//evil.example/x", "/\\evil.example", None, "", "/login", "javascript:x"):
+        assert safe_next(bad) == "/"
+
+
+def _payload(
+    web: SimpleNamespace, output: str, *, inputs: list[tuple], state: list[Any] = (), changed: str | None = None
+) -> dict[str, Any]:
+    """A ``/_dash-update-component`` body like the renderer sends, for the callback that has ``output``.
+
+    ``inputs``/``state`` are ``(id, property, value)`` tuples, or a list for a pattern-matching ALL.
+    """
+    for key in sorted(web.app.callback_map, key=lambda k: k.startswith("..")):  # a single-output one first
+        parts = key.strip(".").split("...") if key.startswith("..") else [key]
+        if any(p == output or p.startswith(output + "@") for p in parts):
+            break
+    else:
+        raise AssertionError(f"no callback for {output}")
+    specs = [{"id": p.split(".", 1)[0], "property": p.split(".", 1)[1]} for p in parts]
+
+    def items(spec: list[Any]) -> list[Any]:
+        return [x if isinstance(x, list) else {"id": x[0], "property": x[1], "value": x[2]} for x in spec]
+
+    first = inputs[0]
+    return {
+        "output": key,
+        "outputs": specs if key.startswith("..") else specs[0],
+        "inputs": items(inputs),
+        "state": items(list(state)),
+        "changedPropIds": [changed or f"{first[0]}.{first[1]}"],
+    }
+
+
+def _patient_node(web: SimpleNamespace) -> tuple[str, dict[str, Any]]:
+    node = web.store.read(
+        "MATCH (c:Cluster {cluster_id: 'C000002'})-[:HAS_MEMBER]->(p:Patient) RETURN p ORDER BY p.pid LIMIT 1"
+    ).scalar()
+    return f"Patient:{node.properties['pid']}", dict(node.properties)
+
+
+def test_reveal_callback_checks_the_role_on_the_server(web) -> None:  # type: ignore[no-untyped-def]
+    node_id, props = _patient_node(web)
+    payload = _payload(
+        web,
+        "reveal-result.children",
+        inputs=[("reveal-btn", "n_clicks", 1)],
+        state=[("selected", "data", {"kind": "node", "id": node_id}), ("lang", "data", "zh")],
+    )
+    target = f"Patient:{props['pid']}"
+    # the analyst's browser never shows the button; calling the callback directly is refused all the same
+    reply = _client(web, "analyst").post("/_dash-update-component", json=payload)
+    assert reply.status_code == 200
+    assert props["name"] not in _text(reply) and props["id_raw"] not in _text(reply)
+    assert "reveal-refused" in _text(reply)
+    assert not audit.list_entries(web.store, action="unmask", target=target)
+    # an investigator is cleared: the clear values come back and the reveal is in the audit trail
+    reply = _client(web, "investigator").post("/_dash-update-component", json=payload)
+    assert props["name"] in _text(reply) and props["id_raw"] in _text(reply)
+    [entry] = audit.list_entries(web.store, action="unmask", target=target)
+    assert entry["user"] == web.users["investigator"] and props["name"] not in (entry["after"] or "")
+
+
+def test_query_console_results_are_masked_for_every_role(web) -> None:  # type: ignore[no-untyped-def]
+    _, props = _patient_node(web)
+    cypher = f"MATCH (p:Patient {{pid: '{props['pid']}'}}) RETURN p.name AS name, p.id_raw AS id, p"
+    payload = _payload(
+        web,
+        "query-grid.rowData",
+        inputs=[("query-run", "n_clicks", None), ("adhoc-run", "n_clicks", 1)],
+        state=[("query-select", "value", None), [], [], ("adhoc-text", "value", cypher), ("lang", "data", "zh")],
+        changed="adhoc-run.n_clicks",
+    )
+    for role in ("analyst", "investigator", "supervisor"):
+        reply = _client(web, role).post("/_dash-update-component", json=payload)
+        assert reply.status_code == 200, role
+        text = _text(reply)
+        assert props["name"] not in text and props["id_raw"] not in text, role
+        assert props["name"][0] + "*" in text  # the masked form is there
+
+
+def test_serving_beyond_loopback_needs_a_real_secret(data_dir) -> None:  # type: ignore[no-untyped-def]
+    default = Settings(graph="embedded", data_dir=data_dir)
+    for host in ("127.0.0.1", "localhost", "::1"):
+        check_bind(host, default)
+    with pytest.raises(InsecureBind, match="secret"):
+        check_bind("0.0.0.0", default)
+    check_bind("0.0.0.0", default.model_copy(update={"ui": default.ui.model_copy(update={"secret_key": "x" * 40})}))
+    from ringsight.cli import app
+
+    result = CliRunner().invoke(app, ["ui", "--host", "0.0.0.0", "--port", "1"])
+    assert isinstance(result.exception, InsecureBind) and "RINGSIGHT_UI__SECRET_KEY" in str(result.exception)
