@@ -189,6 +189,31 @@ def browser() -> Any:
     return driver
 
 
+BENCH_USER, BENCH_PASSWORD = "bench.ui", "bench-ui-password-1"
+
+
+def ensure_account(store: GraphStore) -> None:
+    """An investigator account for the benchmark to log in with (the workbench refuses anonymous use)."""
+    from ringsight.cases import accounts
+
+    if accounts.get_user(store, BENCH_USER) is None:
+        accounts.add_user(store, accounts.system_actor(), BENCH_USER, BENCH_PASSWORD, "investigator", "基准测试")
+
+
+def login(driver: Any, url: str) -> None:
+    """Log in through the form and wait for the workbench."""
+    driver.get(url.rstrip("/") + "/login")
+    time.sleep(1.5)
+    driver.find_element("id", "login-username").send_keys(BENCH_USER)
+    driver.find_element("id", "login-password").send_keys(BENCH_PASSWORD)
+    driver.find_element("id", "login-submit").click()
+    for _ in range(100):
+        if driver.find_elements("id", "nav-user"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("could not log in to the workbench")
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-quantile (0..1) by nearest rank."""
     ordered = sorted(values)
@@ -215,8 +240,8 @@ def expand_some(driver: Any, cluster: str, count: int) -> list[tuple[str, float,
 def measure(url: str, queue: list[str], expansions: int) -> dict[str, Any]:
     driver = browser()
     try:
-        driver.get(url)
-        time.sleep(3)
+        login(driver, url)
+        time.sleep(2)
         driver.find_element("xpath", "//a[contains(@class,'nav-link')][contains(., '关系图谱')]").click()
         time.sleep(1)
         results: dict[str, Any] = {"open": []}
@@ -272,7 +297,8 @@ def main() -> None:
         store.ensure_schema()
         with tempfile.TemporaryDirectory(prefix="rs-bench-ui-") as work:
             steps = build_graph(args.claims, args.data_dir, graph, Path(work))
-    members = {k: add_bench_cluster(store, f"BENCH-{k_el}", k) for k_el, k in (("500", 100), ("2000", 400))}
+    # about 6 elements per patient: the patient, its card, and links to the facility and between them
+    members = {k: add_bench_cluster(store, f"BENCH-{k_el}", k) for k_el, k in (("500", 83), ("2000", 333))}
     nodes, rels = store.count_nodes(), store.count_relationships()
     claims = store.count_nodes("Claim")
 
@@ -280,6 +306,7 @@ def main() -> None:
     from ringsight.ui.data import UiData
 
     queue = [r["cluster_id"] for r in UiData(store, settings).queue()[:5]]
+    ensure_account(store)
     app = create_app(settings, store)
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     Thread(target=server.serve_forever, daemon=True).start()
