@@ -241,6 +241,43 @@ TEXT: dict[str, tuple[str, str]] = {
     "val.ownership.private": ("民营", "private"),
     "val.card_kind.ssc": ("社会保障卡", "social security card"),
     "val.card_kind.evoucher": ("医保电子凭证", "e-voucher"),
+    "mrole.hub": ("核心", "hub"),
+    "mrole.member": ("成员", "member"),
+    "mrole.patient": ("参保人", "patient"),
+    "mrole.card": ("医保卡", "card"),
+    "mrole.doctor": ("医师", "doctor"),
+    "mrole.pharmacy": ("药店", "pharmacy"),
+    "mrole.hospital": ("医院", "hospital"),
+    "mrole.facility": ("机构", "facility"),
+    "mrole.terminal": ("刷卡终端", "terminal"),
+    "mrole.shared_phone": ("共用电话", "shared phone"),
+    "mrole.shared_address": ("共用地址", "shared address"),
+    "mrole.absent_inpatient": ("挂床住院者", "absent inpatient"),
+    "mrole.admitting_doctor": ("收治医师", "admitting doctor"),
+    "mrole.basket_card": ("相同处方卡", "identical-basket card"),
+    "mrole.bed_sharer": ("同床位住院者", "bed sharer"),
+    "mrole.buyer": ("购药人", "buyer"),
+    "mrole.buyer_card": ("购药卡", "buyer card"),
+    "mrole.card_holder": ("持卡人", "card holder"),
+    "mrole.card_user": ("用卡人", "card user"),
+    "mrole.co_admitted": ("同批住院者", "co-admitted"),
+    "mrole.first_seller": ("首次销售药店", "first seller"),
+    "mrole.impostor_phone": ("冒用电话", "impostor phone"),
+    "mrole.phone_user": ("电话使用人", "phone user"),
+    "mrole.prescriber": ("开方医师", "prescriber"),
+    "mrole.readmitted": ("反复住院者", "readmitted"),
+    "mrole.reseller": ("倒卖者", "reseller"),
+    "mrole.resident": ("居住人", "resident"),
+    "mrole.rx_patient": ("处方患者", "prescription patient"),
+    "mrole.shared_card": ("共用卡", "shared card"),
+    "mrole.shop_pharmacy": ("经营药店", "shop pharmacy"),
+    "mrole.split_patient": ("分解住院者", "split-stay patient"),
+    "mrole.swiped_card": ("被刷卡", "swiped card"),
+    "mrole.trace_buyer": ("回流药购买人", "trace-code buyer"),
+    "mrole.trace_card": ("回流药用卡", "trace-code card"),
+    "mrole.travelling_card": ("异地刷卡", "travelling card"),
+    "mrole.terminal_id": ("刷卡终端", "terminal"),
+    "mrole.doctor_code": ("医师", "doctor"),
     "visit.outpatient": ("门诊", "outpatient"),
     "visit.inpatient": ("住院", "inpatient"),
     "visit.pharmacy": ("药店购药", "pharmacy"),
@@ -342,6 +379,13 @@ def value_label(prop: str, value: object, lang: str | None = None) -> object:
     """A coded property value in words (M → 男), or the value itself."""
     key = f"val.{prop}.{value}"
     return t(key, lang) if isinstance(value, str) and key in TEXT else value
+
+
+def member_role(code: str | None, lang: str | None = None) -> str:
+    """A cluster member's role (from detection) in words, or the code itself when unknown."""
+    if not code:
+        return ""
+    return t(f"mrole.{code}", lang) if f"mrole.{code}" in TEXT else code
 
 
 def prop_label(name: str, lang: str | None = None) -> str:

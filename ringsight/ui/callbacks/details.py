@@ -13,7 +13,7 @@ from ringsight.cases.roles import Permission
 from ringsight.ui.auth import guarded
 from ringsight.ui.callbacks import Services
 from ringsight.ui.data import LINK_KIND_BY_NAME, Expansion
-from ringsight.ui.i18n import prop_label, t, type_label, typology, value_label
+from ringsight.ui.i18n import member_role, prop_label, t, type_label, typology, value_label
 from ringsight.ui.layout import GRID_THEME
 from ringsight.ui.present import mask_text, money
 from ringsight.ui.styles import FONT, TYPES
@@ -184,7 +184,7 @@ def node_panel(services: Services, node_id: str, state: dict[str, Any], lang: st
                     html.B(m["cluster_id"]),
                     html.Span(f" {float(m.get('score') or 0):.0f} "),
                     *[html.Span(typology(c, lang), className="typ") for c in m["typologies"]],
-                    html.Span(f" {t('details.role', lang)}: {m.get('role') or ''}", className="muted"),
+                    html.Span(f" {t('details.role', lang)}: {member_role(m.get('role'), lang)}", className="muted"),
                 ],
                 className="signal",
             )
@@ -198,7 +198,10 @@ def node_panel(services: Services, node_id: str, state: dict[str, Any], lang: st
             [
                 _type_badge(ref.label, lang),
                 html.Span(entity["display"], id="details-name"),
-                html.Span(t("details.member_badge", lang) + (f" · {role}" if role else ""), className="member-badge")
+                html.Span(
+                    t("details.member_badge", lang) + (f" · {member_role(role, lang)}" if role else ""),
+                    className="member-badge",
+                )
                 if role
                 else None,
             ],
