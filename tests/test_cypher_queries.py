@@ -591,6 +591,20 @@ def test_cluster_members_evidence(planted: Planted) -> None:
     assert rows[0]["explanation_zh"].startswith("6 人同日入院")
 
 
+def test_cluster_members_evidence_ignores_members_of_a_run_in_progress(planted: Planted) -> None:
+    """A detection run writes its members beside the current ones (tagged with its run_id) until it commits."""
+    link = (
+        "MATCH (c:Cluster {cluster_id: $cluster}) MERGE (d:Doctor {code: 'D-PENDING'}) "
+        "MERGE (c)-[:HAS_MEMBER {role: 'doctor', weight: 9.0, run_id: 'R-UNFINISHED'}]->(d)"
+    )
+    planted.store.write(link, {"cluster": CLUSTER})
+    try:
+        rows = planted.records("cluster_members_evidence", cluster=CLUSTER)
+        assert len(rows) == 8 and "D-PENDING" not in {r["key"] for r in rows}
+    finally:
+        planted.store.write("MATCH (d:Doctor {code: 'D-PENDING'}) DETACH DELETE d")
+
+
 def test_top_facilities_by_fund(planted: Planted) -> None:
     rows = planted.records("top_facilities_by_fund", since="2024-01-01", until="2025-01-01", limit=3)
     assert [r["rank"] for r in rows] == [1, 2, 3]

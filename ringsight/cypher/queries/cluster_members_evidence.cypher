@@ -14,6 +14,7 @@
 // params:
 //   cluster: {type: string, example: C000123, description: "the cluster id"}
 MATCH (cl:Cluster {cluster_id: $cluster})-[hm:HAS_MEMBER]->(e)
+WHERE hm.run_id IS NULL OR hm.run_id = cl.run_id
 WITH cl, collect(e) AS members, collect({e: e, role: hm.role, weight: hm.weight}) AS rows
 UNWIND rows AS row
 WITH cl, members, row.e AS e, row.role AS role, row.weight AS weight
