@@ -119,12 +119,17 @@ def timeline_figure(tl: dict[str, Any], lang: str, since: int | None, until: int
             fig.add_vrect(x0=x0, x1=x1, fillcolor="#fde68a", opacity=0.25, line_width=0)
     fig.update_layout(
         height=210,
-        margin={"l": 44, "r": 8, "t": 8, "b": 30},
+        margin={"l": 48, "r": 8, "t": 26, "b": 30},
         font={"family": FONT, "size": 11},
         plot_bgcolor="#ffffff",
         paper_bgcolor="#ffffff",
-        legend={"orientation": "h", "y": 1.12, "x": 0, "font": {"size": 10}},
-        yaxis={"title": {"text": t("timeline.amount", lang), "font": {"size": 10}}, "gridcolor": "#f1f5f9"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "font": {"size": 10}},
+        yaxis={
+            "title": {"text": t("timeline.amount", lang), "font": {"size": 10}},
+            "gridcolor": "#f1f5f9",
+            "rangemode": "tozero",
+            "tickformat": ",.0f",
+        },
         xaxis={"gridcolor": "#f1f5f9"},
         showlegend=True,
     )
