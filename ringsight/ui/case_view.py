@@ -176,7 +176,7 @@ def move_buttons(case: Case, user: Any, lang: str) -> list[Any]:
         buttons.append(
             dbc.Button(
                 t("case.move_to", lang, state=state_label(to, lang)),
-                id={"type": "case-move", "to": to},
+                id={"type": "case-move", "step": STATES.index(to)},  # ASCII ids: Dash matches them as JSON
                 size="sm",
                 color="secondary" if back or to == CLOSED else "primary",
                 outline=back or to == CLOSED,
@@ -214,6 +214,8 @@ def history(case: Case, lang: str) -> list[Any]:
             detail.append(str(ev["title"]))
         if ev.get("target"):
             detail.append(str(ev["target"]))
+        for field, value in (ev.get("changes") or {}).items() if action == "update" else ():
+            detail.append(f"{t(f'case.field_{field}', lang) if f'case.field_{field}' in TEXT else field}：{value}")
         rows.append(
             html.Div(
                 [

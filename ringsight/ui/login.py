@@ -64,7 +64,7 @@ def login_page(lang: str, *, target: str = "/", username: str = "", error: str |
         html_lang="zh-CN" if lang == "zh" else "en",
         title=escape(t("login.title", lang)),
         switch=switch,
-        subtitle=escape(t("app.title", lang)),
+        subtitle=escape(t("app.subtitle", lang)),
         error=error_html,
         target=escape(target),
         lang=escape(lang),

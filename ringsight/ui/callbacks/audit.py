@@ -32,7 +32,7 @@ def audit_columns(lang: str) -> list[dict[str, Any]]:
         return {"field": field, "headerName": t(key, lang), **extra}
 
     return [
-        col("time", "audit.col_time", minWidth=170, sort="desc"),
+        col("when", "audit.col_time", minWidth=160, sort="desc", cellDataType="text", filter="agTextColumnFilter"),
         col("user", "audit.col_user", minWidth=110),
         col("action", "audit.col_action", minWidth=130),
         col("target", "audit.col_target", minWidth=200, tooltipField="target"),
@@ -67,6 +67,8 @@ def register(app: Dash, services: Services) -> None:
             entries = audit.list_for(store, user, limit=ROWS)
         except RingSightError as exc:
             return [], audit_columns(lang), exc.message
+        for e in entries:  # "2026-01-05T09:30:00+08:00" -> "2026-01-05 09:30:00" (all times are Beijing time)
+            e["when"] = str(e.get("time") or "")[:19].replace("T", " ")
         return entries, audit_columns(lang), t("audit.count", lang, n=len(entries))
 
     @app.callback(

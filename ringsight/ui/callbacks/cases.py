@@ -65,6 +65,21 @@ def queue_case_info(store: GraphStore, cluster_ids: list[str], now: float | None
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+def clicked() -> dict[str, Any] | None:
+    """The id of the pattern-matched button that was really clicked (None for re-renders).
+
+    Looked up in the callback's inputs by id: newly rendered buttons fire the
+    callback with no clicks, and ``ctx.triggered`` may not carry the value.
+    """
+    trig = ctx.triggered_id
+    if not isinstance(trig, dict):
+        return None
+    for spec in ctx.inputs_list[0] if ctx.inputs_list else []:
+        if spec.get("id") == trig and spec.get("value"):
+            return dict(trig)
+    return None
+
+
 def _error(exc: RingSightError, lang: str) -> Any:
     text = exc.message + (f" {exc.hint}" if exc.hint else "")
     return dbc.Alert(t("msg.error", lang, error=text), color="danger", class_name="case-alert", dismissable=True)
@@ -154,9 +169,10 @@ def register(app: Dash, services: Services) -> None:
         trig = ctx.triggered_id
         if trig == "case-create-cancel":
             return False, None, no_update, no_update, no_update, None
-        if not ctx.triggered or not ctx.triggered[0]["value"]:
+        button = clicked()
+        if isinstance(trig, dict) and button is None:
             return (no_update,) * 6
-        cluster_id = trig["cluster"] if isinstance(trig, dict) else (rows or [{}])[0].get("cluster_id")
+        cluster_id = button["cluster"] if button else (rows or [{}])[0].get("cluster_id")
         if not cluster_id:
             return (no_update,) * 6
         try:
@@ -231,9 +247,8 @@ def register(app: Dash, services: Services) -> None:
         prevent_initial_call=True,
     )
     def goto(_clicks: list[int | None]) -> tuple[Any, Any]:
-        if not isinstance(ctx.triggered_id, dict) or not ctx.triggered[0]["value"]:
-            return no_update, no_update
-        return ctx.triggered_id["case"], "cases"
+        button = clicked()
+        return (button["case"], "cases") if button else (no_update, no_update)
 
     @app.callback(
         Output("canvas-op", "data", allow_duplicate=True),
@@ -242,9 +257,10 @@ def register(app: Dash, services: Services) -> None:
         prevent_initial_call=True,
     )
     def open_cluster(_clicks: list[int | None]) -> tuple[Any, Any]:
-        if not isinstance(ctx.triggered_id, dict) or not ctx.triggered[0]["value"]:
+        button = clicked()
+        if button is None:
             return no_update, no_update
-        return {"op": "open", "cluster": ctx.triggered_id["cluster"], "nonce": time.time()}, "network"
+        return {"op": "open", "cluster": button["cluster"], "nonce": time.time()}, "network"
 
     # -- one case ----------------------------------------------------------------------------------
     @app.callback(
@@ -310,7 +326,7 @@ def register(app: Dash, services: Services) -> None:
         Output("case-message", "children", allow_duplicate=True),
         Output("case-refresh", "data", allow_duplicate=True),
         Output("case-note", "value"),
-        Input({"type": "case-move", "to": ALL}, "n_clicks"),
+        Input({"type": "case-move", "step": ALL}, "n_clicks"),
         State("case-version", "data"),
         State("case-note", "value"),
         State("case-appeal", "value"),
@@ -322,9 +338,10 @@ def register(app: Dash, services: Services) -> None:
         prevent_initial_call=True,
     )
     def move(_clicks, version, note, appeal, outcome, basis, recovered, penalty, lang):  # type: ignore[no-untyped-def]
-        if not isinstance(ctx.triggered_id, dict) or not ctx.triggered[0]["value"] or not version:
+        button = clicked()
+        if button is None or not version:
             return no_update, no_update, no_update
-        to = ctx.triggered_id["to"]
+        to = workflow.STATES[int(button["step"])]
         try:
             user = require_user(Permission.CASE_EDIT)
             current = workflow.get_case(store, version["case_id"])
