@@ -258,7 +258,7 @@ def trace_code_table(items: pl.LazyFrame | pl.DataFrame, min_claims: int = 2) ->
     lazy = items.lazy() if isinstance(items, pl.DataFrame) else items
     pairs = lazy.select("claim_id", pl.col("trace_codes").alias("code")).explode("code").drop_nulls().unique()
     repeated = pairs.group_by("code").agg(pl.len().alias("n")).filter(pl.col("n") >= min_claims).select("code")
-    return pairs.join(repeated, on="code", how="semi").sort("code", "claim_id").collect()
+    return pairs.join(repeated, on="code", how="semi").collect(engine="streaming").sort("code", "claim_id")
 
 
 class KnownClaims:

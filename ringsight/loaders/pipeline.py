@@ -246,7 +246,7 @@ class _Load:
             pl.scan_parquet(files)
             .group_by("claim_id")
             .agg(pl.col("line_no").max().cast(pl.Int32).alias("_n"))
-            .collect()
+            .collect(engine="streaming")
         )
 
     def _stage_file(self, inp: Input, stage: Callable[[Input, pl.DataFrame, str], dict]) -> None:
@@ -421,7 +421,11 @@ class _Load:
                 aggregates = None
                 if item_files:
                     wanted = chunk.select("claim_id").lazy()
-                    aggregates = pl.scan_parquet(aggregates_path).join(wanted, on="claim_id", how="semi").collect()
+                    aggregates = (
+                        pl.scan_parquet(aggregates_path)
+                        .join(wanted, on="claim_id", how="semi")
+                        .collect(engine="streaming")
+                    )
                 table = ent.claim_nodes(chunk, hashes, aggregates)
                 extras = self.journal.directory / "extras" / path.name
                 if extras.exists():
@@ -485,7 +489,8 @@ class _Load:
         mine = items.select("claim_id", "trace_codes")
         final = sorted((self.staging / "items").glob("*.parquet"))
         if final and self.journal.get("mode") == "merge":
-            codes = mine.select(pl.col("trace_codes").explode().alias("code")).drop_nulls().unique().collect()
+            codes = mine.select(pl.col("trace_codes").explode().alias("code")).drop_nulls().unique()
+            codes = codes.collect(engine="streaming")
             earlier = (
                 pl.scan_parquet(final)
                 .select("claim_id", pl.col("trace_codes").alias("code"))
