@@ -108,3 +108,8 @@ def test_kill_then_resume_gives_identical_graph(
     assert staged_items.select(pl.struct("claim_id", "line_no").n_unique()).item() == staged_items.height
     again = load_files([claims], [items], settings=settings, store=store)
     assert again.loaded == 0 and snapshot(store) == expected
+    connection = store.db.connection  # type: ignore[attr-defined]
+    assert connection.get("ringsight:bulk:saved-persistence") is None
+    assert connection.config_get("auto-aof-rewrite-percentage")["auto-aof-rewrite-percentage"] != "0", (
+        "a build killed with persistence paused does not leave the server paused"
+    )

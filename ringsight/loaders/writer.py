@@ -18,6 +18,7 @@ Both take the deduplicated node and relationship tables of
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -218,8 +219,7 @@ def persistence_paused(connection: Any, timeout_s: float = 600.0) -> Iterator[No
     CONFIG (managed ones) are left alone.
     """
     try:
-        saved = connection.config_get("save").get("save", "")
-        percentage = connection.config_get("auto-aof-rewrite-percentage").get("auto-aof-rewrite-percentage", "100")
+        saved = _original_settings(connection)
         _wait_forks(connection, timeout_s)
         connection.config_set("save", "")
         connection.config_set("auto-aof-rewrite-percentage", 0)
@@ -229,8 +229,31 @@ def persistence_paused(connection: Any, timeout_s: float = 600.0) -> Iterator[No
     try:
         yield
     finally:
-        connection.config_set("auto-aof-rewrite-percentage", percentage)
-        connection.config_set("save", saved)
+        connection.config_set("auto-aof-rewrite-percentage", saved["auto-aof-rewrite-percentage"])
+        connection.config_set("save", saved["save"])
+        connection.delete(_SAVED_KEY)
+
+
+_SAVED_KEY = "ringsight:bulk:saved-persistence"
+
+
+def _original_settings(connection: Any) -> dict[str, str]:
+    """The server's own persistence settings, remembered on the server while a bulk build runs.
+
+    A loader killed mid-build cannot restore them; the next build finds them
+    under ``_SAVED_KEY`` instead of taking the paused values for the real ones.
+    """
+    remembered = connection.get(_SAVED_KEY)
+    if remembered:
+        return json.loads(remembered)
+    saved = {
+        "save": connection.config_get("save").get("save", ""),
+        "auto-aof-rewrite-percentage": connection.config_get("auto-aof-rewrite-percentage").get(
+            "auto-aof-rewrite-percentage", "100"
+        ),
+    }
+    connection.set(_SAVED_KEY, json.dumps(saved))
+    return saved
 
 
 def _wait_forks(connection: Any, timeout_s: float) -> None:
