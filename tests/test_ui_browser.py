@@ -125,6 +125,9 @@ def test_supernode_is_counted_first_and_expanded_by_type(page, ui_server) -> Non
     wait(lambda: page.find_element("xpath", row).click() or True, what="expand button")
     wait(lambda: len(node_ids(page)) == 26, what="25 patients (the cap)")
     assert all(i.startswith("Patient:") for i in node_ids(page) if i != big)
+    more = wait(lambda: page.find_element("xpath", row + "[normalize-space()='显示更多']"), what="show more")
+    more.click()
+    wait(lambda: len(node_ids(page)) == 51, what="25 more patients")
 
 
 def search(driver: Any, text: str) -> None:

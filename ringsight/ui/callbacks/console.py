@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from ringsight.cases.access import mask_query_result
 from ringsight.cases.roles import Permission
@@ -78,18 +78,28 @@ def param_form(query: Any, lang: str) -> list[Any]:
             html.Div(
                 [
                     html.Label(f"{p.name} ({p.type})"),
-                    dbc.Input(
-                        id={"type": "qparam", "name": p.name},
-                        value=str(default),
-                        size="sm",
-                        placeholder="" if example is None else str(example),
-                    ),
+                    _param_input(p, default, example),
                     html.Div(getattr(p, "description", "") or "", className="muted"),
                 ],
                 className="param-row",
             )
         )
     return rows
+
+
+def _param_input(spec: Any, default: Any, example: Any) -> Any:
+    """A text box, or a drop-down when the parameter declares its choices."""
+    pid = {"type": "qparam", "name": spec.name}
+    choices = getattr(spec, "choices", None)
+    if choices:
+        return dcc.Dropdown(
+            id=pid,
+            options=[{"label": str(c), "value": str(c)} for c in choices],
+            value=None if default == "" else str(default),
+            clearable=True,
+            placeholder="" if example is None else str(example),
+        )
+    return dbc.Input(id=pid, value=str(default), size="sm", placeholder="" if example is None else str(example))
 
 
 def register(app: Dash, services: Services) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import Dash, Input, Output, ctx, dcc, html, no_update
 
 from ringsight.cases.roles import Permission
 from ringsight.ui.auth import guarded
@@ -136,7 +136,7 @@ def timeline_figure(tl: dict[str, Any], lang: str, since: int | None, until: int
     return fig
 
 
-def _expansion_rows(options: list[Expansion], lang: str, supernode: int) -> list[Any]:
+def _expansion_rows(options: list[Expansion], lang: str, supernode: int, done: set[str]) -> list[Any]:
     total = sum(o.count for o in options)
     rows: list[Any] = []
     if total > supernode:
@@ -150,7 +150,7 @@ def _expansion_rows(options: list[Expansion], lang: str, supernode: int) -> list
                     html.Span(type_label(o.neighbour_label, lang)),
                     html.Span(f"{o.count:,}{'+' if o.capped else ''}", className="expand-count"),
                     dbc.Button(
-                        t("btn.expand", lang),
+                        t("btn.more" if o.kind in done else "btn.expand", lang),
                         id={"type": "expand-kind", "kind": o.kind, "dir": o.direction},
                         size="sm",
                         color="primary",
@@ -161,6 +161,17 @@ def _expansion_rows(options: list[Expansion], lang: str, supernode: int) -> list
             )
         )
     return rows
+
+
+def _about(state: dict[str, Any] | None, selected: dict[str, Any] | None) -> bool:
+    """True when the canvas's last operation was on the selected node (its counts and buttons change)."""
+    history = (state or {}).get("history") or []
+    return bool(selected and history and history[-1].get("node") == selected.get("id"))
+
+
+def _expanded_kinds(state: dict[str, Any], node_id: str) -> set[str]:
+    """Link kinds already expanded from this node (their button then says "show more")."""
+    return {h.get("kind") for h in state.get("history") or [] if h.get("op") == "expand" and h.get("node") == node_id}
 
 
 def node_panel(services: Services, node_id: str, state: dict[str, Any], lang: str) -> Any:
@@ -236,7 +247,7 @@ def node_panel(services: Services, node_id: str, state: dict[str, Any], lang: st
         html.Div(t("details.memberships", lang), className="panel-sub"),
         html.Div(memberships or t("details.no_memberships", lang), className="muted" if not memberships else ""),
         html.Div(t("details.neighbours", lang), className="panel-sub"),
-        html.Div(_expansion_rows(options, lang, data.supernode), id="expansions"),
+        html.Div(_expansion_rows(options, lang, data.supernode, _expanded_kinds(state, node_id)), id="expansions"),
     ]
     if timeline["mode"] != "none":
         children += [
@@ -345,10 +356,13 @@ def register(app: Dash, services: Services) -> None:
         Output("details", "children"),
         Input("selected", "data"),
         Input("lang", "data"),
-        State("canvas-state", "data"),
+        Input("canvas-state", "data"),
     )
     @guarded(Permission.VIEW)
     def details(selected: dict | None, lang: str, state: dict | None) -> Any:
+        fired = {t["prop_id"].split(".")[0] for t in ctx.triggered}
+        if fired == {"canvas-state"} and not _about(state, selected):
+            return no_update  # the canvas changed elsewhere: the panel still holds
         if not selected or not selected.get("id"):
             return html.Div(
                 [
