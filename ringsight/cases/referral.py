@@ -147,6 +147,7 @@ def _members(store: GraphStore, cluster_ids: list[str], direct: list[dict[str, A
     found: dict[tuple[str, str], dict[str, Any]] = {}
     rows = store.read(
         "MATCH (c:Cluster)-[m:HAS_MEMBER]->(e) WHERE c.cluster_id IN $ids "
+        "AND (m.run_id IS NULL OR m.run_id = c.run_id) "
         "RETURN c.cluster_id AS cid, m.role AS role, e",
         {"ids": cluster_ids},
     ).records()

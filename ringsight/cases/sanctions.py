@@ -50,7 +50,8 @@ def _flagged_member_query(label: str) -> str:
     nt = NODE_TYPE_BY_LABEL[label]
     return (
         f"MATCH (r:Run {{status: 'done'}})-[:FOUND]->(c:{CLUSTER.label})"
-        f"-[:HAS_MEMBER]->(e:{nt.label} {{{nt.key}: $key}}) WHERE r.started_ts > $ref "
+        f"-[m:HAS_MEMBER]->(e:{nt.label} {{{nt.key}: $key}}) WHERE r.started_ts > $ref "
+        "AND (m.run_id IS NULL OR m.run_id = c.run_id) "
         "RETURN DISTINCT c.cluster_id AS cluster_id, c.date_to AS date_to, "
         "r.run_id AS run_id, r.started_ts AS started_ts"
     )
@@ -274,7 +275,8 @@ def repeat_offender_clusters(store: GraphStore, cluster_ids: Iterable[str]) -> d
     ids = [str(c) for c in cluster_ids]
     rows = store.read(
         f"MATCH (s:{SANCTION.label})-[:SANCTIONED]->(e) "
-        f"MATCH (c:{CLUSTER.label})-[:HAS_MEMBER]->(e) WHERE c.cluster_id IN $ids "
+        f"MATCH (c:{CLUSTER.label})-[m:HAS_MEMBER]->(e) WHERE c.cluster_id IN $ids "
+        "AND (m.run_id IS NULL OR m.run_id = c.run_id) "
         "RETURN DISTINCT c.cluster_id AS cluster_id, s.target_label AS label, s.target_key AS key",
         {"ids": ids},
     ).records()
@@ -302,7 +304,7 @@ def case_repeat_offenders(store: GraphStore, case_id: str) -> list[RepeatStatus]
     """The repeat offenders among what a case covers: its entities, its clusters' members and facilities."""
     rows = store.read(
         f"MATCH (k:{CASE.label} {{case_id: $id}})-[:COVERS]->(x) "
-        f"OPTIONAL MATCH (x)-[:HAS_MEMBER]->(m) "
+        f"OPTIONAL MATCH (x)-[h:HAS_MEMBER]->(m) WHERE h.run_id IS NULL OR h.run_id = x.run_id "
         "RETURN labels(x)[0] AS xl, x.code AS xcode, x.pid AS xpid, x.facilities AS facs, "
         "labels(m)[0] AS ml, m.code AS mcode, m.pid AS mpid",
         {"id": case_id},

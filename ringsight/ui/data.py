@@ -331,7 +331,8 @@ class UiData:
     def _memberships_by_key(self, label: str, keys: list[str]) -> dict[str, list[str]]:
         key = key_of(label)
         recs = self._read(
-            f"MATCH (c:Cluster)-[:HAS_MEMBER]->(n:{label}) WHERE n.{key} IN $keys "
+            f"MATCH (c:Cluster)-[m:HAS_MEMBER]->(n:{label}) WHERE n.{key} IN $keys "
+            "AND (m.run_id IS NULL OR m.run_id = c.run_id) "
             f"RETURN n.{key} AS k, c.cluster_id AS cluster",
             {"keys": keys},
         )
@@ -477,6 +478,7 @@ class UiData:
         memberships = []
         for rec in self._read(
             f"MATCH (c:Cluster)-[m:HAS_MEMBER]->(n:{ref.label} {{{key}: $key}}) "
+            "WHERE m.run_id IS NULL OR m.run_id = c.run_id "
             "RETURN c, m.role AS role ORDER BY c.score DESC",
             {"key": ref.key},
         ):
