@@ -280,3 +280,22 @@ def test_supervisor_reads_and_exports_the_audit_trail(site) -> None:  # type: ig
     actions = {r["action"] for r in rows}
     assert {"case.create", "case.move", "unmask", "annotation.add", "export.referral", "user.login"} <= actions
     assert audit.list_entries(site.store, action="export.audit")  # the export is itself audited
+
+
+def test_a_case_names_its_repeat_offenders_and_switches_language(site) -> None:  # type: ignore[no-untyped-def]
+    driver = site.driver
+    ensure_login(driver, site.url, site.users["supervisor"])
+    supervisor = accounts.get_user(site.store, site.users["supervisor"])
+    case = workflow.create_case(site.store, supervisor, "C000003 医药勾结", clusters=["C000003"])
+    goto_tab(driver, "案件办理")
+    row_css = f'#cases-grid .ag-center-cols-container .ag-row[row-id="{case.case_id}"] [col-id="case_id"]'
+    wait(lambda: driver.find_element("css selector", row_css), what="the new case in the list").click()
+    repeat = wait(lambda: by_id(driver, "case-repeat"), what="the repeat-offender warning")
+    assert "屡查屡犯" in repeat.text and "责令整改" in repeat.text and "C000003" in repeat.text
+    driver.find_element("xpath", "//label[normalize-space()='EN']").click()
+    wait(lambda: _step(driver) == "first review", what="the case in English")
+    assert driver.find_element("xpath", "//div[@id='case-moves']//button[normalize-space()='Move to second review']")
+    assert "Repeat offender" in by_id(driver, "case-head").text
+    assert "Referred to the police" in by_id(driver, "case-outcome").get_attribute("textContent")
+    driver.find_element("xpath", "//label[normalize-space()='中文']").click()
+    wait(lambda: _step(driver) == "初审", what="the case in Chinese again")

@@ -132,15 +132,22 @@ def test_login_redirects_only_to_local_pages() -> None:
 
 
 def _payload(
-    web: SimpleNamespace, output: str, *, inputs: list[tuple], state: list[Any] = (), changed: str | None = None
+    web: SimpleNamespace,
+    output: str | tuple[str, ...],
+    *,
+    inputs: list[Any],
+    state: list[Any] = (),
+    changed: str | None = None,
 ) -> dict[str, Any]:
-    """A ``/_dash-update-component`` body like the renderer sends, for the callback that has ``output``.
+    """A ``/_dash-update-component`` body like the renderer sends, for the callback that has ``output``
+    (or exactly the outputs in a tuple).
 
     ``inputs``/``state`` are ``(id, property, value)`` tuples, or a list for a pattern-matching ALL.
     """
     for key in sorted(web.app.callback_map, key=lambda k: k.startswith("..")):  # a single-output one first
         parts = key.strip(".").split("...") if key.startswith("..") else [key]
-        if any(p == output or p.startswith(output + "@") for p in parts):
+        bare = tuple(p.split("@", 1)[0] for p in parts)
+        if output == bare if isinstance(output, tuple) else output in bare:
             break
     else:
         raise AssertionError(f"no callback for {output}")
@@ -217,3 +224,48 @@ def test_serving_beyond_loopback_needs_a_real_secret(data_dir) -> None:  # type:
 
     result = CliRunner().invoke(app, ["ui", "--host", "0.0.0.0", "--port", "1"])
     assert isinstance(result.exception, InsecureBind) and "RINGSIGHT_UI__SECRET_KEY" in str(result.exception)
+
+
+def test_case_callbacks_check_the_role_on_the_server(web) -> None:  # type: ignore[no-untyped-def]
+    from ringsight.cases import accounts, workflow
+
+    inv = accounts.get_user(web.store, web.users["investigator"])
+    case = workflow.create_case(web.store, inv, "C000004 冒名就医", clusters=["C000004"])
+    for to in ("复审", "调查核实"):
+        case = workflow.move_case(web.store, inv, case.case_id, to, case.version)
+    version = {"case_id": case.case_id, "version": case.version}
+    decide = _payload(
+        web,
+        "case-note.value",
+        inputs=[[{"id": {"type": "case-move", "step": 4}, "property": "n_clicks", "value": 1}]],
+        state=[
+            ("case-version", "data", version),
+            ("case-note", "value", "移送"),
+            ("case-appeal", "value", ""),
+            ("case-outcome", "value", ["referred_police"]),
+            ("case-basis", "value", "《医疗保障基金使用监督管理条例》第四十条"),
+            ("case-recovered", "value", None),
+            ("case-penalty", "value", None),
+            ("lang", "data", "zh"),
+        ],
+        changed='{"step":4,"type":"case-move"}.n_clicks',
+    )
+    assign = _payload(
+        web,
+        ("case-message.children", "case-refresh.data"),
+        inputs=[("case-assign-btn", "n_clicks", 1)],
+        state=[
+            ("case-version", "data", version),
+            ("case-assignee", "value", web.users["supervisor"]),
+            ("case-note", "value", None),
+            ("lang", "data", "zh"),
+        ],
+    )
+    for payload in (decide, assign):  # an investigator may do neither: refused in the callback, nothing changes
+        reply = _client(web, "investigator").post("/_dash-update-component", json=payload)
+        assert reply.status_code == 200 and "supervisor" in _text(reply)
+    after = workflow.get_case(web.store, case.case_id)
+    assert after.state == "调查核实" and after.version == case.version and after.assignee == inv.username
+    reply = _client(web, "supervisor").post("/_dash-update-component", json=decide)
+    assert reply.status_code == 200 and "已转至处理" in _text(reply)
+    assert workflow.get_case(web.store, case.case_id).outcome == ("referred_police",)

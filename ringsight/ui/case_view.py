@@ -142,7 +142,7 @@ def repeat_text(status: Any, lang: str) -> str:
     if lang == "zh":
         return status.explanation_zh
     first = status.reflagged[0] if status.reflagged else {}
-    return t("repeat.en", lang, label=status.label, key=status.key, cluster=first.get("cluster_id", "?"))
+    return t("repeat.en", lang, label=status.label, code=status.key, cluster=first.get("cluster_id", "?"))
 
 
 def _state_class(state: str) -> str:

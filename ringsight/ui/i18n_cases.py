@@ -50,8 +50,8 @@ TEXT_CASES: dict[str, tuple[str, str]] = {
     "col.repeat": ("屡查屡犯", "Repeat"),
     "repeat.badge": ("屡查屡犯", "Repeat offender"),
     "repeat.en": (
-        "{label} {key}：整改或处罚后在团伙 {cluster} 中再次被发现",
-        "{label} {key} flagged again in cluster {cluster} after a rectification or sanction",
+        "{label} {code}：整改或处罚后在团伙 {cluster} 中再次被发现",
+        "{label} {code} flagged again in cluster {cluster} after a rectification or sanction",
     ),
     # -- opening a case ---------------------------------------------------------------------
     "case.open_for_selected": ("为选中团伙立案", "Open a case for the selected cluster"),

@@ -27,7 +27,7 @@ from ringsight.graph.store import GraphStore
 from ringsight.ui import case_view
 from ringsight.ui.auth import current_session, guarded, require_user
 from ringsight.ui.callbacks import Services
-from ringsight.ui.casework import HIDDEN
+from ringsight.ui.casework import HIDDEN, appeal_options, outcome_options
 from ringsight.ui.i18n import t, type_label, typology
 from ringsight.ui.present import display_label, mask_text
 
@@ -140,11 +140,27 @@ def register(app: Dash, services: Services) -> None:
     @app.callback(
         Output("tab-cases", "label"),
         Output("cases-open-only", "label"),
+        Output("case-outcome", "options"),
+        Output("case-appeal", "options"),
+        Output("case-basis", "placeholder"),
+        Output("case-note", "placeholder"),
+        Output("case-note-text", "placeholder"),
+        Output("notes-text", "placeholder"),
         Input("lang", "data"),
         prevent_initial_call=True,
     )
-    def tab_labels(lang: str) -> tuple[Any, ...]:
-        return t("tab.cases", lang), t("cases.open_only", lang)
+    def translate(lang: str) -> tuple[Any, ...]:
+        """Texts the language switch's generic callback cannot reach (labels, options, placeholders)."""
+        return (
+            t("tab.cases", lang),
+            t("cases.open_only", lang),
+            outcome_options(lang),
+            appeal_options(lang),
+            t("case.basis_placeholder", lang),
+            t("case.note_placeholder", lang),
+            t("notes.placeholder", lang),
+            t("notes.placeholder", lang),
+        )
 
     # -- opening a case -------------------------------------------------------------------
     @app.callback(Output("queue-case-btn", "disabled"), Input("queue-grid", "selectedRows"))
