@@ -48,14 +48,17 @@ def outcome_options(lang: str) -> list[dict[str, str]]:
 
 
 def appeal_options(lang: str) -> list[dict[str, str]]:
-    """The appeal outcomes, after an empty choice that asks for one."""
-    first = {"label": t("case.appeal_pick", lang), "value": ""}
-    return [first, *({"label": t(f"appeal.{code}", lang), "value": code} for code in APPEAL_OUTCOMES)]
+    """The appeal outcomes (the select's placeholder asks for one)."""
+    return [{"label": t(f"appeal.{code}", lang), "value": code} for code in APPEAL_OUTCOMES]
+
+
+#: The tag choice that means "a note without a tag".
+NO_TAG = "-"
 
 
 def tag_options(tags: list[str], lang: str) -> list[dict[str, str]]:
-    """The tag vocabulary, after an empty choice (a note without a tag)."""
-    return [{"label": t("notes.tag", lang), "value": ""}, *({"label": tag, "value": tag} for tag in tags)]
+    """The tag vocabulary, after a "no tag" choice (the select's placeholder shows until one is picked)."""
+    return [{"label": t("notes.no_tag", lang), "value": NO_TAG}, *({"label": tag, "value": tag} for tag in tags)]
 
 
 def create_case_modal(lang: str = "zh") -> dbc.Modal:
@@ -142,7 +145,14 @@ def notes_panel(lang: str) -> html.Div:
             dbc.Textarea(id="notes-text", rows=2, placeholder=t("notes.placeholder", lang), class_name="mt-2"),
             html.Div(
                 [
-                    dbc.Select(id="notes-tag", options=[], value="", size="sm", class_name="notes-tag"),
+                    dbc.Select(
+                        id="notes-tag",
+                        options=[],
+                        value="",
+                        placeholder=t("notes.tag", lang),
+                        size="sm",
+                        class_name="notes-tag",
+                    ),
                     dbc.Button(tr("notes.add", lang), id="notes-add", size="sm", color="primary"),
                 ],
                 className="notes-form",
@@ -221,7 +231,13 @@ def case_view(lang: str) -> html.Div:
     appeal = html.Div(
         [
             dbc.Label(tr("case.appeal_outcome", lang)),
-            dbc.Select(id="case-appeal", options=appeal_options(lang), value="", size="sm"),
+            dbc.Select(
+                id="case-appeal",
+                options=appeal_options(lang),
+                value="",
+                placeholder=t("case.appeal_pick", lang),
+                size="sm",
+            ),
         ],
         id="case-appeal-wrap",
         style=HIDDEN,

@@ -128,6 +128,7 @@ TEXT_CASES: dict[str, tuple[str, str]] = {
     "notes.title": ("备注与标签", "Notes and tags"),
     "notes.placeholder": ("写一条备注……", "Write a note…"),
     "notes.tag": ("标签（可选）", "Tag (optional)"),
+    "notes.no_tag": ("不加标签", "No tag"),
     "notes.add": ("添加", "Add"),
     "notes.none": ("暂无备注", "No notes yet"),
     "notes.empty": ("请写备注或选择标签", "Write a note or pick a tag"),

@@ -146,6 +146,8 @@ def register(app: Dash, services: Services) -> None:
         Output("case-note", "placeholder"),
         Output("case-note-text", "placeholder"),
         Output("notes-text", "placeholder"),
+        Output("case-appeal", "placeholder"),
+        Output("notes-tag", "placeholder"),
         Input("lang", "data"),
         prevent_initial_call=True,
     )
@@ -160,6 +162,8 @@ def register(app: Dash, services: Services) -> None:
             t("case.note_placeholder", lang),
             t("notes.placeholder", lang),
             t("notes.placeholder", lang),
+            t("case.appeal_pick", lang),
+            t("notes.tag", lang),
         )
 
     # -- opening a case -------------------------------------------------------------------

@@ -30,7 +30,7 @@ from ringsight.graph.model import key_of
 from ringsight.ui import case_view
 from ringsight.ui.auth import guarded, require_user
 from ringsight.ui.callbacks import Services
-from ringsight.ui.casework import HIDDEN, tag_options
+from ringsight.ui.casework import HIDDEN, NO_TAG, tag_options
 from ringsight.ui.data import LINK_KIND_BY_NAME, Ref
 from ringsight.ui.i18n import prop_label, t, type_label, value_label
 from ringsight.ui.present import display_label, property_rows
@@ -159,14 +159,13 @@ def register(app: Dash, services: Services) -> None:
         target = resolve(services, value)
         if target is None:
             return no_update, t("msg.stale", lang), no_update, no_update, no_update
+        tag = None if tag in (None, "", NO_TAG) else tag
         if not (text or "").strip() and not tag:
             return no_update, dbc.Alert(t("notes.empty", lang), color="warning"), no_update, no_update, no_update
         label, key, node_id = target
         try:
             user = require_user(Permission.ANNOTATE)
-            annotations.annotate(
-                store, user, label, key, text=text or None, tag=tag or None, settings=services.settings
-            )
+            annotations.annotate(store, user, label, key, text=text or None, tag=tag, settings=services.settings)
         except RingSightError as exc:
             return no_update, dbc.Alert(exc.message, color="danger"), no_update, no_update, no_update
         mark = no_update
