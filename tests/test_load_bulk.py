@@ -74,3 +74,13 @@ def test_id_map_lookup() -> None:
     ids.add(pl.Series(["p2"]), 20)
     ids.freeze()
     assert ids.lookup(pl.Series(["p1", "p2", "nope", "p3", "p1"])).tolist() == [11, 20, -1, 10, 11]
+
+
+def test_id_map_resolves_colliding_hashes_exactly(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # every key hashes alike: the map must fall back to comparing the keys themselves
+    monkeypatch.setattr(pl.Series, "hash", lambda self, seed=0: pl.Series([7] * self.len(), dtype=pl.UInt64))
+    ids = IdMap()
+    ids.add(pl.Series(["p3", "p1", "p2"]), 10)
+    ids.freeze()
+    assert ids.keys is not None
+    assert ids.lookup(pl.Series(["p1", "p2", "nope", "p3"])).tolist() == [11, 12, -1, 10]

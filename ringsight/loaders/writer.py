@@ -127,26 +127,34 @@ class IdMap:
     """Node ids of one label by key, for turning key pairs into GRAPH.BULK id pairs.
 
     Keys are hashed to 64 bits and sorted once; a lookup is a binary search
-    (NumPy) instead of a join of millions of strings, and every hit is
-    confirmed by comparing the key itself (a collision falls back to a join).
+    (NumPy) instead of a join of millions of strings. Link ends are always
+    keys of nodes of the same load (both come from the same staged claims),
+    so when the label's hashes are all distinct a hash identifies its node
+    and the keys themselves are dropped (they are most of the memory); when
+    two keys of the label collide, the keys are kept and every hit is
+    confirmed by comparing them.
     """
 
     _SEED = 4242
 
     def __init__(self) -> None:
         self._keys: list[pl.Series] = []
+        self._hashes: list[np.ndarray] = []
         self._ids: list[np.ndarray] = []
+        self.keys: pl.Series | None = None
 
     def add(self, keys: pl.Series, first: int) -> None:
         self._keys.append(keys.rename("k"))
+        self._hashes.append(keys.hash(self._SEED).to_numpy())
         self._ids.append(np.arange(first, first + keys.len(), dtype=np.int64))
 
     def freeze(self) -> IdMap:
-        keys = pl.concat(self._keys)
-        hashes = keys.hash(self._SEED).to_numpy()
+        hashes = np.concatenate(self._hashes)
         order = np.argsort(hashes, kind="stable")
         self.hashes, self.ids = hashes[order], np.concatenate(self._ids)[order]
-        self.keys = keys.gather(order)
+        if len(self.hashes) > 1 and bool((self.hashes[1:] == self.hashes[:-1]).any()):
+            self.keys = pl.concat(self._keys).gather(order)
+        self._keys, self._hashes, self._ids = [], [], []
         return self
 
     def lookup(self, keys: pl.Series) -> np.ndarray:
@@ -157,14 +165,13 @@ class IdMap:
         hashes = keys.hash(self._SEED).to_numpy()
         at = np.searchsorted(self.hashes, hashes).clip(0, len(self.hashes) - 1)
         hit = np.flatnonzero(self.hashes[at] == hashes)
-        same = (self.keys.gather(at[hit]) == keys.gather(hit)).fill_null(False).to_numpy()
-        out[hit[same]] = self.ids[at[hit[same]]]
-        missed = hit[~same]
-        if len(missed):  # a 64-bit collision: resolve these few exactly
-            table = pl.DataFrame({"k": self.keys, "id": self.ids})
-            probe = pl.DataFrame({"k": keys.gather(missed), "i": missed})
-            found = probe.join(table, on="k")
-            out[found["i"].to_numpy()] = found["id"].to_numpy()
+        if self.keys is None:
+            out[hit] = self.ids[at[hit]]
+            return out
+        table = pl.DataFrame({"k": self.keys, "id": self.ids})  # colliding label: resolve exactly
+        probe = pl.DataFrame({"k": keys.gather(hit), "i": hit})
+        found = probe.join(table, on="k")
+        out[found["i"].to_numpy()] = found["id"].to_numpy()
         return out
 
 
