@@ -258,6 +258,14 @@ def test_case_walks_from_first_review_to_a_police_referral(site) -> None:  # typ
     by_id(driver, "case-export-pdf").click()
     pdf = wait(lambda: list(driver.downloads.glob("referral-*.pdf")), what="the PDF")[0]
     wait(lambda: pdf.read_bytes()[:5] == b"%PDF-", what="a PDF")
+    # the police's receipt and decision are tracked on the case
+    by_id(driver, "case-receipt").send_keys("2026-01-05")
+    by_id(driver, "case-decision").send_keys("已立案侦查")
+    by_id(driver, "case-track-save").click()
+    wait(lambda: "已立案侦查" in by_id(driver, "case-head").text, what="the decision on the case")
+    referral = workflow.get_case(store, case_id).referral
+    assert referral["decision"] == "已立案侦查" and referral["to"] == ["referred_police"]
+    assert datetime.fromtimestamp(referral["receipt_ts"], SHANGHAI).date().isoformat() == "2026-01-05"
     driver.execute_script("document.getElementById('case-view').scrollTop = 0")
     time.sleep(0.3)
     shot(driver, "cases-case")

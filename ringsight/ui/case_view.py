@@ -111,6 +111,13 @@ def head(case: Case, lang: str, repeat: list[Any], now: float | None = None) -> 
         facts.append((t("case.recovered", lang), f"{case.amount_recovered:,.2f}"))
     if case.penalty:
         facts.append((t("case.penalty", lang), f"{case.penalty:,.2f}"))
+    if case.referral.get("to"):
+        sent = "、".join(t(f"outcome.{o}", lang) for o in case.referral["to"])
+        facts.append((t("case.track", lang), f"{sent} · {when(case.referral.get('decided_ts'), with_time=False)}"))
+    if case.referral.get("receipt_ts"):
+        facts.append((t("case.receipt", lang), when(case.referral["receipt_ts"], with_time=False)))
+    if case.referral.get("decision"):
+        facts.append((t("case.decision", lang), str(case.referral["decision"])))
     out: list[Any] = [
         html.Div(
             [
@@ -214,8 +221,8 @@ def history(case: Case, lang: str) -> list[Any]:
             detail.append(str(ev["title"]))
         if ev.get("target"):
             detail.append(str(ev["target"]))
-        for field, value in (ev.get("changes") or {}).items() if action == "update" else ():
-            detail.append(f"{t(f'case.field_{field}', lang) if f'case.field_{field}' in TEXT else field}：{value}")
+        if action == "update":
+            detail += _changes(ev.get("changes") or {}, lang)
         rows.append(
             html.Div(
                 [
@@ -227,6 +234,21 @@ def history(case: Case, lang: str) -> list[Any]:
             )
         )
     return rows
+
+
+def _changes(changes: dict[str, Any], lang: str) -> list[str]:
+    """An edit's fields in words; a referral update as its receipt date and decision."""
+    out = []
+    for field, value in changes.items():
+        if field == "referral" and isinstance(value, dict):
+            if value.get("receipt_ts"):
+                out.append(f"{t('case.receipt', lang)}：{when(value['receipt_ts'], with_time=False)}")
+            if value.get("decision"):
+                out.append(f"{t('case.decision', lang)}：{value['decision']}")
+            continue
+        key = f"case.field_{field}" if f"case.field_{field}" in TEXT else f"case.{field}"
+        out.append(f"{t(key, lang) if key in TEXT else field}：{value}")
+    return out
 
 
 def annotation_rows(items: Iterable[Annotation], lang: str) -> list[Any]:

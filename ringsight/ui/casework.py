@@ -267,6 +267,21 @@ def case_view(lang: str) -> html.Div:
         id="case-assign-wrap",
         style=HIDDEN,
     )
+    track = html.Div(
+        [
+            html.Div(tr("case.track", lang), className="panel-sub"),
+            html.Div(
+                [
+                    dbc.Input(id="case-receipt", size="sm", placeholder=t("case.receipt_placeholder", lang)),
+                    dbc.Input(id="case-decision", size="sm", placeholder=t("case.decision_placeholder", lang)),
+                    dbc.Button(tr("case.track_save", lang), id="case-track-save", size="sm", color="secondary"),
+                ],
+                className="case-inline case-track",
+            ),
+        ],
+        id="case-track-wrap",
+        style=HIDDEN,
+    )
     export = html.Div(
         [
             html.Div(tr("case.referral", lang), className="panel-sub"),
@@ -311,7 +326,7 @@ def case_view(lang: str) -> html.Div:
             html.Div(id="case-message", className="case-msg"),
             html.Div(
                 [
-                    html.Div([actions, assign, export], className="panel case-col"),
+                    html.Div([actions, assign, export, track], className="panel case-col"),
                     html.Div(
                         [
                             notes,

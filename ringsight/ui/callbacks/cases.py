@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from datetime import datetime
 from pathlib import Path
 from threading import Lock
 from typing import Any
@@ -28,6 +29,7 @@ from ringsight.ui import case_view
 from ringsight.ui.auth import current_session, guarded, require_user
 from ringsight.ui.callbacks import Services
 from ringsight.ui.casework import HIDDEN, appeal_options, outcome_options
+from ringsight.ui.data import SHANGHAI
 from ringsight.ui.i18n import t, type_label, typology
 from ringsight.ui.present import display_label, mask_text
 
@@ -296,6 +298,7 @@ def register(app: Dash, services: Services) -> None:
         Output("case-assignee", "options"),
         Output("case-assignee", "value"),
         Output("case-export-wrap", "style"),
+        Output("case-track-wrap", "style"),
         Output("case-history", "children"),
         Output("case-notes", "children"),
         Output("case-covers", "children"),
@@ -306,12 +309,12 @@ def register(app: Dash, services: Services) -> None:
     )
     def show(case_id, _nonce, lang):  # type: ignore[no-untyped-def]
         if not case_id:
-            return ({},) + (HIDDEN,) + (no_update,) * 14
+            return ({},) + (HIDDEN,) + (no_update,) * 15
         try:
             user = require_user(Permission.VIEW)
             case = workflow.get_case(store, case_id)
         except RingSightError as exc:
-            return (HIDDEN, {}, _error(exc, lang)) + (no_update,) * 13
+            return (HIDDEN, {}, _error(exc, lang)) + (no_update,) * 14
         repeat = sanctions.case_repeat_offenders(store, case_id)
         nexts = workflow.TRANSITIONS.get(case.state, ())
         may_decide = can(user, Permission.CASE_DECIDE)
@@ -336,6 +339,7 @@ def register(app: Dash, services: Services) -> None:
             assignees,
             case.assignee,
             {} if can(user, Permission.EXPORT_REFERRAL) else HIDDEN,
+            {} if case.referral.get("to") and can(user, Permission.CASE_EDIT) else HIDDEN,
             case_view.history(case, lang),
             case_view.annotation_rows(notes, lang),
             _covers(store, case, lang),
@@ -442,6 +446,40 @@ def register(app: Dash, services: Services) -> None:
         except RingSightError as exc:
             return _error(exc, lang), no_update, no_update
         return None, time.time(), ""
+
+    @app.callback(
+        Output("case-message", "children", allow_duplicate=True),
+        Output("case-refresh", "data", allow_duplicate=True),
+        Input("case-track-save", "n_clicks"),
+        State("case-version", "data"),
+        State("case-receipt", "value"),
+        State("case-decision", "value"),
+        State("lang", "data"),
+        prevent_initial_call=True,
+    )
+    def track(n, version, receipt, decision, lang):  # type: ignore[no-untyped-def]
+        """Record the receiving body's receipt (回执) and decision on a referred case."""
+        if not n or not version or not ((receipt or "").strip() or (decision or "").strip()):
+            return no_update, no_update
+        try:
+            receipt_ts = _date_ts(receipt)
+        except ValueError:
+            return dbc.Alert(t("case.bad_date", lang), color="warning", class_name="case-alert"), no_update
+        try:
+            user = require_user(Permission.CASE_EDIT)
+            workflow.update_case(
+                store,
+                user,
+                version["case_id"],
+                int(version["version"]),
+                referral_receipt_ts=receipt_ts,
+                referral_decision=(decision or "").strip() or None,
+            )
+        except CaseConflict as exc:
+            return _conflict(exc, lang), time.time()
+        except RingSightError as exc:
+            return _error(exc, lang), no_update
+        return _ok(t("case.tracked", lang)), time.time()
 
     # -- the referral package ----------------------------------------------------------------------
     @app.callback(
@@ -592,6 +630,14 @@ def _covers(store: GraphStore, case: Case, lang: str) -> list[Any]:
                 )
             )
     return rows or [html.Div(t("case.covers_none", lang), className="muted")]
+
+
+def _date_ts(value: str | None) -> int | None:
+    """'2026-01-05' (Beijing time) as epoch seconds; None when empty; ValueError when not a date."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    return int(datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=SHANGHAI).timestamp())
 
 
 def _number(value: Any) -> float | None:
