@@ -30,7 +30,7 @@ from typing import Any
 
 from ringsight.algorithms.results import cluster_members, cluster_queue, latest_run
 from ringsight.config import Settings
-from ringsight.graph.model import key_of
+from ringsight.graph.model import ENTITY_LABELS, key_of
 from ringsight.graph.store import GraphStore, Node, Path, Relationship
 from ringsight.identity import keyed_hash
 from ringsight.ui.present import display_label, property_rows
@@ -38,17 +38,7 @@ from ringsight.ui.present import display_label, property_rows
 SHANGHAI = timezone(timedelta(hours=8))
 
 #: Labels the canvas draws.
-CANVAS_LABELS: tuple[str, ...] = (
-    "Patient",
-    "Card",
-    "Phone",
-    "Address",
-    "Facility",
-    "Doctor",
-    "Terminal",
-    "Operator",
-    "TraceCode",
-)
+CANVAS_LABELS: tuple[str, ...] = (*ENTITY_LABELS, "TraceCode")
 #: Labels whose key is itself a personal identifier: their canvas ids are opaque tokens.
 PERSONAL_KEY_LABELS = frozenset({"Card", "Phone", "Address"})
 #: Result columns whose values are entity keys (so "show on canvas" can find them).
