@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -402,8 +403,10 @@ class _Load:
         item_files = self._pending_files("items")
         items = pl.scan_parquet(item_files) if item_files else pl.LazyFrame(schema=ITEMS_SCHEMA)
         aggregates_path = self.journal.directory / "aggregates.parquet"
+        split: dict[int, list[Path]] | None = None
         if item_files:
             ent.item_aggregates(items).sink_parquet(aggregates_path, engine="streaming")
+            split = self._split_aggregates(files, aggregates_path)
         traces = self._trace_pairs(items)
         bulk = self.journal.get("mode") == "bulk"
         self.timings["tables_s"] = round(time.perf_counter() - started, 3)
@@ -416,10 +419,13 @@ class _Load:
 
         def nodes() -> Iterator[ent.NodeTable]:
             yield from ent.entity_nodes(claims)
-            for path, chunk in zip(files, claim_chunks(), strict=True):
+            for index, (path, chunk) in enumerate(zip(files, claim_chunks(), strict=True)):
                 hashes = pl.read_parquet(self.journal.directory / "hashes" / path.name)
                 aggregates = None
-                if item_files:
+                if split is not None:
+                    parts = split.get(index, [])
+                    aggregates = pl.read_parquet(parts) if parts else None
+                elif item_files:  # claims whose ids collide in 64 bits: an exact (slower) join
                     wanted = chunk.select("claim_id").lazy()
                     aggregates = (
                         pl.scan_parquet(aggregates_path)
@@ -483,6 +489,45 @@ class _Load:
         self.store.ensure_schema()
         self.timings["schema_s"] = round(time.perf_counter() - started, 3)
         return {"created": created, "sizes": sizes, "relationships": rels}
+
+    def _split_aggregates(self, files: list[Path], aggregates_path: Path) -> dict[int, list[Path]] | None:
+        """Cut the per-claim item aggregates into one set of files per staged claims chunk.
+
+        Reading the whole aggregates file for every chunk would make memory
+        grow with the load; instead each aggregate goes, batch by batch, to
+        the chunk holding its claim, found by binary search over the claims'
+        64-bit hashes. Returns None (use the exact join) in the unlikely case
+        that two claims of the load share a hash.
+        """
+        seed = 99
+        hashes, chunk_of = [], []
+        for index, path in enumerate(files):
+            ids = pl.read_parquet(path, columns=["claim_id"]).get_column("claim_id")
+            hashes.append(ids.hash(seed).to_numpy())
+            chunk_of.append(np.full(ids.len(), index, dtype=np.int32))
+        if not hashes:
+            return {}
+        all_hashes = np.concatenate(hashes)
+        order = np.argsort(all_hashes, kind="stable")
+        sorted_hashes, sorted_chunks = all_hashes[order], np.concatenate(chunk_of)[order]
+        if len(sorted_hashes) > 1 and bool((sorted_hashes[1:] == sorted_hashes[:-1]).any()):
+            return None
+        shutil.rmtree(self.journal.directory / "aggregates", ignore_errors=True)  # from an interrupted run
+        out = self.journal.subdir("aggregates")
+        split: dict[int, list[Path]] = {}
+        batches = pl.scan_parquet(aggregates_path).collect_batches(chunk_size=self.chunk_rows)
+        for number, batch in enumerate(batches):
+            probe = batch.get_column("claim_id").hash(seed).to_numpy()
+            at = np.searchsorted(sorted_hashes, probe).clip(0, len(sorted_hashes) - 1)
+            chunk = np.where(sorted_hashes[at] == probe, sorted_chunks[at], -1)
+            tagged = batch.with_columns(pl.Series("_chunk", chunk))
+            for (index,), part in tagged.partition_by("_chunk", as_dict=True).items():
+                if index < 0:
+                    continue
+                target = out / f"{index:05d}-{number:05d}.parquet"
+                part.drop("_chunk").write_parquet(target, compression="lz4", statistics=False)
+                split.setdefault(int(index), []).append(target)
+        return split
 
     def _trace_pairs(self, items: pl.LazyFrame) -> pl.DataFrame:
         """(claim_id, code) of trace codes settled on ≥ 2 claims, counting claims staged by earlier loads."""
