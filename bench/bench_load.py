@@ -223,11 +223,11 @@ def main() -> None:
     print(f"seconds: {seconds:.1f} (loader CPU {cpu:.1f} s; load average {load:.1f} on {os.cpu_count()} cores)")
     print(f"claims/s: {report.rows_read / seconds:,.0f}")
     print(f"peak RSS (loader process): {rss.peak / 2**20:,.0f} MB (ru_maxrss {maxrss_mb:,.0f} MB)")
-    staged = report.timings.get("stage_s", 0.0)
-    print(
-        f"  while staging: {rss.peak_between(0, staged) / 2**20:,.0f} MB; "
-        f"while writing the graph: {rss.peak_between(staged, seconds) / 2**20:,.0f} MB"
-    )
+    edges, at = [], 0.0
+    for phase in ("stage_s", "tables_s", "write_s", "schema_s"):
+        start, at = at, at + report.timings.get(phase, 0.0)
+        edges.append(f"{phase[:-2]} {rss.peak_between(start, at) / 2**20:,.0f} MB")
+    print("  peak by phase: " + ", ".join(edges))
     print(f"graph: {nodes:,} nodes, {rels:,} relationships")
     if not args.keep:
         embedded_server(settings).stop()

@@ -138,23 +138,29 @@ class IdMap:
     _SEED = 4242
 
     def __init__(self) -> None:
-        self._keys: list[pl.Series] = []
-        self._hashes: list[np.ndarray] = []
-        self._ids: list[np.ndarray] = []
-        self.keys: pl.Series | None = None
+        self.hashes = np.zeros(0, dtype=np.uint64)
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.keys: pl.Series | None = None  # in hash order, only when two keys collide
+        self._inserted: pl.Series | None = None  # keys in insertion order, while they may be needed
+        self._dropped = False
 
     def add(self, keys: pl.Series, first: int) -> None:
-        self._keys.append(keys.rename("k"))
-        self._hashes.append(keys.hash(self._SEED).to_numpy())
-        self._ids.append(np.arange(first, first + keys.len(), dtype=np.int64))
+        """Index a table's keys (ids ``first``, ``first + 1``, …)."""
+        hashes = np.concatenate([self.hashes, keys.hash(self._SEED).to_numpy()])
+        ids = np.concatenate([self.ids, np.arange(first, first + keys.len(), dtype=np.int64)])
+        order = np.argsort(hashes, kind="stable")
+        self.hashes, self.ids = hashes[order], ids[order]
+        collided = len(self.hashes) > 1 and bool((self.hashes[1:] == self.hashes[:-1]).any())
+        if not collided:
+            self.keys, self._inserted, self._dropped = None, None, True
+            return
+        if self._dropped and len(hashes) > keys.len():
+            raise RuntimeError("two keys of one label share a 64-bit hash across tables; load again")
+        inserted = keys.rename("k") if self._inserted is None else pl.concat([self._inserted, keys.rename("k")])
+        self._inserted, self.keys = inserted, inserted.gather(order)
 
     def freeze(self) -> IdMap:
-        hashes = np.concatenate(self._hashes)
-        order = np.argsort(hashes, kind="stable")
-        self.hashes, self.ids = hashes[order], np.concatenate(self._ids)[order]
-        if len(self.hashes) > 1 and bool((self.hashes[1:] == self.hashes[:-1]).any()):
-            self.keys = pl.concat(self._keys).gather(order)
-        self._keys, self._hashes, self._ids = [], [], []
+        """Kept for callers that index first and look up later; the map is always ready."""
         return self
 
     def lookup(self, keys: pl.Series) -> np.ndarray:
