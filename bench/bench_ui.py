@@ -115,12 +115,12 @@ def run(cmd: list[str], env: dict[str, str]) -> float:
 def build_graph(claims: int, data_dir: Path, graph: str, work: Path) -> dict[str, float]:
     """synth → load → detect into ``graph``; returns the seconds of each step."""
     env = {**os.environ, "RINGSIGHT_DATA_DIR": str(data_dir), "RINGSIGHT_GRAPH_NAME": graph}
-    exe = shutil.which("ringsight") or "ringsight"
+    exe = [sys.executable, "-m", "ringsight"]  # the interpreter running this script, venv or not
     out = work / f"claims-{claims}"
     return {
-        "synth": run([exe, "synth", "-n", str(claims), "-o", str(out), "--no-items"], env),
-        "load": run([exe, "load", str(out / "claims.csv"), "-q"], env),
-        "detect": run([exe, "detect", "--top", "0"], env),
+        "synth": run([*exe, "synth", "-n", str(claims), "-o", str(out), "--no-items"], env),
+        "load": run([*exe, "load", str(out / "claims.csv"), "-q"], env),
+        "detect": run([*exe, "detect", "--top", "0"], env),
     }
 
 
