@@ -116,14 +116,15 @@ def store_model() -> None:
 def _register_area_commands() -> None:
     """Attach each area's commands (kept in their own modules)."""
     from ringsight import demo
+    from ringsight.algorithms import commands as detect_commands
+    from ringsight.cases import commands as case_commands
+    from ringsight.cypher import commands as query_commands
+    from ringsight.loaders import commands as load_commands
+    from ringsight.synth import commands as synth_commands
+    from ringsight.ui import commands as ui_commands
 
-    demo.register(app)
-    __import__("ringsight.loaders.commands", fromlist=["register"]).register(app)
-    __import__("ringsight.algorithms.commands", fromlist=["register"]).register(app)
-    __import__("ringsight.cypher.commands", fromlist=["register"]).register(app)
-    __import__("ringsight.cases.commands", fromlist=["register"]).register(app)
-    __import__("ringsight.synth.commands", fromlist=["register"]).register(app)
-    __import__("ringsight.ui.commands", fromlist=["register"]).register(app)
+    for area in (demo, synth_commands, load_commands, detect_commands, query_commands, ui_commands, case_commands):
+        area.register(app)
 
 
 _register_area_commands()
