@@ -34,13 +34,19 @@ store_app = typer.Typer(help="Start, stop and inspect the graph store.", no_args
 app.add_typer(store_app, name="store")
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         console.print(f"ringsight {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+    ),
+) -> None:
+    """RingSight: find and investigate fraud rings in medical-insurance claims."""
 
 
 @store_app.command("status")
