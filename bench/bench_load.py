@@ -181,6 +181,7 @@ def main() -> None:
     parser.add_argument("--source", choices=["builtin", "synth"], default="builtin")
     parser.add_argument("--mode", choices=["auto", "merge"], default="auto", help="merge forces UNWIND/MERGE batches")
     parser.add_argument("--chunk-rows", type=int, default=None, help="rows per chunk (default from settings)")
+    parser.add_argument("--timeline", action="store_true", help="print resident memory every 5 s")
     parser.add_argument("--keep", action="store_true", help="keep generated files and the data directory")
     args = parser.parse_args()
 
@@ -201,9 +202,10 @@ def main() -> None:
     data_dir = work / "data"
     load = LoadSettings(chunk_rows=args.chunk_rows) if args.chunk_rows else LoadSettings()
     settings = Settings(graph="embedded", data_dir=data_dir, graph_name="bench_load", load=load)
+    embedded_server(settings).stop()  # a fresh store: never wait for an old graph to be read back
+    for old in ("falkordb", "staging", "loads"):
+        shutil.rmtree(data_dir / old, ignore_errors=True)
     store = open_store(settings)
-    store.clear()
-    shutil.rmtree(data_dir / "staging", ignore_errors=True)
     try:
         with PeakRss() as rss:
             t0, c0 = time.perf_counter(), time.process_time()
@@ -228,6 +230,9 @@ def main() -> None:
         start, at = at, at + report.timings.get(phase, 0.0)
         edges.append(f"{phase[:-2]} {rss.peak_between(start, at) / 2**20:,.0f} MB")
     print("  peak by phase: " + ", ".join(edges))
+    if args.timeline:
+        marks = {int(t // 5): rss_ for t, rss_ in rss.samples}
+        print("  timeline (s: MB): " + ", ".join(f"{k * 5}: {v / 2**20:,.0f}" for k, v in sorted(marks.items())))
     print(f"graph: {nodes:,} nodes, {rels:,} relationships")
     if not args.keep:
         embedded_server(settings).stop()

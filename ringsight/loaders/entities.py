@@ -12,8 +12,9 @@ ways), the first non-null value in file order wins.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -51,19 +52,53 @@ class LinkTable:
     positional: bool = False
 
 
-def _collect(lazy: pl.LazyFrame) -> pl.DataFrame:
-    """Run a query with Polars' streaming engine (memory bounded by the result, not the input)."""
-    return lazy.collect(engine="streaming")
+DEDUPE_ROWS = 1_000_000
+"""Claims deduplicated in one go; larger loads are deduplicated in groups of staged chunks and merged."""
 
 
-def _dedupe(frame: pl.LazyFrame, key: str, props: list[str]) -> pl.DataFrame:
-    """One row per key; each property is its first non-null value in file order."""
-    frame = frame.filter(pl.col(key).is_not_null())
-    if not props:
-        return _collect(frame.select(key).unique()).sort(key)
-    return _collect(frame.group_by(key, maintain_order=True).agg([pl.col(p).drop_nulls().first() for p in props])).sort(
-        key
-    )
+def _groups(files: list[Path]) -> Iterator[pl.LazyFrame]:
+    """The staged claims chunks in groups of about DEDUPE_ROWS rows, in staging order."""
+    group: list[Path] = []
+    rows = 0
+    for path in files:
+        group.append(path)
+        rows += pl.scan_parquet(path).select(pl.len()).collect().item()
+        if rows >= DEDUPE_ROWS:
+            yield pl.scan_parquet(group)
+            group, rows = [], 0
+    if group:
+        yield pl.scan_parquet(group)
+
+
+def _dedupe(
+    files: list[Path], select: Callable[[pl.LazyFrame], pl.LazyFrame], key: str, props: list[str]
+) -> pl.DataFrame:
+    """One row per key; each property is its first non-null value in file order.
+
+    Deduplicated group by group and merged (earlier groups first), so memory
+    follows the number of entities and the group size, not the load size.
+    """
+    running: pl.DataFrame | None = None
+    for lazy in _groups(files):
+        part = select(lazy).filter(pl.col(key).is_not_null())
+        if props:
+            part = part.group_by(key, maintain_order=True).agg([pl.col(p).drop_nulls().first() for p in props])
+        else:
+            part = part.unique(key, maintain_order=True)
+        frame = part.collect()
+        if running is not None:
+            merged = pl.concat([running, frame], how="vertical_relaxed").lazy()
+            if props:
+                merged = merged.group_by(key, maintain_order=True).agg([pl.col(p).drop_nulls().first() for p in props])
+            else:
+                merged = merged.unique(key, maintain_order=True)
+            frame = merged.collect()
+        running = frame
+    if running is None:  # nothing staged: an empty table with the right columns
+        from ringsight.tables import CLAIMS_SCHEMA
+
+        return select(pl.LazyFrame(schema=CLAIMS_SCHEMA)).collect()
+    return running.sort(key)
 
 
 def _facility_key(code: str, local: str) -> pl.Expr:
@@ -80,15 +115,15 @@ def with_keys(claims: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def entity_nodes(claims: pl.LazyFrame) -> Iterator[NodeTable]:
-    """The distinct entities of a claims table, one label at a time (Claim and TraceCode come separately).
+def entity_nodes(files: list[Path]) -> Iterator[NodeTable]:
+    """The distinct entities of the staged claims chunks, one label at a time (Claim and TraceCode come separately).
 
     Derived properties (ISO birth date, facility region) are computed after
     deduplication, on one row per entity instead of one per claim.
     """
-    c = claims
-    patients = _dedupe(
-        c.select(
+
+    def patients(c: pl.LazyFrame) -> pl.LazyFrame:
+        return c.select(
             "pid",
             pl.col("patient_id").alias("id_raw"),
             pl.col("patient_id_type").alias("id_type"),
@@ -97,58 +132,84 @@ def entity_nodes(claims: pl.LazyFrame) -> Iterator[NodeTable]:
             pl.col("patient_gender").alias("gender"),
             pl.col("patient_birth_date").alias("birth_date"),
             "insurance_type",
-        ),
-        "pid",
-        ["id_raw", "id_type", "person_no", "name", "gender", "birth_date", "insurance_type"],
+        )
+
+    props = ["id_raw", "id_type", "person_no", "name", "gender", "birth_date", "insurance_type"]
+    table = _dedupe(files, patients, "pid", props)
+    yield NodeTable("Patient", "pid", table.with_columns(pl.col("birth_date").dt.strftime("%Y-%m-%d")))
+    del table
+    yield NodeTable(
+        "Card", "card_id", _dedupe(files, lambda c: c.select("card_id", "card_kind"), "card_id", ["card_kind"])
     )
-    yield NodeTable("Patient", "pid", patients.with_columns(pl.col("birth_date").dt.strftime("%Y-%m-%d")))
-    del patients
-    yield NodeTable("Card", "card_id", _dedupe(c.select("card_id", "card_kind"), "card_id", ["card_kind"]))
-    phones = pl.concat(
-        [c.select(pl.col("patient_phone").alias("number")), c.select(pl.col("contact_phone").alias("number"))]
-    )
-    yield NodeTable("Phone", "number", _dedupe(phones, "number", []))
-    addresses = c.select(pl.col("address_key").alias("key"), pl.col("address_text").alias("text"), "district")
-    yield NodeTable("Address", "key", _dedupe(addresses, "key", ["text", "district"]))
-    facilities = _dedupe(
-        c.select(
+
+    def phones(c: pl.LazyFrame) -> pl.LazyFrame:
+        return pl.concat(
+            [c.select(pl.col("patient_phone").alias("number")), c.select(pl.col("contact_phone").alias("number"))]
+        )
+
+    yield NodeTable("Phone", "number", _dedupe(files, phones, "number", []))
+
+    def addresses(c: pl.LazyFrame) -> pl.LazyFrame:
+        return c.select(pl.col("address_key").alias("key"), pl.col("address_text").alias("text"), "district")
+
+    yield NodeTable("Address", "key", _dedupe(files, addresses, "key", ["text", "district"]))
+
+    def facilities(c: pl.LazyFrame) -> pl.LazyFrame:
+        return c.select(
             pl.col("facility_code").alias("code"),
             pl.col("facility_name").alias("name"),
             pl.col("facility_kind").alias("kind"),
             pl.col("facility_level").alias("level"),
             pl.col("facility_ownership").alias("ownership"),
-        ),
-        "code",
-        ["name", "kind", "level", "ownership"],
-    )
+        )
+
+    table = _dedupe(files, facilities, "code", ["name", "kind", "level", "ownership"])
     region = pl.when(pl.col("code").str.contains(r"^[HP]\d{11}$")).then(pl.col("code").str.slice(1, 6))
-    yield NodeTable("Facility", "code", facilities.with_columns(region.alias("region")))
-    doctors = c.select(pl.col("doctor_code").alias("code"), pl.col("doctor_name").alias("name"))
-    yield NodeTable("Doctor", "code", _dedupe(doctors, "code", ["name"]))
+    yield NodeTable("Facility", "code", table.with_columns(region.alias("region")))
+    doctors = lambda c: c.select(pl.col("doctor_code").alias("code"), pl.col("doctor_name").alias("name"))  # noqa: E731
+    yield NodeTable("Doctor", "code", _dedupe(files, doctors, "code", ["name"]))
     for label, local in (("Terminal", "terminal_id"), ("Operator", "operator_id")):
-        rows = _collect(c.select("facility_code", local).drop_nulls().unique())
         key = pl.concat_str([pl.col("facility_code"), pl.lit(":"), pl.col(local)]).alias("key")
-        yield NodeTable(label, "key", rows.select(key, local, "facility_code").unique("key").sort("key"))
+        rows = _dedupe(
+            files,
+            lambda c, key=key, local=local: c.select(key, local, "facility_code"),
+            "key",
+            [local, "facility_code"],
+        )
+        yield NodeTable(label, "key", rows)
 
 
-def _pairs(frame: pl.LazyFrame, start: str, end: str) -> pl.DataFrame:
-    pairs = frame.select(pl.col(start).alias("start"), pl.col(end).alias("end")).drop_nulls().unique()
-    return _collect(pairs).sort("start", "end")
+def _pairs(files: list[Path], start: pl.Expr, end: pl.Expr) -> pl.DataFrame:
+    pairs = _dedupe(
+        files,
+        lambda c: (
+            c.select(start.alias("start"), end.alias("end")).drop_nulls().select(pl.struct("start", "end").alias("p"))
+        ),
+        "p",
+        [],
+    )
+    return (
+        pairs.unnest("p").sort("start", "end")
+        if pairs.height
+        else pl.DataFrame(schema={"start": pl.String, "end": pl.String})
+    )
 
 
-def entity_links(claims: pl.LazyFrame) -> Iterator[LinkTable]:
+def entity_links(files: list[Path]) -> Iterator[LinkTable]:
     """Relationships between entities implied by the claims (patient's card, phone, address, …)."""
-    c = claims
-    yield LinkTable("HAS_CARD", "Patient", "pid", "Card", "card_id", _pairs(c, "pid", "card_id"))
-    yield LinkTable("HAS_PHONE", "Patient", "pid", "Phone", "number", _pairs(c, "pid", "patient_phone"))
-    yield LinkTable("CONTACT_PHONE", "Patient", "pid", "Phone", "number", _pairs(c, "pid", "contact_phone"))
-    yield LinkTable("LIVES_AT", "Patient", "pid", "Address", "key", _pairs(c, "pid", "address_key"))
-    yield LinkTable("WORKS_AT", "Doctor", "code", "Facility", "code", _pairs(c, "doctor_code", "facility_code"))
+    col = pl.col
+    yield LinkTable("HAS_CARD", "Patient", "pid", "Card", "card_id", _pairs(files, col("pid"), col("card_id")))
+    yield LinkTable("HAS_PHONE", "Patient", "pid", "Phone", "number", _pairs(files, col("pid"), col("patient_phone")))
+    yield LinkTable(
+        "CONTACT_PHONE", "Patient", "pid", "Phone", "number", _pairs(files, col("pid"), col("contact_phone"))
+    )
+    yield LinkTable("LIVES_AT", "Patient", "pid", "Address", "key", _pairs(files, col("pid"), col("address_key")))
+    yield LinkTable(
+        "WORKS_AT", "Doctor", "code", "Facility", "code", _pairs(files, col("doctor_code"), col("facility_code"))
+    )
     for label, local in (("Terminal", "terminal_id"), ("Operator", "operator_id")):
-        rows = _collect(c.select("facility_code", local).drop_nulls().unique())
-        key = pl.concat_str([pl.col("facility_code"), pl.lit(":"), pl.col(local)])
-        frame = rows.select(key.alias("start"), pl.col("facility_code").alias("end")).unique().sort("start")
-        yield LinkTable("IN_FACILITY", label, "key", "Facility", "code", frame)
+        key = _facility_key("facility_code", local)
+        yield LinkTable("IN_FACILITY", label, "key", "Facility", "code", _pairs(files, key, col("facility_code")))
 
 
 def claim_links(claims: pl.DataFrame, *, positional: bool = False, offset: int = 0) -> Iterator[LinkTable]:

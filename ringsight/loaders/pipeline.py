@@ -399,7 +399,6 @@ class _Load:
         """
         started = time.perf_counter()
         files = self._pending_files("claims")
-        claims = pl.scan_parquet(files) if files else pl.LazyFrame(schema=CLAIMS_SCHEMA)
         item_files = self._pending_files("items")
         items = pl.scan_parquet(item_files) if item_files else pl.LazyFrame(schema=ITEMS_SCHEMA)
         aggregates_path = self.journal.directory / "aggregates.parquet"
@@ -418,7 +417,7 @@ class _Load:
                 yield pl.read_parquet(path, columns=columns)
 
         def nodes() -> Iterator[ent.NodeTable]:
-            yield from ent.entity_nodes(claims)
+            yield from ent.entity_nodes(files)
             for index, (path, chunk) in enumerate(zip(files, claim_chunks(), strict=True)):
                 hashes = pl.read_parquet(self.journal.directory / "hashes" / path.name)
                 aggregates = None
@@ -446,7 +445,7 @@ class _Load:
                 yield table
 
         def links() -> Iterator[ent.LinkTable]:
-            yield from ent.entity_links(claims)
+            yield from ent.entity_links(files)
             offset = 0
             needed = ["claim_id", "pid", "card_id", "facility_code", "doctor_code", "terminal_id", "operator_id"]
             for chunk in claim_chunks(needed):
