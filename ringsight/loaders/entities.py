@@ -71,34 +71,31 @@ def _groups(files: list[Path]) -> Iterator[pl.LazyFrame]:
 
 
 def _dedupe(
-    files: list[Path], select: Callable[[pl.LazyFrame], pl.LazyFrame], key: str, props: list[str]
+    files: list[Path], select: Callable[[pl.LazyFrame], pl.LazyFrame], key: str | list[str], props: list[str]
 ) -> pl.DataFrame:
     """One row per key; each property is its first non-null value in file order.
 
     Deduplicated group by group and merged (earlier groups first), so memory
     follows the number of entities and the group size, not the load size.
     """
+    keys = [key] if isinstance(key, str) else key
+
+    def reduce(frame: pl.LazyFrame) -> pl.LazyFrame:
+        if props:
+            return frame.group_by(keys, maintain_order=True).agg([pl.col(p).drop_nulls().first() for p in props])
+        return frame.unique(keys, maintain_order=True)
+
     running: pl.DataFrame | None = None
     for lazy in _groups(files):
-        part = select(lazy).filter(pl.col(key).is_not_null())
-        if props:
-            part = part.group_by(key, maintain_order=True).agg([pl.col(p).drop_nulls().first() for p in props])
-        else:
-            part = part.unique(key, maintain_order=True)
-        frame = part.collect()
+        frame = reduce(select(lazy).drop_nulls(keys)).collect()
         if running is not None:
-            merged = pl.concat([running, frame], how="vertical_relaxed").lazy()
-            if props:
-                merged = merged.group_by(key, maintain_order=True).agg([pl.col(p).drop_nulls().first() for p in props])
-            else:
-                merged = merged.unique(key, maintain_order=True)
-            frame = merged.collect()
+            frame = reduce(pl.concat([running, frame], how="vertical_relaxed").lazy()).collect()
         running = frame
     if running is None:  # nothing staged: an empty table with the right columns
         from ringsight.tables import CLAIMS_SCHEMA
 
         return select(pl.LazyFrame(schema=CLAIMS_SCHEMA)).collect()
-    return running.sort(key)
+    return running.sort(keys)
 
 
 def _facility_key(code: str, local: str) -> pl.Expr:
@@ -180,19 +177,7 @@ def entity_nodes(files: list[Path]) -> Iterator[NodeTable]:
 
 
 def _pairs(files: list[Path], start: pl.Expr, end: pl.Expr) -> pl.DataFrame:
-    pairs = _dedupe(
-        files,
-        lambda c: (
-            c.select(start.alias("start"), end.alias("end")).drop_nulls().select(pl.struct("start", "end").alias("p"))
-        ),
-        "p",
-        [],
-    )
-    return (
-        pairs.unnest("p").sort("start", "end")
-        if pairs.height
-        else pl.DataFrame(schema={"start": pl.String, "end": pl.String})
-    )
+    return _dedupe(files, lambda c: c.select(start.alias("start"), end.alias("end")), ["start", "end"], [])
 
 
 def entity_links(files: list[Path]) -> Iterator[LinkTable]:
