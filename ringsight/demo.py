@@ -16,6 +16,7 @@ import json
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -23,6 +24,9 @@ from rich.table import Table
 
 from ringsight.config import Settings, get_settings
 from ringsight.graph.store import GraphStore
+
+if TYPE_CHECKING:
+    from ringsight.algorithms.pipeline import RunSummary
 
 console = Console()
 
@@ -78,30 +82,15 @@ def detect(store: GraphStore, settings: Settings, folder: Path) -> None:
     until = since + timedelta(days=int(truth["days"]) + 1)
     summary = run_detection(store, settings, since=since, until=until, progress=True)
     _print_summary(summary, top=10)
-    _print_recall(store, settings, truth)
+    _print_recall(summary, settings, truth)
 
 
-def _print_recall(store: GraphStore, settings: Settings, truth: dict) -> None:  # type: ignore[type-arg]
-    import polars as pl
-
+def _print_recall(summary: RunSummary, settings: Settings, truth: dict) -> None:  # type: ignore[type-arg]
+    """Score the run's clusters against the planted rings (the frames the run just wrote)."""
     from ringsight.algorithms.evaluate import evaluate
-    from ringsight.algorithms.results import cluster_members, cluster_queue
 
-    queue = cluster_queue(store)
-    clusters = pl.DataFrame(
-        {
-            "cluster_id": [c["cluster_id"] for c in queue],
-            "score": [float(c["score"]) for c in queue],
-            "typologies": [list(c.get("typologies") or []) for c in queue],
-        },
-        schema={"cluster_id": pl.String, "score": pl.Float64, "typologies": pl.List(pl.String)},
-    )
-    rows = [
-        (c["cluster_id"], m["label"], str(m["key"]))
-        for c in queue
-        for m in cluster_members(store, c["cluster_id"])
-    ]
-    members = pl.DataFrame(rows, schema=["cluster_id", "label", "key"], orient="row")
+    clusters = summary.cluster_frame.select("cluster_id", "score", "typologies")
+    members = summary.member_frame.select("cluster_id", "label", "key")
     result = evaluate(truth, clusters, members, id_hash_key=settings.id_hash_key)
     table = Table("typology", "rings", "found", "recall", title="Planted rings recovered (synthetic ground truth)")
     for rec in result.per_typology.drop_nulls("rings").iter_rows(named=True):
