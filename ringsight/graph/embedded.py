@@ -92,9 +92,7 @@ class EmbeddedServer:
         client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=2)
         try:
             return bool(client.ping())
-        except (redis.ConnectionError, redis.TimeoutError, OSError):
-            return False
-        except redis.BusyLoadingError:
+        except (redis.ConnectionError, redis.TimeoutError, OSError):  # includes BusyLoadingError (still loading)
             return False
         finally:
             client.close()
