@@ -54,6 +54,9 @@ class LoadSettings(BaseModel):
 
     batch_size: int = Field(5_000, ge=1, description="rows per UNWIND batch")
     chunk_rows: int = Field(200_000, ge=1_000, description="rows read per chunk")
+    bucket_claims: int = Field(
+        500_000, ge=1, description="claims per hash bucket when deduplicating (bounds the loader's memory)"
+    )
 
 
 class UiSettings(BaseModel):

@@ -67,18 +67,19 @@ STAGING = ("staging", lambda j: len(j.get("chunks", {})) >= 3)
 STAGED = ("staging items", lambda j: len(j.get("chunks", {})) >= 10)
 ALL_STAGED = ("writing the graph", lambda j: len(j.get("chunks", {})) >= 20 and not j.get("written"))
 WRITING = ("writing batches", lambda j: sum(j.get("batches", {}).values()) >= 6)
+DECIDED = ("finishing claim chunks", lambda j: bool(j.get("claims_decided")))
 
 
 @pytest.mark.parametrize(
     ("mode", "kills"),
-    [("merge", [STAGING, WRITING, WRITING]), ("bulk", [STAGING, STAGED, ALL_STAGED])],
+    [("merge", [STAGING, DECIDED, WRITING]), ("bulk", [STAGING, STAGED, ALL_STAGED])],
     ids=["merge", "bulk"],
 )
 def test_kill_then_resume_gives_identical_graph(
     store: GraphStore, settings: Settings, generated: tuple[Path, Path], mode: str, kills: list
 ) -> None:
     claims, items = generated
-    tuned = {"chunk_rows": 1000, "batch_size": 250}
+    tuned = {"chunk_rows": 1000, "batch_size": 250, "bucket_claims": 300}  # 32 hash buckets
     settings = settings.model_copy(update={"load": settings.load.model_copy(update=tuned)})
     reference_settings = settings.model_copy(update={"graph_name": settings.graph_name + "_ref"})
     with open_store(reference_settings) as reference:
@@ -91,6 +92,7 @@ def test_kill_then_resume_gives_identical_graph(
         **os.environ,
         "RINGSIGHT_LOAD__CHUNK_ROWS": str(tuned["chunk_rows"]),
         "RINGSIGHT_LOAD__BATCH_SIZE": str(tuned["batch_size"]),
+        "RINGSIGHT_LOAD__BUCKET_CLAIMS": str(tuned["bucket_claims"]),
     }
     args = [str(claims), str(items), settings.graph_name, mode]
     killed = [name for name, ready in kills if _run_and_kill(settings, args, env, ready)]

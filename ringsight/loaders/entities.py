@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from ringsight.loaders.normalise import iso_local
@@ -299,61 +298,8 @@ def _claim_slice(claims: pl.DataFrame, hashes: pl.DataFrame, aggregates: pl.Data
     )
 
 
-def trace_code_table(items: pl.LazyFrame | pl.DataFrame, min_claims: int = 2) -> pl.DataFrame:
-    """(claim_id, code) pairs of the trace codes settled on at least ``min_claims`` distinct claims."""
-    lazy = items.lazy() if isinstance(items, pl.DataFrame) else items
-    pairs = lazy.select("claim_id", pl.col("trace_codes").alias("code")).explode("code").drop_nulls().unique()
-    repeated = pairs.group_by("code").agg(pl.len().alias("n")).filter(pl.col("n") >= min_claims).select("code")
-    return pairs.join(repeated, on="code", how="semi").collect(engine="streaming").sort("code", "claim_id")
-
-
-class KnownClaims:
-    """The claims staged so far (earlier loads and this one): claim_id → content hash, and whether new.
-
-    Every chunk of claims and items is checked against it, so lookups must
-    not rebuild a hash table of millions of strings per chunk (a Polars join
-    would). Keys are hashed to 64 bits once, kept sorted, and looked up by
-    binary search; a hit is confirmed by comparing the claim_id itself, so a
-    hash collision can never merge two claims.
-    """
-
-    _SEED = 1729
-
-    def __init__(self, frame: pl.DataFrame) -> None:
-        self.frame = frame.select("claim_id", "content_hash", pl.col("new").cast(pl.Boolean))
-        self._index()
-
-    def _index(self) -> None:
-        hashes = self.frame.get_column("claim_id").hash(self._SEED).to_numpy()
-        self._order = np.argsort(hashes, kind="stable")
-        self._sorted = hashes[self._order]
-
-    def __len__(self) -> int:
-        return self.frame.height
-
-    def add(self, frame: pl.DataFrame) -> None:
-        """Record claims (claim_id, content_hash, new) staged by a chunk."""
-        if frame.height:
-            self.frame = pl.concat([self.frame, frame.select(self.frame.columns).cast(self.frame.schema)])
-            self.frame = self.frame.rechunk() if self.frame.n_chunks() > 64 else self.frame
-            self._index()
-
-    def lookup(self, ids: pl.Series) -> pl.DataFrame:
-        """For each id: ``_known_hash`` (null when unknown) and ``_new`` (staged by this load)."""
-        n = ids.len()
-        known_hash = pl.Series("_known_hash", [None] * n, dtype=pl.String)
-        new = pl.Series("_new", [False] * n, dtype=pl.Boolean)
-        if n == 0 or self.frame.height == 0:
-            return pl.DataFrame([known_hash, new])
-        hashes = ids.hash(self._SEED).to_numpy()
-        at = np.searchsorted(self._sorted, hashes).clip(0, len(self._sorted) - 1)
-        hit = (self._sorted[at] == hashes) & ids.is_not_null().to_numpy()
-        if not hit.any():
-            return pl.DataFrame([known_hash, new])
-        where = np.flatnonzero(hit)
-        rows = self.frame[self._order[at[where]]]
-        same = (rows.get_column("claim_id") == ids.gather(where)).fill_null(False).to_numpy()
-        where, rows = where[same], rows.filter(pl.Series(same))
-        known_hash = known_hash.scatter(where, rows.get_column("content_hash"))
-        new = new.scatter(where, rows.get_column("new"))
-        return pl.DataFrame([known_hash, new])
+def repeated_trace_pairs(pairs: pl.LazyFrame | pl.DataFrame, min_claims: int = 2) -> pl.DataFrame:
+    """The (claim_id, code) pairs whose trace code was settled on at least ``min_claims`` distinct claims."""
+    lazy = pairs.lazy().select("claim_id", "code").unique()
+    repeated = lazy.group_by("code").agg(pl.len().alias("n")).filter(pl.col("n") >= min_claims).select("code")
+    return lazy.join(repeated, on="code", how="semi").collect(engine="streaming").sort("code", "claim_id")

@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -37,6 +36,25 @@ from ringsight.config import Settings
 from ringsight.graph.store import GraphStore
 from ringsight.loaders import entities as ent
 from ringsight.loaders import validate as val
+from ringsight.loaders.buckets import (
+    bucket_count,
+    estimate_claim_rows,
+    index_file_name,
+    read_bucket,
+    read_index_bucket,
+    write_buckets,
+    write_index,
+)
+from ringsight.loaders.classify import (
+    CLAIM_INDEX_SCHEMA,
+    KNOWN_SCHEMA,
+    ROW,
+    SEQ,
+    chunk_seq,
+    decide_claims,
+    decide_items,
+    trace_pairs,
+)
 from ringsight.loaders.journal import Journal, load_lock, write_parquet_atomic
 from ringsight.loaders.normalise import HASH_VERSION, claims_table, clean_frame, content_hashes, items_table
 from ringsight.loaders.profiles import HeaderMapping, Profile, load_profile, map_headers, require_columns
@@ -46,7 +64,14 @@ from ringsight.loaders.writer import bulk_build, merge_links, merge_nodes, suppo
 from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, staging_dir
 
 SOURCE = "_source_file"
-_HASH_SCHEMA = {"claim_id": pl.String, "content_hash": pl.String}
+_REPEAT_SCHEMA = {
+    SEQ: pl.Int64,
+    ROW: pl.Int64,
+    "claim_id": pl.String,
+    "existing_hash": pl.String,
+    "new_hash": pl.String,
+    "conflict": pl.Boolean,
+}
 _CONFLICT_SAMPLE = 20
 
 
@@ -152,20 +177,27 @@ class _Load:
             self.journal = journal
             if journal.get("mode") is None:
                 self._choose_mode(mode)
-            self._known = self._known_hashes()
+            if journal.get("buckets") is None:
+                paths = [i.source.path for i in self.inputs if i.kind == "claims"]
+                journal.set("buckets", bucket_count(estimate_claim_rows(paths), self.settings.load.bucket_claims))
+            self.buckets = int(journal.get("buckets"))
+            self._refresh_hashes()
             tick, cpu = time.perf_counter(), time.process_time()
             for inp in self.inputs:
                 if inp.kind == "claims":
                     self._stage_file(inp, self._stage_claims)
-            self._line_counts = self._pending_line_counts()
+            self._once("claims_decided", self._decide_claims)
+            self._finish_claim_chunks()
             for inp in self.inputs:
                 if inp.kind == "items":
                     self._stage_file(inp, self._stage_items)
+            self._once("items_decided", self._decide_items)
+            self._once("orphans_rejected", self._reject_orphans)
+            self._once("traces_decided", self._decide_traces)
             self.timings["stage_s"] = round(time.perf_counter() - tick, 3)
             self.timings["stage_cpu_s"] = round(time.process_time() - cpu, 3)
             tick, cpu = time.perf_counter(), time.process_time()
             if not journal.get("written"):
-                self._known = self._line_counts = None  # type: ignore[assignment]  # not needed any more
                 written = self._write_graph()
                 journal.data["written_stats"] = written
                 journal.set("written", True)
@@ -173,6 +205,12 @@ class _Load:
             self.timings["graph_cpu_s"] = round(time.process_time() - cpu, 3)
             report = self._finish(t0, rejects_dir, report_path, abandoned)
         return report
+
+    def _once(self, step: str, work: Callable[[], None]) -> None:
+        """Run a step of the table layer unless the journal records it done (each step is idempotent)."""
+        if not self.journal.get(step):
+            work()
+            self.journal.set(step, True)
 
     def _progress(self) -> Progress:
         return Progress(
@@ -212,52 +250,37 @@ class _Load:
             shutil.rmtree(self.staging / name, ignore_errors=True)
 
     # -- the table layer ---------------------------------------------------------------
-    def _known_hashes(self) -> ent.KnownClaims:
-        """claim_id → content hash of every claim staged before, and of this load's staged chunks."""
-        self._refresh_hashes()
-        final = sorted((self.staging / "hashes").glob("*.parquet"))
-        frames = [pl.read_parquet(final).with_columns(pl.lit(False).alias("new"))] if final else []
-        frames.append(self._pending_frame("hashes", _HASH_SCHEMA).with_columns(pl.lit(True).alias("new")))
-        return ent.KnownClaims(pl.concat(frames, how="vertical"))
+    def _pending(self, name: str) -> Path:
+        return self.journal.directory / name
 
     def _refresh_hashes(self) -> None:
-        """Recompute the staged content hashes when they were made by another hash version."""
-        marker = self.staging / "hashes" / "VERSION"
+        """Rebuild the staged claim index (claim_id → content hash, in buckets) when another version made it."""
+        directory = self.staging / "hashes"
+        marker = directory / "VERSION"
         claims = sorted((self.staging / "claims").glob("*.parquet"))
         if not claims or (marker.exists() and marker.read_text().strip() == HASH_VERSION):
             return
+        for stale in directory.glob("*.parquet"):
+            stale.unlink()
         for path in claims:
             table = pl.read_parquet(path)
             hashes = table.select("claim_id").with_columns(content_hashes(table))
-            write_parquet_atomic(hashes, self.staging / "hashes" / path.name)
+            write_index(
+                hashes, "claim_id", bucket_count(hashes.height, self.settings.load.bucket_claims), directory, path.stem
+            )
         marker.write_text(HASH_VERSION)
 
     def _pending_files(self, kind: str) -> list[Path]:
         return sorted((self.journal.directory / kind).glob("*.parquet"))
 
-    def _pending_frame(self, kind: str, schema: dict) -> pl.DataFrame:
-        files = self._pending_files(kind)
-        return pl.read_parquet(files) if files else pl.DataFrame(schema=schema)
-
-    def _pending_line_counts(self) -> pl.DataFrame:
-        files = self._pending_files("items")
-        if not files:
-            return pl.DataFrame(schema={"claim_id": pl.String, "_n": pl.Int32})
-        return (
-            pl.scan_parquet(files)
-            .group_by("claim_id")
-            .agg(pl.col("line_no").max().cast(pl.Int32).alias("_n"))
-            .collect(engine="streaming")
-        )
-
-    def _stage_file(self, inp: Input, stage: Callable[[Input, pl.DataFrame, str], dict]) -> None:
+    def _stage_file(self, inp: Input, stage: Callable[[Input, pl.DataFrame, str, int], dict]) -> None:
         task = self.bar.add_task(f"{inp.kind} {inp.source.path.name}", total=None, unit=" rows")
         rows = 0
         for k, chunk in enumerate(iter_chunks(inp.source, self.chunk_rows, tmp_dir=self.journal.directory)):
-            key = f"{inp.kind[0]}{inp.index:03d}-{k:05d}"
+            key = chunk_key(inp.kind, inp.index, k)
             rows += chunk.height
             if self.journal.chunk(key) is None:
-                outcome = stage(inp, chunk, key)
+                outcome = stage(inp, chunk, key, chunk_seq(inp.index, k))
                 self.journal.chunk_done(key, outcome)
             self.bar.update(task, completed=rows)
         self.journal.data.setdefault("file_rows", {})[f"{inp.kind}:{inp.index}"] = rows
@@ -281,7 +304,8 @@ class _Load:
             *[pl.col(c).cast(pl.String) for c in chunk.columns if c != LINE],
         )
 
-    def _stage_claims(self, inp: Input, chunk: pl.DataFrame, key: str) -> dict:
+    def _stage_claims(self, inp: Input, chunk: pl.DataFrame, key: str, seq: int) -> dict:
+        """Validate a chunk; stage its accepted rows whole and, by bucket, their (claim_id, content hash)."""
         from ringsight.loaders.profiles import CLAIM_COLUMNS
 
         canon = self._canonical(inp, chunk, CLAIM_COLUMNS)
@@ -291,103 +315,182 @@ class _Load:
         if bad.height:
             write_parquet_atomic(self._rejects(inp, chunk, bad), self.journal.subdir("rejects") / f"{key}.parquet")
         table = claims_table(good, id_hash_key=self.settings.id_hash_key, load_id=self.journal.load_id)
-        hashed = table.with_columns(content_hashes(table), good.get_column(LINE))
-        new, unchanged, conflicts = self._classify(hashed)
-        if conflicts.height:
-            write_parquet_atomic(
-                conflicts.with_columns(pl.lit(str(inp.source.path)).alias(SOURCE)),
-                self.journal.subdir("conflicts") / f"{key}.parquet",
-            )
-        write_parquet_atomic(new.select(list(CLAIMS_SCHEMA)), self.journal.subdir("claims") / f"{key}.parquet")
+        staged = table.with_columns(
+            content_hashes(table), good.get_column(LINE), pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW)
+        )
+        write_parquet_atomic(staged, self.journal.subdir("staged_claims") / f"{key}.parquet")
         if inp.mapping.kept_extra:
-            self._stage_extras(inp, chunk, new, key)
-        hashes = new.select("claim_id", "content_hash")
-        write_parquet_atomic(hashes, self.journal.subdir("hashes") / f"{key}.parquet")
-        self._known.add(hashes.with_columns(pl.lit(True).alias("new")))
+            self._stage_extras(inp, chunk, staged, key)
+        index = staged.select("claim_id", "content_hash", pl.lit(seq, dtype=pl.Int64).alias(SEQ), ROW)
+        write_buckets(index, "claim_id", self.buckets, self._pending("claim_index"), key)
         return {
             "rows": chunk.height,
-            "loaded": new.height,
-            "unchanged": unchanged,
-            "conflicts": conflicts.height,
-            "conflict_ids": conflicts.get_column("claim_id").head(_CONFLICT_SAMPLE).to_list(),
             "rejected": _counts(bad.get_column(val.REASON)),
             "warnings": val.claim_warnings(good),
         }
 
-    def _stage_extras(self, inp: Input, chunk: pl.DataFrame, new: pl.DataFrame, key: str) -> None:
+    def _stage_extras(self, inp: Input, chunk: pl.DataFrame, staged: pl.DataFrame, key: str) -> None:
         """Columns the profile keeps (``keep_extra``) become Claim properties; staged beside the chunk."""
         names = extra_property_names(inp.mapping.kept_extra)
         extras = clean_frame(chunk.select(LINE, *[pl.col(h).cast(pl.String).alias(names[h]) for h in names]), (LINE,))
-        extras = new.select(LINE, "claim_id").join(extras, on=LINE, how="left").drop(LINE)
-        write_parquet_atomic(extras, self.journal.subdir("extras") / f"{key}.parquet")
+        extras = staged.select(LINE, ROW, "claim_id").join(extras, on=LINE, how="left").drop(LINE)
+        write_parquet_atomic(extras, self.journal.subdir("staged_extras") / f"{key}.parquet")
 
-    def _classify(self, hashed: pl.DataFrame) -> tuple[pl.DataFrame, int, pl.DataFrame]:
-        """Split accepted claims into new ones, unchanged repeats and conflicts (the first row of an id wins)."""
-        known = self._known.lookup(hashed.get_column("claim_id")).get_column("_known_hash")
-        hashed = hashed.with_columns(known.alias("_known"))
-        reference = pl.coalesce(pl.col("_known"), pl.col("content_hash").first().over("claim_id"))
-        is_new = pl.col("_known").is_null() & pl.col("claim_id").is_first_distinct()
-        hashed = hashed.with_columns(is_new.alias("_new"), reference.alias("_ref"))
-        new = hashed.filter(pl.col("_new"))
-        repeats = hashed.filter(~pl.col("_new"))
-        same = repeats.filter(pl.col("_ref") == pl.col("content_hash")).height
-        conflicts = repeats.filter(pl.col("_ref") != pl.col("content_hash")).select(
-            "claim_id",
-            pl.col(LINE),
-            pl.col("_ref").alias("existing_hash"),
-            pl.col("content_hash").alias("new_hash"),
+    def _decide_claims(self) -> None:
+        """Bucket by bucket: which staged claims are new, unchanged repeats or conflicts."""
+        decided = self._pending("claim_repeats")
+        for bucket in range(self.buckets):
+            staged = read_bucket(self._pending("claim_index"), bucket, CLAIM_INDEX_SCHEMA)
+            known = read_index_bucket(self.staging / "hashes", "claim_id", bucket, self.buckets, KNOWN_SCHEMA)
+            decision = decide_claims(staged, known)
+            target = self.journal.subdir("new_claims") / index_file_name(self.journal.load_id, self.buckets, bucket)
+            write_parquet_atomic(decision.new, target)
+            for (seq,), part in decision.repeats.partition_by(SEQ, as_dict=True).items():
+                folder = decided / f"s{seq:010d}"
+                folder.mkdir(parents=True, exist_ok=True)
+                write_parquet_atomic(part, folder / f"b{bucket:03d}.parquet")
+
+    def _finish_claim_chunks(self) -> None:
+        """Keep each staged chunk's new claims; record its repeats and conflicts."""
+        for inp in self.inputs:
+            if inp.kind != "claims":
+                continue
+            for k in range(self._chunk_count(inp)):
+                key = chunk_key(inp.kind, inp.index, k)
+                outcome = self.journal.chunk(key)
+                if outcome is not None and not outcome.get("finished"):
+                    outcome.update(self._finish_claim_chunk(inp, key, chunk_seq(inp.index, k)))
+                    self.journal.chunk_done(key, {**outcome, "finished": True})
+
+    def _chunk_count(self, inp: Input) -> int:
+        prefix = chunk_key(inp.kind, inp.index, 0)[:-5]
+        return sum(1 for key in self.journal.data["chunks"] if key.startswith(prefix))
+
+    def _finish_claim_chunk(self, inp: Input, key: str, seq: int) -> dict:
+        staged = pl.read_parquet(self.journal.directory / "staged_claims" / f"{key}.parquet")
+        repeat_files = sorted((self._pending("claim_repeats") / f"s{seq:010d}").glob("*.parquet"))
+        repeats = pl.read_parquet(repeat_files) if repeat_files else pl.DataFrame(schema=_REPEAT_SCHEMA)
+        new = staged.filter(~pl.col(ROW).is_in(repeats.get_column(ROW).implode()))
+        write_parquet_atomic(new.select(list(CLAIMS_SCHEMA)), self.journal.subdir("claims") / f"{key}.parquet")
+        hashes = new.select("claim_id", "content_hash")
+        write_parquet_atomic(hashes, self.journal.subdir("chunk_hashes") / f"{key}.parquet")
+        extras = self.journal.directory / "staged_extras" / f"{key}.parquet"
+        if extras.exists():
+            kept = pl.read_parquet(extras).filter(pl.col(ROW).is_in(new.get_column(ROW).implode())).drop(ROW)
+            write_parquet_atomic(kept, self.journal.subdir("extras") / f"{key}.parquet")
+        conflicts = (
+            repeats.filter(pl.col("conflict"))
+            .sort(ROW)
+            .join(staged.select(ROW, LINE), on=ROW, how="left", maintain_order="left")
+            .select("claim_id", LINE, "existing_hash", "new_hash", pl.lit(str(inp.source.path)).alias(SOURCE))
         )
-        return new.drop("_known", "_new", "_ref"), same, conflicts
+        if conflicts.height:
+            write_parquet_atomic(conflicts, self.journal.subdir("conflicts") / f"{key}.parquet")
+        return {
+            "loaded": new.height,
+            "unchanged": repeats.height - conflicts.height,
+            "conflicts": conflicts.height,
+            "conflict_ids": conflicts.get_column("claim_id").head(_CONFLICT_SAMPLE).to_list(),
+        }
 
-    def _stage_items(self, inp: Input, chunk: pl.DataFrame, key: str) -> dict:
+    def _stage_items(self, inp: Input, chunk: pl.DataFrame, key: str, seq: int) -> dict:
+        """Validate a chunk of items; stage the accepted rows by the bucket of their claim_id."""
         from ringsight.loaders.profiles import ITEM_COLUMNS
 
         canon = self._canonical(inp, chunk, ITEM_COLUMNS)
         checked = val.apply_rules(val.parse_items(canon, self.profile.items), val.item_rules(self.profile.items))
-        look = self._known.lookup(checked.get_column("claim_id"))
-        checked = checked.with_columns(look["_known_hash"].is_not_null().alias("_known"), look["_new"])
-        orphan = pl.col(val.REASON).is_null() & ~pl.col("_known")
-        checked = checked.with_columns(
-            pl.when(orphan).then(pl.lit("orphan_item")).otherwise(pl.col(val.REASON)).alias(val.REASON),
-            pl.when(orphan).then(pl.lit("claim_id")).otherwise(pl.col(val.COLUMN)).alias(val.COLUMN),
-            pl.when(orphan)
-            .then(pl.format("claim_id '{}' is not among the claims", pl.col("claim_id")))
-            .otherwise(pl.col(val.DETAIL))
-            .alias(val.DETAIL),
-        )
         bad = checked.filter(pl.col(val.REASON).is_not_null())
         good = checked.filter(pl.col(val.REASON).is_null())
         if bad.height:
             write_parquet_atomic(self._rejects(inp, chunk, bad), self.journal.subdir("rejects") / f"{key}.parquet")
-        mine = good.filter(pl.col("_new"))
-        table = items_table(mine, load_id=self.journal.load_id)
-        table = self._number_lines(table)
-        write_parquet_atomic(table, self.journal.subdir("items") / f"{key}.parquet")
+        table = items_table(good, load_id=self.journal.load_id).with_columns(
+            good.get_column(LINE),
+            pl.lit(seq, dtype=pl.Int64).alias(SEQ),
+            pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW),
+        )
+        write_buckets(table, "claim_id", self.buckets, self._pending("item_index"), key)
         return {
             "rows": chunk.height,
-            "loaded": table.height,
-            "skipped": good.height - mine.height,
             "rejected": _counts(bad.get_column(val.REASON)),
             "warnings": val.item_warnings(good),
         }
 
-    def _number_lines(self, table: pl.DataFrame) -> pl.DataFrame:
-        """line_no = position of the item within its claim, counting items of earlier chunks."""
-        offsets = self._line_counts
-        numbered = (
-            table.join(offsets, on="claim_id", how="left")
-            .with_columns(
-                (pl.col("_n").fill_null(0) + pl.int_range(1, pl.len() + 1).over("claim_id"))
-                .cast(pl.Int32)
-                .alias("line_no")
+    def _decide_items(self) -> None:
+        """Bucket by bucket: keep and number the items of new claims, aggregate them per claim, find orphans."""
+        schema = {**ITEMS_SCHEMA, LINE: pl.Int64, SEQ: pl.Int64, ROW: pl.Int64}
+        totals = {"loaded": 0, "skipped": 0}
+        for bucket in range(self.buckets):
+            staged = read_bucket(self._pending("item_index"), bucket, schema)
+            new_file = self._pending("new_claims") / index_file_name(self.journal.load_id, self.buckets, bucket)
+            new_claims = pl.read_parquet(new_file)
+            earlier = read_index_bucket(self.staging / "hashes", "claim_id", bucket, self.buckets, KNOWN_SCHEMA)
+            decision = decide_items(staged, new_claims, earlier.get_column("claim_id"), LINE)
+            del staged
+            write_parquet_atomic(decision.kept, self.journal.subdir("items") / f"b{bucket:03d}.parquet")
+            self._write_by_seq(decision.aggregates, "aggregates", bucket)
+            self._write_by_seq(decision.orphans, "orphans", bucket)
+            write_buckets(
+                trace_pairs(decision.kept), "code", self.buckets, self._pending("trace_pairs"), f"n{bucket:03d}"
             )
-            .drop("_n")
-        )
-        seen = numbered.group_by("claim_id").agg(pl.col("line_no").max().alias("_n"))
-        self._line_counts = pl.concat(
-            [offsets.join(seen, on="claim_id", how="anti"), seen.cast({"_n": pl.Int32})], how="vertical"
-        )
-        return numbered.select(list(ITEMS_SCHEMA))
+            totals["loaded"] += decision.kept.height
+            totals["skipped"] += decision.skipped
+        self.journal.data["items_totals"] = totals
+
+    def _write_by_seq(self, frame: pl.DataFrame, name: str, bucket: int) -> None:
+        """Rows tagged with a staged chunk (SEQ) go to ``name/s<seq>/b<bucket>.parquet``."""
+        for (seq,), part in frame.partition_by(SEQ, as_dict=True).items():
+            folder = self._pending(name) / f"s{seq:010d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            write_parquet_atomic(part.drop(SEQ), folder / f"b{bucket:03d}.parquet")
+
+    def _by_seq(self, name: str, seq: int) -> list[Path]:
+        return sorted((self._pending(name) / f"s{seq:010d}").glob("*.parquet"))
+
+    def _reject_orphans(self) -> None:
+        """Items whose claim is nowhere go whole to the rejects: their rows are read again from the input."""
+        for inp in self.inputs:
+            if inp.kind != "items":
+                continue
+            wanted = {k for k in range(self._chunk_count(inp)) if self._by_seq("orphans", chunk_seq(inp.index, k))}
+            if not wanted:
+                continue
+            for k, chunk in enumerate(iter_chunks(inp.source, self.chunk_rows, tmp_dir=self.journal.directory)):
+                if k not in wanted:
+                    continue
+                key = chunk_key(inp.kind, inp.index, k)
+                orphans = pl.read_parquet(self._by_seq("orphans", chunk_seq(inp.index, k))).sort(LINE)
+                bad = orphans.select(
+                    LINE,
+                    pl.lit("claim_id").alias(val.COLUMN),
+                    pl.lit("orphan_item").alias(val.REASON),
+                    pl.format("claim_id '{}' is not among the claims", pl.col("claim_id")).alias(val.DETAIL),
+                )
+                write_parquet_atomic(
+                    self._rejects(inp, chunk, bad), self.journal.subdir("rejects") / f"{key}-orphans.parquet"
+                )
+                outcome = self.journal.chunk(key) or {}
+                rejected = Counter(outcome.get("rejected", {}))
+                rejected["orphan_item"] += orphans.height
+                outcome["rejected"] = dict(rejected)
+                self.journal.data["chunks"][key] = outcome
+
+    def _decide_traces(self) -> None:
+        """Trace codes settled on two or more claims (counting claims of earlier loads), bucket by code."""
+        pairs_dir = self._pending("trace_pairs")
+        final = sorted((self.staging / "items").glob("*.parquet"))
+        if final and self.journal.get("mode") == "merge":
+            earlier = pl.scan_parquet(final).select("claim_id", pl.col("trace_codes").alias("code")).explode("code")
+            for number, batch in enumerate(earlier.drop_nulls().collect_batches(chunk_size=self.chunk_rows)):
+                write_buckets(batch, "code", self.buckets, pairs_dir, f"p{number:05d}")
+        for bucket in range(self.buckets):
+            files = sorted((pairs_dir / f"b{bucket:03d}").glob("*.parquet"))
+            mine = [f for f in files if f.name.startswith("n")]
+            if not mine:
+                continue
+            codes = pl.scan_parquet(mine).select("code").unique()
+            pairs = pl.scan_parquet(files).join(codes, on="code", how="semi")
+            table = ent.repeated_trace_pairs(pairs)
+            write_parquet_atomic(table, self.journal.subdir("traces") / f"b{bucket:03d}.parquet")
 
     # -- the graph ------------------------------------------------------------------
     def _write_graph(self) -> dict:
@@ -399,14 +502,12 @@ class _Load:
         """
         started = time.perf_counter()
         files = self._pending_files("claims")
-        item_files = self._pending_files("items")
-        items = pl.scan_parquet(item_files) if item_files else pl.LazyFrame(schema=ITEMS_SCHEMA)
-        aggregates_path = self.journal.directory / "aggregates.parquet"
-        split: dict[int, list[Path]] | None = None
-        if item_files:
-            ent.item_aggregates(items).sink_parquet(aggregates_path, engine="streaming")
-            split = self._split_aggregates(files, aggregates_path)
-        traces = self._trace_pairs(items)
+        trace_files = self._pending_files("traces")
+        traces = (
+            pl.read_parquet(trace_files)
+            if trace_files
+            else pl.DataFrame(schema={"claim_id": pl.String, "code": pl.String})
+        )
         bulk = self.journal.get("mode") == "bulk"
         self.timings["tables_s"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
@@ -418,19 +519,10 @@ class _Load:
 
         def nodes() -> Iterator[ent.NodeTable]:
             yield from ent.entity_nodes(files)
-            for index, (path, chunk) in enumerate(zip(files, claim_chunks(), strict=True)):
-                hashes = pl.read_parquet(self.journal.directory / "hashes" / path.name)
-                aggregates = None
-                if split is not None:
-                    parts = split.get(index, [])
-                    aggregates = pl.read_parquet(parts) if parts else None
-                elif item_files:  # claims whose ids collide in 64 bits: an exact (slower) join
-                    wanted = chunk.select("claim_id").lazy()
-                    aggregates = (
-                        pl.scan_parquet(aggregates_path)
-                        .join(wanted, on="claim_id", how="semi")
-                        .collect(engine="streaming")
-                    )
+            for path, chunk in zip(files, claim_chunks(), strict=True):
+                hashes = pl.read_parquet(self.journal.directory / "chunk_hashes" / path.name)
+                parts = self._by_seq("aggregates", key_seq(path.stem))
+                aggregates = pl.read_parquet(parts) if parts else None
                 table = ent.claim_nodes(chunk, hashes, aggregates)
                 extras = self.journal.directory / "extras" / path.name
                 if extras.exists():
@@ -489,63 +581,6 @@ class _Load:
         self.timings["schema_s"] = round(time.perf_counter() - started, 3)
         return {"created": created, "sizes": sizes, "relationships": rels}
 
-    def _split_aggregates(self, files: list[Path], aggregates_path: Path) -> dict[int, list[Path]] | None:
-        """Cut the per-claim item aggregates into one set of files per staged claims chunk.
-
-        Reading the whole aggregates file for every chunk would make memory
-        grow with the load; instead each aggregate goes, batch by batch, to
-        the chunk holding its claim, found by binary search over the claims'
-        64-bit hashes. Returns None (use the exact join) in the unlikely case
-        that two claims of the load share a hash.
-        """
-        seed = 99
-        hashes, chunk_of = [], []
-        for index, path in enumerate(files):
-            ids = pl.read_parquet(path, columns=["claim_id"]).get_column("claim_id")
-            hashes.append(ids.hash(seed).to_numpy())
-            chunk_of.append(np.full(ids.len(), index, dtype=np.int32))
-        if not hashes:
-            return {}
-        all_hashes = np.concatenate(hashes)
-        order = np.argsort(all_hashes, kind="stable")
-        sorted_hashes, sorted_chunks = all_hashes[order], np.concatenate(chunk_of)[order]
-        if len(sorted_hashes) > 1 and bool((sorted_hashes[1:] == sorted_hashes[:-1]).any()):
-            return None
-        shutil.rmtree(self.journal.directory / "aggregates", ignore_errors=True)  # from an interrupted run
-        out = self.journal.subdir("aggregates")
-        split: dict[int, list[Path]] = {}
-        batches = pl.scan_parquet(aggregates_path).collect_batches(chunk_size=self.chunk_rows)
-        for number, batch in enumerate(batches):
-            probe = batch.get_column("claim_id").hash(seed).to_numpy()
-            at = np.searchsorted(sorted_hashes, probe).clip(0, len(sorted_hashes) - 1)
-            chunk = np.where(sorted_hashes[at] == probe, sorted_chunks[at], -1)
-            tagged = batch.with_columns(pl.Series("_chunk", chunk))
-            for (index,), part in tagged.partition_by("_chunk", as_dict=True).items():
-                if index < 0:
-                    continue
-                target = out / f"{index:05d}-{number:05d}.parquet"
-                part.drop("_chunk").write_parquet(target, compression="lz4", statistics=False)
-                split.setdefault(int(index), []).append(target)
-        return split
-
-    def _trace_pairs(self, items: pl.LazyFrame) -> pl.DataFrame:
-        """(claim_id, code) of trace codes settled on ≥ 2 claims, counting claims staged by earlier loads."""
-        mine = items.select("claim_id", "trace_codes")
-        final = sorted((self.staging / "items").glob("*.parquet"))
-        if final and self.journal.get("mode") == "merge":
-            codes = mine.select(pl.col("trace_codes").explode().alias("code")).drop_nulls().unique()
-            codes = codes.collect(engine="streaming")
-            earlier = (
-                pl.scan_parquet(final)
-                .select("claim_id", pl.col("trace_codes").alias("code"))
-                .explode("code")
-                .join(codes.lazy(), on="code", how="semi")
-                .group_by("claim_id")
-                .agg(pl.col("code").alias("trace_codes"))
-            )
-            mine = pl.concat([mine, earlier], how="vertical")
-        return ent.trace_code_table(mine)
-
     # -- finishing ------------------------------------------------------------------
     def _finish(
         self, t0: float, rejects_dir: Path | None, report_path: Path | None, abandoned: list[str]
@@ -576,7 +611,7 @@ class _Load:
             mine = [f for f in files if f.name.startswith(prefix)]
             if not mine:
                 continue
-            frame = pl.concat([pl.read_parquet(f) for f in mine], how="diagonal_relaxed")
+            frame = pl.concat([pl.read_parquet(f) for f in mine], how="diagonal_relaxed").sort(LINE)
             target = directory / f"{inp.source.path.stem}.{inp.kind}.rejects.csv"
             with open(target, "wb") as handle:
                 handle.write(b"\xef\xbb\xbf")
@@ -594,12 +629,14 @@ class _Load:
         return target
 
     def _move_into_place(self) -> None:
-        """Staged tables of this load join those detection reads (claims/, items/, hashes/)."""
-        for kind in ("claims", "items", "hashes"):
+        """This load's staged tables join those detection and later loads read (claims/, items/, hashes/)."""
+        moves = (("claims", "claims", True), ("items", "items", True), ("new_claims", "hashes", False))
+        for pending, kind, prefixed in moves:
             target = self.staging / kind
             target.mkdir(parents=True, exist_ok=True)
-            for path in self._pending_files(kind):
-                os.replace(path, target / f"{self.journal.load_id}-{path.name}")
+            for path in self._pending_files(pending):
+                name = f"{self.journal.load_id}-{path.name}" if prefixed else path.name
+                os.replace(path, target / name)
         (self.staging / "hashes" / "VERSION").write_text(HASH_VERSION)
 
     def _report(self, t0: float, abandoned: list[str]) -> LoadReport:
@@ -627,9 +664,9 @@ class _Load:
                 report.conflict_ids.extend(outcome["conflict_ids"][: max(room, 0)])
             else:
                 report.items_read += outcome["rows"]
-                report.items_loaded += outcome["loaded"]
-                report.items_skipped += outcome["skipped"]
                 items_rejected.update(outcome["rejected"])
+        totals = self.journal.get("items_totals", {})
+        report.items_loaded, report.items_skipped = int(totals.get("loaded", 0)), int(totals.get("skipped", 0))
         report.rejected, report.items_rejected, report.warnings = dict(rejected), dict(items_rejected), dict(warnings)
         written = self.journal.get("written_stats", {})
         created = written.get("created", {})
@@ -653,6 +690,17 @@ class _Load:
         report.duration_s = round(time.perf_counter() - t0, 3)
         report.claims_per_s = round(report.rows_read / report.duration_s, 1) if report.duration_s else 0.0
         return report
+
+
+def chunk_key(kind: str, file_index: int, chunk: int) -> str:
+    """The name of a staged chunk: ``c000-00012`` is chunk 12 of the first claims file."""
+    return f"{kind[0]}{file_index:03d}-{chunk:05d}"
+
+
+def key_seq(key: str) -> int:
+    """The :func:`ringsight.loaders.classify.chunk_seq` of a chunk key."""
+    file_index, chunk = key[1:].split("-")
+    return chunk_seq(int(file_index), int(chunk))
 
 
 def extra_property_names(headers: list[str]) -> dict[str, str]:

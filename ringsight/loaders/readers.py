@@ -201,4 +201,3 @@ def _unreadable(path: Path, kind: str, exc: Exception) -> InputError:
         f"The {kind} file {path} cannot be read: {str(exc).splitlines()[0][:300]}",
         "Check that the file is complete and really is that format (open it, or export it again).",
     )
-
