@@ -600,7 +600,10 @@ class _Load:
         return report
 
     def _write_rejects(self, directory: Path) -> Path | None:
-        """One CSV of rejected rows per input file (UTF-8 with BOM so Excel shows Chinese)."""
+        """One CSV of rejected rows per input file (UTF-8 with BOM so Excel shows Chinese), in line order.
+
+        Written chunk by chunk, so a file with millions of bad rows never sits in memory at once.
+        """
         files = self._pending_files("rejects")
         if not files:
             return None
@@ -608,14 +611,15 @@ class _Load:
         written: list[Path] = []
         for inp in self.inputs:
             prefix = f"{inp.kind[0]}{inp.index:03d}-"
-            mine = [f for f in files if f.name.startswith(prefix)]
-            if not mine:
+            by_chunk: dict[str, list[Path]] = {}
+            for path in files:
+                if path.name.startswith(prefix):
+                    by_chunk.setdefault(path.name[: len(prefix) + 5], []).append(path)
+            if not by_chunk:
                 continue
-            frame = pl.concat([pl.read_parquet(f) for f in mine], how="diagonal_relaxed").sort(LINE)
             target = directory / f"{inp.source.path.stem}.{inp.kind}.rejects.csv"
-            with open(target, "wb") as handle:
-                handle.write(b"\xef\xbb\xbf")
-                frame.write_csv(handle)
+            frames = (pl.read_parquet(paths).sort(LINE) for _, paths in sorted(by_chunk.items()))
+            _write_csv_parts(frames, target, bom=True)
             written.append(target)
         return written[0] if len(written) == 1 else directory
 
@@ -625,7 +629,7 @@ class _Load:
             return None
         directory.mkdir(parents=True, exist_ok=True)
         target = directory / "conflicts.csv"
-        pl.read_parquet(files).write_csv(target)
+        _write_csv_parts((pl.read_parquet(path) for path in files), target, bom=False)
         return target
 
     def _move_into_place(self) -> None:
@@ -725,6 +729,15 @@ def graph_is_empty(store: GraphStore) -> bool:
         if "empty key" in str(exc).lower():
             return True
         raise
+
+
+def _write_csv_parts(frames: Iterator[pl.DataFrame], target: Path, *, bom: bool) -> None:
+    """Write frames with the same columns to one CSV, the header once."""
+    with open(target, "wb") as handle:
+        if bom:
+            handle.write(b"\xef\xbb\xbf")
+        for number, frame in enumerate(frames):
+            frame.write_csv(handle, include_header=number == 0)
 
 
 def _counts(reasons: pl.Series) -> dict[str, int]:
