@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from ringsight.algorithms.lazy import Items
 from ringsight.config import Settings
 from ringsight.graph.store import GraphStore
 from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, empty_claims, empty_items, scan_claims, scan_items
@@ -107,7 +108,7 @@ DETECT_CLAIM_COLUMNS = (
     "terminal_id",
     "operator_id",
 )
-DETECT_ITEM_COLUMNS = ("claim_id", "line_no", "item_code", "item_category", "quantity", "amount", "trace_codes")
+DETECT_ITEM_COLUMNS = ("claim_id", "item_code", "item_category", "quantity", "amount", "trace_codes")
 #: Repeated strings kept as categoricals: half the memory, and grouping runs on integer codes.
 CATEGORICAL_CLAIM_COLUMNS = (
     "visit_type",
@@ -142,7 +143,7 @@ class ClaimsWindow:
     """The claims (and items) a run looks at, and where they came from."""
 
     claims: pl.DataFrame
-    items: pl.DataFrame
+    items: Items  # a lazy scan when staged, a frame when rebuilt from the store
     since_ts: int
     until_ts: int
     source: str  # "staged" | "store" | "empty"
@@ -210,17 +211,15 @@ def _from_staging(
         .with_columns(_CLAIM_CATS)
         .collect()
     )
+    # Items stay a lazy scan of the staged Parquet: detectors stream what they need from it
+    # (see ringsight/algorithms/lazy.py), so ~30M item rows of a 10M window are never held at once.
+    items: Items
     if items_lf is None:
-        items = empty_items().select(DETECT_ITEM_COLUMNS).with_columns(_ITEM_CATS)
+        items = empty_items().select(DETECT_ITEM_COLUMNS)
     elif claims.height == claims_lf.select(pl.len()).collect().item():
-        items = items_lf.select(DETECT_ITEM_COLUMNS).with_columns(_ITEM_CATS).collect()  # every staged claim
+        items = items_lf.select(DETECT_ITEM_COLUMNS)  # every staged claim
     else:
-        items = (
-            items_lf.select(DETECT_ITEM_COLUMNS)
-            .join(claims.select("claim_id").lazy(), on="claim_id", how="semi")
-            .with_columns(_ITEM_CATS)
-            .collect()
-        )
+        items = items_lf.select(DETECT_ITEM_COLUMNS).join(claims.select("claim_id").lazy(), on="claim_id", how="semi")
     return ClaimsWindow(claims, items, since_ts, until_ts, "staged")
 
 

@@ -22,6 +22,7 @@ import polars as pl
 from ringsight.algorithms import frames, history, report, writeback
 from ringsight.algorithms.clusters import ClusterSet, build_clusters
 from ringsight.algorithms.detectors import run_detectors
+from ringsight.algorithms.lazy import Items
 from ringsight.algorithms.leads import lead_members
 from ringsight.algorithms.projections import contexts, person_edges
 from ringsight.algorithms.scoring import score_clusters
@@ -75,7 +76,7 @@ class RunSummary:
 
 def detect_frames(
     claims: pl.DataFrame,
-    items: pl.DataFrame,
+    items: Items,
     cfg: DetectSettings,
     *,
     sanctions: pl.DataFrame | None = None,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from ringsight.algorithms.lazy import Items, collect, trace_rows
 from ringsight.config import DetectThresholds
 
 #: Weight of one shared context of each kind (before the 1/(k-1) hub discount).
@@ -36,9 +37,7 @@ CONTEXT_WEIGHTS: dict[str, float] = {
 EDGE_SCHEMA = {"a": pl.String, "b": pl.String, "weight": pl.Float64}
 
 
-def contexts(
-    claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds, focus: pl.Series | None = None
-) -> pl.DataFrame:
+def contexts(claims: pl.DataFrame, items: Items, t: DetectThresholds, focus: pl.Series | None = None) -> pl.DataFrame:
     """Every (context kind, context id, pid) membership the projection is built from.
 
     With ``focus`` (pids), only the contexts that hold one of those persons are
@@ -48,7 +47,7 @@ def contexts(
     facility, terminal and burst window; …): cheaper than strings to group
     and join, and collisions are negligible at this scale.
     """
-    base = claims.filter(pl.col("pid").is_not_null())
+    base = claims.lazy().filter(pl.col("pid").is_not_null())
     day = (pl.col("admit_ts") + 8 * 3600) // 86_400
     inpatient = pl.col("admit_ts").is_not_null() & pl.col("discharge_ts").is_not_null()
     parts = [
@@ -71,35 +70,26 @@ def contexts(
         _ctx(base, "bed", inpatient & pl.col("bed_no").is_not_null(), "facility_code", "bed_no", day // 7),
         _traces(base, items),
     ]
+    # One kind at a time, and with a focus only the contexts around it: the memberships of a
+    # 10M-claim window are never all in memory at once.
     if focus is not None:
         keep = focus.implode()
         parts = [
             part.join(part.filter(pl.col("pid").is_in(keep)).select("ctx").unique(), on="ctx", how="semi")
             for part in parts
         ]
-    return pl.concat([part.unique() for part in parts], how="vertical")
+    return pl.concat([collect(part.unique()) for part in parts], how="vertical")
 
 
-def _ctx(base: pl.DataFrame, kind: str, where: pl.Expr, *keys: str | pl.Expr) -> pl.DataFrame:
-    return (
-        base.filter(where)
-        .select(pl.lit(kind).alias("kind"), pl.struct(*keys).hash(seed=1).alias("ctx"), "pid")
-    )
+def _ctx(base: pl.LazyFrame, kind: str, where: pl.Expr, *keys: str | pl.Expr) -> pl.LazyFrame:
+    return base.filter(where).select(pl.lit(kind).alias("kind"), pl.struct(*keys).hash(seed=1).alias("ctx"), "pid")
 
 
-def _traces(base: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
-    if items.is_empty() or "trace_codes" not in items.columns:
-        return pl.DataFrame(schema={"kind": pl.String, "ctx": pl.UInt64, "pid": base.schema["pid"]})
+def _traces(base: pl.LazyFrame, items: Items) -> pl.LazyFrame:
     codes = (
-        items.select("claim_id", "trace_codes")
-        .explode("trace_codes")
-        .drop_nulls("trace_codes")
-        .filter(pl.len().over("trace_codes") >= 2)
-        .join(base.select("claim_id", "pid"), on="claim_id")
+        trace_rows(items, 2).rename({"code": "trace_codes"}).lazy().join(base.select("claim_id", "pid"), on="claim_id")
     )
-    return codes.select(
-        pl.lit("trace").alias("kind"), pl.struct("trace_codes").hash(seed=1).alias("ctx"), "pid"
-    )
+    return codes.select(pl.lit("trace").alias("kind"), pl.struct("trace_codes").hash(seed=1).alias("ctx"), "pid")
 
 
 def person_edges(

@@ -2,7 +2,7 @@
 
 ``DETECTORS`` maps each detector's name (also its signal name in scores and
 its weight key in ``settings.detect.weights``) to a function
-``(claims, items, thresholds) -> leads``.
+``(claims, items, thresholds) -> leads``; items may be a lazy scan (see ``lazy.py``).
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from collections.abc import Callable
 import polars as pl
 
 from ringsight.algorithms.detectors import admissions, prescriptions, shared_attributes, swiping, trace_codes, travel
+from ringsight.algorithms.lazy import Items
 from ringsight.algorithms.leads import concat_leads
 from ringsight.config import DetectThresholds
 
-Detector = Callable[[pl.DataFrame, pl.DataFrame, DetectThresholds], pl.DataFrame]
+Detector = Callable[[pl.DataFrame, Items, DetectThresholds], pl.DataFrame]
 
 DETECTORS: dict[str, Detector] = {
     "shared_card": lambda c, i, t: shared_attributes.shared_card(c, t),
@@ -37,7 +38,7 @@ DETECTORS: dict[str, Detector] = {
 
 
 def run_detectors(
-    claims: pl.DataFrame, items: pl.DataFrame, thresholds: DetectThresholds, names: list[str] | None = None
+    claims: pl.DataFrame, items: Items, thresholds: DetectThresholds, names: list[str] | None = None
 ) -> tuple[pl.DataFrame, dict[str, float]]:
     """Run the named detectors (all by default); return all leads with ids and each one's seconds."""
     frames, timings = [], {}

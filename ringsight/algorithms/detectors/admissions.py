@@ -21,6 +21,7 @@ from __future__ import annotations
 import igraph as ig
 import polars as pl
 
+from ringsight.algorithms.lazy import Items, collect
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
@@ -28,10 +29,30 @@ _TZ = 8 * 3600
 _DAY = 86_400
 
 
+_STAY_COLUMNS = (
+    "claim_id",
+    "pid",
+    "facility_code",
+    "doctor_code",
+    "diagnosis_code",
+    "bed_no",
+    "admit_ts",
+    "discharge_ts",
+    "total_amount",
+)
+
+
 def _stays(claims: pl.DataFrame) -> pl.DataFrame:
-    return claims.filter(pl.col("admit_ts").is_not_null() & pl.col("discharge_ts").is_not_null()).with_columns(
-        ((pl.col("admit_ts") + _TZ) // _DAY).alias("admit_day"),
-        ((pl.col("discharge_ts") + _TZ) // _DAY).alias("discharge_day"),
+    """Inpatient stays with their admit and discharge days (only the columns the detectors read)."""
+    return (
+        claims.lazy()
+        .filter(pl.col("admit_ts").is_not_null() & pl.col("discharge_ts").is_not_null())
+        .select(_STAY_COLUMNS)
+        .with_columns(
+            ((pl.col("admit_ts") + _TZ) // _DAY).alias("admit_day"),
+            ((pl.col("discharge_ts") + _TZ) // _DAY).alias("discharge_day"),
+        )
+        .collect()
     )
 
 
@@ -234,20 +255,17 @@ def split_charges(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     return finish(out, "split_charges", "split_charges")
 
 
-def stay_overlap(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def stay_overlap(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.DataFrame:
     """Barely treated inpatient stays while the patient claims elsewhere (挂床), two or more patients per facility."""
     stays = _stays(claims)
-    lines = None
-    if not items.is_empty():
-        lines = (
-            items.join(stays.select("claim_id"), on="claim_id", how="semi")
-            .group_by("claim_id")
-            .agg(pl.len().alias("lines"))
-        )
-    if lines is not None:
-        stays = stays.join(lines, on="claim_id", how="left")
-    else:
-        stays = stays.with_columns(pl.lit(None, dtype=pl.UInt32).alias("lines"))
+    lines = collect(
+        items.lazy()
+        .select("claim_id")
+        .join(stays.lazy().select("claim_id"), on="claim_id", how="semi")
+        .group_by("claim_id")
+        .agg(pl.len().alias("lines"))
+    )
+    stays = stays.join(lines, on="claim_id", how="left")
     stays = stays.with_columns(
         (pl.col("lines").fill_null(0) / (pl.col("discharge_day") - pl.col("admit_day")).clip(1, None)).alias("per_day")
     )
@@ -261,12 +279,16 @@ def stay_overlap(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds)
         pl.col("claim_id").alias("stay_claim"),
         pl.col("total_amount").alias("stay_amount"),
     )
-    others = claims.filter(pl.col("admit_ts").is_null()).select("pid", "facility_code", "claim_ts", "claim_id")
-    hits = stays.join(others, on="pid").filter(
-        (pl.col("claim_ts") > pl.col("admit_ts") + 86_400 // 2)
-        & (pl.col("claim_ts") < pl.col("discharge_ts") - 86_400 // 2)
-        & (pl.col("facility_code") != pl.col("stay_facility"))
-    )
+    others = claims.lazy().filter(pl.col("admit_ts").is_null()).select("pid", "facility_code", "claim_ts", "claim_id")
+    hits = collect(
+        stays.lazy()
+        .join(others, on="pid")
+        .filter(
+            (pl.col("claim_ts") > pl.col("admit_ts") + 86_400 // 2)
+            & (pl.col("claim_ts") < pl.col("discharge_ts") - 86_400 // 2)
+            & (pl.col("facility_code") != pl.col("stay_facility"))
+        )
+    ).sort("stay_claim", "claim_ts", "claim_id")
     per_stay = (
         hits.group_by("stay_claim")
         .agg(

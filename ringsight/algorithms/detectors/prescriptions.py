@@ -25,22 +25,30 @@ from __future__ import annotations
 
 import polars as pl
 
+from ringsight.algorithms.lazy import Items, collect
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
 
 def doctor_pharmacy(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """Doctors whose prescriptions are filled at one pharmacy far more than their colleagues'."""
-    rx = claims.filter((pl.col("facility_kind") == "pharmacy") & pl.col("doctor_code").is_not_null())
+    rx = (
+        claims.lazy()
+        .filter((pl.col("facility_kind") == "pharmacy") & pl.col("doctor_code").is_not_null())
+        .select("claim_id", "pid", "doctor_code", "facility_code", "claim_ts", "operator_id", "total_amount")
+        .collect()
+    )
     if rx.is_empty():
         return finish(rx, "doctor_pharmacy", "doctor_pharmacy")
     home = (
-        claims.filter((pl.col("facility_kind") != "pharmacy") & pl.col("doctor_code").is_not_null())
+        claims.lazy()
+        .filter((pl.col("facility_kind") != "pharmacy") & pl.col("doctor_code").is_not_null())
         .group_by("doctor_code", "facility_code")
         .agg(pl.len().alias("n"))
         .sort("n", "facility_code", descending=[True, False])
         .unique("doctor_code", keep="first")
         .select("doctor_code", pl.col("facility_code").alias("home"))
+        .collect()
     )
     rx = rx.join(home, on="doctor_code", how="left").with_columns(pl.col("home").fill_null("?"))
     rx = rx.join(_visited(claims, rx), on="claim_id", how="left")
@@ -122,45 +130,57 @@ def doctor_pharmacy(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
 
 def _visited(claims: pl.DataFrame, rx: pl.DataFrame, days: int = 3) -> pl.DataFrame:
     """For each filled prescription: did the patient see the prescribing doctor in the days before?"""
-    visits = claims.filter((pl.col("facility_kind") != "pharmacy") & pl.col("doctor_code").is_not_null()).select(
-        "pid", "doctor_code", pl.col("claim_ts").alias("visit_ts")
+    visits = (
+        claims.lazy()
+        .filter((pl.col("facility_kind") != "pharmacy") & pl.col("doctor_code").is_not_null())
+        .select("pid", "doctor_code", pl.col("claim_ts").alias("visit_ts"))
     )
-    pairs = rx.select("claim_id", "pid", "doctor_code", "claim_ts").join(visits, on=["pid", "doctor_code"])
+    pairs = rx.lazy().select("claim_id", "pid", "doctor_code", "claim_ts").join(visits, on=["pid", "doctor_code"])
     ok = pairs.filter(
         (pl.col("visit_ts") <= pl.col("claim_ts")) & (pl.col("visit_ts") >= pl.col("claim_ts") - days * 86_400)
     )
-    return ok.select("claim_id").unique().with_columns(pl.lit(True).alias("visited"))
+    return collect(ok.select("claim_id").unique()).with_columns(pl.lit(True).alias("visited"))
 
 
-def drug_shopping(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def drug_shopping(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.DataFrame:
     """Persons buying the same drug at many pharmacies in quantities beyond need."""
-    if items.is_empty():
-        return finish(items, "drug_shopping", "reselling")
-    drugs = items.filter(
-        (pl.col("item_category") == "drug")
-        | (pl.col("item_category").is_null() & pl.col("item_code").cast(pl.String).str.slice(0, 1).is_in(["X", "Z"]))
-    ).select("claim_id", "item_code", "quantity", "amount")
-    rows = drugs.join(
-        claims.filter(pl.col("facility_kind") == "pharmacy").select("claim_id", "pid", "card_id", "facility_code"),
-        on="claim_id",
+    # Two streaming passes over the items: the per-person totals of every drug (the median needs
+    # them all), then the pharmacies and claims of the few hits only.
+    rows = (
+        items.lazy()
+        .filter(
+            (pl.col("item_category") == "drug")
+            | (
+                pl.col("item_category").is_null()
+                & pl.col("item_code").cast(pl.String).str.slice(0, 1).is_in(["X", "Z"])
+            )
+        )
+        .select("claim_id", pl.col("item_code").cast(pl.String), "quantity", "amount")
+        .join(
+            claims.lazy()
+            .filter(pl.col("facility_kind") == "pharmacy")
+            .select("claim_id", "pid", "card_id", "facility_code"),
+            on="claim_id",
+        )
     )
-    per = (
-        rows.group_by("pid", "item_code")
-        .agg(
+    per = collect(
+        rows.group_by("pid", "item_code").agg(
             pl.col("facility_code").n_unique().alias("n_pharm"),
             pl.col("quantity").sum().alias("packs"),
             pl.col("amount").sum().round(2).alias("amount"),
         )
-        .with_columns(pl.col("packs").median().over("item_code").alias("median_packs"))
-    )
+    ).with_columns(pl.col("packs").median().over("item_code").alias("median_packs"))
     hits = per.filter(
         (pl.col("n_pharm") >= t.shopping_min_pharmacies)
         & (pl.col("packs") >= t.shopping_min_packs)
         & (pl.col("packs") >= 5 * pl.col("median_packs"))
         & (pl.col("amount") >= t.shopping_min_amount)
     )
+    if hits.is_empty():
+        return finish(hits, "drug_shopping", "reselling")
     detail = (
-        rows.join(hits.select("pid", "item_code"), on=["pid", "item_code"], how="semi")
+        collect(rows.join(hits.lazy().select("pid", "item_code"), on=["pid", "item_code"], how="semi"))
+        .sort("claim_id")
         .group_by("pid", "item_code")
         .agg(
             pl.col("facility_code").unique().sort().alias("pharmacies"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from ringsight.algorithms.lazy import collect
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
@@ -23,11 +24,16 @@ def _persons_by(claims: pl.DataFrame, col: str, min_persons: int = 2) -> pl.Data
     Counting runs on 64-bit hashes of the values (integers group much faster
     than strings); the few shared values are then gathered by their hash.
     """
-    base = claims.select(list(dict.fromkeys([col, "pid", "address_key", "claim_id", "total_amount"])))
-    base = base.filter(pl.col(col).is_not_null() & (pl.col(col) != "") & pl.col("pid").is_not_null())
+    base = (
+        claims.lazy()
+        .select(list(dict.fromkeys([col, "pid", "address_key", "claim_id", "total_amount"])))
+        .filter(pl.col(col).is_not_null() & (pl.col(col) != "") & pl.col("pid").is_not_null())
+    )
     hashed = base.select(pl.col(col).hash(seed=7).alias("h"), pl.col("pid").hash(seed=7).alias("ph"))
-    shared_h = hashed.group_by("h").agg(pl.col("ph").n_unique().alias("n")).filter(pl.col("n") >= min_persons)
-    sub = base.filter(pl.col(col).hash(seed=7).is_in(shared_h["h"].implode()))
+    shared_h = collect(
+        hashed.group_by("h").agg(pl.col("ph").n_unique().alias("n")).filter(pl.col("n") >= min_persons).select("h")
+    )
+    sub = base.filter(pl.col(col).hash(seed=7).is_in(shared_h["h"].implode())).collect()
     return (
         sub.group_by(col)
         .agg(

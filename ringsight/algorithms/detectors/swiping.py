@@ -20,31 +20,18 @@ from __future__ import annotations
 import polars as pl
 
 from ringsight.algorithms.detectors.admissions import pair_components
+from ringsight.algorithms.lazy import Items, collect
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
 _TZ = 8 * 3600  # claim times are epoch seconds; days and hours are Asia/Shanghai
 
 
-def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """Cards swiped together in bursts at one terminal on several days."""
-    window = t.burst_minutes * 60
-    cols = [
-        "claim_id",
-        "pid",
-        "card_id",
-        "facility_code",
-        "terminal_id",
-        "operator_id",
-        "claim_ts",
-        "admit_ts",
-        "total_amount",
-    ]
-    base = (
-        claims.select(cols)
-        .filter(  # select first: the filter then copies nine columns, not all
-            pl.col("card_id").is_not_null() & pl.col("facility_code").is_not_null() & pl.col("admit_ts").is_null()
-        )
+def _swipes(claims: pl.DataFrame) -> pl.LazyFrame:
+    """Outpatient and pharmacy swipes of a card at a facility, with terminal and card hashes and the day."""
+    return (
+        claims.lazy()
+        .filter(pl.col("card_id").is_not_null() & pl.col("facility_code").is_not_null() & pl.col("admit_ts").is_null())
         .with_columns(
             # terminals and cards as 64-bit hashes: the heavy grouping below runs on integers
             pl.struct("facility_code", pl.col("terminal_id").fill_null("")).hash(seed=5).alias("th"),
@@ -52,22 +39,40 @@ def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
             ((pl.col("claim_ts") + _TZ) // 86_400).alias("day"),
         )
     )
-    slim = base.select("th", "ch", "day", "claim_ts")
+
+
+def _burst_cards(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """(terminal, offset, window, day, card) of the cards swiped in a burst window.
+
+    Streamed: the two offsets of every swipe are never held in memory, only the
+    window counts and the (few) swipes in burst windows.
+    """
+    window = t.burst_minutes * 60
+    slim = _swipes(claims).select("th", "ch", "day", "claim_ts")
     swipes = pl.concat(
         [
             slim.with_columns(((pl.col("claim_ts") + off) // window).alias("win"), pl.lit(off).alias("off"))
             for off in (0, window // 2)
         ]
     )
-    windows = (
+    windows = collect(
         swipes.group_by("th", "off", "win")
         .agg(pl.col("ch").n_unique().alias("cards"))
         .filter((pl.col("cards") >= t.burst_min_cards) & (pl.col("cards") <= t.covisit_max_group))
+        .select("th", "off", "win")
     )
-    cw = swipes.join(windows.select("th", "off", "win"), on=["th", "off", "win"], how="semi")
-    cw = cw.select("th", "off", "win", "day", "ch").unique()
+    cw = collect(
+        swipes.join(windows.lazy(), on=["th", "off", "win"], how="semi")
+        .select("th", "off", "win", "day", "ch")
+        .unique()
+    )
     # a card must itself burst at the terminal on enough days before it can pair (cheap, prunes crowds)
-    cw = cw.filter(pl.col("day").n_unique().over("th", "ch") >= t.burst_min_days)
+    return cw.filter(pl.col("day").n_unique().over("th", "ch") >= t.burst_min_days)
+
+
+def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Cards swiped together in bursts at one terminal on several days."""
+    cw = _burst_cards(claims, t)
     # Card pairs per terminal, a slice of terminals at a time: the pairs of busy counters are many,
     # and slicing bounds the memory they take (terminals are independent of each other).
     slices = max(1, cw.height // 2_000_000 + 1)
@@ -80,16 +85,16 @@ def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
             .agg(pl.col("day").n_unique().alias("days"))
             .filter(pl.col("days") >= t.burst_min_days)
         )
-    if not parts:
-        return finish(base.head(0), "burst_swiping", "card_collecting")
-    pairs = pl.concat(parts).rename({"ch": "pid", "ch_b": "pid_b"})
-    if pairs.is_empty():
-        return finish(base.head(0), "burst_swiping", "card_collecting")
+    pairs = pl.concat(parts).rename({"ch": "pid", "ch_b": "pid_b"}) if parts else None
+    if pairs is None or pairs.is_empty():
+        return finish(cw.head(0), "burst_swiping", "card_collecting")
     comps = pair_components(pairs, "th").rename({"pid": "ch"})
     in_burst_days = cw.join(comps, on=["th", "ch"]).select("th", "ch", "day").unique()
+    cols = ["claim_id", "pid", "card_id", "facility_code", "terminal_id", "operator_id", "claim_ts", "total_amount"]
     rows = (
-        base.join(comps, on=["th", "ch"])
+        collect(_swipes(claims).select(*cols, "th", "ch", "day").join(comps.lazy(), on=["th", "ch"]))
         .join(in_burst_days, on=["th", "ch", "day"], how="semi")
+        .sort("claim_id")
         .with_columns(
             pl.concat_str([pl.col("facility_code"), pl.col("terminal_id").fill_null("")], separator=":").alias("term"),
             (((pl.col("claim_ts") + _TZ) % 86_400) // 3600).alias("hour"),
@@ -158,24 +163,27 @@ def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     return finish(out, "burst_swiping", "card_collecting")
 
 
-def identical_baskets(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def identical_baskets(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.DataFrame:
     """The same multi-item basket on many cards at one pharmacy, and rarely elsewhere."""
-    if items.is_empty():
-        return finish(items, "identical_baskets", "goods_as_drugs")
-    pharmacy = claims.filter(pl.col("facility_kind") == "pharmacy").select("claim_id")
+    pharmacy = claims.lazy().filter(pl.col("facility_kind") == "pharmacy")
     # A basket's signature: the order-free sum of the hashes of its (code, quantity) lines.
-    baskets = (
-        items.join(pharmacy, on="claim_id", how="semi")
+    # Streamed from the items: only one (claim, basket) row per multi-item pharmacy claim is kept.
+    baskets = collect(
+        items.lazy()
+        .select("claim_id", pl.col("item_code").cast(pl.String), "quantity")
+        .join(pharmacy.select("claim_id"), on="claim_id", how="semi")
         .filter(pl.col("item_code").is_not_null())
         .with_columns(pl.struct("item_code", pl.col("quantity").round(2)).hash(seed=0).alias("h"))
         .group_by("claim_id")
         .agg(pl.col("h").sum().alias("basket"), pl.col("item_code").n_unique().alias("n_items"))
         .filter(pl.col("n_items") >= 2)
     )
+    if baskets.is_empty():
+        return finish(baskets, "identical_baskets", "goods_as_drugs")
     rows = (
-        claims.filter(pl.col("facility_kind") == "pharmacy")
-        .select("claim_id", "facility_code", "card_id", "pid", "total_amount")
-        .join(baskets, on="claim_id")
+        pharmacy.select("claim_id", "facility_code", "card_id", "pid", "total_amount")
+        .join(baskets.lazy(), on="claim_id")
+        .collect()
     )
     by_fac = rows.group_by("basket", "facility_code").agg(
         pl.col("card_id").n_unique().alias("n_cards"),

@@ -12,22 +12,18 @@ from __future__ import annotations
 
 import polars as pl
 
+from ringsight.algorithms.lazy import Items, trace_rows
 from ringsight.algorithms.leads import finish, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
 _EXPLODE = {"keep_nulls": False, "empty_as_null": False}
 
 
-def trace_code_resale(claims: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def trace_code_resale(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.DataFrame:
     """Re-selling pharmacies and the cards linked by trace codes settled more than once."""
-    if items.is_empty():
-        return finish(items, "trace_code_resale", "trace_code_resale")
     codes = (
-        items.select("claim_id", "trace_codes")
-        .explode("trace_codes")
-        .drop_nulls("trace_codes")
-        .filter(pl.col("trace_codes") != "")
-        .rename({"trace_codes": "code"})
+        trace_rows(items, t.trace_min_claims)  # a code on fewer item rows is on fewer claims too
+        .filter(pl.col("code") != "")
         .unique()
         .filter(pl.len().over("code") >= t.trace_min_claims)
         .join(claims.select("claim_id", "facility_code", "card_id", "pid", "claim_ts", "total_amount"), on="claim_id")

@@ -49,13 +49,16 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
         ((pl.col("claim_ts") - pl.col("prev_ts")) / 60).round(0).alias("minutes"),
     )
     usual = (
-        claims.filter(pl.col("patient_phone").is_not_null())
-        .join(jumps.select("card_id").unique(), on="card_id", how="semi")
+        claims.lazy()
+        .select("card_id", "patient_phone")
+        .filter(pl.col("patient_phone").is_not_null())
+        .join(jumps.lazy().select("card_id").unique(), on="card_id", how="semi")
         .group_by("card_id", "patient_phone")
         .agg(pl.len().alias("n"))
         .sort("n", "patient_phone", descending=[True, False])
         .unique("card_id", keep="first")
         .select("card_id", pl.col("patient_phone").alias("usual_phone"))
+        .collect()
     )
     jumps = jumps.join(usual, on="card_id", how="left").with_columns(
         pl.when(pl.col("patient_phone") != pl.col("usual_phone")).then(pl.col("patient_phone")).alias("odd_phone")
