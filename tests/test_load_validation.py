@@ -168,3 +168,21 @@ def test_each_item_rule_rejects_with_its_reason(loaded) -> None:  # type: ignore
     assert got == expected
     assert report.items_loaded == 2
     assert report.warnings.get("item_amount_mismatch") == 1
+
+
+def test_reject_lines_count_line_breaks_inside_quoted_fields(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    """An address spread over three lines pushes the next records down; the reject names the real line."""
+    claims = [
+        {**BASE, "claim_id": "ML1", "patient_address": "北京市朝阳区\nXX路1号院\n2号楼"},
+        {**BASE, "claim_id": "ML2"},
+        {**BASE, "claim_id": "ML3", "visit_type": "teleport"},
+    ]
+    path = _write(tmp_path / "multiline.csv", claims)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    bad_line = next(n for n, text in enumerate(lines, start=1) if text.startswith("ML3"))
+    assert bad_line == 6, "header, ML1 over three lines, ML2, then ML3"
+    load_files([path], settings=settings, store=store, rejects_dir=tmp_path / "rejects")
+    rejects = pl.read_csv(tmp_path / "rejects" / "multiline.claims.rejects.csv", infer_schema=False)
+    assert rejects.select("claim_id", "_line", "_reason").rows() == [("ML3", str(bad_line), "unknown_value")]

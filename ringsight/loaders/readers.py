@@ -118,7 +118,9 @@ def _csv_chunks(source: Source, chunk_rows: int, tmp_dir: Path | None) -> Iterat
             raise_if_empty=False,
         )
         try:
+            embedded = 0  # line breaks inside quoted fields of the records read so far
             for frame in lazy.collect_batches(chunk_size=chunk_rows):
+                frame, embedded = _physical_lines(frame, embedded)
                 yield _tidy(frame)
         except pl.exceptions.PolarsError as exc:
             raise _unreadable(source.path, "CSV", exc) from exc
@@ -186,6 +188,24 @@ def _as_strings(frame: pl.DataFrame) -> pl.DataFrame:
         else:
             exprs.append(pl.col(name).cast(pl.String).alias(name))
     return frame.select(exprs)
+
+
+def _physical_lines(frame: pl.DataFrame, embedded: int) -> tuple[pl.DataFrame, int]:
+    """Turn record numbers into the file's line numbers, which a quoted line break (an address,
+    a note) pushes down; returns the frame and the line breaks counted so far.
+
+    The reader numbers records (header = line 1); a user opening the file in
+    an editor needs the line where the record starts.
+    """
+    breaks = pl.sum_horizontal(
+        [pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in frame.columns if c != LINE]
+    ).cast(pl.Int64)
+    counts = frame.select(breaks.alias("_breaks")).get_column("_breaks")
+    total = int(counts.sum() or 0)
+    if total == 0:
+        return frame.with_columns((pl.col(LINE).cast(pl.Int64) + embedded).alias(LINE)), embedded
+    before = counts.cum_sum().shift(1, fill_value=0) + embedded
+    return frame.with_columns((pl.col(LINE).cast(pl.Int64) + before).alias(LINE)), embedded + total
 
 
 def _tidy(frame: pl.DataFrame) -> pl.DataFrame:
