@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from ringsight.algorithms import DetectionError, detect_frames, run_detection
+from ringsight.algorithms import DetectionError, detect_frames, run_detection, writeback
 from ringsight.algorithms.results import cluster_members, cluster_queue, latest_run
 from ringsight.algorithms.sample import build
 from ringsight.config import DetectSettings, Settings
@@ -123,14 +123,36 @@ def test_stable_ids_when_a_ring_grows(store: GraphStore, settings: Settings) -> 
     assert len(after["patients"]) == 11
 
 
-def test_failed_run_leaves_the_previous_run_current(store: GraphStore, settings: Settings) -> None:
+def fail_after_writing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make the next runs fail right after their clusters are written for real, before the commit.
+
+    Returns a list that receives, per failed run, how many members it had written when it failed.
+    """
+    original = writeback.write_results
+    written: list[int] = []
+
+    def write_then_fail(store: GraphStore, run_id: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(store, run_id, *args, **kwargs)
+        query = "MATCH ()-[m:HAS_MEMBER {run_id: $r}]->() RETURN count(m) AS n"
+        written.append(store.read(query, {"r": run_id}).scalar())
+        raise RuntimeError("injected failure after writing clusters (test of the failure path)")
+
+    monkeypatch.setattr(writeback, "write_results", write_then_fail)
+    return written
+
+
+def test_failed_run_leaves_the_previous_run_current(
+    store: GraphStore, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     world = _world(store, settings)
     first = run_detection(store, settings)
     queue = cluster_queue(store)
     ring = _ring_cluster(store, world.rings["card_collecting"])
     _world(store, settings, ring_size=12)
+    written = fail_after_writing(monkeypatch)
     with pytest.raises(DetectionError) as info:
-        run_detection(store, settings, fail_after_clusters=True)
+        run_detection(store, settings)
+    assert len(written) == 1 and written[0] > 0  # it failed with its members in the store
     assert "previous run" in info.value.message
     assert latest_run(store)["run_id"] == first.run_id
     assert [(r["cluster_id"], r["score"]) for r in cluster_queue(store)] == [
@@ -281,13 +303,16 @@ def test_louvain_option_finds_the_same_rings() -> None:
         assert best >= 0.8 * len(pids)
 
 
-def test_runs_lists_failed_and_done_runs(store: GraphStore, settings: Settings) -> None:
+def test_runs_lists_failed_and_done_runs(
+    store: GraphStore, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ringsight.algorithms.results import runs
 
     _world(store, settings)
     first = run_detection(store, settings)
+    fail_after_writing(monkeypatch)
     with pytest.raises(DetectionError):
-        run_detection(store, settings, fail_after_clusters=True)
+        run_detection(store, settings)
     listed = runs(store)
     assert [r["status"] for r in listed] == ["failed", "done"]
     assert listed[1]["run_id"] == first.run_id and listed[0]["error"]

@@ -115,7 +115,6 @@ def run_detection(
     window_days: int | None = None,
     progress: bool = False,
     on_stage: Callable[[str], None] | None = None,
-    fail_after_clusters: bool = False,
 ) -> RunSummary:
     """Detect rings over a window of claims, write them back and report.
 
@@ -127,8 +126,6 @@ def run_detection(
     window_days : overrides ``settings.detect.window_days``.
     progress : print stage progress to the console (the CLI shows a Rich bar).
     on_stage : called with each stage's name as it starts (progress bars, logs).
-    fail_after_clusters : for tests of the failure path: raise after the clusters are
-        written and before the run is committed.
 
     Returns a :class:`RunSummary`. Raises :class:`DetectionError` when the run
     fails; the run is then marked ``failed`` and the previous run stays current.
@@ -177,8 +174,6 @@ def run_detection(
         stage("write")
         t0 = time.perf_counter()
         writeback.write_results(store, run_id, clusters, members)
-        if fail_after_clusters:
-            raise RuntimeError("injected failure after writing clusters (test of the failure path)")
         timings["write"] = round(time.perf_counter() - t0, 3)
         timings["total"] = round(time.perf_counter() - started, 3)
         writeback.commit_run(store, run_id, timings=timings, cluster_count=clusters.height)
