@@ -86,8 +86,9 @@ def concat_leads(frames: list[pl.DataFrame]) -> pl.DataFrame:
     """All detectors' leads in one frame with a ``lead_id`` (row number, deterministic order)."""
     frames = [f for f in frames if not f.is_empty()]
     leads = pl.concat(frames, how="vertical") if frames else empty_leads()
-    # group_by order is not deterministic in Polars: sort so that lead ids are.
-    leads = leads.sort("detector", "evidence_en", "numbers", "strength")
+    # group_by order is not deterministic in Polars: sort so that lead ids are (two leads can read
+    # alike, e.g. two persons buying the same drug as much at as many pharmacies: their claims differ).
+    leads = leads.sort("detector", "evidence_en", "numbers", "strength", pl.col("claim_ids").list.first())
     return leads.with_row_index("lead_id").with_columns(pl.col("lead_id").cast(pl.Int64))
 
 

@@ -145,8 +145,8 @@ def _visited(claims: pl.DataFrame, rx: pl.DataFrame, days: int = 3) -> pl.DataFr
 def drug_shopping(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.DataFrame:
     """Persons buying the same drug at many pharmacies in quantities beyond need."""
     # Two streaming passes over the items: the per-person totals of every drug (the median needs
-    # them all), then the pharmacies and claims of the few hits only.
-    rows = (
+    # them all), grouped on a 64-bit hash of the drug code; then the rows of the few hits only.
+    drugs = (
         items.lazy()
         .filter(
             (pl.col("item_category") == "drug")
@@ -156,20 +156,23 @@ def drug_shopping(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl
             )
         )
         .select("claim_id", pl.col("item_code").cast(pl.String), "quantity", "amount")
-        .join(
-            claims.lazy()
-            .filter(pl.col("facility_kind") == "pharmacy")
-            .select("claim_id", "pid", "card_id", "facility_code"),
-            on="claim_id",
-        )
+        .with_columns(pl.col("item_code").hash(seed=3).alias("ih"))
+    )
+    pharmacy = (
+        claims.lazy()
+        .filter(pl.col("facility_kind") == "pharmacy")
+        .select("claim_id", "pid", "card_id", "facility_code")
     )
     per = collect(
-        rows.group_by("pid", "item_code").agg(
+        drugs.select("claim_id", "ih", "quantity", "amount")
+        .join(pharmacy.select("claim_id", "pid", "facility_code"), on="claim_id")
+        .group_by("pid", "ih")
+        .agg(
             pl.col("facility_code").n_unique().alias("n_pharm"),
             pl.col("quantity").sum().alias("packs"),
             pl.col("amount").sum().round(2).alias("amount"),
         )
-    ).with_columns(pl.col("packs").median().over("item_code").alias("median_packs"))
+    ).with_columns(pl.col("packs").median().over("ih").alias("median_packs"))
     hits = per.filter(
         (pl.col("n_pharm") >= t.shopping_min_pharmacies)
         & (pl.col("packs") >= t.shopping_min_packs)
@@ -179,16 +182,21 @@ def drug_shopping(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl
     if hits.is_empty():
         return finish(hits, "drug_shopping", "reselling")
     detail = (
-        collect(rows.join(hits.lazy().select("pid", "item_code"), on=["pid", "item_code"], how="semi"))
+        collect(
+            drugs.filter(pl.col("ih").is_in(hits["ih"].unique().implode()))
+            .join(pharmacy, on="claim_id")
+            .join(hits.lazy().select("pid", "ih"), on=["pid", "ih"], how="semi")
+        )
         .sort("claim_id")
-        .group_by("pid", "item_code")
+        .group_by("pid", "ih")
         .agg(
+            pl.col("item_code").first(),
             pl.col("facility_code").unique().sort().alias("pharmacies"),
             pl.col("claim_id").unique().alias("claim_ids"),
             pl.col("card_id").drop_nulls().first().alias("card_id"),
         )
     )
-    hits = hits.join(detail, on=["pid", "item_code"])
+    hits = hits.join(detail, on=["pid", "ih"])
     out = hits.with_columns(
         (
             (pl.col("n_pharm") / (2 * t.shopping_min_pharmacies)).clip(0, 1) * 0.5

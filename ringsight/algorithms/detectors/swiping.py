@@ -44,28 +44,23 @@ def _swipes(claims: pl.DataFrame) -> pl.LazyFrame:
 def _burst_cards(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """(terminal, offset, window, day, card) of the cards swiped in a burst window.
 
-    Streamed: the two offsets of every swipe are never held in memory, only the
-    window counts and the (few) swipes in burst windows.
+    Streamed, one window offset at a time: the swipes are never copied into
+    memory, only each offset's window counts and the (few) swipes in burst windows.
     """
     window = t.burst_minutes * 60
     slim = _swipes(claims).select("th", "ch", "day", "claim_ts")
-    swipes = pl.concat(
-        [
-            slim.with_columns(((pl.col("claim_ts") + off) // window).alias("win"), pl.lit(off).alias("off"))
-            for off in (0, window // 2)
-        ]
-    )
-    windows = collect(
-        swipes.group_by("th", "off", "win")
-        .agg(pl.col("ch").n_unique().alias("cards"))
-        .filter((pl.col("cards") >= t.burst_min_cards) & (pl.col("cards") <= t.covisit_max_group))
-        .select("th", "off", "win")
-    )
-    cw = collect(
-        swipes.join(windows.lazy(), on=["th", "off", "win"], how="semi")
-        .select("th", "off", "win", "day", "ch")
-        .unique()
-    )
+    parts = []
+    for off in (0, window // 2):  # one offset at a time: half the groups in memory
+        swipes = slim.with_columns(((pl.col("claim_ts") + off) // window).alias("win"))
+        windows = collect(
+            swipes.group_by("th", "win")
+            .agg(pl.col("ch").n_unique().alias("cards"))
+            .filter((pl.col("cards") >= t.burst_min_cards) & (pl.col("cards") <= t.covisit_max_group))
+            .select("th", "win")
+        )
+        bursts = swipes.join(windows.lazy(), on=["th", "win"], how="semi").select("th", "win", "day", "ch").unique()
+        parts.append(collect(bursts).with_columns(pl.lit(off).alias("off")))
+    cw = pl.concat(parts).select("th", "off", "win", "day", "ch")
     # a card must itself burst at the terminal on enough days before it can pair (cheap, prunes crowds)
     return cw.filter(pl.col("day").n_unique().over("th", "ch") >= t.burst_min_days)
 
@@ -170,12 +165,12 @@ def identical_baskets(claims: pl.DataFrame, items: Items, t: DetectThresholds) -
     # Streamed from the items: only one (claim, basket) row per multi-item pharmacy claim is kept.
     baskets = collect(
         items.lazy()
-        .select("claim_id", pl.col("item_code").cast(pl.String), "quantity")
-        .join(pharmacy.select("claim_id"), on="claim_id", how="semi")
         .filter(pl.col("item_code").is_not_null())
-        .with_columns(pl.struct("item_code", pl.col("quantity").round(2)).hash(seed=0).alias("h"))
+        .select("claim_id", pl.col("item_code").cast(pl.String).hash(seed=0).alias("code"), "quantity")
+        .join(pharmacy.select("claim_id"), on="claim_id", how="semi")
+        .with_columns(pl.struct("code", pl.col("quantity").round(2)).hash(seed=0).alias("h"))
         .group_by("claim_id")
-        .agg(pl.col("h").sum().alias("basket"), pl.col("item_code").n_unique().alias("n_items"))
+        .agg(pl.col("h").sum().alias("basket"), pl.col("code").n_unique().alias("n_items"))
         .filter(pl.col("n_items") >= 2)
     )
     if baskets.is_empty():
