@@ -17,6 +17,7 @@ import argparse
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -174,6 +175,15 @@ class PeakRss:
         self._thread.join()
 
 
+def _inputs(work: Path, source: str) -> tuple[Path, Path]:
+    """The claims and items files in ``work`` (the synthetic generator may name them its own way)."""
+    if source == "synth":
+        found = sorted(work.glob("claims*.csv")), sorted(work.glob("*items*.csv"))
+        if found[0] and found[1]:
+            return found[0][0], found[1][0]
+    return work / "claims.csv", work / "claim_items.csv"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--claims", type=int, default=50_000, help="claims to generate (default 50,000)")
@@ -183,6 +193,7 @@ def main() -> None:
     parser.add_argument("--chunk-rows", type=int, default=None, help="rows per chunk (default from settings)")
     parser.add_argument("--timeline", action="store_true", help="print resident memory every 5 s")
     parser.add_argument("--keep", action="store_true", help="keep generated files and the data directory")
+    parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     from ringsight.config import LoadSettings, Settings
@@ -190,14 +201,16 @@ def main() -> None:
     from ringsight.loaders import load_files
 
     work = args.dir or Path(tempfile.mkdtemp(prefix="rs-bench-load-"))
-    claims_path, items_path = work / "claims.csv", work / "claim_items.csv"
-    if args.source == "synth" and args.dir is not None:
-        found = sorted(work.glob("claims*.csv")), sorted(work.glob("*items*.csv"))
-        if found[0] and found[1]:
-            claims_path, items_path = found[0][0], found[1][0]
+    claims_path, items_path = _inputs(work, args.source)
+    if args.generate_only:
+        (_synth if args.source == "synth" else generate)(args.claims, work)
+        return
     if not (claims_path.exists() and items_path.exists()):
+        # in a child process, so that the loader's peak memory is not the generator's
         t = time.perf_counter()
-        claims_path, items_path = (_synth if args.source == "synth" else generate)(args.claims, work)
+        command = [sys.executable, __file__, "-n", str(args.claims), "--source", args.source, "--dir", str(work)]
+        subprocess.run([*command, "--generate-only"], check=True)
+        claims_path, items_path = _inputs(work, args.source)
         print(f"generated {args.claims:,} claims in {time.perf_counter() - t:.1f} s → {work}")
     data_dir = work / "data"
     load = LoadSettings(chunk_rows=args.chunk_rows) if args.chunk_rows else LoadSettings()
