@@ -8,9 +8,10 @@ inspecting query text. Timeouts are passed to the server per query.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, TypeVar
 
 import falkordb
 import redis
@@ -21,6 +22,8 @@ from falkordb.path import Path as FPath
 from ringsight.errors import QueryError, QueryTimeout, StoreUnavailable
 from ringsight.graph.model import NODE_TYPES
 from ringsight.graph.store import GraphStore, Node, Path, QueryResult, Relationship, cap_rows
+
+T = TypeVar("T")
 
 _STAT_NAMES = {
     "nodes_created": "nodes_created",
@@ -100,7 +103,7 @@ class FalkorDBStore(GraphStore):
     def _run(self, method: Any, cypher: str, params: Mapping[str, Any] | None, timeout_ms: int | None) -> QueryResult:
         timeout = timeout_ms if timeout_ms is not None else self.default_timeout_ms
         try:
-            raw = method(cypher, dict(params or {}), timeout=timeout)
+            raw = _when_not_busy(lambda: method(cypher, dict(params or {}), timeout=timeout))
         except redis.ResponseError as exc:
             raise _query_error(str(exc), timeout) from exc
         except (redis.ConnectionError, OSError) as exc:
@@ -130,7 +133,7 @@ class FalkorDBStore(GraphStore):
 
     def _create_index(self, label: str, prop: str) -> bool:
         try:
-            self.graph.query(f"CREATE INDEX FOR (n:{label}) ON (n.{prop})")
+            _when_not_busy(lambda: self.graph.query(f"CREATE INDEX FOR (n:{label}) ON (n.{prop})"))
         except redis.ResponseError as exc:
             if "already indexed" in str(exc):
                 return False
@@ -139,8 +142,10 @@ class FalkorDBStore(GraphStore):
 
     def _create_unique(self, label: str, prop: str) -> bool:
         try:
-            self.db.connection.execute_command(
-                "GRAPH.CONSTRAINT", "CREATE", self.graph_name, "UNIQUE", "NODE", label, "PROPERTIES", 1, prop
+            _when_not_busy(
+                lambda: self.db.connection.execute_command(
+                    "GRAPH.CONSTRAINT", "CREATE", self.graph_name, "UNIQUE", "NODE", label, "PROPERTIES", 1, prop
+                )
             )
         except redis.ResponseError as exc:
             if "already exists" in str(exc).lower():
@@ -165,6 +170,33 @@ class FalkorDBStore(GraphStore):
 
     def close(self) -> None:
         self.db.connection.close()
+
+
+BUSY_WAIT_S = 120.0
+"""How long a statement waits for a server that is busy (forking for a snapshot, loading its data)."""
+
+
+def _when_not_busy(call: Callable[[], T]) -> T:
+    """Run ``call``, again and again while the server refuses it as busy.
+
+    FalkorDB refuses a query with ``BUSY preparing to fork`` while the server
+    forks for a snapshot or an append-only rewrite (after a bulk build, say),
+    and Redis answers ``LOADING`` while it reads its data back. The statement
+    was not run, so running it again is safe; any other error is raised at once.
+    """
+    deadline = time.monotonic() + BUSY_WAIT_S
+    pause = 0.05
+    while True:
+        try:
+            return call()
+        except redis.BusyLoadingError:
+            if time.monotonic() > deadline:
+                raise
+        except redis.ResponseError as exc:
+            if not str(exc).startswith("BUSY") or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
 
 
 def _query_error(message: str, timeout_ms: int | None) -> QueryError:
