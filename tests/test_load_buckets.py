@@ -17,6 +17,10 @@ from ringsight.loaders.buckets import bucket_count, bucket_of, read_index_bucket
 from ringsight.tables import scan_claims, scan_items, staging_dir
 
 N_CLAIMS = 3000
+ENTITIES = (
+    "MATCH (p:Patient)-[:LIVES_AT]->(a:Address) "
+    "RETURN p.pid, p.name, p.gender, p.birth_date, p.id_raw, a.key, a.text ORDER BY p.pid, a.key"
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +64,7 @@ def test_many_buckets_build_the_same_graph_as_one(
     one = _with_buckets(settings, 10_000_000)
     report_one = load_files([claims], [items], settings=one, store=store, mode="merge")
     expected, expected_sums, expected_staged = snapshot(store), store.read(CLAIM_SUMS).rows, _staged(one)
+    expected_entities = store.read(ENTITIES).rows
     store.clear()
     shutil.rmtree(staging_dir(settings))
 
@@ -69,6 +74,7 @@ def test_many_buckets_build_the_same_graph_as_one(
     assert journal_buckets >= 64, "the test really spreads the claims over many buckets"
     assert snapshot(store) == expected
     assert store.read(CLAIM_SUMS).rows == expected_sums
+    assert store.read(ENTITIES).rows == expected_entities, "entities deduplicated in buckets keep the same properties"
     staged = _staged(many)
     assert staged[0].equals(expected_staged[0]) and staged[1].equals(expected_staged[1])
     for field in ("loaded", "items_loaded", "items_skipped", "rejected", "items_rejected"):

@@ -12,12 +12,14 @@ ways), the first non-null value in file order wins.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from ringsight.loaders.buckets import write_buckets
 from ringsight.loaders.normalise import iso_local
 
 
@@ -69,13 +71,34 @@ def _groups(files: list[Path]) -> Iterator[pl.LazyFrame]:
         yield pl.scan_parquet(group)
 
 
+@dataclass
+class StagedClaims:
+    """The staged claims chunks of a load, in staging order, and where big deduplications spill.
+
+    With ``buckets`` > 1 each entity table is deduplicated in that many hash
+    buckets of its key under ``spill`` (see :func:`_dedupe`).
+    """
+
+    files: list[Path]
+    spill: Path | None = None
+    buckets: int = 1
+
+
 def _dedupe(
-    files: list[Path], select: Callable[[pl.LazyFrame], pl.LazyFrame], key: str | list[str], props: list[str]
+    claims: StagedClaims,
+    name: str,
+    select: Callable[[pl.LazyFrame], pl.LazyFrame],
+    key: str | list[str],
+    props: list[str],
 ) -> pl.DataFrame:
     """One row per key; each property is its first non-null value in file order.
 
-    Deduplicated group by group and merged (earlier groups first), so memory
-    follows the number of entities and the group size, not the load size.
+    Each group of about DEDUPE_ROWS claims is deduplicated on its own, then
+    the groups' results are merged, earlier groups first. Merged in memory,
+    the merge grows with the number of entities (1.4M patients in 10M claims
+    took 2 GB); with buckets, the group results are spilled by hash bucket of
+    the key and merged one bucket at a time, so only the final table (and one
+    group) is held at once.
     """
     keys = [key] if isinstance(key, str) else key
 
@@ -84,17 +107,43 @@ def _dedupe(
             return frame.group_by(keys, maintain_order=True).agg([pl.col(p).drop_nulls().first() for p in props])
         return frame.unique(keys, maintain_order=True)
 
-    running: pl.DataFrame | None = None
-    for lazy in _groups(files):
-        frame = reduce(select(lazy).drop_nulls(keys)).collect()
-        if running is not None:
-            frame = reduce(pl.concat([running, frame], how="vertical_relaxed").lazy()).collect()
-        running = frame
-    if running is None:  # nothing staged: an empty table with the right columns
+    groups = (reduce(select(lazy).drop_nulls(keys)).collect() for lazy in _groups(claims.files))
+    if claims.spill is not None and claims.buckets > 1:
+        merged = _merge_in_buckets(groups, reduce, keys[0], claims.buckets, claims.spill / name)
+    else:
+        merged = _merge_in_memory(groups, reduce)
+    if merged is None:  # nothing staged: an empty table with the right columns
         from ringsight.tables import CLAIMS_SCHEMA
 
         return select(pl.LazyFrame(schema=CLAIMS_SCHEMA)).collect()
-    return running.sort(keys)
+    return merged.sort(keys)
+
+
+Reduce = Callable[[pl.LazyFrame], pl.LazyFrame]
+
+
+def _merge_in_memory(groups: Iterator[pl.DataFrame], reduce: Reduce) -> pl.DataFrame | None:
+    running: pl.DataFrame | None = None
+    for frame in groups:
+        if running is not None:
+            frame = reduce(pl.concat([running, frame], how="vertical_relaxed").lazy()).collect()
+        running = frame
+    return running
+
+
+def _merge_in_buckets(
+    groups: Iterator[pl.DataFrame], reduce: Reduce, key: str, buckets: int, directory: Path
+) -> pl.DataFrame | None:
+    shutil.rmtree(directory, ignore_errors=True)  # left by an interrupted run
+    for number, frame in enumerate(groups):
+        write_buckets(frame, key, buckets, directory, f"g{number:05d}")
+    merged = []
+    for bucket in range(buckets):
+        parts = sorted((directory / f"b{bucket:03d}").glob("*.parquet"))  # group order = file order
+        if parts:
+            merged.append(reduce(pl.scan_parquet(parts)).collect())
+    shutil.rmtree(directory, ignore_errors=True)
+    return pl.concat(merged, how="vertical_relaxed") if merged else None
 
 
 def _facility_key(code: str, local: str) -> pl.Expr:
@@ -111,7 +160,7 @@ def with_keys(claims: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def entity_nodes(files: list[Path]) -> Iterator[NodeTable]:
+def entity_nodes(files: StagedClaims) -> Iterator[NodeTable]:
     """The distinct entities of the staged claims chunks, one label at a time (Claim and TraceCode come separately).
 
     Derived properties (ISO birth date, facility region) are computed after
@@ -131,11 +180,11 @@ def entity_nodes(files: list[Path]) -> Iterator[NodeTable]:
         )
 
     props = ["id_raw", "id_type", "person_no", "name", "gender", "birth_date", "insurance_type"]
-    table = _dedupe(files, patients, "pid", props)
+    table = _dedupe(files, "Patient", patients, "pid", props)
     yield NodeTable("Patient", "pid", table.with_columns(pl.col("birth_date").dt.strftime("%Y-%m-%d")))
     del table
     yield NodeTable(
-        "Card", "card_id", _dedupe(files, lambda c: c.select("card_id", "card_kind"), "card_id", ["card_kind"])
+        "Card", "card_id", _dedupe(files, "Card", lambda c: c.select("card_id", "card_kind"), "card_id", ["card_kind"])
     )
 
     def phones(c: pl.LazyFrame) -> pl.LazyFrame:
@@ -143,12 +192,12 @@ def entity_nodes(files: list[Path]) -> Iterator[NodeTable]:
             [c.select(pl.col("patient_phone").alias("number")), c.select(pl.col("contact_phone").alias("number"))]
         )
 
-    yield NodeTable("Phone", "number", _dedupe(files, phones, "number", []))
+    yield NodeTable("Phone", "number", _dedupe(files, "Phone", phones, "number", []))
 
     def addresses(c: pl.LazyFrame) -> pl.LazyFrame:
         return c.select(pl.col("address_key").alias("key"), pl.col("address_text").alias("text"), "district")
 
-    yield NodeTable("Address", "key", _dedupe(files, addresses, "key", ["text", "district"]))
+    yield NodeTable("Address", "key", _dedupe(files, "Address", addresses, "key", ["text", "district"]))
 
     def facilities(c: pl.LazyFrame) -> pl.LazyFrame:
         return c.select(
@@ -159,15 +208,16 @@ def entity_nodes(files: list[Path]) -> Iterator[NodeTable]:
             pl.col("facility_ownership").alias("ownership"),
         )
 
-    table = _dedupe(files, facilities, "code", ["name", "kind", "level", "ownership"])
+    table = _dedupe(files, "Facility", facilities, "code", ["name", "kind", "level", "ownership"])
     region = pl.when(pl.col("code").str.contains(r"^[HP]\d{11}$")).then(pl.col("code").str.slice(1, 6))
     yield NodeTable("Facility", "code", table.with_columns(region.alias("region")))
     doctors = lambda c: c.select(pl.col("doctor_code").alias("code"), pl.col("doctor_name").alias("name"))  # noqa: E731
-    yield NodeTable("Doctor", "code", _dedupe(files, doctors, "code", ["name"]))
+    yield NodeTable("Doctor", "code", _dedupe(files, "Doctor", doctors, "code", ["name"]))
     for label, local in (("Terminal", "terminal_id"), ("Operator", "operator_id")):
         key = pl.concat_str([pl.col("facility_code"), pl.lit(":"), pl.col(local)]).alias("key")
         rows = _dedupe(
             files,
+            label,
             lambda c, key=key, local=local: c.select(key, local, "facility_code"),
             "key",
             [local, "facility_code"],
@@ -175,25 +225,35 @@ def entity_nodes(files: list[Path]) -> Iterator[NodeTable]:
         yield NodeTable(label, "key", rows)
 
 
-def _pairs(files: list[Path], start: pl.Expr, end: pl.Expr) -> pl.DataFrame:
-    return _dedupe(files, lambda c: c.select(start.alias("start"), end.alias("end")), ["start", "end"], [])
+def _pairs(files: StagedClaims, name: str, start: pl.Expr, end: pl.Expr) -> pl.DataFrame:
+    return _dedupe(files, name, lambda c: c.select(start.alias("start"), end.alias("end")), ["start", "end"], [])
 
 
-def entity_links(files: list[Path]) -> Iterator[LinkTable]:
+def entity_links(files: StagedClaims) -> Iterator[LinkTable]:
     """Relationships between entities implied by the claims (patient's card, phone, address, …)."""
     col = pl.col
-    yield LinkTable("HAS_CARD", "Patient", "pid", "Card", "card_id", _pairs(files, col("pid"), col("card_id")))
-    yield LinkTable("HAS_PHONE", "Patient", "pid", "Phone", "number", _pairs(files, col("pid"), col("patient_phone")))
-    yield LinkTable(
-        "CONTACT_PHONE", "Patient", "pid", "Phone", "number", _pairs(files, col("pid"), col("contact_phone"))
-    )
-    yield LinkTable("LIVES_AT", "Patient", "pid", "Address", "key", _pairs(files, col("pid"), col("address_key")))
-    yield LinkTable(
-        "WORKS_AT", "Doctor", "code", "Facility", "code", _pairs(files, col("doctor_code"), col("facility_code"))
-    )
+    links = [
+        ("HAS_CARD", "Patient", "pid", "Card", "card_id", col("pid"), col("card_id")),
+        ("HAS_PHONE", "Patient", "pid", "Phone", "number", col("pid"), col("patient_phone")),
+        ("CONTACT_PHONE", "Patient", "pid", "Phone", "number", col("pid"), col("contact_phone")),
+        ("LIVES_AT", "Patient", "pid", "Address", "key", col("pid"), col("address_key")),
+        ("WORKS_AT", "Doctor", "code", "Facility", "code", col("doctor_code"), col("facility_code")),
+    ]
     for label, local in (("Terminal", "terminal_id"), ("Operator", "operator_id")):
-        key = _facility_key("facility_code", local)
-        yield LinkTable("IN_FACILITY", label, "key", "Facility", "code", _pairs(files, key, col("facility_code")))
+        links.append(
+            (
+                "IN_FACILITY",
+                label,
+                "key",
+                "Facility",
+                "code",
+                _facility_key("facility_code", local),
+                col("facility_code"),
+            )
+        )
+    for rel, start_label, start_key, end_label, end_key, start, end in links:
+        pairs = _pairs(files, f"{rel}-{start_label}", start, end)
+        yield LinkTable(rel, start_label, start_key, end_label, end_key, pairs)
 
 
 def claim_links(claims: pl.DataFrame, *, positional: bool = False, offset: int = 0) -> Iterator[LinkTable]:

@@ -502,6 +502,8 @@ class _Load:
         """
         started = time.perf_counter()
         files = self._pending_files("claims")
+        # entity tables in 1/8 as many buckets as claims: a bucket of entities is about 4M claims' worth
+        staged = ent.StagedClaims(files, self._pending("entities"), max(1, self.buckets // 8))
         trace_files = self._pending_files("traces")
         traces = (
             pl.read_parquet(trace_files)
@@ -518,7 +520,7 @@ class _Load:
                 yield pl.read_parquet(path, columns=columns)
 
         def nodes() -> Iterator[ent.NodeTable]:
-            yield from ent.entity_nodes(files)
+            yield from ent.entity_nodes(staged)
             for path, chunk in zip(files, claim_chunks(), strict=True):
                 hashes = pl.read_parquet(self.journal.directory / "chunk_hashes" / path.name)
                 parts = self._by_seq("aggregates", key_seq(path.stem))
@@ -537,7 +539,7 @@ class _Load:
                 yield table
 
         def links() -> Iterator[ent.LinkTable]:
-            yield from ent.entity_links(files)
+            yield from ent.entity_links(staged)
             offset = 0
             needed = ["claim_id", "pid", "card_id", "facility_code", "doctor_code", "terminal_id", "operator_id"]
             for chunk in claim_chunks(needed):
