@@ -4,14 +4,19 @@ The order is what makes a load safe:
 
 1. **Headers first.** Every file's headers are mapped before anything is
    written; a file lacking a required column stops the load there.
-2. **Stage.** Each chunk is validated and normalised; rejects, conflicts and
-   the accepted rows go to Parquet files in the load's pending directory and
-   the journal records the chunk. New claims are told apart from repeats by a
-   content hash compared with every claim staged before (the table layer), so
-   a reload writes nothing and an overlapping load writes only what is new.
-3. **Write the graph** from the staged tables — bulk into a new graph, MERGE
+2. **Stage.** Each chunk is validated and normalised; rejects and the
+   accepted rows go to Parquet files in the load's pending directory, the
+   rows' keys to hash buckets (:mod:`ringsight.loaders.buckets`), and the
+   journal records the chunk.
+3. **Decide, one bucket at a time** (:mod:`ringsight.loaders.classify`):
+   which claims are new, unchanged repeats or conflicts (against every claim
+   staged before), which items are kept, skipped or orphans, their line
+   numbers and per-claim aggregates, the trace codes settled twice. A reload
+   writes nothing and an overlapping load writes only what is new; memory
+   follows the bucket, not the load.
+4. **Write the graph** from the staged tables — bulk into a new graph, MERGE
    batches otherwise (see :mod:`ringsight.loaders.writer`).
-4. **Finish.** Staged tables move into place for detection, rejects and the
+5. **Finish.** Staged tables move into place for detection, rejects and the
    report are written, the pending directory goes.
 
 Killed anywhere, a rerun of the same command resumes from the journal.
@@ -496,9 +501,10 @@ class _Load:
     def _write_graph(self) -> dict:
         """Write this load's staged tables to the graph, one table (or one staged chunk) at a time.
 
-        Entities are deduplicated with Polars' streaming engine over the staged
-        chunks, claims are written chunk by chunk, so memory follows the number
-        of distinct entities and the chunk size, not the size of the load.
+        Entities are deduplicated in groups of staged chunks and merged one
+        hash bucket at a time (:func:`ringsight.loaders.entities.StagedClaims`),
+        claims are written chunk by chunk, so memory follows the chunk and the
+        entity tables handed to the writer, not the size of the load.
         """
         started = time.perf_counter()
         files = self._pending_files("claims")
