@@ -502,7 +502,7 @@ class _Load:
         """Write this load's staged tables to the graph, one table (or one staged chunk) at a time.
 
         Entities are deduplicated in groups of staged chunks and merged one
-        hash bucket at a time (:func:`ringsight.loaders.entities.StagedClaims`),
+        hash bucket at a time (:class:`ringsight.loaders.entities.StagedClaims`),
         claims are written chunk by chunk, so memory follows the chunk and the
         entity tables handed to the writer, not the size of the load.
         """
