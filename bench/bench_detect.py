@@ -183,7 +183,7 @@ def stage_synth(folder: Path, settings: Settings) -> int:
     """Stream a generator folder into the staged tables of ``settings`` (the loader's output format).
 
     A quick stand-in for the loader when only detection is measured (a 10M-claim load takes about
-    14 minutes here): person keys are the keyed hash of the resident ID as the loader makes them,
+    8 minutes here): person keys are the keyed hash of the resident ID as the loader makes them,
     addresses are matched as written, and no graph is built. Streams (``sink_parquet``), so it
     needs little memory. Returns the claim count.
     """
