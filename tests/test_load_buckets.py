@@ -101,3 +101,20 @@ def test_repeats_inside_one_load_keep_the_first_row(store: GraphStore, settings:
     ).rows
     assert [row[0] for row in amounts] == first, "the first row of a repeated claim_id wins"
     assert report.conflict_ids == claims.head(2).get_column("claim_id").to_list()
+
+
+def test_an_index_made_by_another_version_is_rebuilt(
+    store: GraphStore, settings: Settings, generated: tuple[Path, Path]
+) -> None:
+    """Staged hashes from another Polars version (or layout) are recomputed, so a reload still finds every claim."""
+    claims, _ = generated
+    tuned = _with_buckets(settings, 700)
+    load_files([claims], settings=tuned, store=store)
+    hashes = staging_dir(settings) / "hashes"
+    for path in hashes.glob("*.parquet"):  # an old flat layout with digests no longer comparable
+        path.unlink()
+    pl.DataFrame({"claim_id": ["x"], "content_hash": ["0"]}).write_parquet(hashes / "L-old-c000-00000.parquet")
+    (hashes / "VERSION").write_text("polars-0.0.0-v1")
+    again = load_files([claims], settings=tuned, store=store)
+    assert again.loaded == 0 and again.unchanged == N_CLAIMS and again.conflicts == 0
+    assert not (hashes / "L-old-c000-00000.parquet").exists()

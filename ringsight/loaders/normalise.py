@@ -471,7 +471,7 @@ _HASHED = (
 )
 
 
-HASH_VERSION = f"polars-{pl.__version__}-v1"
+HASH_VERSION = f"polars-{pl.__version__}-v2"  # v2: the staged index is kept in hash buckets
 
 
 def content_hashes(claims: pl.DataFrame) -> pl.Series:
