@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import require_tool
 
+from ringsight.graph.embedded import EmbeddedServer
+
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 # script -> (extra arguments, a pattern its output must contain)
@@ -46,14 +48,17 @@ def test_benchmark_runs_and_prints_its_figures(script: str, tmp_path: Path) -> N
     env.pop("RINGSIGHT_GRAPH", None)
     if script == "bench_ui.py":
         args = [*args, "--data-dir", str(tmp_path / "ui")]
-    done = subprocess.run(
-        [sys.executable, str(BENCH / script), *args],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, str(BENCH / script), *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    finally:  # a benchmark on the configured store leaves its embedded server running, as the CLI does
+        EmbeddedServer(tmp_path / "data").stop()
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     assert re.search(pattern, done.stdout), done.stdout[-3000:]
