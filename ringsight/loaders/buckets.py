@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -58,20 +59,23 @@ def bucket_of(key: str | pl.Expr, buckets: int) -> pl.Expr:
     return (expr.hash(_SEED) & (buckets - 1)).cast(pl.Int32)
 
 
-def write_buckets(frame: pl.DataFrame, key: str, buckets: int, directory: Path, name: str) -> list[int]:
+def _partitions(frame: pl.DataFrame, key: str, buckets: int) -> Iterator[tuple[int, pl.DataFrame]]:
+    """(bucket, rows) for each bucket that has rows; rows keep their order."""
+    tagged = frame.with_columns(bucket_of(key, buckets).alias("_bucket"))
+    for (bucket,), part in tagged.partition_by("_bucket", as_dict=True, maintain_order=True).items():
+        yield int(bucket), part.drop("_bucket")
+
+
+def write_buckets(frame: pl.DataFrame, key: str, buckets: int, directory: Path, name: str) -> None:
     """Write ``frame`` as ``directory/b<bucket>/<name>.parquet`` files, one per bucket that has rows.
 
-    Returns the buckets written. Each file is replaced atomically, so a rerun
-    of the same chunk overwrites its earlier files instead of adding to them.
+    Each file is replaced atomically, so a rerun of the same chunk overwrites
+    its earlier files instead of adding to them.
     """
-    written = []
-    tagged = frame.with_columns(bucket_of(key, buckets).alias("_bucket"))
-    for (bucket,), part in tagged.partition_by("_bucket", as_dict=True).items():
+    for bucket, part in _partitions(frame, key, buckets):
         target = directory / f"b{bucket:03d}"
         target.mkdir(parents=True, exist_ok=True)
-        write_parquet_atomic(part.drop("_bucket"), target / f"{name}.parquet")
-        written.append(int(bucket))
-    return sorted(written)
+        write_parquet_atomic(part, target / f"{name}.parquet")
 
 
 def read_bucket(directory: Path, bucket: int, schema: dict) -> pl.DataFrame:
@@ -92,9 +96,8 @@ def index_file_name(prefix: str, buckets: int, bucket: int) -> str:
 def write_index(frame: pl.DataFrame, key: str, buckets: int, directory: Path, prefix: str) -> None:
     """Write a staged index (e.g. claim_id → content hash of one load) as flat bucket files."""
     directory.mkdir(parents=True, exist_ok=True)
-    tagged = frame.with_columns(bucket_of(key, buckets).alias("_bucket"))
-    for (bucket,), part in tagged.partition_by("_bucket", as_dict=True).items():
-        write_parquet_atomic(part.drop("_bucket"), directory / index_file_name(prefix, buckets, int(bucket)))
+    for bucket, part in _partitions(frame, key, buckets):
+        write_parquet_atomic(part, directory / index_file_name(prefix, buckets, bucket))
 
 
 def read_index_bucket(directory: Path, key: str, bucket: int, buckets: int, schema: dict) -> pl.DataFrame:

@@ -70,7 +70,6 @@ from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, staging_dir
 
 SOURCE = "_source_file"
 _REPEAT_SCHEMA = {
-    SEQ: pl.Int64,
     ROW: pl.Int64,
     "claim_id": pl.String,
     "existing_hash": pl.String,
@@ -343,17 +342,19 @@ class _Load:
 
     def _decide_claims(self) -> None:
         """Bucket by bucket: which staged claims are new, unchanged repeats or conflicts."""
-        decided = self._pending("claim_repeats")
         for bucket in range(self.buckets):
             staged = read_bucket(self._pending("claim_index"), bucket, CLAIM_INDEX_SCHEMA)
-            known = read_index_bucket(self.staging / "hashes", "claim_id", bucket, self.buckets, KNOWN_SCHEMA)
-            decision = decide_claims(staged, known)
-            target = self.journal.subdir("new_claims") / index_file_name(self.journal.load_id, self.buckets, bucket)
-            write_parquet_atomic(decision.new, target)
-            for (seq,), part in decision.repeats.partition_by(SEQ, as_dict=True).items():
-                folder = decided / f"s{seq:010d}"
-                folder.mkdir(parents=True, exist_ok=True)
-                write_parquet_atomic(part, folder / f"b{bucket:03d}.parquet")
+            decision = decide_claims(staged, self._earlier_claims(bucket))
+            write_parquet_atomic(decision.new, self._new_claims_path(bucket))
+            self._write_by_seq(decision.repeats, "claim_repeats", bucket)
+
+    def _earlier_claims(self, bucket: int) -> pl.DataFrame:
+        """claim_id, content_hash of the claims staged by earlier loads, in one bucket."""
+        return read_index_bucket(self.staging / "hashes", "claim_id", bucket, self.buckets, KNOWN_SCHEMA)
+
+    def _new_claims_path(self, bucket: int) -> Path:
+        """This load's new claims of one bucket: moved into the staged index when the load finishes."""
+        return self.journal.subdir("new_claims") / index_file_name(self.journal.load_id, self.buckets, bucket)
 
     def _finish_claim_chunks(self) -> None:
         """Keep each staged chunk's new claims; record its repeats and conflicts."""
@@ -373,7 +374,7 @@ class _Load:
 
     def _finish_claim_chunk(self, inp: Input, key: str, seq: int) -> dict:
         staged = pl.read_parquet(self.journal.directory / "staged_claims" / f"{key}.parquet")
-        repeat_files = sorted((self._pending("claim_repeats") / f"s{seq:010d}").glob("*.parquet"))
+        repeat_files = self._by_seq("claim_repeats", seq)
         repeats = pl.read_parquet(repeat_files) if repeat_files else pl.DataFrame(schema=_REPEAT_SCHEMA)
         new = staged.filter(~pl.col(ROW).is_in(repeats.get_column(ROW).implode()))
         write_parquet_atomic(new.select(list(CLAIMS_SCHEMA)), self.journal.subdir("claims") / f"{key}.parquet")
@@ -426,10 +427,9 @@ class _Load:
         totals = {"loaded": 0, "skipped": 0}
         for bucket in range(self.buckets):
             staged = read_bucket(self._pending("item_index"), bucket, schema)
-            new_file = self._pending("new_claims") / index_file_name(self.journal.load_id, self.buckets, bucket)
-            new_claims = pl.read_parquet(new_file)
-            earlier = read_index_bucket(self.staging / "hashes", "claim_id", bucket, self.buckets, KNOWN_SCHEMA)
-            decision = decide_items(staged, new_claims, earlier.get_column("claim_id"), LINE)
+            new_claims = pl.read_parquet(self._new_claims_path(bucket))
+            earlier = self._earlier_claims(bucket).get_column("claim_id")
+            decision = decide_items(staged, new_claims, earlier, LINE)
             del staged
             write_parquet_atomic(decision.kept, self.journal.subdir("items") / f"b{bucket:03d}.parquet")
             self._write_by_seq(decision.aggregates, "aggregates", bucket)
