@@ -54,22 +54,47 @@ class PgServer:
 
     def start(self) -> PgServer:
         subprocess.run(
-            self._cmd(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", ADMIN, "--auth=trust", "-E", "UTF8",
-                      "--locale=C.UTF-8"),
-            check=True, capture_output=True, timeout=120,
+            self._cmd(
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                ADMIN,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ),
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
         opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         subprocess.run(
-            self._cmd(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"),
-                      "-w", "-t", "60", "start"),
-            check=True, capture_output=True, timeout=90,
+            self._cmd(
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-o",
+                opts,
+                "-l",
+                str(self.root / "log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+            timeout=90,
         )
         return self
 
     def stop(self) -> None:
         subprocess.run(
             self._cmd(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"),
-            capture_output=True, timeout=60,
+            capture_output=True,
+            timeout=60,
         )
         shutil.rmtree(self.root, ignore_errors=True)
 

@@ -23,8 +23,13 @@ def test_open_migrates_to_head_and_is_reused(appdb_settings: Settings) -> None:
     with db.begin() as conn:
         conn.execute(
             insert(users).values(
-                username="zhang.wei", display_name="张伟", role="analyst", password_hash="x", active=True,
-                created_ts=1, updated_ts=1,
+                username="zhang.wei",
+                display_name="张伟",
+                role="analyst",
+                password_hash="x",
+                active=True,
+                created_ts=1,
+                updated_ts=1,
             )
         )
     close_all()  # a new process: opening again keeps the data and migrates nothing

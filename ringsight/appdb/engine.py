@@ -233,7 +233,7 @@ def for_store(store: Any, settings: Settings | None = None) -> AppDb:
     :func:`ringsight.graph.open_store` remembers its settings on the store; a
     store built another way falls back to ``settings`` or the process settings.
     """
-    return open_appdb(settings or getattr(store, "settings", None) or get_settings())
+    return open_appdb(getattr(store, "settings", None) or settings or get_settings())
 
 
 def close_all() -> None:
