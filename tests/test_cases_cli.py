@@ -11,6 +11,8 @@ import pytest
 from test_cases_data import PASSWORD, PHARMACY, build_ring
 from typer.testing import CliRunner, Result
 
+from ringsight.cases import audit, workflow
+from ringsight.cases.accounts import LoginRefused
 from ringsight.cases.roles import AccessDenied
 from ringsight.cases.workflow import CaseConflict
 from ringsight.cli import app
@@ -19,11 +21,15 @@ from ringsight.graph.store import GraphStore
 
 
 @pytest.fixture
-def cli(store: GraphStore, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def cli(
+    store: GraphStore, settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[CliRunner]:
     """A CLI runner pointed at this test's graph."""
     monkeypatch.setenv("RINGSIGHT_GRAPH_NAME", settings.graph_name)
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.delenv("RINGSIGHT_USER", raising=False)
+    monkeypatch.setenv("RINGSIGHT_PASSWORD", PASSWORD)  # every test account has it; proves --as NAME
+    monkeypatch.setenv("RINGSIGHT_TOKEN_FILE", str(tmp_path / "config" / "token"))
     get_settings.cache_clear()
     yield CliRunner()
     get_settings.cache_clear()
@@ -129,3 +135,40 @@ def test_case_sanction_audit_and_referral_commands(cli: CliRunner, store: GraphS
     assert [e["action"] for e in lines][::-1] == ["case.create", "case.move", "case.assign", "case.move", "case.move"]
     listed = run(cli, "audit", "list", "--limit", "5").output
     assert "export.audit" in listed and "export.referral" in listed and "sanction.add" in listed
+
+
+def test_acting_as_a_user_needs_their_password_or_login(
+    cli: CliRunner, store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--as NAME` alone no longer makes you NAME: a password (RINGSIGHT_PASSWORD) or `ringsight login` does."""
+    from ringsight.cases.cli_login import CliLoginRequired
+
+    build_ring(store)
+    for name, role in (("inv1", "investigator"), ("sup1", "supervisor")):
+        run(cli, "users", "add", name, "--role", role, "--password-stdin", input=PASSWORD + "\n")
+    new_case = ["case", "new", "冒名开案", "--cluster", "C000001"]
+    monkeypatch.delenv("RINGSIGHT_PASSWORD")
+    bare = cli.invoke(app, [*new_case, "--as", "sup1"])
+    assert isinstance(bare.exception, CliLoginRequired) and "ringsight login" in str(bare.exception)
+    monkeypatch.setenv("RINGSIGHT_PASSWORD", "not their password")
+    wrong = cli.invoke(app, [*new_case, "--as", "sup1"])
+    assert isinstance(wrong.exception, LoginRefused)
+    monkeypatch.delenv("RINGSIGHT_PASSWORD")
+    assert not workflow.list_cases(store)
+
+    bad_login = cli.invoke(app, ["login", "inv1", "--password-stdin"], input="guess\n")
+    assert isinstance(bad_login.exception, LoginRefused)
+    token = tmp_path / "config" / "token"
+    assert not token.exists()
+    assert "logged in as inv1" in run(cli, "login", "inv1", "--password-stdin", input=PASSWORD + "\n").output
+    assert token.stat().st_mode & 0o777 == 0o600
+    out = run(cli, *new_case).output  # --as may be left out: the login says who
+    assert workflow.list_cases(store)[0].created_by == "inv1" and "K" in out
+    other = cli.invoke(app, [*new_case, "--as", "sup1"])
+    assert isinstance(other.exception, CliLoginRequired) and "not 'sup1'" in str(other.exception)
+    assert "logged out inv1" in run(cli, "logout").output
+    assert not token.exists()
+    after = cli.invoke(app, [*new_case, "--as", "inv1"])
+    assert isinstance(after.exception, CliLoginRequired)
+    actions = [e["action"] for e in audit.list_entries(store, user="inv1")]
+    assert actions[:3] == ["user.logout", "case.create", "user.login"]

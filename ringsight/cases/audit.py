@@ -107,7 +107,7 @@ def _json(value: Any) -> str | None:
 
 
 def _settings_of(store: GraphStore | None, settings: Settings | None = None) -> Settings:
-    return getattr(store, "settings", None) or settings or get_settings()
+    return settings or getattr(store, "settings", None) or get_settings()
 
 
 def audit_key(settings: Settings) -> bytes:

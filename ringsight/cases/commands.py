@@ -3,8 +3,10 @@
 User management and the audit trail run as the shell's account (``cli:<os
 user>``, admin rights): whoever can run ``ringsight`` against the data already
 holds the database, and the audit trail records who they were. Case work
-acts *as* a RingSight user (``--as NAME`` or ``RINGSIGHT_USER``), so the same
-role rules apply as in the web UI and the audit trail names the person.
+acts *as* a RingSight user, so the same role rules apply as in the web UI and
+the audit trail names the person — proven by ``ringsight login NAME`` (a
+saved token) or ``RINGSIGHT_PASSWORD`` with ``--as NAME``
+(:mod:`ringsight.cases.cli_login`), never by the name alone.
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ audit_app = typer.Typer(help="Read and export the audit trail.", no_args_is_help
 export_app = typer.Typer(help="Export packages for other bodies.", no_args_is_help=True)
 sanction_app = typer.Typer(help="Record rectifications and sanctions; see repeat offenders.", no_args_is_help=True)
 
-AS_OPTION = typer.Option(None, "--as", envvar="RINGSIGHT_USER", help="Act as this RingSight user (or RINGSIGHT_USER).")
+AS_OPTION = typer.Option(
+    None,
+    "--as",
+    envvar="RINGSIGHT_USER",
+    help="Act as this RingSight user (default: the one `ringsight login` saved); needs their login or "
+    "RINGSIGHT_PASSWORD.",
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -41,6 +49,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(export_app, name="export")
     app.add_typer(sanction_app, name="sanction")
+    app.command("login")(login_command)
+    app.command("logout")(logout_command)
 
 
 def _store():  # type: ignore[no-untyped-def]
@@ -52,17 +62,34 @@ def _store():  # type: ignore[no-untyped-def]
 
 
 def _acting(store: Any, username: str | None) -> Any:
-    from ringsight.cases.accounts import get_user
+    from ringsight.cases.cli_login import acting_user
+    from ringsight.config import get_settings
 
-    if not username:
-        raise RingSightError(
-            "This command acts as a RingSight user, and none was given.",
-            "Add --as NAME (or set RINGSIGHT_USER); list users with `ringsight users list`.",
-        )
-    user = get_user(store, username)
-    if user is None or not user.active:
-        raise RingSightError(f"There is no active user '{username}'.", "List users with `ringsight users list`.")
-    return user
+    return acting_user(store, username, get_settings())
+
+
+def login_command(
+    username: str = typer.Argument(..., help="Your RingSight user name."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+) -> None:
+    """Log in once for the commands that act as you (case, sanction, export referral); saves a 0600 token."""
+    from ringsight.cases.cli_login import login
+    from ringsight.config import get_settings
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt("Password", hide_input=True)
+    with _store() as store:
+        user, path = login(store, username, password, get_settings())
+    console.print(f"logged in as [bold]{user.username}[/] ({user.role}); token saved in {path}")
+
+
+def logout_command() -> None:
+    """End the saved login (``ringsight login``) and delete its token."""
+    from ringsight.cases.cli_login import logout
+    from ringsight.config import get_settings
+
+    with _store() as store:
+        who = logout(store, get_settings())
+    console.print(f"logged out {who}" if who else "no saved login")
 
 
 def _ts(day: str | None) -> int | None:
@@ -350,11 +377,45 @@ def audit_list(
         entries = list_for(
             store, system_actor(), user=user, action=action, target=target, since_ts=_ts(since), limit=limit
         )
-    table = Table("time", "user", "action", "target", "after")
+        _warn_if_broken(store)
+    table = Table("seq", "time", "user", "action", "target", "after")
     for e in entries:
         after = (e.get("after") or "")[:80]
-        table.add_row(e["time"], e["user"], e["action"], e["target"], after)
+        table.add_row(str(e["seq"]), e["time"], e["user"], e["action"], e["target"], after)
     console.print(table)
+
+
+def _warn_if_broken(store: Any) -> bool:
+    """Print a warning when the trail fails verification; True when it verifies."""
+    from ringsight.cases.audit import verify
+
+    result = verify(store)
+    if not result.ok:
+        console.print(
+            f"[bold red]WARNING: the audit trail fails verification ({len(result.problems)} problem(s)): "
+            "entries were changed outside RingSight. Run `ringsight audit verify` for details.[/]"
+        )
+    return result.ok
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the trail's sequence, hash chain and signatures; exit 6 when anything was edited, deleted or moved."""
+    from ringsight.cases.audit import verify
+
+    with _store() as store:
+        result = verify(store)
+    if result.ok:
+        console.print(
+            f"audit trail OK: {result.count} entries, last seq {result.last_seq}, head {result.last_hash[:16]}…"
+        )
+        return
+    table = Table("seq", "audit id", "problem", "detail")
+    for p in result.problems:
+        table.add_row(str(p.seq), p.audit_id, p.kind, p.detail)
+    console.print(table)
+    console.print(f"[bold red]{len(result.problems)} problem(s) in {result.count} entries.[/]")
+    raise typer.Exit(6)
 
 
 @audit_app.command("export")
@@ -371,6 +432,7 @@ def audit_export(
 
     filters = {k: v for k, v in {"user": user, "action": action, "since_ts": _ts(since)}.items() if v is not None}
     with _store() as store:
+        _warn_if_broken(store)
         n = export_entries(store, out, system_actor(), limit=limit, **filters)
     console.print(f"wrote {n} entries to {out}")
 

@@ -16,8 +16,16 @@ each callback that reads or writes case data (:func:`require_user`,
 a disabled account applies to the very next click.
 
 The session is a signed, expiring token (``sessions.issue``) in an HttpOnly,
-SameSite=Lax cookie; it slides (a fresh token after half its life) and ends
-on logout, password change or when the account is disabled.
+SameSite=Lax cookie (Secure when the request came over TLS, directly or
+through a trusted proxy's ``X-Forwarded-Proto``); it slides (a fresh token
+after half its life) and ends on logout (``GET`` or ``POST /logout``),
+password change or when the account is disabled.
+
+Behind a reverse proxy, the client address (for login throttling and the
+audit trail) and the scheme come from ``X-Forwarded-For`` /
+``X-Forwarded-Proto`` only when the request arrives from an address listed
+in ``ui.trusted_proxies``; from anyone else those headers are ignored, so a
+client cannot pick its own address to dodge the throttle.
 """
 
 from __future__ import annotations
@@ -72,7 +80,7 @@ class Gate:
         server.before_request(self.check)
         server.after_request(self.slide)
         server.add_url_rule(LOGIN_PATH, "ringsight_login", self.login, methods=["GET", "POST"])
-        server.add_url_rule(LOGOUT_PATH, "ringsight_logout", self.logout, methods=["POST"])
+        server.add_url_rule(LOGOUT_PATH, "ringsight_logout", self.logout, methods=["GET", "POST"])
 
     # -- every request ------------------------------------------------------------
     def check(self) -> Response | None:
@@ -118,7 +126,7 @@ class Gate:
             path="/",
             httponly=True,
             samesite="Lax",
-            secure=request.is_secure,
+            secure=request_is_secure(self.settings),
         )
 
     # -- routes ---------------------------------------------------------------------
@@ -131,20 +139,21 @@ class Gate:
         if request.method == "GET":
             return login_page(lang, target=target, username=""), 200
         username = request.form.get("username", "")
+        shown = username if accounts.login_name_ok(username) else ""  # never echo an unstorable name back
         try:
             user = accounts.authenticate(
                 self.store,
                 username,
                 request.form.get("password", ""),
-                request.remote_addr or "",
+                client_address(self.settings),
                 settings=self.settings,
             )
         except LoginRateLimited as exc:
             minutes = max(1, (exc.retry_after + 59) // 60)
-            return login_page(lang, target=target, username=username, error="login.limited", minutes=minutes), 429
+            return login_page(lang, target=target, username=shown, error="login.limited", minutes=minutes), 429
         except LoginRefused as exc:
             key = "login.disabled" if "disabled" in exc.message else "login.refused"
-            return login_page(lang, target=target, username=username, error=key), 401
+            return login_page(lang, target=target, username=shown, error=key), 401
         session = sessions.issue(self.store, user, settings=self.settings)
         response = redirect(target)
         self._set_session_cookie(response, session)
@@ -169,6 +178,53 @@ def install(server: Flask, store: GraphStore, settings: Settings, *, default_lan
     gate = Gate(store, settings, default_language=default_language)
     gate.install(server)
     return gate
+
+
+def _trusted(addr: str | None, settings: Settings) -> bool:
+    """True when ``addr`` is one of ``ui.trusted_proxies`` (addresses or networks)."""
+    if not addr or not settings.ui.trusted_proxies:
+        return False
+    try:
+        ip = ipaddress.ip_address(addr.strip().strip("[]"))
+    except ValueError:
+        return False
+    for spec in settings.ui.trusted_proxies:
+        try:
+            if ip in ipaddress.ip_network(spec.strip(), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def client_address(settings: Settings) -> str:
+    """The client's address: from ``X-Forwarded-For`` when a trusted proxy sent the request, else the peer.
+
+    The header is read right to left, skipping trusted proxies; the first
+    other address is the client (anything left of it was written by the client).
+    """
+    peer = request.remote_addr or ""
+    if not _trusted(peer, settings):
+        return peer
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop.strip("[]"))
+        except ValueError:
+            return peer
+        if not _trusted(hop, settings):
+            return hop
+    return hops[0] if hops else peer
+
+
+def request_is_secure(settings: Settings) -> bool:
+    """True for a TLS request: direct HTTPS, or ``X-Forwarded-Proto: https`` from a trusted proxy."""
+    if request.is_secure:
+        return True
+    if _trusted(request.remote_addr, settings):
+        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        return proto == "https"
+    return False
 
 
 def request_language(default: str = DEFAULT_LANGUAGE) -> str:
@@ -250,14 +306,42 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, settings: Settings) -> None:
-    """Refuse to listen beyond this machine while the session secret is the shipped default."""
-    if sessions.secret_is_default(settings) and not is_loopback(host):
+def check_serving(host: str, settings: Settings, store: GraphStore, *, debug: bool = False) -> None:
+    """Everything ``ringsight ui`` checks before listening: the bind address, the secret, debug mode.
+
+    - ``--debug`` (tracebacks for anyone, a code reloader) only on loopback;
+    - a weak secret (empty, short or the default) is refused beyond loopback
+      always, and on any address once a real (non-demo) account exists —
+      a proxy in front of 127.0.0.1 would otherwise expose forgeable sessions.
+    """
+    if debug and not is_loopback(host):
         raise InsecureBind(
-            f"Refusing to serve the workbench on {host}: the session secret (ui.secret_key) is still the "
-            "default that ships with RingSight, so anyone who can reach the server could forge a login cookie "
-            "and read case files.",
-            "Set a long random secret first, e.g. `export RINGSIGHT_UI__SECRET_KEY=$(python -c "
-            '"import secrets; print(secrets.token_urlsafe(32))")` (or ui.secret_key in the settings file), '
-            "or serve on 127.0.0.1 only.",
+            f"Refusing to serve with --debug on {host}: debug mode shows tracebacks (and source) to anyone "
+            "who can reach the server, before they log in.",
+            "Drop --debug, or serve on 127.0.0.1 only.",
+        )
+    check_bind(host, settings)
+    if sessions.secret_is_weak(settings) and accounts.has_real_accounts(store):
+        raise InsecureBind(
+            "Refusing to serve the workbench: real accounts exist and the session secret (ui.secret_key) is "
+            f"empty, shorter than {sessions.MIN_SECRET_LENGTH} characters or the shipped default, so a login "
+            "cookie could be forged (also through a proxy in front of 127.0.0.1).",
+            _SECRET_HINT,
+        )
+
+
+_SECRET_HINT = (
+    "Set a long random secret first, e.g. `export RINGSIGHT_UI__SECRET_KEY=$(python -c "
+    '"import secrets; print(secrets.token_urlsafe(32))")` (or ui.secret_key in the settings file).'
+)
+
+
+def check_bind(host: str, settings: Settings) -> None:
+    """Refuse to listen beyond this machine while the session secret is weak (empty, short or the default)."""
+    if sessions.secret_is_weak(settings) and not is_loopback(host):
+        raise InsecureBind(
+            f"Refusing to serve the workbench on {host}: the session secret (ui.secret_key) is empty, shorter "
+            f"than {sessions.MIN_SECRET_LENGTH} characters or still the default that ships with RingSight, so "
+            "anyone who can reach the server could forge a login cookie and read case files.",
+            _SECRET_HINT + " Or serve on 127.0.0.1 only.",
         )

@@ -13,20 +13,24 @@ console = Console()
 def serve(settings: Settings, *, host: str | None = None, port: int | None = None, debug: bool = False) -> None:
     """Serve the workbench for ``settings`` until Ctrl+C.
 
-    Refuses (:class:`~ringsight.ui.auth.InsecureBind`) to listen beyond this
-    machine while the session secret is the shipped default.
+    Refuses (:class:`~ringsight.ui.auth.InsecureBind`) ``--debug`` off
+    loopback, a weak session secret beyond loopback, and a weak secret on any
+    address once real (non-demo) accounts exist.
     """
-    from ringsight.cases.sessions import secret_is_default
+    from ringsight.cases.sessions import secret_is_weak
+    from ringsight.graph import open_store
     from ringsight.ui.app import create_app
-    from ringsight.ui.auth import check_bind
+    from ringsight.ui.auth import check_bind, check_serving
 
     host = host or settings.ui.host
     port = port or settings.ui.port
     check_bind(host, settings)
-    dash_app = create_app(settings)
-    if secret_is_default(settings):
+    store = open_store(settings)
+    check_serving(host, settings, store, debug=debug)
+    dash_app = create_app(settings, store)
+    if secret_is_weak(settings):
         console.print(
-            "[yellow]The session secret (ui.secret_key) is the default: fine on 127.0.0.1, "
+            "[yellow]The session secret (ui.secret_key) is weak (default or short): fine for the demo on 127.0.0.1, "
             "set RINGSIGHT_UI__SECRET_KEY before serving to others.[/]"
         )
     console.print(

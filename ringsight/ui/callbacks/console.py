@@ -159,11 +159,13 @@ def register(app: Dash, services: Services) -> None:
             if ctx.triggered_id == "adhoc-run":
                 if not can_run_adhoc():
                     raise RingSightError(t("console.no_adhoc", lang))
+                _audit_query(services, "Console:adhoc", {"cypher": text or ""})
                 result = _run_adhoc(services, text or "")
             else:
                 if services.library is None or not name:
                     return (no_update,) * 5 + (html.Div(t("console.unavailable", lang), className="muted"),)
                 raw = {i["name"]: v for i, v in zip(ids, values, strict=True) if v not in (None, "")}
+                _audit_query(services, f"Query:{name}", {"query": name, "params": raw})
                 from ringsight.cypher import run_named
 
                 result = run_named(services.data.store, services.library, name, raw, settings=services.settings)
@@ -203,6 +205,15 @@ def register(app: Dash, services: Services) -> None:
     )
     def show(_n: int | None) -> str:
         return "network"
+
+
+def _audit_query(services: Services, target: str, what: dict[str, Any]) -> None:
+    """Record a console query (its text or name and parameters) before it runs, so even one that fails is on file."""
+    from ringsight.cases.audit import record
+    from ringsight.ui.auth import require_user
+
+    user = require_user(Permission.QUERY_READ)
+    record(services.data.store, user=user.username, action="query.read", target=target, after=what)
 
 
 def _run_adhoc(services: Services, text: str) -> QueryResult:
