@@ -123,6 +123,7 @@ def _register_area_commands() -> None:
     """Attach each area's commands (kept in their own modules)."""
     from ringsight import demo
     from ringsight.algorithms import commands as detect_commands
+    from ringsight.appdb import commands as appdb_commands
     from ringsight.cases import commands as case_commands
     from ringsight.cypher import commands as query_commands
     from ringsight.loaders import commands as load_commands
@@ -131,6 +132,7 @@ def _register_area_commands() -> None:
 
     for area in (demo, synth_commands, load_commands, detect_commands, query_commands, ui_commands, case_commands):
         area.register(app)
+    appdb_commands.register(app)
 
 
 _register_area_commands()

@@ -35,7 +35,7 @@ DEMO_USERS = (
     ("supervisor", "supervisor", "王科长"),
     ("analyst", "analyst", "赵分析"),
 )
-DEMO_PASSWORD = "ringsight-demo"
+DEMO_PASSWORD = "ringsight-demo"  # = ringsight.cases.accounts.DEMO_PASSWORD (accounts with it count as demo)
 
 
 def generate_claims(settings: Settings, claims: int, seed: int) -> Path:
