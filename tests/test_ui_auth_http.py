@@ -210,3 +210,27 @@ def test_debug_is_refused_off_loopback(embedded_server, settings: Settings, monk
     result = CliRunner().invoke(app, ["ui", "--host", "0.0.0.0", "--port", "1", "--debug"])
     get_settings.cache_clear()
     assert isinstance(result.exception, InsecureBind) and "--debug" in str(result.exception)
+
+
+def test_the_audit_tab_warns_when_the_trail_fails_verification(web) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from ringsight.appdb import audit_log
+
+    payload = _payload(
+        web,
+        "audit-grid.rowData",
+        inputs=[("tabs", "active_tab", "audit"), ("audit-reload", "n_clicks", 1), ("lang", "data", "en")],
+    )
+    supervisor = _client(web, "supervisor")
+    assert "fails verification" not in _text(supervisor.post("/_dash-update-component", json=payload))
+    victim = audit.list_entries(web.store, limit=1)[0]
+    db = for_store(web.store)
+    try:
+        with db.begin() as conn:
+            conn.execute(update(audit_log).where(audit_log.c.seq == victim["seq"]).values(user="nobody"))
+        assert "fails verification" in _text(supervisor.post("/_dash-update-component", json=payload))
+    finally:
+        with db.begin() as conn:
+            conn.execute(update(audit_log).where(audit_log.c.seq == victim["seq"]).values(user=victim["user"]))
+    assert audit.verify(web.store).ok

@@ -181,7 +181,7 @@ def click_element(driver: Any, element_id: str, *, double: bool = False, edge: b
 
 def open_cluster(driver: Any, row: int) -> list[str]:
     """Open the queue's row ``row`` (0 = top) and wait for its members on the canvas."""
-    driver.find_elements("css selector", ".open-btn")[row].click()
+    wait(lambda: driver.find_elements("css selector", ".open-btn")[row], what="queue rows").click()
     wait(lambda: driver.find_element("css selector", "#tabs .nav-link.active").text in ("关系图谱", "Network"))
     return wait(lambda: node_ids(driver), what="cluster on the canvas")
 

@@ -154,6 +154,12 @@ TEXT_CASES: dict[str, tuple[str, str]] = {
     "audit.title": ("审计日志", "Audit trail"),
     "audit.hint": ("只读：应用内无法修改或删除记录", "Read-only: nothing in the application can change an entry"),
     "audit.count": ("最近 {n} 条", "latest {n} entries"),
+    "audit.broken": (
+        "警告：审计日志校验失败（{n} 处问题），有记录在系统之外被修改、删除或调换。"
+        "请运行 ringsight audit verify 查看。",
+        "WARNING: the audit trail fails verification ({n} problem(s)): entries were edited, deleted or moved "
+        "outside RingSight. Run `ringsight audit verify` for details.",
+    ),
     "audit.reload": ("刷新", "Reload"),
     "audit.export": ("导出 CSV", "Export CSV"),
     "audit.exported": ("已导出 {n} 条（导出本身已记入审计日志）", "Exported {n} entries (the export is audited too)"),

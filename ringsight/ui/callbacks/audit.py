@@ -69,6 +69,10 @@ def register(app: Dash, services: Services) -> None:
             return [], audit_columns(lang), exc.message
         for e in entries:  # "2026-01-05T09:30:00+08:00" -> "2026-01-05 09:30:00" (all times are Beijing time)
             e["when"] = str(e.get("time") or "")[:19].replace("T", " ")
+        check = audit.verify(store)
+        if not check.ok:
+            warning = dbc.Alert(t("audit.broken", lang, n=len(check.problems)), color="danger")
+            return entries, audit_columns(lang), warning
         return entries, audit_columns(lang), t("audit.count", lang, n=len(entries))
 
     @app.callback(
@@ -89,4 +93,9 @@ def register(app: Dash, services: Services) -> None:
                 content = path.read_bytes()
         except RingSightError as exc:
             return no_update, dbc.Alert(exc.message, color="danger")
+        check = audit.verify(store)
+        if not check.ok:
+            return dcc.send_bytes(content, path.name), dbc.Alert(
+                t("audit.broken", lang, n=len(check.problems)), color="danger"
+            )
         return dcc.send_bytes(content, path.name), t("audit.exported", lang, n=count)
