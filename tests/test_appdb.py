@@ -78,3 +78,16 @@ def test_unknown_backend_and_unreachable_server_are_clear_errors(tmp_path: Path)
     with pytest.raises(AppDbError, match=r"Cannot prepare the app database postgresql\+psycopg://u:\*\*\*@"):
         open_appdb(url="postgresql+psycopg://u:secret@127.0.0.1:1/x?connect_timeout=2")
     close_all()
+
+
+def test_the_migrations_build_exactly_the_declared_tables(appdb_settings: Settings) -> None:
+    """tables.py and the migrations agree (a table or column added to one only fails here)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from ringsight.appdb import metadata
+
+    db = open_appdb(appdb_settings)
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
