@@ -2,8 +2,9 @@
 
 :class:`PgServer` runs ``initdb`` and ``pg_ctl`` from ``/usr/lib/postgresql/15/bin``
 (package ``postgresql``; ``.ci/run`` installs it). PostgreSQL refuses to run
-as root, so under root the commands run as the ``postgres`` system user (the
-package creates it) via ``runuser``; otherwise as the current user. The
+as root, so under root the commands run via ``runuser`` as the ``postgres``
+system user (the package creates it; without it a ``ringsight-pg`` system user
+is made with ``useradd``); otherwise as the current user. The
 server listens on 127.0.0.1 on a free port with ``trust`` authentication —
 roles still decide what each connection may do, which is what the tests check.
 """
@@ -30,6 +31,18 @@ def pg_available() -> bool:
     return (PG_BIN / "initdb").exists() and (PG_BIN / "pg_ctl").exists()
 
 
+def _service_user() -> str:
+    """A non-root account to run PostgreSQL as: the package's ``postgres`` user, else one made with useradd."""
+    for name in ("postgres", "ringsight-pg"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    subprocess.run(["useradd", "--system", "--no-create-home", "ringsight-pg"], check=True, capture_output=True)
+    return "ringsight-pg"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -42,7 +55,7 @@ class PgServer:
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="ringsight-pg-"))
         self.port = _free_port()
-        self.run_as = "postgres" if os.geteuid() == 0 else None
+        self.run_as = _service_user() if os.geteuid() == 0 else None
         if self.run_as:
             user = pwd.getpwnam(self.run_as)
             os.chown(self.root, user.pw_uid, user.pw_gid)
