@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
-import threading
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,22 +51,17 @@ def test_sqlite_file_is_private_and_per_graph(settings: Settings) -> None:
     close_all()
 
 
-def test_concurrent_first_open_migrates_once(tmp_path: Path) -> None:
+def test_concurrent_first_open_from_several_processes_migrates_once(tmp_path: Path) -> None:
+    """Four processes opening a new database at once: one migrates, the others wait and find it done."""
     url = f"sqlite:///{tmp_path / 'fresh' / 'app.sqlite'}"
-    errors: list[BaseException] = []
-
-    def opener() -> None:
-        try:
-            open_appdb(url=url)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=opener) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    code = f"from ringsight.appdb import open_appdb, current_revision; print(current_revision(open_appdb(url={url!r})))"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err for _, err in results]
+    assert [out.strip() for out, _ in results] == ["0001"] * 4
     db = open_appdb(url=url)
     with db.read() as conn:
         assert conn.execute(select(func.count()).select_from(users)).scalar_one() == 0

@@ -114,7 +114,10 @@ class Gate:
         """Give a session past half its life a fresh token (sliding expiry)."""
         session: Session | None = g.get(SESSION_KEY)
         if session is not None and session.refresh_due and response.status_code < 400:
-            fresh = sessions.refresh(self.store, session, settings=self.settings)
+            try:
+                fresh = sessions.refresh(self.store, session, settings=self.settings)
+            except SessionError:  # ended meanwhile (logout elsewhere): no fresh token, the next request is refused
+                return response
             self._set_session_cookie(response, fresh)
         return response
 
