@@ -129,6 +129,24 @@ def users_add(
     console.print(f"added [bold]{user.username}[/] ({user.role})")
 
 
+@users_app.command("move-from-graph")
+def users_move_from_graph() -> None:
+    """Move User and AuditEntry nodes left in the graph by an earlier RingSight into the app database."""
+    from ringsight.cases.legacy import move_out_of_graph
+
+    with _store() as store:
+        moved = move_out_of_graph(store)
+    console.print(
+        f"moved {moved.users} user(s) ({moved.users_kept} already there) and {moved.entries} audit entries "
+        "out of the graph"
+    )
+    if moved.altered:
+        console.print(
+            f"[bold red]{len(moved.altered)} old audit entries failed their digest (altered before the move); "
+            "they were copied with the action suffixed '.unverified'.[/]"
+        )
+
+
 @users_app.command("list")
 def users_list() -> None:
     """List accounts with their roles and last login."""

@@ -27,6 +27,16 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
     check_bind(host, settings)
     store = open_store(settings)
     check_serving(host, settings, store, debug=debug)
+    from ringsight.cases.legacy import legacy_nodes
+
+    if legacy_nodes(store):
+        from ringsight.errors import RingSightError
+
+        raise RingSightError(
+            "The graph still holds accounts or audit entries written by an earlier RingSight, where any "
+            "console query can read them.",
+            "Run `ringsight users move-from-graph` once, then start the workbench again.",
+        )
     dash_app = create_app(settings, store)
     if secret_is_weak(settings):
         console.print(
