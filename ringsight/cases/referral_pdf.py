@@ -222,9 +222,11 @@ def _letter(pdf: _Report, data: dict[str, Any]) -> None:
         + "，涉嫌诈骗犯罪（骗取医疗保障基金）。"
         "根据《行政执法机关移送涉嫌犯罪案件的规定》（国务院令第310号）和"
         "《医疗保障行政部门与公安机关移送涉嫌犯罪案件工作规定》（医保发〔2021〕49号），现将该案移送你局，请依法审查。"
-        "    请在收到本移送书及附件后出具回执，并将是否立案的决定书面告知我局。"
     )
     pdf.multi_cell(0, 8, body, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        0, 8, "    请在收到本移送书及附件后出具回执，并将是否立案的决定书面告知我局。", new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.ln(3)
     pdf.cell(0, 8, "附件：", new_x="LMARGIN", new_y="NEXT")
     attachments = [
