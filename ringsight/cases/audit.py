@@ -67,6 +67,8 @@ ACTIONS = (
 class AuditError(RingSightError):
     """The audit trail could not be written or read as asked."""
 
+    exit_code = 2
+
 
 def _json(value: Any) -> str | None:
     """JSON text for a before/after value (maps are not valid Neo4j properties)."""

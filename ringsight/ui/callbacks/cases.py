@@ -76,9 +76,11 @@ def clicked() -> dict[str, Any] | None:
     trig = ctx.triggered_id
     if not isinstance(trig, dict):
         return None
-    for spec in ctx.inputs_list[0] if ctx.inputs_list else []:
-        if spec.get("id") == trig and spec.get("value"):
-            return dict(trig)
+    for group in ctx.inputs_list or []:
+        # a pattern-matched input (ALL) is a list of specs; a plain input is one spec (a dict)
+        for spec in group if isinstance(group, list) else [group]:
+            if isinstance(spec, dict) and spec.get("id") == trig and spec.get("value"):
+                return dict(trig)
     return None
 
 
@@ -187,14 +189,17 @@ def register(app: Dash, services: Services) -> None:
         State("lang", "data"),
         prevent_initial_call=True,
     )
-    def open_dialog(_q, _c, _cancel, rows, lang):  # type: ignore[no-untyped-def]
+    def open_dialog(queue_clicks, _c, _cancel, rows, lang):  # type: ignore[no-untyped-def]
         trig = ctx.triggered_id
         if trig == "case-create-cancel":
             return False, None, no_update, no_update, no_update, None
-        button = clicked()
-        if isinstance(trig, dict) and button is None:
-            return (no_update,) * 6
-        cluster_id = button["cluster"] if button else (rows or [{}])[0].get("cluster_id")
+        if trig == "queue-case-btn":
+            cluster_id = (rows or [{}])[0].get("cluster_id") if queue_clicks else None
+        else:
+            # the side panel's button: only a real click opens the dialog, never the panel re-rendering
+            # (opening another cluster removes or adds the button and fires this callback with no click)
+            button = clicked()
+            cluster_id = button["cluster"] if button else None
         if not cluster_id:
             return (no_update,) * 6
         try:
@@ -203,7 +208,18 @@ def register(app: Dash, services: Services) -> None:
             return True, None, "", "", cluster_id, _error(exc, lang)
         title, summary = _default_title(services, cluster_id, lang)
         target = f"{t('type.Cluster', lang)} {cluster_id}"
-        return True, cluster_id, title, summary, target, None
+        existing = [c for c in workflow.cases_covering(store, "Cluster", cluster_id) if c.state != CLOSED]
+        warning = (
+            dbc.Alert(
+                t("case.exists", lang, case="、".join(c.case_id for c in existing)),
+                color="warning",
+                class_name="case-alert",
+                id="case-exists",
+            )
+            if existing
+            else None
+        )
+        return True, cluster_id, title, summary, target, warning
 
     @app.callback(
         Output("case-modal", "is_open", allow_duplicate=True),
