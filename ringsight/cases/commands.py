@@ -272,6 +272,7 @@ def case_new(
     summary: str | None = typer.Option(None, "--summary", help="The facts as known so far."),
     assignee: str | None = typer.Option(None, "--assignee", help="Assign to this user (default: you)."),
     second: bool = typer.Option(False, "--second", help="Open it even though the cluster has an open case."),
+    id_only: bool = typer.Option(False, "--id-only", help="Print only the new case's id (for scripts)."),
     as_user: str | None = AS_OPTION,
 ) -> None:
     """Open a case in 初审 covering clusters and entities (refused when a cluster already has an open case)."""
@@ -289,6 +290,9 @@ def case_new(
             assignee=assignee,
             allow_second=second,
         )
+    if id_only:
+        typer.echo(case.case_id)
+        return
     console.print(
         f"opened [bold]{case.case_id}[/] in {case.state} (version {case.version}), deadline {_iso(case.deadline_ts)}"
     )

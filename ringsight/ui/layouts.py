@@ -63,7 +63,27 @@ def force_layout(elements: list[dict[str, Any]], *, iterations: int | None = Non
     xy -= xy.mean(axis=0)
     sizes = {e["data"]["id"]: float(e["data"].get("size") or 30.0) for e in elements if "source" not in e["data"]}
     xy = separate(xy, np.array([sizes.get(nid, 30.0) / 2 + LABEL_ROOM for nid in ids]))
+    xy = _beside(xy, {i for pair in pairs for i in pair})
     return {nid: {"x": round(float(xy[i, 0]), 1), "y": round(float(xy[i, 1]), 1)} for nid, i in index.items()}
+
+
+def _beside(xy: np.ndarray, linked: set[int]) -> np.ndarray:
+    """Nodes with no link on the canvas in a tidy column block just right of the linked ones.
+
+    A force layout pushes unlinked nodes to the far edge (nothing pulls them
+    in); a cluster's members that are linked only through things not drawn
+    (a shared stay, a phone off the canvas) belong next to the ring.
+    """
+    lonely = [i for i in range(len(xy)) if i not in linked]
+    if not lonely or not linked:
+        return xy
+    core = xy[sorted(linked)]
+    right, top = float(core[:, 0].max()) + LINK_LENGTH, float(core[:, 1].min())
+    rows = max(1, math.ceil(math.sqrt(len(lonely)) * 1.5))
+    out = xy.copy()
+    for k, i in enumerate(lonely):
+        out[i] = (right + (k // rows) * 110.0, top + (k % rows) * 80.0)
+    return out
 
 
 #: Extra room around a node for its label, in pixels.

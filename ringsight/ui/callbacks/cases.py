@@ -67,6 +67,11 @@ def queue_case_info(store: GraphStore, cluster_ids: list[str], now: float | None
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+def people(store: GraphStore) -> dict[str, str]:
+    """Login name -> display name of every account (a reader sees 李调查, not investigator)."""
+    return {u.username: u.label for u in accounts.list_users(store)}
+
+
 def clicked() -> dict[str, Any] | None:
     """The id of the pattern-matched button that was really clicked (None for re-renders).
 
@@ -247,6 +252,12 @@ def register(app: Dash, services: Services) -> None:
                 summary=(summary or None),
                 settings=services.settings,
             )
+        except workflow.CaseExists:
+            existing = "、".join(
+                c.case_id for c in workflow.cases_covering(store, "Cluster", cluster_id) if c.state != CLOSED
+            )
+            warning = dbc.Alert(t("case.exists", lang, case=existing), color="danger", class_name="case-alert")
+            return no_update, warning, no_update, no_update, no_update
         except RingSightError as exc:
             return no_update, _error(exc, lang), no_update, no_update, no_update
         return False, None, case.case_id, "cases", time.time()
@@ -268,7 +279,7 @@ def register(app: Dash, services: Services) -> None:
         cases = workflow.list_cases(store, open_only=bool(open_only))
         overdue = sum(1 for c in cases if c.is_overdue())
         count = t("cases.count", lang, n=len(cases), overdue=overdue)
-        return case_view.case_rows(cases, lang), case_view.case_columns(lang), count
+        return case_view.case_rows(cases, lang, names=people(store)), case_view.case_columns(lang), count
 
     @app.callback(
         Output("case-open", "data", allow_duplicate=True),
@@ -345,7 +356,7 @@ def register(app: Dash, services: Services) -> None:
         return (
             HIDDEN,
             {},
-            case_view.head(case, lang, repeat),
+            case_view.head(case, lang, repeat, names=people(store)),
             case_view.path(case, lang),
             case_view.move_buttons(case, user, lang) if can(user, Permission.CASE_EDIT) else [],
             {} if case.state == "申诉" else HIDDEN,
@@ -356,7 +367,7 @@ def register(app: Dash, services: Services) -> None:
             case.assignee,
             {} if can(user, Permission.EXPORT_REFERRAL) else HIDDEN,
             {} if case.referral.get("to") and can(user, Permission.CASE_EDIT) else HIDDEN,
-            case_view.history(case, lang),
+            case_view.history(case, lang, names=people(store)),
             case_view.annotation_rows(notes, lang),
             _covers(store, case, lang),
             {"case_id": case.case_id, "version": case.version},
@@ -439,7 +450,8 @@ def register(app: Dash, services: Services) -> None:
             return _conflict(exc, lang), time.time()
         except RingSightError as exc:
             return _error(exc, lang), no_update
-        return _ok(t("case.assigned", lang, case=case.case_id, user=case.assignee or "")), time.time()
+        assigned = case_view.who(people(store), case.assignee)
+        return _ok(t("case.assigned", lang, case=case.case_id, user=assigned)), time.time()
 
     @app.callback(
         Output("case-message", "children", allow_duplicate=True),
@@ -564,7 +576,7 @@ def register(app: Dash, services: Services) -> None:
                         html.Span(case.case_id, className="case-id"),
                         html.Span(case_view.state_label(case.state, lang), className="case-state"),
                         html.Span(t("case.overdue", lang), className="case-overdue") if case.is_overdue() else None,
-                        html.Span(case.assignee or "", className="muted"),
+                        html.Span(case_view.who(people(store), case.assignee), className="muted"),
                         dbc.Button(
                             t("case.view", lang),
                             id={"type": "case-goto", "case": case.case_id},
