@@ -61,8 +61,8 @@ def force_layout(elements: list[dict[str, Any]], *, iterations: int | None = Non
     scale = LINK_LENGTH / _median_length(coords, list(pairs)) if pairs else LINK_LENGTH
     xy = np.asarray(coords, dtype=float) * scale
     xy -= xy.mean(axis=0)
-    sizes = {e["data"]["id"]: float(e["data"].get("size") or 30.0) for e in elements if "source" not in e["data"]}
-    xy = separate(xy, np.array([sizes.get(nid, 30.0) / 2 + LABEL_ROOM for nid in ids]))
+    room = {e["data"]["id"]: _room(e["data"]) for e in elements if "source" not in e["data"]}
+    xy = separate(xy, np.array([room.get(nid, 15.0 + LABEL_ROOM) for nid in ids]))
     xy = _beside(xy, {i for pair in pairs for i in pair})
     return {nid: {"x": round(float(xy[i, 0]), 1), "y": round(float(xy[i, 1]), 1)} for nid, i in index.items()}
 
@@ -88,6 +88,17 @@ def _beside(xy: np.ndarray, linked: set[int]) -> np.ndarray:
 
 #: Extra room around a node for its label, in pixels.
 LABEL_ROOM = 20.0
+
+
+def _room(data: dict[str, Any]) -> float:
+    """How far another node's centre must keep away: the node, or its label when that is wider.
+
+    Labels sit under nodes and are wider than they are tall; around a hub,
+    neighbours packed by node size alone put their names on top of each other.
+    """
+    text = str(data.get("label") or "")
+    label_px = sum(11.0 if ord(ch) > 0x2E80 else 6.5 for ch in text) + 6.0
+    return max(float(data.get("size") or 30.0) / 2 + LABEL_ROOM, label_px / 2 + 8.0)
 
 
 def separate(xy: np.ndarray, radius: np.ndarray, *, rounds: int | None = None, limit: int = 1500) -> np.ndarray:
