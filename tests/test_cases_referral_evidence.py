@@ -105,3 +105,32 @@ def test_referral_export_waits_until_after_first_review(
     numbers = [json.loads(p.json.read_text(encoding="utf-8"))["document_no"] for p in (pkg, again, third)]
     # the case keeps its number across exports; the next case gets the next one
     assert numbers[0] == numbers[1] and numbers[0].endswith("第1号") and numbers[2].endswith("第2号")
+
+
+def test_network_picture_links_every_address_and_phone(any_store: GraphStore, detected: list[dict]) -> None:
+    from ringsight.cases.referral import _network
+
+    inv = make_users(any_store)["inv"]
+    with_address = next(
+        (
+            c
+            for c in detected
+            if any_store.read(
+                "MATCH (c:Cluster {cluster_id: $id})-[:HAS_MEMBER]->(a:Address) RETURN count(a)",
+                {"id": c["cluster_id"]},
+            ).scalar()
+        ),
+        detected[0],
+    )
+    case = workflow.create_case(any_store, inv, "网络图", clusters=[with_address["cluster_id"]])
+    data = collect_referral(any_store, case.case_id)
+    nodes, edges = _network(data["members"], data["claims"])
+    linked = {end for a, b, _ in edges for end in (a, b)}
+    for node in nodes:
+        if node.label in ("Address", "Phone"):
+            assert node.id in linked, node  # nothing floats unlinked in the picture
+    assert any(n.label == "Patient" for n in nodes)
+    lived_at = {a for m in data["members"] if m["label"] == "Patient" for a in m.get("addresses", [])}
+    shared = [m for m in data["members"] if m["label"] == "Address" and m.get("name") in lived_at]
+    if shared:  # a shared address is drawn, linked to the members who live there
+        assert {f"Address:{m['key']}" for m in shared} <= linked
