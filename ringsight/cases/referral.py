@@ -74,6 +74,7 @@ MEMBER_FIELDS = (
     "name",
     "id_raw",
     "gender",
+    "gender_zh",
     "birth_date",
     "person_no",
     "phones",
