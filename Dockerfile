@@ -16,4 +16,5 @@ USER ringsight
 VOLUME ["/data"]
 EXPOSE 8050
 ENTRYPOINT ["ringsight"]
+# `ringsight ui` serves through waitress (a production WSGI server), not Flask's development server
 CMD ["ui", "--host", "0.0.0.0", "--port", "8050"]

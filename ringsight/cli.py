@@ -8,6 +8,7 @@ non-zero exit code — never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -20,6 +21,7 @@ from ringsight import __version__
 from ringsight.config import get_settings
 from ringsight.errors import RingSightError
 
+WIDE_OUTPUT = 240
 console = Console()
 err_console = Console(stderr=True)
 
@@ -140,6 +142,9 @@ _register_area_commands()
 
 def main() -> None:
     """Entry point: run the app and print RingSightErrors as one paragraph."""
+    if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
+        # piped or captured output is read whole: Rich would otherwise cut tables at 80 columns
+        os.environ["COLUMNS"] = str(WIDE_OUTPUT)
     try:
         app()
     except RingSightError as exc:

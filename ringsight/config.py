@@ -118,6 +118,9 @@ class CasesSettings(BaseModel):
     login_window_seconds: int = Field(900, ge=1, description="window (and lock-out time) for failed logins")
     font_path: str | None = Field(None, description="a TTF/OTF/TTC font with CJK glyphs for referral PDFs")
     font_index: int | None = Field(None, ge=0, description="face number inside a .ttc collection")
+    bureau: str = Field("医疗保障局", description="the sending bureau named on the referral letter (移送书)")
+    bureau_short: str = Field("医保", description="the bureau's short name in referral numbers")
+    police: str = Field("公安局", description="the receiving public-security organ named on the referral letter")
 
 
 class DetectThresholds(BaseModel):

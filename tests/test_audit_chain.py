@@ -110,7 +110,7 @@ def test_cli_verify_list_and_export_report_tampering(store: GraphStore, tmp_path
     with for_store(store).begin() as conn:
         conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(user="nobody"))
     bad = runner.invoke(app, ["audit", "verify"])
-    assert bad.exit_code == 6 and "edited" in bad.output
+    assert bad.exit_code == 9 and "edited" in bad.output
     listed = runner.invoke(app, ["audit", "list"])
     assert listed.exit_code == 0 and "fails verification" in listed.output
     exported = runner.invoke(app, ["audit", "export", str(tmp_path / "a.csv")])

@@ -76,7 +76,15 @@ def test_referral_package_contents(store: GraphStore, referred_case: dict, tmp_p
     text = subprocess.run([pdftotext, str(pkg.pdf), "-"], capture_output=True, text=True, check=True).stdout
     text = re.sub(r"\s+", "", text)  # lines wrap anywhere in Chinese text: compare without whitespace
     for needle in (
-        "医疗保障基金案件调查报告",
+        "涉嫌犯罪案件移送书",
+        "医保移字第1号",
+        "审批人（签字）",
+        "移送机关（盖章）",
+        "附件1案件调查报告",
+        "附件2涉案物品清单（证据清单）",
+        "附件3检验报告或鉴定意见",
+        "承办人：INV",  # the person's display name, not the login name
+        "聚敛盗刷社保卡",
         case.case_id,
         _money(totals["total_amount"]),
         _money(totals["fund_loss"]),
@@ -93,6 +101,16 @@ def test_referral_package_contents(store: GraphStore, referred_case: dict, tmp_p
         assert re.sub(r"\s+", "", needle) in text, needle
     for p in PATIENTS:
         assert p["name"] in text and p["id_raw"] in text, p["name"]
+
+    # No English code reaches the Chinese text; money has thousands separators and no band reads "¥x–¥x".
+    for code in ("card_collecting", "burst_swiping", "referred_police", "investigator"):
+        assert code not in text, code
+    assert "¥500,000.00–¥500,000.00" not in text and not re.search(r"¥\d{4,}", text)
+
+    # No English code reaches the Chinese text; money has thousands separators and no band reads "¥x–¥x".
+    for code in ("card_collecting", "burst_swiping", "referred_police", "investigator"):
+        assert code not in text, code
+    assert "¥500,000.00–¥500,000.00" not in text and not re.search(r"¥\d{4,}", text)
 
     # The font is embedded (a subset), so any viewer shows the Chinese.
     pdffonts = require_tool("pdffonts", "poppler-utils")

@@ -226,7 +226,7 @@ def test_case_walks_from_first_review_to_a_police_referral(site) -> None:  # typ
     goto_tab(driver, "线索队列")
     row = wait(lambda: _queue_row(driver, "C000001"))
     wait(lambda: "调查核实" in row.find_element("css selector", '[col-id="case_state"]').text, what="queue state")
-    assert site.users["investigator"] in row.find_element("css selector", '[col-id="assignee"]').text
+    assert "李调查" in row.find_element("css selector", '[col-id="assignee"]').text  # the display name
 
     # the supervisor decides: referred to the police, with the legal basis, then exports the package
     login(driver, site.url, site.users["supervisor"])
@@ -243,7 +243,7 @@ def test_case_walks_from_first_review_to_a_police_referral(site) -> None:  # typ
     assert case.outcome == ("referred_police",) and case.appeal_outcome == "rejected"
     assert "移送公安机关" in by_id(driver, "case-head").text
     history = by_id(driver, "case-history").text
-    for text in ("初审：夜间集中刷卡", "inv.li", "sup.wang", "申诉不成立", "第四十条"):
+    for text in ("初审：夜间集中刷卡", "李调查", "王科长", "申诉不成立", "第四十条"):
         assert text in history, text
     for old in driver.downloads.glob("*"):
         old.unlink()

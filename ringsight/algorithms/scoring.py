@@ -117,6 +117,7 @@ def _empty() -> pl.DataFrame:
             "repeat_offender": pl.Boolean,
             "member_count": pl.UInt32,
             "claim_count": pl.UInt32,
+            "claim_ids": pl.List(pl.String),
             "amount": pl.Float64,
             "fund_amount": pl.Float64,
             "facilities": pl.List(pl.String),
@@ -143,6 +144,7 @@ def _money(claim_ids: pl.DataFrame, claims: pl.DataFrame) -> pl.DataFrame:
     )
     return rows.group_by("cluster").agg(
         pl.len().cast(pl.UInt32).alias("claim_count"),
+        pl.col("claim_id").sort().alias("claim_ids"),
         pl.col("total_amount").sum().round(2).alias("amount"),
         pl.col("fund_paid").fill_null(0).sum().round(2).alias("fund_amount"),
         pl.col("facility_code")

@@ -45,7 +45,8 @@ ON CREATE SET c.first_run_id = $run_id, c.created_ts = $now
 MERGE (r)-[f:FOUND]->(c)
 SET f.score = row.score, f.change = row.change, f.member_count = row.member_count,
     f.typologies = row.typologies, f.signals = row.signals, f.explanation_zh = row.explanation_zh,
-    f.explanation_en = row.explanation_en, f.claim_count = row.claim_count, f.amount = row.amount,
+    f.explanation_en = row.explanation_en, f.claim_count = row.claim_count, f.claim_ids = row.claim_ids,
+    f.amount = row.amount,
     f.fund_amount = row.fund_amount, f.facilities = row.facilities, f.district = row.district,
     f.date_from = row.date_from, f.date_to = row.date_to, f.repeat_offender = row.repeat_offender,
     f.rank = row.rank
@@ -64,7 +65,7 @@ _COMMIT = """
 MATCH (r:Run {run_id: $run_id})-[f:FOUND]->(c:Cluster)
 SET c.score = f.score, c.change = f.change, c.member_count = f.member_count, c.typologies = f.typologies,
     c.signals = f.signals, c.explanation_zh = f.explanation_zh, c.explanation_en = f.explanation_en,
-    c.claim_count = f.claim_count, c.amount = f.amount, c.fund_amount = f.fund_amount,
+    c.claim_count = f.claim_count, c.claim_ids = f.claim_ids, c.amount = f.amount, c.fund_amount = f.fund_amount,
     c.facilities = f.facilities, c.district = f.district, c.date_from = f.date_from, c.date_to = f.date_to,
     c.repeat_offender = f.repeat_offender, c.run_id = $run_id
 WITH DISTINCT r, c
@@ -147,6 +148,7 @@ def write_results(
         "explanation_zh",
         "explanation_en",
         "claim_count",
+        "claim_ids",
         "amount",
         "fund_amount",
         "facilities",

@@ -53,11 +53,13 @@ _DUMMY_HASH = _hasher.hash("ringsight-no-such-user")
 class AccountError(RingSightError):
     """A user-management request cannot be carried out as given."""
 
+    exit_code = 2
+
 
 class LoginRefused(RingSightError):
     """Wrong user name or password, or a disabled account."""
 
-    exit_code = 5
+    exit_code = 7
 
 
 class LoginRateLimited(LoginRefused):

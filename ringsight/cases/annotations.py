@@ -42,6 +42,8 @@ _LINK_SEP = "->"
 class AnnotationError(RingSightError):
     """An annotation cannot be stored as asked."""
 
+    exit_code = 2
+
 
 @dataclass(frozen=True)
 class Annotation:

@@ -99,6 +99,8 @@ ACTIONS = (
 class AuditError(RingSightError):
     """The audit trail could not be written or read as asked."""
 
+    exit_code = 2
+
 
 def _json(value: Any) -> str | None:
     if value is None:

@@ -36,7 +36,7 @@ CLI_ADDRESS = "cli"
 class CliLoginRequired(RingSightError):
     """The command acts as a user and nothing proves who is running it."""
 
-    exit_code = 5
+    exit_code = 7
 
 
 def token_path(settings: Settings) -> Path:

@@ -61,6 +61,12 @@ def _store():  # type: ignore[no-untyped-def]
     return store
 
 
+class CliInputError(RingSightError):
+    """A command was given something it cannot use (a missing or unknown user, a bad date): exit 2."""
+
+    exit_code = 2
+
+
 def _acting(store: Any, username: str | None) -> Any:
     from ringsight.cases.cli_login import acting_user
     from ringsight.config import get_settings
@@ -92,13 +98,20 @@ def logout_command() -> None:
     console.print(f"logged out {who}" if who else "no saved login")
 
 
+def _reader(store: Any, username: str | None) -> Any:
+    """Who reads: the named user (whose role must allow it), else the shell's account."""
+    from ringsight.cases.accounts import system_actor
+
+    return _acting(store, username) if username else system_actor()
+
+
 def _ts(day: str | None) -> int | None:
     if not day:
         return None
     try:
         d = date.fromisoformat(day)
     except ValueError as exc:
-        raise RingSightError(f"'{day}' is not a date.", "Write dates as YYYY-MM-DD.") from exc
+        raise CliInputError(f"'{day}' is not a date.", "Write dates as YYYY-MM-DD.") from exc
     return int(datetime.combine(d, datetime.min.time(), tzinfo=TZ).timestamp())
 
 
@@ -234,12 +247,18 @@ def case_list(
 
 
 @case_app.command("show")
-def case_show(case_id: str, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Show a case: state, deadline, what it covers, repeat offenders, history."""
+def case_show(
+    case_id: str,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_user: str | None = AS_OPTION,
+) -> None:
+    """Show a case: state, deadline, summary, what it covers, outcome and amounts, repeat offenders, history."""
+    from ringsight.cases.roles import Permission, require
     from ringsight.cases.sanctions import case_repeat_offenders
     from ringsight.cases.workflow import case_targets, get_case
 
     with _store() as store:
+        require(_reader(store, as_user), Permission.VIEW)
         case = get_case(store, case_id)
         targets = case_targets(store, case_id)
         repeats = case_repeat_offenders(store, case_id)
@@ -254,9 +273,20 @@ def case_show(case_id: str, as_json: bool = typer.Option(False, "--json", help="
         f"state {case.state} · version {case.version} · assignee {case.assignee or '—'} · "
         f"deadline {_iso(case.deadline_ts)}{overdue}"
     )
+    if case.summary:
+        console.print(f"summary: {case.summary}")
     console.print("covers: " + (", ".join(f"{t['label']}:{t['key']}" for t in targets) or "—"))
     if case.outcome:
         console.print("outcome: " + "、".join(case.outcome_labels) + (f" · basis {case.basis}" if case.basis else ""))
+    money = [
+        f"{name} ¥{value:,.2f}"
+        for name, value in (("recovered", case.amount_recovered), ("penalty", case.penalty))
+        if value is not None
+    ]
+    if money:
+        console.print(" · ".join(money))
+    if case.appeal_outcome:
+        console.print(f"appeal: {case.appeal_outcome}")
     for r in repeats:
         console.print(f"[red]{r.explanation_zh}[/]")
     table = Table("time", "user", "action", "from → to", "note / outcome")
@@ -275,7 +305,7 @@ def case_show(case_id: str, as_json: bool = typer.Option(False, "--json", help="
 def _entity(spec: str) -> tuple[str, str]:
     label, sep, key = spec.partition(":")
     if not sep or not key:
-        raise RingSightError(f"'{spec}' is not Label:key.", "Write entities as e.g. Facility:P11010500001.")
+        raise CliInputError(f"'{spec}' is not Label:key.", "Write entities as e.g. Facility:P11010500001.")
     return label, key
 
 
@@ -286,9 +316,11 @@ def case_new(
     entity: list[str] = typer.Option([], "--entity", "-e", help="An entity as Label:key (repeatable)."),
     summary: str | None = typer.Option(None, "--summary", help="The facts as known so far."),
     assignee: str | None = typer.Option(None, "--assignee", help="Assign to this user (default: you)."),
+    second: bool = typer.Option(False, "--second", help="Open it even though the cluster has an open case."),
+    id_only: bool = typer.Option(False, "--id-only", help="Print only the new case's id (for scripts)."),
     as_user: str | None = AS_OPTION,
 ) -> None:
-    """Open a case in 初审 covering clusters and entities."""
+    """Open a case in 初审 covering clusters and entities (refused when a cluster already has an open case)."""
     from ringsight.cases.workflow import create_case
 
     with _store() as store:
@@ -301,7 +333,11 @@ def case_new(
             entities=[_entity(e) for e in entity],
             summary=summary,
             assignee=assignee,
+            allow_second=second,
         )
+    if id_only:
+        typer.echo(case.case_id)
+        return
     console.print(
         f"opened [bold]{case.case_id}[/] in {case.state} (version {case.version}), deadline {_iso(case.deadline_ts)}"
     )
@@ -333,7 +369,7 @@ def case_move(
     ),
     note: str | None = typer.Option(None, "--note", help="Why."),
     appeal: str | None = typer.Option(
-        None, "--appeal", help="Leaving 申诉: upheld, partly_upheld, rejected, withdrawn."
+        None, "--appeal", help="Leaving 申诉, its outcome (appeal_outcome): upheld, partly_upheld, rejected, withdrawn."
     ),
     recovered: float | None = typer.Option(None, "--recovered", help="Amount recovered (yuan)."),
     penalty: float | None = typer.Option(None, "--penalty", help="Penalty (yuan)."),
@@ -386,15 +422,14 @@ def audit_list(
     target: str | None = typer.Option(None, "--target", help="Only this target, e.g. Case:K20261123-ABC123."),
     since: str | None = typer.Option(None, "--since", help="From this date (YYYY-MM-DD)."),
     limit: int = typer.Option(100, "--limit", help="At most this many entries (newest first)."),
+    as_user: str | None = AS_OPTION,
 ) -> None:
-    """Show audit entries, newest first."""
-    from ringsight.cases.accounts import system_actor
+    """Show audit entries, newest first (as the shell's account, or --as a supervisor)."""
     from ringsight.cases.audit import list_for
 
     with _store() as store:
-        entries = list_for(
-            store, system_actor(), user=user, action=action, target=target, since_ts=_ts(since), limit=limit
-        )
+        reader = _reader(store, as_user)
+        entries = list_for(store, reader, user=user, action=action, target=target, since_ts=_ts(since), limit=limit)
         _warn_if_broken(store)
     table = Table("seq", "time", "user", "action", "target", "after")
     for e in entries:
@@ -418,7 +453,7 @@ def _warn_if_broken(store: Any) -> bool:
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the trail's sequence, hash chain and signatures; exit 6 when anything was edited, deleted or moved."""
+    """Check the trail's sequence, hash chain and signatures; exit 9 when anything was edited, deleted or moved."""
     from ringsight.cases.audit import verify
 
     with _store() as store:
@@ -433,7 +468,7 @@ def audit_verify() -> None:
         table.add_row(str(p.seq), p.audit_id, p.kind, p.detail)
     console.print(table)
     console.print(f"[bold red]{len(result.problems)} problem(s) in {result.count} entries.[/]")
-    raise typer.Exit(6)
+    raise typer.Exit(9)
 
 
 @audit_app.command("export")

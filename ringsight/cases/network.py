@@ -90,7 +90,7 @@ def draw_network(
     xy = [tuple(c) for c in coords.coords] if len(kept) else []
 
     size = max(7.0, min(14.0, 4.0 + math.sqrt(max(len(kept), 1)) * 1.2))
-    fig, ax = plt.subplots(figsize=(size, size * 0.8), dpi=150)
+    fig, ax = plt.subplots(figsize=(size + 1.8, size * 0.8), dpi=150)
     max_w = max((w for *_, w in kept_edges), default=1)
     for a, b, w in kept_edges:
         (x1, y1), (x2, y2) = xy[a], xy[b]
@@ -105,16 +105,6 @@ def draw_network(
             linewidths=1.2 if n.member else 0.5,
             zorder=2,
         )
-        ax.annotate(
-            n.caption,
-            (x, y),
-            xytext=(0, -14),
-            textcoords="offset points",
-            ha="center",
-            fontproperties=fp,
-            fontsize=7,
-            zorder=3,
-        )
     order = list(LABEL_ZH)
     present = sorted({n.label for n in kept}, key=lambda lb: order.index(lb) if lb in order else len(order))
     handles = [
@@ -122,13 +112,81 @@ def draw_network(
         for lb in present
     ]
     if handles:
-        ax.legend(handles=handles, prop=fp, loc="upper left", fontsize=8, frameon=False)
+        # outside the drawing area, so no node or label can hide under it
+        ax.legend(handles=handles, prop=fp, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     caption = title + (f"（另有 {dropped} 个关联节点未画出）" if dropped else "")
     ax.set_title(caption, fontproperties=fp, fontsize=11)
     ax.set_axis_off()
     ax.margins(0.12)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.86, 1))
+    _place_labels(fig, ax, kept, xy, fp)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format="png")
     plt.close(fig)
     return out
+
+
+#: Where a label may go around its node (points): below, above, right, left, then further out.
+_SPOTS = (
+    (0, -15, "center", "top"),
+    (0, 11, "center", "bottom"),
+    (11, -3, "left", "center"),
+    (-11, -3, "right", "center"),
+    (0, -27, "center", "top"),
+    (0, 23, "center", "bottom"),
+    (14, 10, "left", "bottom"),
+    (-14, 10, "right", "bottom"),
+    (14, -16, "left", "top"),
+    (-14, -16, "right", "top"),
+)
+
+
+def _place_labels(fig, ax, nodes: Sequence[PictureNode], xy: list[tuple[float, float]], fp) -> None:  # type: ignore[no-untyped-def]
+    """Put each caption at the first spot around its node that overlaps no other caption and no node.
+
+    Captions are placed greedily, members first; a caption with no free spot
+    takes the one that overlaps least, so every node keeps its name.
+    """
+    fig.canvas.draw()
+    px = fig.dpi / 72.0
+    centres = [tuple(ax.transData.transform(p)) for p in xy]
+    radius = 9 * px
+    circles = [(cx - radius, cy - radius, cx + radius, cy + radius) for cx, cy in centres]
+    placed: list[tuple[float, float, float, float]] = []
+    order = sorted(range(len(nodes)), key=lambda i: (not nodes[i].member, i))
+    for i in order:
+        cx, cy = centres[i]
+        width = sum(7.2 if ord(ch) > 0x2E80 else 4.2 for ch in nodes[i].caption) * px
+        height = 8.5 * px
+        best = None
+        for dx, dy, ha, va in _SPOTS:
+            x0 = cx + dx * px - (width / 2 if ha == "center" else width if ha == "right" else 0)
+            y0 = cy + dy * px - (height / 2 if va == "center" else height if va == "top" else 0)
+            box = (x0, y0, x0 + width, y0 + height)
+            others = [c for j, c in enumerate(circles) if j != i]
+            cost = sum(_overlap(box, b) for b in placed) + sum(_overlap(box, c) for c in others)
+            if best is None or cost < best[0]:
+                best = (cost, dx, dy, ha, va, box)
+            if cost == 0:
+                break
+        assert best is not None
+        _, dx, dy, ha, va, box = best
+        placed.append(box)
+        ax.annotate(
+            nodes[i].caption,
+            xy[i],
+            xytext=(dx, dy),
+            textcoords="offset points",
+            ha=ha,
+            va=va,
+            fontproperties=fp,
+            fontsize=7,
+            zorder=3,
+            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75},
+        )
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0

@@ -39,11 +39,13 @@ from zoneinfo import ZoneInfo
 from ringsight import __version__
 from ringsight.cases import audit
 from ringsight.cases.annotations import annotations_for
+from ringsight.cases.labels_zh import LABEL_ZH, signal_zh, typology_zh, value_zh
 from ringsight.cases.network import PictureNode, draw_network
 from ringsight.cases.roles import Permission, Principal, require
 from ringsight.cases.sanctions import repeat_offenders
-from ringsight.cases.workflow import OUTCOMES, STATE_NAMES_ZH, Case, case_targets, get_case
+from ringsight.cases.workflow import CLOSED, OUTCOMES, STATE_NAMES_ZH, Case, case_targets, get_case
 from ringsight.config import Settings, get_settings
+from ringsight.errors import RingSightError
 from ringsight.graph.model import NODE_TYPE_BY_LABEL
 from ringsight.graph.store import GraphStore
 
@@ -72,6 +74,7 @@ MEMBER_FIELDS = (
     "name",
     "id_raw",
     "gender",
+    "gender_zh",
     "birth_date",
     "person_no",
     "phones",
@@ -227,45 +230,62 @@ def _window(clusters: list[dict[str, Any]]) -> tuple[int | None, int | None]:
     return lo, hi
 
 
-def _claims(
+_CLAIM_ROWS = (
+    "OPTIONAL MATCH (cl)-[:AT_FACILITY]->(f:Facility) "
+    "OPTIONAL MATCH (cl)-[:BY_PATIENT]->(p:Patient) "
+    "OPTIONAL MATCH (cl)-[:WITH_CARD]->(cd:Card) "
+    "OPTIONAL MATCH (cl)-[:BY_DOCTOR]->(d:Doctor) "
+    "RETURN cl, f.code AS facility_code, f.name AS facility_name, p.pid AS pid, p.name AS patient_name, "
+    "p.id_raw AS patient_id, cd.card_id AS card_id, d.code AS doctor_code, d.name AS doctor_name "
+)
+
+
+def _claim_rows(result: Any) -> list[dict[str, Any]]:
+    rows = []
+    for rec in result.records():
+        c = dict(rec.pop("cl").properties)
+        rows.append({**c, **rec})
+    return rows
+
+
+def _claims_by_id(store: GraphStore, claim_ids: list[str]) -> list[dict[str, Any]]:
+    """The claims with these ids (the evidence the signals cite and those an investigator added)."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(claim_ids), 5_000):
+        chunk = claim_ids[start : start + 5_000]
+        result = store.read(f"MATCH (cl:Claim) WHERE cl.claim_id IN $ids {_CLAIM_ROWS}", {"ids": chunk})
+        for row in _claim_rows(result):
+            by_id.setdefault(row["claim_id"], row)
+    return sorted(by_id.values(), key=lambda r: (r.get("time_ts") or 0, r["claim_id"]))
+
+
+def _claims_of_members(
     store: GraphStore, members: list[dict[str, Any]], facilities: list[str], window: tuple[int | None, int | None]
 ) -> tuple[list[dict[str, Any]], bool]:
-    """Claims linking the members, at the case's facilities (when it names any) inside the clusters' window."""
-    person_side = [m for m in members if m["label"] not in ("Facility",)]
+    """Claims of the persons, cards and doctors a case covers directly (a case opened without a cluster).
+
+    A facility a case names limits the claims to it; it never adds every claim
+    made there (that would put uninvolved persons in the package).
+    """
+    person_side = [m for m in members if m["label"] not in ("Facility", "Address", "Phone")]
     lo, hi = window
     params: dict[str, Any] = {"lo": lo if lo is not None else -(2**62), "hi": hi if hi is not None else 2**62}
     params["facs"] = facilities
     params["cap"] = CLAIM_CAP + 1
-    fac_filter = "WHERE f.code IN $facs " if facilities and person_side else ""
-    by_id: dict[str, dict[str, Any]] = {}
+    fac_filter = "WHERE f.code IN $facs " if facilities else ""
     groups: dict[str, list[str]] = {}
-    for m in members if person_side else [m for m in members if m["label"] == "Facility"]:
+    for m in person_side:
         groups.setdefault(m["label"], []).append(m["key"])
-    phones = groups.pop("Phone", [])
-    addresses = groups.pop("Address", [])
-    matches = []
-    for label, keys in groups.items():
-        if label in CLAIM_REL:
-            nt = NODE_TYPE_BY_LABEL[label]
-            matches.append((f"MATCH (cl:Claim)-[:{CLAIM_REL[label]}]->(e:{label}) WHERE e.{nt.key} IN $keys", keys))
-    if phones:
-        matches.append(
-            (
-                "MATCH (cl:Claim)-[:BY_PATIENT]->(:Patient)-[:HAS_PHONE|CONTACT_PHONE]->(e:Phone) "
-                "WHERE e.number IN $keys",
-                phones,
-            )
-        )
-    if addresses:
-        matches.append(
-            ("MATCH (cl:Claim)-[:BY_PATIENT]->(:Patient)-[:LIVES_AT]->(e:Address) WHERE e.key IN $keys", addresses)
-        )
+    by_id: dict[str, dict[str, Any]] = {}
     truncated = False
-    for head, keys in matches:
+    for label, keys in groups.items():
+        if label not in CLAIM_REL:
+            continue
+        nt = NODE_TYPE_BY_LABEL[label]
         cypher = (
-            f"{head} AND cl.time_ts >= $lo AND cl.time_ts < $hi WITH DISTINCT cl "
-            "OPTIONAL MATCH (cl)-[:AT_FACILITY]->(f:Facility) "
-            f"WITH cl, f {fac_filter}"
+            f"MATCH (cl:Claim)-[:{CLAIM_REL[label]}]->(e:{label}) WHERE e.{nt.key} IN $keys "
+            "AND cl.time_ts >= $lo AND cl.time_ts < $hi WITH DISTINCT cl "
+            f"OPTIONAL MATCH (cl)-[:AT_FACILITY]->(f:Facility) WITH cl, f {fac_filter}"
             "OPTIONAL MATCH (cl)-[:BY_PATIENT]->(p:Patient) "
             "OPTIONAL MATCH (cl)-[:WITH_CARD]->(cd:Card) "
             "OPTIONAL MATCH (cl)-[:BY_DOCTOR]->(d:Doctor) "
@@ -273,14 +293,35 @@ def _claims(
             "p.id_raw AS patient_id, cd.card_id AS card_id, d.code AS doctor_code, d.name AS doctor_name "
             "ORDER BY cl.time_ts LIMIT $cap"
         )
-        result = store.read(cypher, {**params, "keys": keys})
-        for rec in result.records():
-            c = dict(rec.pop("cl").properties)
-            row = {**c, **rec}
+        for row in _claim_rows(store.read(cypher, {**params, "keys": keys})):
             by_id.setdefault(row["claim_id"], row)
         truncated = truncated or len(by_id) > CLAIM_CAP
     claims = sorted(by_id.values(), key=lambda r: (r.get("time_ts") or 0, r["claim_id"]))
     return claims[:CLAIM_CAP], truncated
+
+
+def evidence_claim_ids(case: Case, clusters: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """The claims the clusters' signals cite, and those an investigator added to the case (evidence kind 'claim')."""
+    cited = sorted({str(i) for c in clusters for i in (c.get("claim_ids") or [])})
+    added = sorted({str(e["ref"]) for e in case.evidence if e.get("kind") == "claim" and e.get("ref")} - set(cited))
+    return cited, added
+
+
+def _claims(
+    store: GraphStore,
+    case: Case,
+    clusters: list[dict[str, Any]],
+    members: list[dict[str, Any]],
+    facilities: list[str],
+) -> tuple[list[dict[str, Any]], bool, str]:
+    """The package's claims and how they were chosen (``basis``: cited / members)."""
+    cited, added = evidence_claim_ids(case, clusters)
+    if any("claim_ids" in c for c in clusters) or not members or added:
+        ids = (cited + added)[:CLAIM_CAP]
+        return _claims_by_id(store, ids), len(cited) + len(added) > CLAIM_CAP, "cited"
+    # clusters written before runs kept their cited claims, or a case opened on entities alone
+    claims, truncated = _claims_of_members(store, members, facilities, _window(clusters))
+    return claims, truncated, "members"
 
 
 def _totals(claims: list[dict[str, Any]]) -> dict[str, Any]:
@@ -394,12 +435,18 @@ def _network(members: list[dict[str, Any]], claims: list[dict[str, Any]]) -> tup
     }
     edges: Counter[tuple[str, str]] = Counter()
     pid_of_card: dict[str, str] = {}
+    address_of_text = {m.get("name"): f"Address:{m['key']}" for m in members if m["label"] == "Address"}
     for m in members:
         if m["label"] == "Patient":
             for phone in m.get("phones", []):
                 edges[(f"Patient:{m['key']}", f"Phone:{phone}")] += 1
+            for text in m.get("addresses", []):
+                if text in address_of_text:
+                    edges[(f"Patient:{m['key']}", address_of_text[text])] += 1
             for card in m.get("cards", []):
                 pid_of_card[card] = m["key"]
+                if f"Card:{card}" in nodes:
+                    edges[tuple(sorted((f"Patient:{m['key']}", f"Card:{card}")))] += 1
     for c in claims:
         fac = f"Facility:{c['facility_code']}" if c.get("facility_code") else None
         if fac and fac not in nodes:
@@ -415,12 +462,36 @@ def _network(members: list[dict[str, Any]], claims: list[dict[str, Any]]) -> tup
         for end in (a, b):
             if end not in nodes and end.startswith("Phone:"):
                 nodes[end] = PictureNode(end, "Phone", end.split(":", 1)[1], member=False)
-    return list(nodes.values()), [(a, b, w) for (a, b), w in edges.items() if a in nodes and b in nodes]
+    kept = [(a, b, w) for (a, b), w in edges.items() if a in nodes and b in nodes]
+    linked = {end for a, b, _ in kept for end in (a, b)}
+    # a phone or address nobody in the package is linked to says nothing on paper: leave it out
+    drawn = [n for n in nodes.values() if n.id in linked or n.label not in ("Address", "Phone")]
+    return drawn, kept
 
 
-def collect_referral(store: GraphStore, case_id: str, *, by: str = "") -> dict[str, Any]:
+def _display_names(store: GraphStore, usernames: set[str]) -> dict[str, str]:
+    """Login name -> the person's display name (李调查), for every name a reader sees in the package."""
+    from ringsight.cases.accounts import get_user
+
+    out: dict[str, str] = {}
+    for name in sorted(n for n in usernames if n):
+        user = get_user(store, name) if not name.startswith("cli:") else None
+        out[name] = user.label if user else name
+    return out
+
+
+def _people(store: GraphStore, case: Case, notes: list[dict[str, Any]], by: str) -> dict[str, str]:
+    names = {case.created_by, case.assignee or "", by}
+    names |= {str(h.get("user") or "") for h in case.history}
+    names |= {str(n.get("author") or "") for n in notes}
+    return _display_names(store, names)
+
+
+def collect_referral(store: GraphStore, case_id: str, *, by: str = "", document_no: str = "") -> dict[str, Any]:
     """Everything the referral needs, as plain data (the content of ``referral.json``), identities in clear.
 
+    The claims are the evidence: those the clusters' signals cite plus those
+    an investigator added to the case — never every claim at a facility.
     Not audited and not permission-checked by itself: call :func:`build_referral`.
     """
     case = get_case(store, case_id)
@@ -432,27 +503,26 @@ def collect_referral(store: GraphStore, case_id: str, *, by: str = "") -> dict[s
         {m["key"] for m in members if m["label"] == "Facility"}
         | {f for c in clusters for f in (c.get("facilities") or [])}
     )
-    claims, truncated = _claims(store, members, facilities, _window(clusters))
+    claims, truncated, basis = _claims(store, case, clusters, members, facilities)
     totals = _totals(claims)
     repeats = repeat_offenders(store, [(m["label"], m["key"]) for m in members])
     repeat_keys = {(r.label, r.key): r.explanation_zh for r in repeats}
     for m in members:
         m["repeat_offender"] = repeat_keys.get((m["label"], m["key"]), "")
-        m["label_zh"] = {
-            "Patient": "参保人",
-            "Card": "医保卡",
-            "Phone": "电话",
-            "Address": "地址",
-            "Facility": "定点医药机构",
-            "Doctor": "医师",
-            "Terminal": "终端",
-            "Operator": "操作员",
-        }.get(m["label"], m["label"])
+        m["label_zh"] = LABEL_ZH.get(m["label"], m["label"])
+        m["gender_zh"] = value_zh("gender", m.get("gender"))
+    for c in clusters:
+        c["typologies_zh"] = [typology_zh(x) for x in c.get("typologies") or []]
+        for sig in c["signals"]:
+            sig["name_zh"] = signal_zh(sig.get("name"))
     now = int(time.time())
     entries = audit.list_entries(store, target=f"Case:{case_id}", limit=10_000)
+    notes = _notes(store, case, cluster_ids, members)
     return {
-        "format": "ringsight.referral/1",
+        "format": "ringsight.referral/2",
         "generated": {"ts": now, "time": _iso(now), "by": by, "ringsight": __version__},
+        "document_no": document_no,
+        "people": _people(store, case, notes, by),
         "case": {**case.as_dict(now), "state_zh": STATE_NAMES_ZH.get(case.state, case.state)},
         "found": {
             "clusters": clusters,
@@ -460,10 +530,11 @@ def collect_referral(store: GraphStore, case_id: str, *, by: str = "") -> dict[s
         },
         "members": [{k: v for k, v in m.items() if k != "props"} | {"properties": m["props"]} for m in members],
         "claims": claims,
+        "claims_basis": basis,
         "claims_truncated": truncated,
         "totals": totals,
         "legal": legal_assessment(totals["fund_loss"]),
-        "notes": _notes(store, case, cluster_ids, members),
+        "notes": notes,
         "history": list(case.history),
         "audit": entries[::-1],
         "outcome": {
@@ -483,7 +554,9 @@ def collect_referral(store: GraphStore, case_id: str, *, by: str = "") -> dict[s
 def _evidence_list(case: Case, totals: dict[str, Any], member_count: int) -> list[dict[str, Any]]:
     """The case's own evidence items followed by the materials in this package."""
     items = [
-        {"title": e.get("title"), "kind": e.get("kind"), "ref": e.get("ref"), "source": "case"} for e in case.evidence
+        {"title": e.get("title"), "kind": e.get("kind"), "ref": e.get("ref"), "source": "case"}
+        for e in case.evidence
+        if e.get("kind") != "claim"
     ]
     items += [
         {
@@ -518,6 +591,29 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+class ReferralRefused(RingSightError):
+    """The case is not at a step where it may be referred."""
+
+    exit_code = 2
+
+
+#: States a case must have reached before its package may leave the bureau (past 初审: the suspect was reviewed).
+REFERRAL_STATES = ("复审", "申诉", "调查核实", "处理", CLOSED)
+
+
+def _document_no(store: GraphStore, case_id: str, settings: Settings) -> str:
+    """〔年份〕<bureau>移字第N号: the case's number from an earlier export this year, else the next one."""
+    year = datetime.now(TZ).year
+    since = int(datetime(year, 1, 1, tzinfo=TZ).timestamp())
+    numbers: dict[str, int] = {}
+    for e in audit.list_entries(store, action="export.referral", since_ts=since, limit=100_000):
+        after = json.loads(e.get("after") or "{}")
+        if after.get("document_seq"):
+            numbers.setdefault(e["target"], int(after["document_seq"]))
+    seq = numbers.get(f"Case:{case_id}") or max(numbers.values(), default=0) + 1
+    return f"〔{year}〕{settings.cases.bureau_short}移字第{seq}号"
+
+
 def build_referral(
     store: GraphStore, case_id: str, out_dir: Path, user: Principal, *, settings: Settings | None = None
 ) -> ReferralPackage:
@@ -532,8 +628,17 @@ def build_referral(
 
     require(user, Permission.EXPORT_REFERRAL)
     settings = settings or get_settings()
+    case = get_case(store, case_id)
+    if case.state not in REFERRAL_STATES:
+        raise ReferralRefused(
+            f"Case {case_id} is still in {case.state}: a referral package leaves the bureau only after 初审.",
+            f"Move it on first (`ringsight case move {case_id} 复审 --version {case.version} --as NAME`).",
+        )
     font = find_cjk_font(settings)
-    data = collect_referral(store, case_id, by=user.username)
+    document_no = _document_no(store, case_id, settings)
+    data = collect_referral(store, case_id, by=user.username, document_no=document_no)
+    data["sender"] = settings.cases.bureau
+    data["receiver"] = settings.cases.police
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"referral-{case_id}"
@@ -561,6 +666,8 @@ def build_referral(
             "members": len(data["members"]),
             "claims": data["totals"]["claim_count"],
             "fund_loss": data["totals"]["fund_loss"],
+            "document_no": document_no,
+            "document_seq": int(document_no.rsplit("第", 1)[1].rstrip("号")),
         },
     )
     return ReferralPackage(out_dir, pdf, zip_path, json_path, members_csv, claims_csv, png, audit_id)

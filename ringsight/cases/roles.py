@@ -82,7 +82,7 @@ class Principal(Protocol):
 class AccessDenied(RingSightError):
     """The user's role does not allow the action (or the account is disabled)."""
 
-    exit_code = 5
+    exit_code = 7
 
 
 def check_role(role: str) -> str:

@@ -67,6 +67,8 @@ RETURN DISTINCT c.cluster_id AS cluster_id, c.date_to AS date_to, r.run_id AS ru
 class SanctionError(RingSightError):
     """A sanction cannot be recorded as asked."""
 
+    exit_code = 2
+
 
 def _iso_date(ts: int | None) -> str | None:
     return datetime.fromtimestamp(ts, tz=UTC).astimezone(TZ).date().isoformat() if ts else None

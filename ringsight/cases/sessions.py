@@ -51,7 +51,7 @@ MIN_SECRET_LENGTH = 32
 class SessionError(RingSightError):
     """The session token is missing, forged, expired or revoked: the user must log in again."""
 
-    exit_code = 5
+    exit_code = 7
 
 
 @dataclass(frozen=True)

@@ -94,15 +94,25 @@ RETURN ok, c.version AS version
 
 
 class CaseError(RingSightError):
-    """A case change cannot be made as asked."""
+    """A case change cannot be made as asked (an illegal transition, a missing field: bad input, exit 2)."""
+
+    exit_code = 2
 
 
 class CaseNotFound(CaseError):
     """No case with that id."""
 
 
+class CaseExists(CaseError):
+    """The cluster already has an open case."""
+
+    exit_code = 8
+
+
 class CaseConflict(CaseError):
     """Someone else changed the case since the editor loaded it (a stale version)."""
+
+    exit_code = 8
 
     def __init__(self, message: str, hint: str | None = None, *, current_version: int, changed_by: str | None) -> None:
         super().__init__(message, hint)
@@ -388,15 +398,25 @@ def create_case(
     summary: str | None = None,
     assignee: str | None = None,
     settings: Settings | None = None,
+    allow_second: bool = False,
 ) -> Case:
     """Open a case in 初审 covering clusters (by id) and entities (``(label, key)``); audited.
 
-    The assignee defaults to the creator. Refused when any target is not in the graph.
+    The assignee defaults to the creator. Refused when any target is not in the graph, and when a
+    cluster already has an open case (two teams working one ring unawares) unless ``allow_second``.
     """
     require(user, Permission.CASE_EDIT)
     settings = settings or get_settings()
     if not title or not title.strip():
         raise CaseError("A case needs a title.", "Give it a short title, e.g. the facility and the pattern.")
+    if not allow_second:
+        for cluster in clusters:
+            open_cases = [c.case_id for c in cases_covering(store, "Cluster", cluster) if c.state != CLOSED]
+            if open_cases:
+                raise CaseExists(
+                    f"Cluster {cluster} already has an open case: {', '.join(open_cases)}.",
+                    "Work on that case (`ringsight case show ID`), or open a second one on purpose with --second.",
+                )
     targets = [("Cluster", c) for c in clusters] + [(lb, k) for lb, k in entities]
     for label, _ in targets:
         _node_type(label)
@@ -489,7 +509,8 @@ def move_case(
     if frm == "申诉":
         if appeal_outcome not in APPEAL_OUTCOMES:
             raise CaseError(
-                "Leaving 申诉 needs the appeal's outcome.", f"Give appeal_outcome: {', '.join(APPEAL_OUTCOMES)}."
+                "Leaving 申诉 needs the appeal's outcome.",
+                f"Give --appeal (appeal_outcome): {', '.join(APPEAL_OUTCOMES)}.",
             )
         changes["appeal_outcome"] = appeal_outcome
     if to_state == "申诉":

@@ -37,18 +37,27 @@ _OUT = typer.Option(None, "--out", "-o", help="Write to this file instead of the
 @query_app.command("list")
 def list_queries(
     tag: str | None = typer.Option(None, "--tag", "-t", help="Only queries with this typology tag."),
+    fmt: str = _FORMAT,
+    out: Path | None = _OUT,
 ) -> None:
     """List the named queries: built-in ones and those in RINGSIGHT_QUERIES_DIR."""
+    _check_format(fmt)
     library = QueryLibrary.load(get_settings())
-    grid = Table(title=f"{len(library)} queries", show_lines=True)
+    chosen = [q for q in library if not tag or tag in q.tags]
+    if fmt != "table" or out is not None:
+        rows = [
+            [q.name, q.title_zh, q.title_en, list(q.tags), "write" if q.is_write else "read", q.source] for q in chosen
+        ]
+        listing = QueryResult(["name", "title_zh", "title_en", "tags", "mode", "source"], rows)
+        emit(listing, fmt, out, console, title=f"{len(chosen)} queries")
+        return
+    grid = Table(title=f"{len(chosen)} queries", show_lines=True)
     grid.add_column("name", no_wrap=True, style="bold")
     grid.add_column("标题 / title", overflow="fold")
     grid.add_column("tags", overflow="fold")
     grid.add_column("mode")
     grid.add_column("from", overflow="fold")
-    for q in library:
-        if tag and tag not in q.tags:
-            continue
+    for q in chosen:
         mode = "[red]write[/]" if q.is_write else "read"
         grid.add_row(q.name, escape(f"{q.title_zh}\n{q.title_en}"), ", ".join(q.tags), mode, escape(q.source))
     console.print(grid)

@@ -37,7 +37,9 @@ _REQUIRED = object()
 
 
 class ParameterError(QueryError):
-    """A parameter is missing, unknown, or does not fit its declared type."""
+    """A parameter is missing, unknown, or does not fit its declared type (bad input: exit 2)."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)

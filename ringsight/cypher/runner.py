@@ -27,7 +27,7 @@ from typing import Any
 from ringsight.config import Settings
 from ringsight.cypher.library import NamedQuery, QueryLibrary, SampleSpec, referenced_params
 from ringsight.cypher.params import ParamSpec, parse_params, parse_value
-from ringsight.errors import QueryError
+from ringsight.errors import QueryError, QueryTimeout
 from ringsight.graph.store import GraphStore, QueryResult, cap_rows
 
 SAMPLE_COLUMNS = ("stratum_size", "sample_size", "draw_rank", "draw_hash")
@@ -58,12 +58,7 @@ def run_named(
     params = {**given, **_reserved(query.text, user)}
     if query.is_write:
         return _run_write(store, query, params, given, settings, allow_write, user)
-    result = store.read(
-        query.text,
-        params,
-        timeout_ms=settings.query.timeout_ms,
-        row_cap=settings.query.row_cap,
-    )
+    result = _read(store, query.text, params, settings)
     if query.sample is not None:
         result = _sample(query, result, params, settings)
     return result
@@ -90,12 +85,31 @@ def run_adhoc(
     bad = [k for k in (params or {}) if not isinstance(k, str) or not k]
     if bad:
         raise QueryError(f"Parameter names must be text; got {bad!r}.")
-    return store.read(
-        text,
-        {k: _epoch_if_time(v) for k, v in (params or {}).items()},
-        timeout_ms=settings.query.timeout_ms,
-        row_cap=settings.query.row_cap,
-    )
+    return _read(store, text, {k: _epoch_if_time(v) for k, v in (params or {}).items()}, settings)
+
+
+#: What an embedded store says when the graph does not exist yet (nothing loaded): a read finds nothing.
+_NO_GRAPH = ("empty key", "invalid graph operation")
+_SYNTAX = ("invalid input", "syntax", "errmsg", "unknown function", "not defined", "mismatched input")
+
+
+def _read(store: GraphStore, text: str, params: dict[str, Any], settings: Settings) -> QueryResult:
+    """A read with the configured limits; no graph yet reads as no rows, a syntax error says what to do."""
+    try:
+        return store.read(text, params, timeout_ms=settings.query.timeout_ms, row_cap=settings.query.row_cap)
+    except QueryTimeout:
+        raise
+    except QueryError as exc:
+        lowered = exc.message.lower()
+        if any(m in lowered for m in _NO_GRAPH):
+            return QueryResult([], [])
+        if exc.hint is None and any(m in lowered for m in _SYNTAX):
+            raise QueryError(
+                exc.message,
+                "Fix the Cypher at the position shown; the Cypher both stores accept is in "
+                "ringsight/cypher/SUBSET.md, and `ringsight query show NAME` prints worked examples.",
+            ) from exc
+        raise
 
 
 def _epoch_if_time(value: Any) -> Any:

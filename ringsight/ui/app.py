@@ -52,16 +52,16 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     data = UiData(store, settings, **data_options)
     library, error = load_library(settings)
     services = Services(data=data, canvas=Canvas(data), settings=settings, library=library, library_error=error)
-    store_label = store.describe()
 
     def layout() -> dash.html.Div:
         role = current_role()
         session = current_session()
+        page_lang = auth.request_language(lang)
         return build_layout(
-            auth.request_language(lang),
+            page_lang,
             role=role,
             masked=not personal_data_visible(role),
-            store_label=store_label,
+            store_label=store_pill(settings.graph, page_lang),
             user_label=session.user.label if session else "",
             username=session.user.username if session else "",
         )
@@ -71,3 +71,14 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     register_callbacks(app, services)
     app.ringsight = services  # type: ignore[attr-defined]
     return app
+
+
+def store_pill(graph: str, lang: str) -> str:
+    """What the header says about the store: 内置图库, or the kind and host of a server (no path, no password)."""
+    from urllib.parse import urlsplit
+
+    if graph in ("", "embedded"):
+        return t("store.embedded", lang)
+    parts = urlsplit(graph)
+    kind = "Neo4j" if parts.scheme.startswith(("neo4j", "bolt")) else "FalkorDB"
+    return f"{kind} {parts.hostname or ''}".strip()

@@ -152,11 +152,16 @@ class Canvas:
             members=roles,
             history=[{"op": "open", "cluster": cluster_id, "added": ids}],
         )
+        linked = {e[end] for e in edges for end in ("source", "target")}
+        lonely = [i for i in ids if i not in linked]
+        for e in elements:
+            if e["data"]["id"] in lonely:
+                e["data"]["lonely"] = 1  # drawn beside the ring; the status line says why
         return Outcome(
             state,
             elements,
-            "msg.opened",
-            {"cluster": cluster_id, "nodes": len(nodes), "edges": len(edges)},
+            "msg.opened_lonely" if lonely and linked else "msg.opened",
+            {"cluster": cluster_id, "nodes": len(nodes), "edges": len(edges), "lonely": len(lonely)},
             relayout=True,
             seconds=time.perf_counter() - t0,
         )
@@ -218,6 +223,10 @@ class Canvas:
         t0 = time.perf_counter()
         present = set(self._refs(state["nodes"]))
         new = [r for r in dict.fromkeys(refs) if r not in present]
+        if refs and not new:
+            # already drawn: select and centre it instead of saying "0 added"
+            name = _label_of(elements, self._focus(refs) or "")
+            return Outcome(state, elements, "msg.already", {"node": name, "focus": self._focus(refs)})
         hidden_ids = {self.data.registry.id_for(r) for r in new} & set(state["hidden"])
         state = {**state, "hidden": [h for h in state["hidden"] if h not in hidden_ids]}
         outcome = self._add(state, elements, new, positions, anchor=None)
@@ -449,6 +458,38 @@ def _place(
             out.update(_grid(ids, right, cy))
         else:
             out.update(_arc(ids, pos[group], (cx, cy)))
+    return _clear_of(out, pos, groups, (cx, cy))
+
+
+#: Closest two node centres may be after an expansion (a node with its label is about this wide).
+MIN_GAP = 64.0
+
+
+def _clear_of(
+    placed: Positions, drawn: Positions, groups: dict[str | None, list[str]], centre: tuple[float, float]
+) -> Positions:
+    """Move each new node outwards, away from the node that brought it in, until it overlaps nothing drawn.
+
+    The arc is where new nodes belong; when a node already on the canvas (or a
+    new one placed before) sits there, the new one steps further out along
+    the same ray, turning a little each step, so nothing lands on anything.
+    """
+    anchor_of = {nid: group for group, ids in groups.items() for nid in ids}
+    taken = [(p["x"], p["y"]) for p in drawn.values()]
+    out: Positions = {}
+    for nid, p in placed.items():
+        origin = drawn.get(anchor_of.get(nid) or "", {"x": centre[0], "y": centre[1]})
+        x, y = p["x"], p["y"]
+        angle = math.atan2(y - origin["y"], x - origin["x"]) if (x, y) != (origin["x"], origin["y"]) else 0.0
+        dist = math.hypot(x - origin["x"], y - origin["y"])
+        for step in range(200):
+            if all((x - a) ** 2 + (y - b) ** 2 >= MIN_GAP**2 for a, b in taken):
+                break
+            dist += 18.0
+            angle += 0.21 if step % 2 else -0.17
+            x, y = origin["x"] + dist * math.cos(angle), origin["y"] + dist * math.sin(angle)
+        out[nid] = {"x": round(x, 1), "y": round(y, 1)}
+        taken.append((x, y))
     return out
 
 

@@ -52,8 +52,15 @@ def deadline_text(case: Case, lang: str, now: float | None = None) -> str:
 
 
 # -- grid -----------------------------------------------------------------------------------
-def case_rows(cases: Iterable[Case], lang: str, now: float | None = None) -> list[dict[str, Any]]:
-    """Rows for the cases grid."""
+def who(names: dict[str, str] | None, username: str | None) -> str:
+    """A login name as the person's display name (李调查), the login name when unknown."""
+    return (names or {}).get(username or "", username or "")
+
+
+def case_rows(
+    cases: Iterable[Case], lang: str, now: float | None = None, names: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Rows for the cases grid (people by display name)."""
     now = time.time() if now is None else now
     rows = []
     for c in cases:
@@ -65,7 +72,7 @@ def case_rows(cases: Iterable[Case], lang: str, now: float | None = None) -> lis
                 "state_label": state_label(c.state, lang),
                 "overdue": c.is_overdue(now),
                 "overdue_label": t("case.overdue", lang) if c.is_overdue(now) else "",
-                "assignee": c.assignee or "",
+                "assignee": who(names, c.assignee),
                 "deadline": when(c.deadline_ts, with_time=False),
                 "days_left": c.days_left(now),
                 "updated": when(c.updated_ts),
@@ -92,12 +99,14 @@ def case_columns(lang: str) -> list[dict[str, Any]]:
 
 
 # -- the case view ---------------------------------------------------------------------------
-def head(case: Case, lang: str, repeat: list[Any], now: float | None = None) -> list[Any]:
+def head(
+    case: Case, lang: str, repeat: list[Any], now: float | None = None, names: dict[str, str] | None = None
+) -> list[Any]:
     """Title line, facts and the repeat-offender warning."""
     overdue = case.is_overdue(now)
     facts = [
-        (t("col.assignee", lang), case.assignee or ""),
-        (t("case.created", lang), f"{when(case.created_ts)} · {case.created_by}"),
+        (t("col.assignee", lang), who(names, case.assignee)),
+        (t("case.created", lang), f"{when(case.created_ts)} · {who(names, case.created_by)}"),
         (t("cases.col_deadline", lang), deadline_text(case, lang, now)),
         (t("case.version", lang), str(case.version)),
     ]
@@ -195,21 +204,22 @@ def move_buttons(case: Case, user: Any, lang: str) -> list[Any]:
     return buttons
 
 
-def history(case: Case, lang: str) -> list[Any]:
-    """Every step with who and when, newest first."""
+def history(case: Case, lang: str, names: dict[str, str] | None = None) -> list[Any]:
+    """Every step with who (display name, login name on hover) and when, newest first."""
     rows = []
     for ev in reversed(case.history):
         action = ev.get("action", "")
         parts: list[Any] = [
             html.Span((ev.get("time") or "")[:16].replace("T", " "), className="hist-time"),
-            html.Span(ev.get("user", ""), className="hist-user"),
+            html.Span(who(names, ev.get("user")), className="hist-user", title=ev.get("user", "")),
             html.Span(t(f"hist.{action}", lang) if f"hist.{action}" in TEXT else action, className="hist-action"),
         ]
         if ev.get("to") and action in ("create", "move"):
             arrow = f"{state_label(ev['from'], lang)} → " if ev.get("from") else ""
             parts.append(html.Span(arrow + state_label(ev["to"], lang), className="hist-move"))
         if action == "assign":
-            parts.append(html.Span(f"{ev.get('from') or '—'} → {ev.get('to') or ''}", className="hist-move"))
+            moved = f"{who(names, ev.get('from')) or '—'} → {who(names, ev.get('to'))}"
+            parts.append(html.Span(moved, className="hist-move"))
         detail: list[str] = []
         if ev.get("outcome"):
             detail.append("、".join(t(f"outcome.{o}", lang) for o in ev["outcome"]))

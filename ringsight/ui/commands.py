@@ -8,6 +8,8 @@ from rich.console import Console
 from ringsight.config import Settings
 
 console = Console()
+#: Worker threads of the WSGI server: callbacks wait on the graph store, so more than the cores.
+WSGI_THREADS = 8
 
 
 def serve(settings: Settings, *, host: str | None = None, port: int | None = None, debug: bool = False) -> None:
@@ -47,7 +49,13 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
         f"RingSight workbench on [bold]http://{host}:{port}/[/] ({settings.graph_display}); log in with an account "
         "from `ringsight users add`; Ctrl+C stops it"
     )
-    dash_app.run(host=host, port=port, debug=debug)
+    if debug:  # Dash's own server, for its reloader and error overlay while developing
+        dash_app.run(host=host, port=port, debug=True)
+        return
+    # a production WSGI server: Flask's built-in one is for development only (and says so)
+    from waitress import serve as wsgi_serve
+
+    wsgi_serve(dash_app.server, host=host, port=port, threads=WSGI_THREADS, ident="RingSight")
 
 
 def register(app: typer.Typer) -> None:

@@ -57,6 +57,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "col.fund": ("基金支付(元)", "Fund paid (¥)"),
     "col.facilities": ("涉及机构", "Facilities"),
     "col.district": ("区县", "District"),
+    "col.member_district": ("参保人住址区县", "Members' home district"),
+    "col.member_district_tip": (
+        "团伙所涉结算中参保人住址最多的区县（不是涉及机构所在的区县）",
+        "Where most of the persons behind the cluster's claims live (not the facility's district)",
+    ),
     "col.change": ("变化", "Change"),
     "col.case": ("案件状态", "Case status"),
     "col.assignee": ("承办人", "Assignee"),
@@ -234,6 +239,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "val.insurance_type.resident": ("居民医保", "resident insurance"),
     "val.insurance_type.maternity": ("生育保险", "maternity insurance"),
     "val.id_type.resident": ("居民身份证", "resident ID card"),
+    "val.id_type.resident_id": ("居民身份证", "resident ID card"),
+    "val.id_type.passport": ("护照", "passport"),
+    "val.id_type.other": ("其他证件", "other ID"),
     "val.kind.hospital": ("医院", "hospital"),
     "val.kind.clinic": ("门诊部/诊所", "clinic"),
     "val.kind.pharmacy": ("定点零售药店", "pharmacy"),
@@ -304,6 +312,14 @@ TEXT: dict[str, tuple[str, str]] = {
         "已打开团伙 {cluster}：{nodes} 个节点、{edges} 条连线，用时 {s} 秒",
         "Opened {cluster}: {nodes} nodes, {edges} links in {s} s",
     ),
+    "msg.opened_lonely": (
+        "已打开团伙 {cluster}：{nodes} 个节点、{edges} 条连线，用时 {s} 秒。"
+        "右侧 {lonely} 个成员与图中其他节点没有直接连线："
+        "它们因同期住院、共用信息等线索被归入团伙（见疑点信号），展开可看到关联",
+        "Opened {cluster}: {nodes} nodes, {edges} links in {s} s. "
+        "The {lonely} members on the right have no link drawn: they belong through shared stays or details "
+        "(see the signals); expand them to see how",
+    ),
     "msg.expanded": ("展开 {node}：新增 {n} 个节点，用时 {s} 秒", "Expanded {node}: {n} new nodes in {s} s"),
     "msg.expanded_none": ("{node} 没有更多可展开的关联", "{node} has no more links to expand"),
     "msg.supernode": (
@@ -313,6 +329,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "msg.undo": ("已撤销：{what}", "Undone: {what}"),
     "msg.undo_none": ("没有可撤销的操作", "Nothing to undo"),
     "msg.added": ("已加入 {n} 个节点", "Added {n} nodes"),
+    "msg.already": ("{node} 已在图中，已选中并居中", "{node} is already on the canvas: selected and centred"),
     "msg.hidden": ("已隐藏 {node}", "Hid {node}"),
     "msg.collapsed": ("已收起 {node}：移除 {n} 个节点", "Collapsed {node}: removed {n} nodes"),
     "msg.filtered": ("时间范围 {start} 至 {end}：{edges} 条连线", "Time range {start} to {end}: {edges} links"),

@@ -56,6 +56,11 @@ TEXT_CASES: dict[str, tuple[str, str]] = {
     # -- opening a case ---------------------------------------------------------------------
     "case.open_for_selected": ("为选中团伙立案", "Open a case for the selected cluster"),
     "case.open_case": ("立案", "Open a case"),
+    "store.embedded": ("内置图库", "built-in graph store"),
+    "case.exists": (
+        "该团伙已有未结案件 {case}：请在该案件中办理，不再重复立案。",
+        "This cluster already has an open case {case}: work on it instead of opening another.",
+    ),
     "case.new_title": ("新建案件", "New case"),
     "case.field_title": ("案件名称", "Title"),
     "case.field_summary": ("案情摘要", "Summary"),

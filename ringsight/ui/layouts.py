@@ -61,13 +61,44 @@ def force_layout(elements: list[dict[str, Any]], *, iterations: int | None = Non
     scale = LINK_LENGTH / _median_length(coords, list(pairs)) if pairs else LINK_LENGTH
     xy = np.asarray(coords, dtype=float) * scale
     xy -= xy.mean(axis=0)
-    sizes = {e["data"]["id"]: float(e["data"].get("size") or 30.0) for e in elements if "source" not in e["data"]}
-    xy = separate(xy, np.array([sizes.get(nid, 30.0) / 2 + LABEL_ROOM for nid in ids]))
+    room = {e["data"]["id"]: _room(e["data"]) for e in elements if "source" not in e["data"]}
+    xy = separate(xy, np.array([room.get(nid, 15.0 + LABEL_ROOM) for nid in ids]))
+    xy = _beside(xy, {i for pair in pairs for i in pair})
     return {nid: {"x": round(float(xy[i, 0]), 1), "y": round(float(xy[i, 1]), 1)} for nid, i in index.items()}
+
+
+def _beside(xy: np.ndarray, linked: set[int]) -> np.ndarray:
+    """Nodes with no link on the canvas in a tidy column block just right of the linked ones.
+
+    A force layout pushes unlinked nodes to the far edge (nothing pulls them
+    in); a cluster's members that are linked only through things not drawn
+    (a shared stay, a phone off the canvas) belong next to the ring.
+    """
+    lonely = [i for i in range(len(xy)) if i not in linked]
+    if not lonely or not linked:
+        return xy
+    core = xy[sorted(linked)]
+    right, top = float(core[:, 0].max()) + LINK_LENGTH, float(core[:, 1].min())
+    rows = max(1, math.ceil(math.sqrt(len(lonely)) * 1.5))
+    out = xy.copy()
+    for k, i in enumerate(lonely):
+        out[i] = (right + (k // rows) * 110.0, top + (k % rows) * 80.0)
+    return out
 
 
 #: Extra room around a node for its label, in pixels.
 LABEL_ROOM = 20.0
+
+
+def _room(data: dict[str, Any]) -> float:
+    """How far another node's centre must keep away: the node, or its label when that is wider.
+
+    Labels sit under nodes and are wider than they are tall; around a hub,
+    neighbours packed by node size alone put their names on top of each other.
+    """
+    text = str(data.get("label") or "")
+    label_px = sum(11.0 if ord(ch) > 0x2E80 else 6.5 for ch in text) + 6.0
+    return max(float(data.get("size") or 30.0) / 2 + LABEL_ROOM, label_px / 2 + 8.0)
 
 
 def separate(xy: np.ndarray, radius: np.ndarray, *, rounds: int | None = None, limit: int = 1500) -> np.ndarray:

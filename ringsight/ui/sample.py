@@ -105,7 +105,7 @@ class _Builder:
         p = {
             "pid": pid,
             "id_raw": rid,
-            "id_type": "resident",
+            "id_type": "resident_id",
             "person_no": f"PSN{n:08d}",
             "name": name,
             "gender": gender,

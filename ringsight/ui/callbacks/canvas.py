@@ -156,6 +156,10 @@ def register(app: Dash, services: Services) -> None:
             return (no_update, no_update, t("msg.error", lang, error=repr(exc))) + (no_update,) * 6
         message = t(out.message, lang, **out.params, s=f"{out.seconds:.2f}") if out.message else no_update
         if out.elements is before and not out.relayout:
+            if out.params.get("focus") and out.message == "msg.already":  # select and centre what is there
+                nid = out.params["focus"]
+                focus_on = {"id": nid, "select": True, "nonce": time.time()}
+                return (no_update, out.state, message, focus_on, {"kind": "node", "id": nid}) + (no_update,) * 4
             return (no_update, out.state, message) + (no_update,) * 6
         new_state = {**out.state, "edges": sum(1 for e in out.elements if "source" in e["data"])}
         new_state["canvas_id"] = new_state.get("canvas_id") or uuid.uuid4().hex

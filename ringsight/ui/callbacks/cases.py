@@ -67,6 +67,11 @@ def queue_case_info(store: GraphStore, cluster_ids: list[str], now: float | None
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+def people(store: GraphStore) -> dict[str, str]:
+    """Login name -> display name of every account (a reader sees 李调查, not investigator)."""
+    return {u.username: u.label for u in accounts.list_users(store)}
+
+
 def clicked() -> dict[str, Any] | None:
     """The id of the pattern-matched button that was really clicked (None for re-renders).
 
@@ -76,9 +81,11 @@ def clicked() -> dict[str, Any] | None:
     trig = ctx.triggered_id
     if not isinstance(trig, dict):
         return None
-    for spec in ctx.inputs_list[0] if ctx.inputs_list else []:
-        if spec.get("id") == trig and spec.get("value"):
-            return dict(trig)
+    for group in ctx.inputs_list or []:
+        # a pattern-matched input (ALL) is a list of specs; a plain input is one spec (a dict)
+        for spec in group if isinstance(group, list) else [group]:
+            if isinstance(spec, dict) and spec.get("id") == trig and spec.get("value"):
+                return dict(trig)
     return None
 
 
@@ -187,14 +194,17 @@ def register(app: Dash, services: Services) -> None:
         State("lang", "data"),
         prevent_initial_call=True,
     )
-    def open_dialog(_q, _c, _cancel, rows, lang):  # type: ignore[no-untyped-def]
+    def open_dialog(queue_clicks, _c, _cancel, rows, lang):  # type: ignore[no-untyped-def]
         trig = ctx.triggered_id
         if trig == "case-create-cancel":
             return False, None, no_update, no_update, no_update, None
-        button = clicked()
-        if isinstance(trig, dict) and button is None:
-            return (no_update,) * 6
-        cluster_id = button["cluster"] if button else (rows or [{}])[0].get("cluster_id")
+        if trig == "queue-case-btn":
+            cluster_id = (rows or [{}])[0].get("cluster_id") if queue_clicks else None
+        else:
+            # the side panel's button: only a real click opens the dialog, never the panel re-rendering
+            # (opening another cluster removes or adds the button and fires this callback with no click)
+            button = clicked()
+            cluster_id = button["cluster"] if button else None
         if not cluster_id:
             return (no_update,) * 6
         try:
@@ -203,7 +213,18 @@ def register(app: Dash, services: Services) -> None:
             return True, None, "", "", cluster_id, _error(exc, lang)
         title, summary = _default_title(services, cluster_id, lang)
         target = f"{t('type.Cluster', lang)} {cluster_id}"
-        return True, cluster_id, title, summary, target, None
+        existing = [c for c in workflow.cases_covering(store, "Cluster", cluster_id) if c.state != CLOSED]
+        warning = (
+            dbc.Alert(
+                t("case.exists", lang, case="、".join(c.case_id for c in existing)),
+                color="warning",
+                class_name="case-alert",
+                id="case-exists",
+            )
+            if existing
+            else None
+        )
+        return True, cluster_id, title, summary, target, warning
 
     @app.callback(
         Output("case-modal", "is_open", allow_duplicate=True),
@@ -231,6 +252,12 @@ def register(app: Dash, services: Services) -> None:
                 summary=(summary or None),
                 settings=services.settings,
             )
+        except workflow.CaseExists:
+            existing = "、".join(
+                c.case_id for c in workflow.cases_covering(store, "Cluster", cluster_id) if c.state != CLOSED
+            )
+            warning = dbc.Alert(t("case.exists", lang, case=existing), color="danger", class_name="case-alert")
+            return no_update, warning, no_update, no_update, no_update
         except RingSightError as exc:
             return no_update, _error(exc, lang), no_update, no_update, no_update
         return False, None, case.case_id, "cases", time.time()
@@ -252,7 +279,7 @@ def register(app: Dash, services: Services) -> None:
         cases = workflow.list_cases(store, open_only=bool(open_only))
         overdue = sum(1 for c in cases if c.is_overdue())
         count = t("cases.count", lang, n=len(cases), overdue=overdue)
-        return case_view.case_rows(cases, lang), case_view.case_columns(lang), count
+        return case_view.case_rows(cases, lang, names=people(store)), case_view.case_columns(lang), count
 
     @app.callback(
         Output("case-open", "data", allow_duplicate=True),
@@ -329,7 +356,7 @@ def register(app: Dash, services: Services) -> None:
         return (
             HIDDEN,
             {},
-            case_view.head(case, lang, repeat),
+            case_view.head(case, lang, repeat, names=people(store)),
             case_view.path(case, lang),
             case_view.move_buttons(case, user, lang) if can(user, Permission.CASE_EDIT) else [],
             {} if case.state == "申诉" else HIDDEN,
@@ -340,7 +367,7 @@ def register(app: Dash, services: Services) -> None:
             case.assignee,
             {} if can(user, Permission.EXPORT_REFERRAL) else HIDDEN,
             {} if case.referral.get("to") and can(user, Permission.CASE_EDIT) else HIDDEN,
-            case_view.history(case, lang),
+            case_view.history(case, lang, names=people(store)),
             case_view.annotation_rows(notes, lang),
             _covers(store, case, lang),
             {"case_id": case.case_id, "version": case.version},
@@ -423,7 +450,8 @@ def register(app: Dash, services: Services) -> None:
             return _conflict(exc, lang), time.time()
         except RingSightError as exc:
             return _error(exc, lang), no_update
-        return _ok(t("case.assigned", lang, case=case.case_id, user=case.assignee or "")), time.time()
+        assigned = case_view.who(people(store), case.assignee)
+        return _ok(t("case.assigned", lang, case=case.case_id, user=assigned)), time.time()
 
     @app.callback(
         Output("case-message", "children", allow_duplicate=True),
@@ -548,7 +576,7 @@ def register(app: Dash, services: Services) -> None:
                         html.Span(case.case_id, className="case-id"),
                         html.Span(case_view.state_label(case.state, lang), className="case-state"),
                         html.Span(t("case.overdue", lang), className="case-overdue") if case.is_overdue() else None,
-                        html.Span(case.assignee or "", className="muted"),
+                        html.Span(case_view.who(people(store), case.assignee), className="muted"),
                         dbc.Button(
                             t("case.view", lang),
                             id={"type": "case-goto", "case": case.case_id},

@@ -130,7 +130,8 @@ def timeline_figure(tl: dict[str, Any], lang: str, since: int | None, until: int
             "rangemode": "tozero",
             "tickformat": ",.0f",
         },
-        xaxis={"gridcolor": "#f1f5f9"},
+        # dates as 2025-08-10 (Plotly's default puts "Aug 10" over "2025", which reads as "Aug 102025" as text)
+        xaxis={"gridcolor": "#f1f5f9", "tickformat": "%Y-%m-%d", "hoverformat": "%Y-%m-%d %H:%M", "nticks": 6},
         showlegend=True,
     )
     return fig

@@ -10,7 +10,7 @@ from dash import Dash, Input, Output, ctx, no_update
 from ringsight.cases.roles import Permission
 from ringsight.ui.auth import guarded
 from ringsight.ui.callbacks import Services
-from ringsight.ui.callbacks.cases import queue_case_info
+from ringsight.ui.callbacks.cases import people, queue_case_info
 from ringsight.ui.i18n import change_label, t, typology
 from ringsight.ui.present import mask_text
 
@@ -19,8 +19,8 @@ _NUMBER = {
 }
 
 
-def queue_rows(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
-    """Queue rows shaped for the grid, with display words in ``lang``."""
+def queue_rows(rows: list[dict[str, Any]], lang: str, names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Queue rows shaped for the grid, with display words in ``lang`` and people by display name."""
     out = []
     for rank, r in enumerate(rows, start=1):
         out.append(
@@ -41,7 +41,7 @@ def queue_rows(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
                 "case_id": r.get("case_id") or "",
                 "overdue": bool(r.get("overdue")),
                 "overdue_label": t("case.overdue", lang) if r.get("overdue") else "",
-                "assignee": r.get("assignee") or "",
+                "assignee": (names or {}).get(r.get("assignee") or "", r.get("assignee") or ""),
                 "repeat": t("repeat.badge", lang) if r.get("repeat") else "",
                 "repeat_text": " ".join(r.get("repeat") or []),
                 "dates": f"{r.get('date_from') or ''} ~ {r.get('date_to') or ''}",
@@ -80,7 +80,9 @@ def queue_columns(lang: str) -> list[dict[str, Any]]:
         col("claim_count", "col.claims", filter="agNumberColumnFilter", minWidth=90),
         col("amount", "col.amount", filter="agNumberColumnFilter", valueFormatter=_NUMBER, minWidth=120),
         col("facilities", "col.facilities", minWidth=180, tooltipField="facilities"),
-        col("district", "col.district", minWidth=85),
+        # detection's district is where most of the persons behind the claims live, not the facility's:
+        # the header says so, and the tooltip explains it
+        col("district", "col.member_district", minWidth=95, headerTooltip=t("col.member_district_tip", lang)),
         col("case_state", "col.case", cellRenderer="CaseBadge", minWidth=110),
         col("assignee", "col.assignee", minWidth=85),
         col("dates", "col.dates", minWidth=190, filter="agTextColumnFilter"),
@@ -104,7 +106,7 @@ def register(app: Dash, services: Services) -> None:
         info = queue_case_info(services.data.store, [r["cluster_id"] for r in raw])
         for r in raw:
             r.update(info.get(r["cluster_id"], {}))
-        rows = queue_rows(raw, lang)
+        rows = queue_rows(raw, lang, names=people(services.data.store))
         count = t("queue.count", lang, n=len(rows)) if rows else t("queue.empty", lang)
         return rows, queue_columns(lang), count
 
