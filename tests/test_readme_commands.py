@@ -23,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 FIXTURES = Path(__file__).parent / "fixtures" / "load"
-PASSWORD = "a long passphrase for wang"
+PASSWORD = "blue lantern over a quiet harbour"
 #: (text in a block, why it is not run here)
 NOT_RUN = (
     ("make demo", "starts the workbench server and runs the whole test suite (`make test`)"),

@@ -39,6 +39,12 @@ class CliLoginRequired(RingSightError):
     exit_code = 7
 
 
+class CliUserMissing(RingSightError):
+    """A password was given for no named user: bad input, not a refusal."""
+
+    exit_code = 2
+
+
 def token_path(settings: Settings) -> Path:
     """Where ``ringsight login`` keeps the token for this graph."""
     named = os.environ.get(TOKEN_ENV)
@@ -80,7 +86,7 @@ def acting_user(store: GraphStore, username: str | None, settings: Settings) -> 
     password = os.environ.get(PASSWORD_ENV)
     if password:
         if not username:
-            raise CliLoginRequired(
+            raise CliUserMissing(
                 f"{PASSWORD_ENV} is set but no user was named.", "Add --as NAME (or set RINGSIGHT_USER)."
             )
         return accounts.authenticate(store, username, password, CLI_ADDRESS, settings=settings)
