@@ -132,13 +132,14 @@ def load_files(
     *,
     settings: Settings,
     store: GraphStore | None = None,
-    profile: Path | None = None,
+    profile: Path | str | None = None,
     progress: bool = False,
     rejects_dir: Path | None = None,
     report_path: Path | None = None,
     mode: str = "auto",
     console: Console | None = None,
     max_reject_share: float | None = None,
+    joins: dict[str, Path] | None = None,
 ) -> LoadReport:
     """Load claims (and optionally claim items) files into the graph; return the load report.
 
@@ -148,7 +149,8 @@ def load_files(
     settings : where the data directory and the graph are; ``load.chunk_rows``
         and ``load.batch_size`` tune memory and batch sizes.
     store : an open store (else one is opened from ``settings`` and closed after).
-    profile : a TOML column profile for non-canonical exports.
+    profile : a TOML column profile for non-canonical exports (a path or a shipped profile's name).
+    joins : join name → file, overriding the files the profile's joins name.
     progress : show a Rich progress bar.
     rejects_dir, report_path : where rejected rows and the JSON report go
         (default: ``<data_dir>/loads/<graph>/<load_id>/``).
@@ -165,7 +167,7 @@ def load_files(
     rejected — the rejects and the report are written, the graph is not.
     """
     t0 = time.perf_counter()
-    prof = load_profile(profile)
+    prof = load_profile(profile, joins)
     inputs = prepare_inputs(list(claims), list(items or []), prof, settings.load.chunk_rows)
     if max_reject_share is None:
         max_reject_share = prof.max_reject_share

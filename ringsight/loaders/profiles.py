@@ -317,10 +317,15 @@ def resolve_profile(name_or_path: Path | str) -> Path:
     )
 
 
-def load_profile(path: Path | str | None) -> Profile:
-    """The canonical profile, extended by a user TOML profile when one is given."""
+def load_profile(path: Path | str | None, joins: dict[str, Path] | None = None) -> Profile:
+    """The canonical profile, extended by a user TOML profile when one is given.
+
+    ``joins`` overrides the file of a join by its name (``--join beneficiary=PATH``).
+    """
     profile = canonical_profile()
     if path is None:
+        if joins:
+            raise InputError("--join needs a --profile that declares the join.", "Add a [[claims.join]] table.")
         return profile
     path = resolve_profile(path)
     try:
@@ -335,7 +340,22 @@ def load_profile(path: Path | str | None) -> Profile:
     profile.max_reject_share = spec.load.max_reject_share
     _extend(profile.claims, spec.claims, path, "claims")
     _extend(profile.items, spec.items, path, "items")
+    if path.resolve().parent == SHIPPED_DIR.resolve():  # a shipped profile's files are the user's, not ours
+        profile.claims.base = profile.items.base = Path.cwd()
+    _override_joins(profile, path, joins or {})
     return profile
+
+
+def _override_joins(profile: Profile, path: Path, joins: dict[str, Path]) -> None:
+    """Point named joins at the files given on the command line."""
+    declared = {j.name: j for t in (profile.claims, profile.items) for j in t.joins}
+    for name, file in joins.items():
+        if name not in declared:
+            raise InputError(
+                f"--join {name}=… names no join of the profile {path}.",
+                f"The profile's joins: {', '.join(declared) or 'none'}.",
+            )
+        declared[name].file = str(Path(file).resolve())
 
 
 def _not_canonical(path: Path, where: str, key: str, canonical: str, table: TableProfile) -> InputError:

@@ -8,6 +8,12 @@ reason. Reasons are stable codes that tests, reports and users rely on:
 reason                           meaning
 ===============================  ==============================================
 ``missing_required``             a required column is empty in this row
+``bad_identifier``               an identifier (claim, person, card, facility,
+                                 doctor, item code …) holding a control
+                                 character or markup (``<``, ``>``)
+``control_character``            any other cell holding a control character
+                                 (NUL, escape sequences …; tab and line
+                                 breaks are allowed in free text)
 ``unknown_value``                a value outside the column's vocabulary
                                  (visit type, gender, insurance type, …)
 ``bad_datetime``                 a date-time that cannot be read
@@ -41,6 +47,8 @@ from ringsight.loaders.profiles import TableProfile
 
 REASONS: tuple[str, ...] = (
     "missing_required",
+    "bad_identifier",
+    "control_character",
     "unknown_value",
     "bad_datetime",
     "bad_date",
@@ -55,6 +63,24 @@ REASONS: tuple[str, ...] = (
 )
 WARNINGS: tuple[str, ...] = ("gender_mismatch", "payment_sum_mismatch", "item_amount_mismatch")
 MAX_CODE_LEN = 30
+
+CLAIM_IDENTIFIERS: tuple[str, ...] = (
+    "claim_id",
+    "patient_id",
+    "person_no",
+    "card_id",
+    "facility_id",
+    "doctor_id",
+    "terminal_id",
+    "operator_id",
+    "diagnosis_code",
+    "bed_no",
+)
+ITEM_IDENTIFIERS: tuple[str, ...] = ("claim_id", "item_code", "item_doctor_id", "prescription_id", "trace_codes")
+# identifiers become node keys, links and file names: no control, bidi or markup character
+_BAD_ID_CHARS = r"[\x00-\x1f\x7f<>\x{202a}-\x{202e}\x{2066}-\x{2069}]"
+# free text may break lines and hold tabs, nothing else below 0x20
+_BAD_TEXT_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 REASON = "_reason"
 COLUMN = "_column"
@@ -115,10 +141,40 @@ def parse_claims(frame: pl.DataFrame, table: TableProfile) -> pl.DataFrame:
     )
 
 
+def character_rules(table: TableProfile, identifiers: tuple[str, ...]) -> list[Rule]:
+    """Identifiers with control characters or markup, and any cell with a control character, are rejected.
+
+    A claim id carrying ``<a href>`` would become a link in the timeline, a
+    NUL byte breaks the store's parser, an escape sequence repaints a terminal.
+    """
+    rules = [
+        Rule(
+            "bad_identifier",
+            c,
+            pl.col(c).str.contains(_BAD_ID_CHARS).fill_null(False),
+            pl.lit(f"{c} holds a control character or markup (<, >)"),
+        )
+        for c in identifiers
+        if c in table.columns
+    ]
+    for c in table.columns:
+        if c not in identifiers:
+            rules.append(
+                Rule(
+                    "control_character",
+                    c,
+                    pl.col(c).str.contains(_BAD_TEXT_CHARS).fill_null(False),
+                    pl.lit(f"{c} holds a control character"),
+                )
+            )
+    return rules
+
+
 def claim_rules(table: TableProfile) -> list[Rule]:
     """The claims rules in the order they are checked."""
     col = pl.col
     rules = [Rule("missing_required", c, col(c).is_null(), pl.lit(f"{c} is empty")) for c in table.required]
+    rules.extend(character_rules(table, CLAIM_IDENTIFIERS))
     rules.append(_unknown("visit_type"))
     rules.append(_bad_time("claim_time", "p_claim_ts"))
     rules.append(_unknown("patient_id_type"))
@@ -181,6 +237,7 @@ def item_rules(table: TableProfile) -> list[Rule]:
     """The items rules in the order they are checked (orphans are checked against the claims later)."""
     col = pl.col
     rules = [Rule("missing_required", c, col(c).is_null(), pl.lit(f"{c} is empty")) for c in table.required]
+    rules.extend(character_rules(table, ITEM_IDENTIFIERS))
     rules.append(
         Rule(
             "bad_quantity",
