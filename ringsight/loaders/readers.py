@@ -109,7 +109,7 @@ def _open_csv(path: Path, size: int) -> Source:
     first = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
     if not first.strip():
         raise InputError(f"The file {path} is empty or has no header row.", "Export it again with a header row.")
-    if looks_binary(first):
+    if encoding != "utf-16" and looks_binary(text[:4096]):
         raise InputError(
             f"The file {path} does not look like text: its first line starts {excerpt(first, 24)}.",
             "Check that this is the claims export (CSV, XLSX or Parquet), not a binary or compressed file.",

@@ -28,8 +28,7 @@ def excerpt(text: object, limit: int = 40) -> str:
 
 
 def looks_binary(text: str) -> bool:
-    """True when a header line holds NUL bytes, many replacement characters or control characters."""
-    if "\x00" in text:
-        return True
+    """True when the start of a file holds many NUL, control or replacement characters (one NUL in a cell is a
+    bad row, not a binary file)."""
     bad = sum(1 for ch in text if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\r\n"))
     return bad > max(2, len(text) // 20)
