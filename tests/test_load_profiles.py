@@ -109,6 +109,7 @@ def test_foreign_export_loads_and_the_whole_tool_works_on_it(
     from ringsight.ui.callbacks.queue import queue_rows
     from ringsight.ui.canvas import Canvas
     from ringsight.ui.data import UiData
+    from ringsight.ui.present import display_label
 
     report = load_files([foreign["claims_path"]], settings=settings, store=store, profile=foreign["profile"])
     assert report.rejected == {} and report.loaded == foreign["claims"]
@@ -133,6 +134,12 @@ def test_foreign_export_loads_and_the_whole_tool_works_on_it(
     assert rows and "PRV900" in rows[0]["facilities"], "an unnamed facility is shown by its code"
     canvas = Canvas(data).open_cluster(queue[0]["cluster_id"])
     assert len([e for e in canvas.elements if "source" not in e["data"]]) >= 4
+    patient = next(r for r in data.cluster_refs(queue[0]["cluster_id"]) if r.label == "Patient")
+    props = data.entity(patient)
+    assert props is not None
+    # a member id that is not a resident ID is masked like one, never drawn whole to a masked session
+    assert display_label("Patient", {"id_raw": "BENE11000"}, visible=False) == "B*******0"
+    assert display_label("Card", {"card_id": "BENE11000"}, visible=False) == "B*******0"
 
     require_tool("pdftotext", "poppler-utils")
     users = make_users(store)
