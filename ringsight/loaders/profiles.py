@@ -21,6 +21,11 @@ one province's export on top of it::
 
 Header matching ignores case, surrounding and inner spaces and the
 full-width/half-width difference (NFKC), so ``ＳＥＴＬ_ＩＤ`` finds ``claim_id``.
+
+A profile may also set constants, derive columns, name date formats, pick an
+XLSX sheet and join other files (:mod:`ringsight.loaders.profile_schema` holds
+the layout, :mod:`ringsight.loaders.shape` applies it); docs/claims-format.md
+documents every key.
 """
 
 from __future__ import annotations
