@@ -142,5 +142,5 @@ def _constant_guess(canonical: str, chosen: dict[str, str], rows: pl.DataFrame) 
         return None, "no sampled id"
     ok = float(ids.to_frame("v").select(nz.resident_id_ok(pl.col("v").str.to_uppercase())).to_series().mean() or 0)
     if ok < 0.5:
-        return "other", f"only {ok:.0%} of the sampled {header} values are resident IDs"
-    return None, f"{ok:.0%} of the sampled {header} values are resident IDs"
+        return "other", f"only {ok:.0%} of the sampled {_q(header)} values are resident IDs"
+    return None, f"{ok:.0%} of the sampled {_q(header)} values are resident IDs"
