@@ -240,3 +240,36 @@ def test_shipped_profiles_are_valid_and_named() -> None:
     assert cms.claims.constants["visit_type"] == "inpatient" and cms.claims.joins[0].name == "beneficiary"
     with pytest.raises(InputError, match=r"shipped profiles: .*national"):
         load_profile("no-such-profile")
+
+
+def test_profile_errors_name_what_is_wrong(foreign: dict, store: GraphStore, settings: Settings) -> None:
+    claims = foreign["claims_path"]
+    body = foreign["profile"].read_text(encoding="utf-8")
+    broken = foreign["dir"] / "broken.toml"
+    broken.write_text(body.replace('["State", "County"]', '["State", "Borough"]'), encoding="utf-8")
+    with pytest.raises(InputError, match=r"lacks the header 'Borough', which the profile's claims.derived reads"):
+        load_files([claims], settings=settings, store=store, profile=broken)
+    broken.write_text(body.replace('on = "BeneID"', 'on = "MemberID"'), encoding="utf-8")
+    with pytest.raises(InputError, match=r"has no key header 'MemberID'"):
+        load_files([claims], settings=settings, store=store, profile=broken)
+    with pytest.raises(InputError, match=r"--join bene=… names no join"):
+        load_files([claims], settings=settings, store=store, profile=foreign["profile"], joins={"bene": claims})
+    assert store.count_nodes() == 0, "nothing is written when the profile does not fit"
+
+
+def test_join_file_given_on_the_command_line(
+    foreign: dict, store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    moved = tmp_path / "elsewhere" / "bene.csv"
+    moved.parent.mkdir()
+    (foreign["dir"] / "Beneficiary.csv").rename(moved)
+    with pytest.raises(InputError, match="does not exist"):
+        load_files([foreign["claims_path"]], settings=settings, store=store, profile=foreign["profile"])
+    report = load_files(
+        [foreign["claims_path"]],
+        settings=settings,
+        store=store,
+        profile=foreign["profile"],
+        joins={"beneficiary": moved},
+    )
+    assert report.loaded == foreign["claims"] and report.files[0].joined == [str(moved.resolve())]

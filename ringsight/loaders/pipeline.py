@@ -271,6 +271,7 @@ class _Load:
 
     def _fingerprint(self) -> str:
         parts = [f"{i.kind}:{i.source.fingerprint()}" for i in self.inputs]
+        parts += [f"join:{j.spec.name}:{Source(j.path, '').fingerprint()}" for i in self.inputs for j in i.joins]
         if self.profile.source is not None:
             parts.append(hashlib.sha1(Path(self.profile.source).read_bytes()).hexdigest())
         parts.append(self.settings.id_hash_key)
