@@ -184,6 +184,7 @@ def test_profile_init_drafts_a_profile_that_needs_few_edits(foreign: dict, tmp_p
     assert done.exit_code == 0, done.output
     text = out.read_text(encoding="utf-8")
     assert 'claim_id = "ClaimID"' in text and 'facility_id = "Provider"' in text
+    assert 'total_amount = "InscClaimAmtReimbursed"' in text and 'self_paid = "DeductibleAmtPaid"' in text
     assert 'admit_time = "AdmissionDt"' in text and '"%m/%d/%Y"' in text
     assert 'patient_id_type = "other"' in text, "BeneIDs are not resident IDs"
     profile = load_profile(out)  # the draft is a valid profile as written

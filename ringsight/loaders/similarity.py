@@ -62,6 +62,10 @@ for _concept, _words in _CONCEPTS.items():
 # canonical words that mean a concept under another name
 _CANONICAL_WORD: dict[str, str] = {"total": "amount", "unit": "price", "external": "prescription", "no": "id"}
 _WEAK = {"id": 0.5, "type": 0.5}
+# concepts that tell sibling columns apart (total / fund / self amounts, claim / admit / discharge times),
+# with the penalty a header naming one pays for another column: when an export has one amount, it is
+# more often what the fund paid than what the patient paid
+_SIBLINGS = {"fund": 0.1, "self": 0.15, "account": 0.15, "admit": 0.1, "discharge": 0.1, "birth": 0.1, "contact": 0.1}
 
 
 def words(text: str) -> list[str]:
@@ -100,8 +104,10 @@ def score(header: str, canonical: str, aliases: tuple[str, ...] = ()) -> float:
     wanted = canonical_concepts(canonical)
     have = concepts(header)
     by_concept = sum(w for c, w in wanted.items() if c in have) / sum(wanted.values()) if wanted else 0.0
-    if by_concept:  # among equals, the header saying least else wins (AdmissionDt over ClaimStartDt)
-        by_concept -= 0.01 * len(have - set(wanted))
+    if by_concept:  # among equals, the header saying least else wins (AdmissionDt over ClaimStartDt) …
+        extra = have - set(wanted)  # … one naming a sibling column's concept loses more; a Clm… prefix hardly
+        by_concept -= sum(_SIBLINGS[c] for c in extra & set(_SIBLINGS)) + 0.001 * len(extra & {"claim"})
+        by_concept -= 0.01 * len(extra - set(_SIBLINGS) - {"claim"})
     folded = "".join(unicodedata.normalize("NFKC", str(header)).casefold().split())
     by_alias = 0.0
     for alias in (canonical, *aliases):
