@@ -35,10 +35,12 @@ class Prediction:
     def share(self) -> float:
         return self.rejected / self.read if self.read else 0.0
 
-    def render(self) -> Table:
-        """The prediction as a table a person reads."""
+    def render(self) -> Table | str:
+        """The prediction as a table a person reads (one line when nothing would be rejected)."""
         scope = "all" if self.end_of_file else "the first"
         title = f"{scope} {self.read:,} rows: {self.read - self.rejected:,} would load, {self.rejected:,} be rejected"
+        if not self.reasons:
+            return title
         grid = Table("reason", "column", "rows", "first line", "example", title=title)
         for reason, column, n, line, detail in self.reasons:
             grid.add_row(reason, column, f"{n:,}", str(line), plain(detail, 70))

@@ -75,11 +75,14 @@ def profile_check(
     from ringsight.loaders.safe_text import excerpt, plain
 
     prof = load_profile(profile, parse_joins(join))
-    claims_in = open_input("claims", 0, file, prof.claims)
-    items_map = map_headers(list(claims_in.source.headers), prof.items)
-    claims_map = claims_in.mapping
-    as_items = items or (len(items_map.mapped) > len(claims_map.mapped) and "visit_type" not in claims_map.mapped)
-    inp = open_input("items", 0, file, prof.items) if as_items else claims_in
+    if items:
+        as_items, inp = True, open_input("items", 0, file, prof.items)
+    else:
+        claims_in = open_input("claims", 0, file, prof.claims)
+        items_map = map_headers(list(claims_in.source.headers), prof.items)
+        claims_map = claims_in.mapping
+        as_items = len(items_map.mapped) > len(claims_map.mapped) and "visit_type" not in claims_map.mapped
+        inp = open_input("items", 0, file, prof.items) if as_items else claims_in
     table, kind = (prof.items, "items") if as_items else (prof.claims, "claims")
     mapping, source = inp.mapping, inp.source
     encoding = f", encoding {source.encoding}" if source.format == "csv" else ""
@@ -103,6 +106,8 @@ def profile_check(
     limit = prof.max_reject_share if prof.max_reject_share is not None else get_settings().load.max_reject_share
     prediction = predict(inp, table, kind, sample)
     console.print(prediction.render())
+    if kind == "items":
+        console.print("[dim]items are checked against their claims (orphan_item) only by the load itself[/]")
     if prediction.read == 0:
         console.print("[red]the load would fail: the file holds no data row[/]")
         raise typer.Exit(2)
