@@ -164,3 +164,21 @@ def test_workbook_sheet_is_chosen_by_header_or_by_profile(
     profile.write_text('[claims]\nsheet = "说明"\n', encoding="utf-8")
     with pytest.raises(InputError, match="lacks the required column"):
         load_files([path], settings=settings, store=store, profile=profile)
+
+
+def test_control_character_in_a_kept_extra_column_rejects_the_row(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    frame = pl.read_csv(FIX / "claims_province.csv", infer_schema=False)
+    first = frame.columns[0]
+    frame = frame.with_columns(
+        pl.when(pl.col(first) == "S0002").then(pl.lit("1101\x0000")).otherwise(pl.col("统筹区")).alias("统筹区")
+    )
+    path = tmp_path / "province.csv"
+    frame.write_csv(path)
+    report = load_files(
+        [path], settings=settings, store=store, profile=FIX / "province.toml", rejects_dir=tmp_path / "rej"
+    )
+    assert report.rejected == {"control_character": 1} and report.loaded == frame.height - 1
+    rejects = pl.read_csv(tmp_path / "rej" / "province.claims.rejects.csv", infer_schema=False)
+    assert rejects.select("_column", "_reason").rows() == [("统筹区", "control_character")]

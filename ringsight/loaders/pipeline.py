@@ -363,6 +363,8 @@ class _Load:
         """Validate a chunk; stage its accepted rows whole and, by bucket, their (claim_id, content hash)."""
         canon = self._canonical(inp, chunk, self.profile.claims)
         checked = val.apply_rules(val.parse_claims(canon, self.profile.claims), val.claim_rules(self.profile.claims))
+        if inp.mapping.kept_extra:
+            checked = val.reject_extra_text(checked, chunk, inp.mapping.kept_extra)
         bad = checked.filter(pl.col(val.REASON).is_not_null())
         good = checked.filter(pl.col(val.REASON).is_null())
         if bad.height:

@@ -356,6 +356,25 @@ def _screen(frame: pl.DataFrame, rules: list[Rule]) -> list[Rule]:
     return [r for r in rules if not r.screened or found[r.column]]
 
 
+def reject_extra_text(checked: pl.DataFrame, raw: pl.DataFrame, headers: list[str]) -> pl.DataFrame:
+    """Rows whose kept extra columns (``keep_extra``, stored as Claim properties) hold a control character.
+
+    ``checked`` and ``raw`` are the same rows in the same order (the canonical
+    frame is selected from the raw chunk).
+    """
+    for header in headers:
+        bad = raw.get_column(header).cast(pl.String).str.contains(_BAD_TEXT_CHARS).fill_null(False)
+        if not bad.any():
+            continue
+        hit = pl.lit(bad) & pl.col(REASON).is_null()
+        checked = checked.with_columns(
+            pl.when(hit).then(pl.lit("control_character")).otherwise(pl.col(REASON)).alias(REASON),
+            pl.when(hit).then(pl.lit(header)).otherwise(pl.col(COLUMN)).alias(COLUMN),
+            pl.when(hit).then(pl.lit(f"{header} holds a control character")).otherwise(pl.col(DETAIL)).alias(DETAIL),
+        )
+    return checked
+
+
 def _explain_resident_ids(frame: pl.DataFrame) -> pl.DataFrame:
     """Put identity.resident_id_problem's words on the (few) rows rejected for their ID."""
     mask = frame[REASON] == "bad_resident_id"
