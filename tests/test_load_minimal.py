@@ -116,3 +116,11 @@ def test_required_columns_only_every_screen_and_command_works(
     pkg = build_referral(store, case.case_id, tmp_path / "referral", inv)
     with zipfile.ZipFile(pkg.zip) as zf:
         assert "R030" in zf.read("claims.csv").decode("utf-8-sig")
+
+
+def test_queue_rows_cope_with_absent_values() -> None:
+    """A cluster row without facility names, typologies, amounts or dates still becomes a grid row."""
+    from ringsight.ui.callbacks.queue import queue_rows
+
+    rows = queue_rows([{"cluster_id": "C1", "facility_names": [None, "PRV900", ""], "typologies": None}], "zh")
+    assert rows[0]["facilities"] == "PRV900" and rows[0]["typologies"] == "" and rows[0]["score"] == 0.0
