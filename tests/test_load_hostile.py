@@ -71,6 +71,8 @@ def test_header_only_file_exits_non_zero(data_dir: Path, tmp_path: Path, graph_n
     done = _cli(["load", str(path), "-q"], graph_name)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "no data row" in done.stderr
+    checked = _cli(["profile", "check", str(path)], graph_name)
+    assert checked.returncode == 2 and "no data row" in checked.stdout
 
 
 def test_parquet_whose_every_row_is_rejected_fails_and_writes_rejects(
