@@ -57,6 +57,9 @@ class LoadSettings(BaseModel):
     bucket_claims: int = Field(
         500_000, ge=1, description="claims per hash bucket when deduplicating (bounds the loader's memory)"
     )
+    max_reject_share: float = Field(
+        0.5, ge=0.0, le=1.0, description="a load rejecting more than this share of its rows fails (exit 2)"
+    )
 
 
 class UiSettings(BaseModel):

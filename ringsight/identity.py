@@ -67,12 +67,19 @@ def keyed_hash(value: str, key: str) -> str:
 
 
 def mask_id(value: str | None) -> str | None:
-    """110105199001011234 -> 110105********123X-style: keep region and last four."""
+    """110105199001011234 -> 110105********123X-style: keep region and last four.
+
+    Other ids (a passport, a foreign insurer's member id such as BENE822658)
+    keep at most a fifth of their characters at each end, never the whole id.
+    """
     if not value:
         return value
     if len(value) <= 8:
         return value[:2] + "*" * (len(value) - 2)
-    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+    if len(value) == 18:
+        return value[:6] + "*" * (len(value) - 10) + value[-4:]
+    keep = max(1, len(value) // 5)
+    return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
 
 
 def mask_name(value: str | None) -> str | None:
@@ -101,9 +108,12 @@ def mask_address(value: str | None) -> str | None:
 
 
 def mask_card(value: str | None) -> str | None:
-    """Card and e-voucher numbers: keep the first 4 and last 4."""
+    """Card and e-voucher numbers: keep the first 4 and last 4 (of a short one, a fifth at each end)."""
     if not value:
         return value
     if len(value) <= 8:
         return value[:2] + "*" * (len(value) - 2)
+    if len(value) < 12:
+        keep = max(1, len(value) // 5)
+        return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
     return value[:4] + "*" * (len(value) - 8) + value[-4:]

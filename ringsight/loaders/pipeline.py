@@ -30,7 +30,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -38,6 +38,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ringsight.config import Settings
+from ringsight.errors import InputError
 from ringsight.graph.store import GraphStore
 from ringsight.loaders import entities as ent
 from ringsight.loaders import validate as val
@@ -62,9 +63,18 @@ from ringsight.loaders.classify import (
 )
 from ringsight.loaders.journal import Journal, load_lock, write_parquet_atomic
 from ringsight.loaders.normalise import HASH_VERSION, claims_table, clean_frame, content_hashes, items_table
-from ringsight.loaders.profiles import HeaderMapping, Profile, load_profile, map_headers, require_columns
+from ringsight.loaders.profiles import (
+    HeaderMapping,
+    Profile,
+    TableProfile,
+    load_profile,
+    map_headers,
+    require_columns,
+)
 from ringsight.loaders.readers import LINE, Source, iter_chunks, open_source
 from ringsight.loaders.report import FileReport, LoadReport
+from ringsight.loaders.safe_text import plain
+from ringsight.loaders.shape import Joined, add_joins, joined_headers, read_join, shape_chunk
 from ringsight.loaders.writer import bulk_build, merge_links, merge_nodes, supports_bulk
 from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, staging_dir
 
@@ -81,23 +91,38 @@ _CONFLICT_SAMPLE = 20
 
 @dataclass
 class Input:
-    """An input file with its header mapping."""
+    """An input file with its header mapping and the files the profile joins onto it."""
 
     kind: str  # claims | items
     index: int
     source: Source
     mapping: HeaderMapping
+    joins: list[Joined] = field(default_factory=list)
 
 
-def prepare_inputs(claims: list[Path], items: list[Path] | None, profile: Profile) -> list[Input]:
+def open_input(kind: str, index: int, path: Path, table: TableProfile, chunk_rows: int = 200_000) -> Input:
+    """Open one file (the profile's sheet, or the best-matching one), read its joins, map its headers."""
+
+    def header_score(headers: list[str]) -> int:
+        return len(map_headers(headers, table).mapped)
+
+    source = open_source(Path(path), sheet=table.sheet, header_score=header_score)
+    headers = list(source.headers)
+    joins = [read_join(spec, table, headers, chunk_rows) for spec in table.joins]
+    mapping = map_headers(headers + joined_headers(joins), table)
+    return Input(kind, index, source, mapping, joins)
+
+
+def prepare_inputs(
+    claims: list[Path], items: list[Path] | None, profile: Profile, chunk_rows: int = 200_000
+) -> list[Input]:
     """Open every file and map its headers; refuse the load if any lacks a required column."""
     inputs: list[Input] = []
     for kind, paths, table in (("claims", claims, profile.claims), ("items", items or [], profile.items)):
         for index, path in enumerate(paths):
-            source = open_source(Path(path))
-            mapping = map_headers(list(source.headers), table)
-            require_columns(mapping, table, source.path, kind)
-            inputs.append(Input(kind, index, source, mapping))
+            inp = open_input(kind, index, Path(path), table, chunk_rows)
+            require_columns(inp.mapping, table, inp.source.path, kind)
+            inputs.append(inp)
     return inputs
 
 
@@ -107,12 +132,14 @@ def load_files(
     *,
     settings: Settings,
     store: GraphStore | None = None,
-    profile: Path | None = None,
+    profile: Path | str | None = None,
     progress: bool = False,
     rejects_dir: Path | None = None,
     report_path: Path | None = None,
     mode: str = "auto",
     console: Console | None = None,
+    max_reject_share: float | None = None,
+    joins: dict[str, Path] | None = None,
 ) -> LoadReport:
     """Load claims (and optionally claim items) files into the graph; return the load report.
 
@@ -122,20 +149,30 @@ def load_files(
     settings : where the data directory and the graph are; ``load.chunk_rows``
         and ``load.batch_size`` tune memory and batch sizes.
     store : an open store (else one is opened from ``settings`` and closed after).
-    profile : a TOML column profile for non-canonical exports.
+    profile : a TOML column profile for non-canonical exports (a path or a shipped profile's name).
+    joins : join name → file, overriding the files the profile's joins name.
     progress : show a Rich progress bar.
     rejects_dir, report_path : where rejected rows and the JSON report go
         (default: ``<data_dir>/loads/<graph>/<load_id>/``).
     mode : ``auto`` (bulk into an empty FalkorDB graph, else MERGE), ``merge`` or ``bulk``.
+    max_reject_share : refuse the load when more than this share of claim (or
+        item) rows is rejected, or when there is no claim row at all; default:
+        the profile's ``[load] max_reject_share``, else ``load.max_reject_share``.
 
     Raises
     ------
     MissingColumnError (an InputError) before anything is written when a file
-    lacks a required column; InputError for unreadable files.
+    lacks a required column; InputError for unreadable files;
+    MostlyRejectedError (an InputError, exit 2) when too many rows are
+    rejected — the rejects and the report are written, the graph is not.
     """
     t0 = time.perf_counter()
-    prof = load_profile(profile)
-    inputs = prepare_inputs(list(claims), list(items or []), prof)
+    prof = load_profile(profile, joins)
+    inputs = prepare_inputs(list(claims), list(items or []), prof, settings.load.chunk_rows)
+    if max_reject_share is None:
+        max_reject_share = prof.max_reject_share
+    if max_reject_share is None:
+        max_reject_share = settings.load.max_reject_share
     own = store is None
     if store is None:
         from ringsight.graph import open_store
@@ -143,6 +180,7 @@ def load_files(
         store = open_store(settings)
     try:
         run = _Load(settings, store, prof, inputs, progress, console or Console(stderr=True))
+        run.max_reject_share = max_reject_share
         return run.execute(t0, mode, rejects_dir, report_path)
     finally:
         if own:
@@ -172,6 +210,7 @@ class _Load:
         self.show = progress
         self.console = console
         self.timings: dict[str, float] = {}
+        self.max_reject_share = 0.5
 
     # -- the whole run ---------------------------------------------------------------
     def execute(self, t0: float, mode: str, rejects_dir: Path | None, report_path: Path | None) -> LoadReport:
@@ -200,6 +239,8 @@ class _Load:
             self._once("traces_decided", self._decide_traces)
             self.timings["stage_s"] = round(time.perf_counter() - tick, 3)
             self.timings["stage_cpu_s"] = round(time.process_time() - cpu, 3)
+            if not journal.get("written"):
+                self._refuse_if_mostly_rejected(t0, rejects_dir, report_path, abandoned)
             tick, cpu = time.perf_counter(), time.process_time()
             if not journal.get("written"):
                 written = self._write_graph()
@@ -230,6 +271,7 @@ class _Load:
 
     def _fingerprint(self) -> str:
         parts = [f"{i.kind}:{i.source.fingerprint()}" for i in self.inputs]
+        parts += [f"join:{j.spec.name}:{Source(j.path, '').fingerprint()}" for i in self.inputs for j in i.joins]
         if self.profile.source is not None:
             parts.append(hashlib.sha1(Path(self.profile.source).read_bytes()).hexdigest())
         parts.append(self.settings.id_hash_key)
@@ -290,11 +332,20 @@ class _Load:
         self.journal.data.setdefault("file_rows", {})[f"{inp.kind}:{inp.index}"] = rows
         self.journal.save()
 
-    def _canonical(self, inp: Input, chunk: pl.DataFrame, columns: dict) -> pl.DataFrame:
-        exprs = [pl.col(header).alias(canonical) for canonical, header in inp.mapping.mapped.items()]
-        missing = [pl.lit(None, dtype=pl.String).alias(c) for c in columns if c not in inp.mapping.mapped]
-        frame = chunk.select(pl.col(LINE), *exprs, *missing)
-        return clean_frame(frame, skip=(LINE,))
+    def _canonical(self, inp: Input, chunk: pl.DataFrame, table: TableProfile) -> pl.DataFrame:
+        """The chunk with its joined files, shaped into the canonical columns by the profile."""
+        return shape_chunk(add_joins(chunk, inp.joins), inp.mapping, table)
+
+    def _refuse_if_mostly_rejected(
+        self, t0: float, rejects_dir: Path | None, report_path: Path | None, abandoned: list[str]
+    ) -> None:
+        """Stop before the graph when too many rows were rejected: rejects and report written, graph untouched."""
+        report = self._report(t0, abandoned)
+        problem = rejection_problem(report, self.max_reject_share)
+        if problem is None:
+            return
+        report = self._finish(t0, rejects_dir, report_path, abandoned, refused=problem)
+        raise MostlyRejectedError(problem, report)
 
     def _rejects(self, inp: Input, chunk: pl.DataFrame, bad: pl.DataFrame) -> pl.DataFrame:
         meta = bad.select(LINE, val.COLUMN, val.REASON, val.DETAIL)
@@ -310,10 +361,10 @@ class _Load:
 
     def _stage_claims(self, inp: Input, chunk: pl.DataFrame, key: str, seq: int) -> dict:
         """Validate a chunk; stage its accepted rows whole and, by bucket, their (claim_id, content hash)."""
-        from ringsight.loaders.profiles import CLAIM_COLUMNS
-
-        canon = self._canonical(inp, chunk, CLAIM_COLUMNS)
+        canon = self._canonical(inp, chunk, self.profile.claims)
         checked = val.apply_rules(val.parse_claims(canon, self.profile.claims), val.claim_rules(self.profile.claims))
+        if inp.mapping.kept_extra:
+            checked = val.reject_extra_text(checked, chunk, inp.mapping.kept_extra)
         bad = checked.filter(pl.col(val.REASON).is_not_null())
         good = checked.filter(pl.col(val.REASON).is_null())
         if bad.height:
@@ -401,9 +452,7 @@ class _Load:
 
     def _stage_items(self, inp: Input, chunk: pl.DataFrame, key: str, seq: int) -> dict:
         """Validate a chunk of items; stage the accepted rows by the bucket of their claim_id."""
-        from ringsight.loaders.profiles import ITEM_COLUMNS
-
-        canon = self._canonical(inp, chunk, ITEM_COLUMNS)
+        canon = self._canonical(inp, chunk, self.profile.items)
         checked = val.apply_rules(val.parse_items(canon, self.profile.items), val.item_rules(self.profile.items))
         bad = checked.filter(pl.col(val.REASON).is_not_null())
         good = checked.filter(pl.col(val.REASON).is_null())
@@ -591,21 +640,42 @@ class _Load:
 
     # -- finishing ------------------------------------------------------------------
     def _finish(
-        self, t0: float, rejects_dir: Path | None, report_path: Path | None, abandoned: list[str]
+        self,
+        t0: float,
+        rejects_dir: Path | None,
+        report_path: Path | None,
+        abandoned: list[str],
+        refused: str | None = None,
     ) -> LoadReport:
         out_dir = Path(self.settings.data_dir) / "loads" / self.graph / self.journal.load_id
         rejects_dir = Path(rejects_dir) if rejects_dir else out_dir
         report_path = Path(report_path) if report_path else out_dir / "report.json"
         rejects_path = self._write_rejects(rejects_dir)
-        conflicts_path = self._write_conflicts(rejects_dir)
-        self._move_into_place()
+        conflicts_path = None if refused else self._write_conflicts(rejects_dir)
+        if not refused:
+            self._move_into_place()
         report = self._report(t0, abandoned)
+        if refused:
+            report.refused = refused
+            report.loaded = 0
+            report.items_loaded = 0
         report.rejects_path = str(rejects_path) if rejects_path else None
         report.conflicts_path = str(conflicts_path) if conflicts_path else None
         report.report_path = str(report_path)
         report.write(report_path)
         self.journal.discard()
         return report
+
+    def _reject_example(self) -> str | None:
+        """The first rejected row of the load, in words (file, line, column, reason), quoting little."""
+        files = self._pending_files("rejects")
+        if not files:
+            return None
+        row = pl.read_parquet(files[0], n_rows=1).row(0, named=True)
+        return (
+            f"{Path(str(row[SOURCE])).name} line {row[LINE]}, column {row[val.COLUMN]}: "
+            f"{row[val.REASON]} ({plain(row[val.DETAIL] or '', 80)})"
+        )
 
     def _write_rejects(self, directory: Path) -> Path | None:
         """One CSV of rejected rows per input file (UTF-8 with BOM so Excel shows Chinese), in line order.
@@ -668,12 +738,12 @@ class _Load:
             warnings.update(outcome.get("warnings", {}))
             if key.startswith("c"):
                 report.rows_read += outcome["rows"]
-                report.loaded += outcome["loaded"]
-                report.unchanged += outcome["unchanged"]
-                report.conflicts += outcome["conflicts"]
+                report.loaded += outcome.get("loaded", 0)
+                report.unchanged += outcome.get("unchanged", 0)
+                report.conflicts += outcome.get("conflicts", 0)
                 rejected.update(outcome["rejected"])
                 room = _CONFLICT_SAMPLE - len(report.conflict_ids)
-                report.conflict_ids.extend(outcome["conflict_ids"][: max(room, 0)])
+                report.conflict_ids.extend(outcome.get("conflict_ids", [])[: max(room, 0)])
             else:
                 report.items_read += outcome["rows"]
                 items_rejected.update(outcome["rejected"])
@@ -693,15 +763,53 @@ class _Load:
                     kind=inp.kind,
                     format=inp.source.format,
                     encoding=inp.source.encoding if inp.source.format == "csv" else None,
+                    sheet=inp.source.sheet,
+                    sheet_note=inp.source.sheet_note,
+                    constants=inp.mapping.constants,
+                    derived=sorted(inp.mapping.derived),
+                    joined=[str(j.path) for j in inp.joins],
                     rows=int(self.journal.data.get("file_rows", {}).get(f"{inp.kind}:{inp.index}", 0)),
                     mapped=inp.mapping.mapped,
                     ignored_headers=inp.mapping.ignored,
                 )
             )
+        report.reject_example = self._reject_example()
         report.timings = self.timings
         report.duration_s = round(time.perf_counter() - t0, 3)
         report.claims_per_s = round(report.rows_read / report.duration_s, 1) if report.duration_s else 0.0
         return report
+
+
+class MostlyRejectedError(InputError):
+    """More of a load's rows were rejected than allowed; the graph was not written (exit code 2)."""
+
+    def __init__(self, message: str, report: LoadReport) -> None:
+        super().__init__(
+            message,
+            "Read the rejects file, fix the export or the profile (`ringsight profile check FILE --profile P` "
+            "predicts the rejects), and load again; or raise [load] max_reject_share if the rows really are bad.",
+        )
+        self.report = report
+
+
+def rejection_problem(report: LoadReport, max_share: float) -> str | None:
+    """Why a load with these counts must not be written (no claim row, or too many rejected), else None."""
+    if report.rows_read == 0:
+        names = ", ".join(f.path for f in report.files if f.kind == "claims")
+        return f"The claims file(s) {names} hold no data row (a header only). Nothing was loaded."
+    for what, read, rejected in (
+        ("claim", report.rows_read, report.rejected),
+        ("item", report.items_read, report.items_rejected),
+    ):
+        total = sum(rejected.values())
+        if read and total / read > max_share:
+            top = "; ".join(f"{reason} {n:,}" for reason, n in Counter(rejected).most_common(3))
+            return (
+                f"{total:,} of {read:,} {what} rows ({total / read:.0%}) were rejected, more than the "
+                f"{max_share:.0%} allowed, so nothing was written to the graph. Top reasons: {top}."
+                + (f" Example: {report.reject_example}." if report.reject_example else "")
+            )
+    return None
 
 
 def chunk_key(kind: str, file_index: int, chunk: int) -> str:

@@ -21,17 +21,24 @@ one province's export on top of it::
 
 Header matching ignores case, surrounding and inner spaces and the
 full-width/half-width difference (NFKC), so ``ＳＥＴＬ_ＩＤ`` finds ``claim_id``.
+
+A profile may also set constants, derive columns, name date formats, pick an
+XLSX sheet and join other files (:mod:`ringsight.loaders.profile_schema` holds
+the layout, :mod:`ringsight.loaders.shape` applies it); docs/claims-format.md
+documents every key.
 """
 
 from __future__ import annotations
 
-import difflib
-import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ringsight.errors import InputError
+from ringsight.loaders.profile_schema import JoinSpec, TableSpec, closest, parse_profile_text
+from ringsight.loaders.safe_text import excerpt
+from ringsight.loaders.similarity import best_header
 
 # --- canonical columns: name -> aliases (spec order = priority) ---------------
 CLAIM_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -233,12 +240,20 @@ def normalise_value(text: str) -> str:
 
 @dataclass
 class TableProfile:
-    """Headers and vocabularies of one table (claims or items)."""
+    """Headers, vocabularies and the profile's own additions for one table (claims or items)."""
 
     columns: dict[str, tuple[str, ...]]
     required: tuple[str, ...]
     values: dict[str, dict[str, str]]
     keep_extra: tuple[str, ...] = ()
+    constants: dict[str, str] = field(default_factory=dict)  # canonical -> value for every row
+    derived: dict[str, Any] = field(default_factory=dict)  # canonical -> expression (profile_schema)
+    formats: dict[str, tuple[str, ...]] = field(default_factory=dict)  # canonical -> date formats
+    date_formats: tuple[str, ...] = ()  # for every date column without its own formats
+    sheet: str | None = None  # XLSX sheet to read
+    joins: list[JoinSpec] = field(default_factory=list)
+    base: Path | None = None  # directory join files are relative to
+    named: dict[str, tuple[str, ...]] = field(default_factory=dict)  # canonical -> the profile's own headers
 
     def lookup(self) -> dict[str, str]:
         """Normalised header → canonical column; the canonical name and earlier aliases win."""
@@ -255,6 +270,15 @@ class TableProfile:
             return None
         return {normalise_value(k): v for k, v in vocab.items()}
 
+    def formats_of(self, column: str) -> tuple[str, ...]:
+        """The date formats a column is read with before the built-in spellings."""
+        return self.formats.get(column) or self.date_formats
+
+    def join_path(self, join: JoinSpec) -> Path:
+        """Where a joined file is: as written when absolute, else beside the profile."""
+        path = Path(join.file).expanduser()
+        return path if path.is_absolute() or self.base is None else self.base / path
+
 
 @dataclass
 class Profile:
@@ -264,6 +288,7 @@ class Profile:
     claims: TableProfile
     items: TableProfile
     source: Path | None = None
+    max_reject_share: float | None = None  # the profile's [load] max_reject_share, else settings
 
 
 def canonical_profile() -> Profile:
@@ -275,47 +300,105 @@ def canonical_profile() -> Profile:
     )
 
 
-def load_profile(path: Path | None) -> Profile:
-    """The canonical profile, extended by a user TOML profile when one is given."""
+SHIPPED_DIR = Path(__file__).with_name("shipped_profiles")
+
+
+def shipped_profiles() -> dict[str, Path]:
+    """Profiles that come with RingSight, by name (``--profile national``)."""
+    return {p.stem: p for p in sorted(SHIPPED_DIR.glob("*.toml"))}
+
+
+def resolve_profile(name_or_path: Path | str) -> Path:
+    """A profile path, or the path of a shipped profile given by its name."""
+    path = Path(name_or_path)
+    if path.exists() or path.suffix:
+        return path
+    shipped = shipped_profiles()
+    if str(name_or_path) in shipped:
+        return shipped[str(name_or_path)]
+    raise InputError(
+        f"There is no profile file '{name_or_path}' and no shipped profile of that name.",
+        f"Give a path to a TOML file, or one of the shipped profiles: {', '.join(shipped)}.",
+    )
+
+
+def load_profile(path: Path | str | None, joins: dict[str, Path] | None = None) -> Profile:
+    """The canonical profile, extended by a user TOML profile when one is given.
+
+    ``joins`` overrides the file of a join by its name (``--join beneficiary=PATH``).
+    """
     profile = canonical_profile()
     if path is None:
+        if joins:
+            raise InputError("--join needs a --profile that declares the join.", "Add a [[claims.join]] table.")
         return profile
-    path = Path(path)
+    path = resolve_profile(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise InputError(f"The profile {path} does not exist.", "Check the path given to --profile.") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"The profile {path} is not valid TOML: {exc}.",
-            "Fix the file; see `ringsight profile check --help` for the layout.",
-        ) from exc
-    profile.name = str(data.get("name") or data.get("profile", {}).get("name") or path.stem)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"The profile {path} is not UTF-8 text.", "Save it as UTF-8.") from exc
+    spec = parse_profile_text(text, path)
+    profile.name = spec.name or path.stem
     profile.source = path
-    _extend(profile.claims, data.get("claims", {}), path, "claims")
-    _extend(profile.items, data.get("items", {}), path, "items")
+    profile.max_reject_share = spec.load.max_reject_share
+    _extend(profile.claims, spec.claims, path, "claims")
+    _extend(profile.items, spec.items, path, "items")
+    if path.resolve().parent == SHIPPED_DIR.resolve():  # a shipped profile's files are the user's, not ours
+        profile.claims.base = profile.items.base = Path.cwd()
+    _override_joins(profile, path, joins or {})
     return profile
 
 
-def _extend(table: TableProfile, section: dict, path: Path, where: str) -> None:
-    """Put a TOML section's headers first (they win over the built-in aliases) and merge values."""
-    for canonical, headers in section.get("columns", {}).items():
-        if canonical not in table.columns:
+def _override_joins(profile: Profile, path: Path, joins: dict[str, Path]) -> None:
+    """Point named joins at the files given on the command line."""
+    declared = {j.name: j for t in (profile.claims, profile.items) for j in t.joins}
+    for name, file in joins.items():
+        if name not in declared:
             raise InputError(
-                f"The profile {path} maps '{canonical}' in its {where}.columns table, which is not a canonical column.",
-                f"Use one of: {', '.join(table.columns)}.",
+                f"--join {name}=… names no join of the profile {path}.",
+                f"The profile's joins: {', '.join(declared) or 'none'}.",
             )
+        declared[name].file = str(Path(file).resolve())
+
+
+def _not_canonical(path: Path, where: str, key: str, canonical: str, table: TableProfile) -> InputError:
+    near = closest(canonical, table.columns)
+    tip = f"Did you mean '{near}'? " if near else ""
+    return InputError(
+        f"The profile {path} names '{canonical}' in {where}.{key}, which is not a canonical {where} column.",
+        f"{tip}The columns are: {', '.join(table.columns)} (docs/claims-format.md).",
+    )
+
+
+def _extend(table: TableProfile, section: TableSpec, path: Path, where: str) -> None:
+    """Put a profile section's headers first (they win over the built-in aliases), merge values, add the rest."""
+    for key in ("columns", "values", "constants", "derived", "formats"):
+        for canonical in getattr(section, key):
+            if canonical not in table.columns:
+                raise _not_canonical(path, where, key, canonical, table)
+    for canonical, headers in section.columns.items():
         names = (headers,) if isinstance(headers, str) else tuple(str(h) for h in headers)
         table.columns[canonical] = (*names, *table.columns[canonical])
-    for canonical, mapping in section.get("values", {}).items():
-        if canonical not in table.columns:
+        table.named[canonical] = names
+    for canonical, mapping in section.values.items():
+        table.values[canonical] = {**table.values.get(canonical, {}), **mapping}
+    for canonical, value in section.constants.items():
+        vocab = table.vocabulary(canonical)
+        if vocab is not None and normalise_value(value) not in vocab:
             raise InputError(
-                f"The profile {path} maps values of '{canonical}', which is not a canonical column.",
-                f"Use one of: {', '.join(table.columns)}.",
+                f"The profile {path} sets {where}.constants.{canonical} = '{value}', which is not a known {canonical}.",
+                f"Use one of: {', '.join(sorted(set(vocab.values())))}, or map it under [{where}.values.{canonical}].",
             )
-        merged = {str(k): str(v) for k, v in mapping.items()}
-        table.values[canonical] = {**table.values.get(canonical, {}), **merged}
-    extra = section.get("keep_extra", ())
+    table.constants = dict(section.constants)
+    table.derived = dict(section.derived)
+    table.formats = {k: tuple(v) for k, v in section.formats.items()}
+    table.date_formats = tuple(section.date_formats)
+    table.sheet = section.sheet
+    table.joins = list(section.join)
+    table.base = path.parent
+    extra = section.keep_extra
     table.keep_extra = tuple(str(e) for e in ([extra] if isinstance(extra, str) else extra))
 
 
@@ -329,69 +412,97 @@ class HeaderMapping:
     ignored: list[str]  # headers mapped to nothing (listed in the report)
     kept_extra: list[str]  # headers kept as Claim properties by the profile
     duplicates: dict[str, list[str]] = field(default_factory=dict)  # canonical -> further headers not used
+    constants: dict[str, str] = field(default_factory=dict)  # canonical -> value (from the profile)
+    derived: dict[str, Any] = field(default_factory=dict)  # canonical -> expression (from the profile)
+    headers: list[str] = field(default_factory=list)  # every header, joined files' included
 
     def closest(self, canonical: str, table: TableProfile) -> str | None:
-        """The header in the file that looks most like a missing column or one of its aliases."""
+        """The header that looks like a missing column (by words and aliases); None when nothing is close."""
         candidates = self.ignored + self.kept_extra
-        if not candidates:
-            return None
-        wanted = [normalise_header(n) for n in (canonical, *table.columns[canonical])]
-        best, best_score = None, 0.0
-        for header in candidates:
-            h = normalise_header(header)
-            score = max(difflib.SequenceMatcher(None, h, w).ratio() for w in wanted)
-            if score > best_score:
-                best, best_score = header, score
-        return best if best_score >= 0.4 else (difflib.get_close_matches(canonical, candidates, 1, 0.0) or [None])[0]
+        return best_header(canonical, table.columns[canonical], candidates)[0]
 
 
 def map_headers(headers: list[str], table: TableProfile) -> HeaderMapping:
-    """Match a file's headers to canonical columns (case, spaces and width ignored)."""
-    lookup = table.lookup()
-    priority = {}
-    for canonical, aliases in table.columns.items():
-        for rank, name in enumerate((canonical, *aliases)):
-            priority.setdefault((canonical, normalise_header(name)), rank)
-    mapped: dict[str, str] = {}
-    ranks: dict[str, int] = {}
-    duplicates: dict[str, list[str]] = {}
-    ignored: list[str] = []
-    keep = {normalise_header(e) for e in table.keep_extra}
-    kept: list[str] = []
+    """Match a file's headers to canonical columns (case, spaces and width ignored).
+
+    Each canonical column takes the first of its names (the profile's first,
+    then the canonical name and the built-in aliases) that the file has, so
+    one header may feed several columns (``BeneID`` as patient and card).
+    A column the profile sets as a constant or derives takes no header.
+    """
+    present: dict[str, str] = {}
     for header in headers:
-        norm = normalise_header(header)
-        canonical = lookup.get(norm)
-        if canonical is None:
-            (kept if norm in keep else ignored).append(header)
+        present.setdefault(normalise_header(header), header)
+    mapped: dict[str, str] = {}
+    duplicates: dict[str, list[str]] = {}
+    for canonical, aliases in table.columns.items():
+        if canonical in table.constants or canonical in table.derived:
             continue
-        rank = priority[(canonical, norm)]
-        if canonical in mapped:
-            if rank < ranks[canonical]:
-                duplicates.setdefault(canonical, []).append(mapped[canonical])
-                mapped[canonical], ranks[canonical] = header, rank
-            else:
-                duplicates.setdefault(canonical, []).append(header)
-            continue
-        mapped[canonical], ranks[canonical] = header, rank
-    missing = [c for c in table.required if c not in mapped]
-    absent = [c for c in table.columns if c not in mapped and c not in table.required]
-    return HeaderMapping(mapped, missing, absent, ignored, kept, duplicates)
+        found = []
+        for name in (*table.named.get(canonical, ()), canonical, *aliases):
+            header = present.get(normalise_header(name))
+            if header is not None and header not in found:
+                found.append(header)
+        if found:
+            mapped[canonical] = found[0]
+            if len(found) > 1:
+                duplicates[canonical] = found[1:]
+    used = set(mapped.values()) | set(derived_headers(table.derived))
+    keep = {normalise_header(e) for e in table.keep_extra}
+    kept = [h for h in headers if normalise_header(h) in keep and h not in used]
+    ignored = [h for h in headers if h not in used and normalise_header(h) not in keep]
+    provided = set(mapped) | set(table.constants) | set(table.derived)
+    missing = [c for c in table.required if c not in provided]
+    absent = [c for c in table.columns if c not in provided and c not in table.required]
+    return HeaderMapping(
+        mapped, missing, absent, ignored, kept, duplicates, dict(table.constants), dict(table.derived), list(headers)
+    )
+
+
+def derived_headers(derived: dict[str, Any]) -> list[str]:
+    """Every header a set of derived expressions reads."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            out.append(node)
+        elif isinstance(node, dict):
+            for key, arg in node.items():
+                if key == "col":
+                    out.append(str(arg))
+                elif key in ("concat", "coalesce"):
+                    for part in arg:
+                        walk(part)
+                elif key in ("slice", "date", "map"):
+                    walk(arg)
+
+    for node in derived.values():
+        walk(node)
+    return out
 
 
 def require_columns(mapping: HeaderMapping, table: TableProfile, source: Path, what: str) -> None:
-    """Refuse a file that lacks a required column, naming it and the closest header found."""
+    """Refuse a file that lacks a required column or a header a derived column reads, before anything is written."""
+    lacking = [h for h in derived_headers(mapping.derived) if h not in mapping.headers]
+    if lacking:
+        raise InputError(
+            f"The {what} file {source} lacks the header {excerpt(lacking[0])}, which the profile's "
+            f"{what}.derived reads. Nothing was loaded.",
+            f"Headers in the file: {', '.join(excerpt(h, 30) for h in mapping.headers[:20])}.",
+        )
     if not mapping.missing:
         return
     parts = []
     for canonical in mapping.missing:
         closest = mapping.closest(canonical, table)
         aliases = ", ".join(table.columns[canonical][:4])
-        near = f"; the closest header found is '{closest}'" if closest else "; the file has no similar header"
+        near = f"; the closest header found is {excerpt(closest)}" if closest else "; the file has no similar header"
         parts.append(f"'{canonical}' (or {aliases}){near}")
     raise MissingColumnError(
         f"The {what} file {source} lacks the required column {'; '.join(parts)}. Nothing was loaded.",
-        f"Rename the header in the file, or map it in the {what}.columns table of a profile TOML "
-        '(for example card_id = "卡号") and pass --profile; `ringsight profile check FILE` shows the mapping.',
+        f"Rename the header in the file, map it in the {what}.columns table of a profile TOML "
+        f'(for example card_id = "卡号"), or set it for every row in {what}.constants, and pass --profile; '
+        "`ringsight profile check FILE` shows the mapping, `ringsight profile init FILE` writes a profile.",
         missing=list(mapping.missing),
         closest={c: mapping.closest(c, table) for c in mapping.missing},
     )

@@ -15,13 +15,14 @@ import codecs
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from ringsight.errors import InputError
+from ringsight.loaders.safe_text import excerpt, looks_binary, plain
 
 LINE = "_line"
 _SNIFF_BYTES = 1 << 20
@@ -38,6 +39,8 @@ class Source:
     separator: str = ","
     headers: tuple[str, ...] = ()
     size: int = 0
+    sheet: str | None = None  # the XLSX sheet read
+    sheet_note: str = ""  # why that sheet (named in the profile, the only one, the best header)
 
     def fingerprint(self) -> str:
         """Identity of the file's content as of now (path, size, modification time)."""
@@ -45,8 +48,14 @@ class Source:
         return f"{self.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
 
 
-def open_source(path: Path) -> Source:
-    """Detect a file's format, encoding and separator and read its header row."""
+def open_source(
+    path: Path, *, sheet: str | None = None, header_score: Callable[[list[str]], int] | None = None
+) -> Source:
+    """Detect a file's format, encoding and separator and read its header row.
+
+    For a workbook, ``sheet`` names the sheet to read; without it the sheet
+    whose header ``header_score`` rates highest is read (the first on a tie).
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"The input file {path} does not exist.", "Check the path.")
@@ -61,9 +70,29 @@ def open_source(path: Path) -> Source:
             raise _unreadable(path, "Parquet", exc) from exc
         return Source(path, "parquet", headers=tuple(names), size=size)
     if suffix in (".xlsx", ".xlsm", ".xls"):
-        frame = _read_excel(path, n_rows=0)
-        return Source(path, "xlsx", headers=tuple(frame.columns), size=size)
+        return _open_excel(path, size, sheet, header_score)
     return _open_csv(path, size)
+
+
+def _open_excel(path: Path, size: int, sheet: str | None, header_score: Callable[[list[str]], int] | None) -> Source:
+    names = _sheet_names(path)
+    if sheet is not None and sheet not in names:
+        raise InputError(
+            f"The workbook {path} has no sheet {excerpt(sheet)}.",
+            f"Its sheets: {', '.join(excerpt(n, 30) for n in names)}. Fix `sheet` in the profile.",
+        )
+    if sheet is not None:
+        chosen, note = sheet, "named in the profile"
+    elif len(names) == 1:
+        chosen, note = names[0], "the only sheet"
+    else:
+        headers = {n: list(_read_excel(path, n, n_rows=0).columns) for n in names}
+        scores = {n: header_score(headers[n]) if header_score else 0 for n in names}
+        chosen = max(names, key=lambda n: (scores[n], -names.index(n)))
+        others = ", ".join(plain(n, 30) for n in names if n != chosen)
+        note = f"its header matches best (other sheets: {others})" if scores[chosen] else "the first sheet"
+    frame = _read_excel(path, chosen, n_rows=0)
+    return Source(path, "xlsx", headers=tuple(frame.columns), size=size, sheet=chosen, sheet_note=note)
 
 
 def _open_csv(path: Path, size: int) -> Source:
@@ -71,9 +100,20 @@ def _open_csv(path: Path, size: int) -> Source:
         head = handle.read(_SNIFF_BYTES)
     encoding = detect_encoding(head, complete=len(head) == size)
     text = head.decode(encoding, errors="replace")
+    if len(head) < size and "\n" not in text and "\r" not in text:
+        raise InputError(
+            f"The file {path} has no line break in its first {_SNIFF_BYTES >> 20} MB "
+            f"({size:,} bytes in all): it is not a CSV export with a header row.",
+            "Check that this is the claims export (CSV, XLSX or Parquet), not another kind of file.",
+        )
     first = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
     if not first.strip():
         raise InputError(f"The file {path} is empty or has no header row.", "Export it again with a header row.")
+    if encoding != "utf-16" and looks_binary(text[:4096]):
+        raise InputError(
+            f"The file {path} does not look like text: its first line starts {excerpt(first, 24)}.",
+            "Check that this is the claims export (CSV, XLSX or Parquet), not a binary or compressed file.",
+        )
     separator = max((",", "\t", "|", ";"), key=first.count)
     if first.count(separator) == 0:
         separator = ","
@@ -156,7 +196,7 @@ def _parquet_chunks(source: Source, chunk_rows: int) -> Iterator[pl.DataFrame]:
 
 def _excel_chunks(source: Source, chunk_rows: int) -> Iterator[pl.DataFrame]:
     # An XLSX sheet holds at most 1,048,576 rows, so it is read whole and cut in chunks.
-    frame = _read_excel(source.path)
+    frame = _read_excel(source.path, source.sheet if source.sheet is not None else 0)
     frame = _as_strings(frame).with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
     for start in range(0, max(frame.height, 1), chunk_rows):
         chunk = frame.slice(start, chunk_rows)
@@ -164,13 +204,22 @@ def _excel_chunks(source: Source, chunk_rows: int) -> Iterator[pl.DataFrame]:
             yield _tidy(chunk)
 
 
-def _read_excel(path: Path, n_rows: int | None = None) -> pl.DataFrame:
+def _sheet_names(path: Path) -> list[str]:
+    try:
+        import fastexcel
+
+        return list(fastexcel.read_excel(str(path)).sheet_names)
+    except Exception as exc:
+        raise _unreadable(path, "Excel", exc) from exc
+
+
+def _read_excel(path: Path, sheet: str | int = 0, n_rows: int | None = None) -> pl.DataFrame:
     try:
         import fastexcel
 
         reader = fastexcel.read_excel(str(path))
-        sheet = reader.load_sheet(0, n_rows=n_rows, dtypes="string")
-        return sheet.to_polars()
+        loaded = reader.load_sheet(sheet, n_rows=n_rows, dtypes="string")
+        return loaded.to_polars()
     except Exception as exc:
         raise _unreadable(path, "Excel", exc) from exc
 
@@ -217,7 +266,8 @@ def _tidy(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _unreadable(path: Path, kind: str, exc: Exception) -> InputError:
+    lines = str(exc).splitlines() or [type(exc).__name__]
     return InputError(
-        f"The {kind} file {path} cannot be read: {str(exc).splitlines()[0][:300]}",
+        f"The {kind} file {path} cannot be read: {plain(lines[0], 200)}",
         "Check that the file is complete and really is that format (open it, or export it again).",
     )

@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
 
+from ringsight.loaders.safe_text import excerpt, plain
+
 
 class FileReport(BaseModel):
     """One input file: how it was read and how its headers mapped."""
@@ -19,6 +21,11 @@ class FileReport(BaseModel):
     rows: int = 0
     mapped: dict[str, str] = Field(default_factory=dict)  # canonical -> header
     ignored_headers: list[str] = Field(default_factory=list)
+    sheet: str | None = None  # the XLSX sheet read
+    sheet_note: str = ""  # why that sheet
+    constants: dict[str, str] = Field(default_factory=dict)  # canonical -> value set by the profile
+    derived: list[str] = Field(default_factory=list)  # canonical columns derived by the profile
+    joined: list[str] = Field(default_factory=list)  # files joined onto this one
 
 
 class LoadReport(BaseModel):
@@ -51,6 +58,8 @@ class LoadReport(BaseModel):
     rejects_path: str | None = None
     conflicts_path: str | None = None
     report_path: str | None = None
+    reject_example: str | None = None  # the first rejected row, in words
+    refused: str | None = None  # why nothing was written to the graph (too many rejects, no rows)
 
     @property
     def rejected_total(self) -> int:
@@ -100,8 +109,12 @@ def render(report: LoadReport, console: Console) -> None:
     if report.conflict_ids:
         console.print(f"conflicting claim_ids (first {len(report.conflict_ids)}): {', '.join(report.conflict_ids)}")
     for f in report.files:
+        if f.sheet:
+            console.print(f"{plain(f.path, 200)}: read sheet {excerpt(f.sheet)} ({f.sheet_note})")
         if f.ignored_headers:
-            console.print(f"[dim]{f.path}: ignored headers {', '.join(f.ignored_headers)}[/]")
+            shown = ", ".join(plain(h, 40) for h in f.ignored_headers[:30])
+            more = f" and {len(f.ignored_headers) - 30} more" if len(f.ignored_headers) > 30 else ""
+            console.print(f"[dim]{plain(f.path, 200)}: ignored headers {shown}{more}[/]")
     if report.rejects_path:
         console.print(f"rejected rows: {report.rejects_path}")
     if report.report_path:

@@ -8,6 +8,12 @@ reason. Reasons are stable codes that tests, reports and users rely on:
 reason                           meaning
 ===============================  ==============================================
 ``missing_required``             a required column is empty in this row
+``bad_identifier``               an identifier (claim, person, card, facility,
+                                 doctor, item code …) holding a control
+                                 character or markup (``<``, ``>``)
+``control_character``            a free-text cell (name, address, …) holding
+                                 a control character (NUL, escape sequences
+                                 …; tabs and line breaks are allowed)
 ``unknown_value``                a value outside the column's vocabulary
                                  (visit type, gender, insurance type, …)
 ``bad_datetime``                 a date-time that cannot be read
@@ -41,6 +47,8 @@ from ringsight.loaders.profiles import TableProfile
 
 REASONS: tuple[str, ...] = (
     "missing_required",
+    "bad_identifier",
+    "control_character",
     "unknown_value",
     "bad_datetime",
     "bad_date",
@@ -56,6 +64,38 @@ REASONS: tuple[str, ...] = (
 WARNINGS: tuple[str, ...] = ("gender_mismatch", "payment_sum_mismatch", "item_amount_mismatch")
 MAX_CODE_LEN = 30
 
+CLAIM_IDENTIFIERS: tuple[str, ...] = (
+    "claim_id",
+    "patient_id",
+    "person_no",
+    "card_id",
+    "facility_id",
+    "doctor_id",
+    "terminal_id",
+    "operator_id",
+    "diagnosis_code",
+    "bed_no",
+)
+CLAIM_PARSED: tuple[str, ...] = (
+    "claim_time",
+    "admit_time",
+    "discharge_time",
+    "patient_birth_date",
+    "patient_phone",
+    "contact_phone",
+    "total_amount",
+    "fund_paid",
+    "account_paid",
+    "self_paid",
+)
+ITEM_IDENTIFIERS: tuple[str, ...] = ("claim_id", "item_code", "item_doctor_id", "prescription_id", "trace_codes")
+# identifiers become node keys, links and file names: no control, bidi or markup character
+_BAD_ID_CHARS = r"[\x00-\x1f\x7f<>\x{202a}-\x{202e}\x{2066}-\x{2069}]"
+# free text may break lines and hold tabs, nothing else below 0x20
+_BAD_TEXT_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+# any character either rule looks for: one scan of a chunk decides whether the per-column rules run
+_SCREEN = _BAD_ID_CHARS
+
 REASON = "_reason"
 COLUMN = "_column"
 DETAIL = "_detail"
@@ -69,6 +109,7 @@ class Rule:
     column: str
     bad: pl.Expr
     detail: pl.Expr
+    screened: bool = False  # skipped for a chunk in which no cell holds a character of _SCREEN
 
 
 def _vocab(series: pl.Series, table: TableProfile) -> pl.Series:
@@ -115,10 +156,44 @@ def parse_claims(frame: pl.DataFrame, table: TableProfile) -> pl.DataFrame:
     )
 
 
+def character_rules(table: TableProfile, identifiers: tuple[str, ...], parsed: tuple[str, ...]) -> list[Rule]:
+    """Identifiers with control characters or markup, and free text with a control character, are rejected.
+
+    A claim id carrying ``<a href>`` would become a link in the timeline, a
+    NUL byte breaks the store's parser, an escape sequence repaints a terminal.
+    Columns in ``parsed`` (dates, amounts, phones, vocabularies) need no rule:
+    their parsers reject such a value, or keep only its digits.
+    """
+    rules = [
+        Rule(
+            "bad_identifier",
+            c,
+            pl.col(c).str.contains(_BAD_ID_CHARS).fill_null(False),
+            pl.lit(f"{c} holds a control character or markup (<, >)"),
+            screened=True,
+        )
+        for c in identifiers
+        if c in table.columns
+    ]
+    for c in table.columns:
+        if c not in identifiers and c not in parsed and c not in table.values:
+            rules.append(
+                Rule(
+                    "control_character",
+                    c,
+                    pl.col(c).str.contains(_BAD_TEXT_CHARS).fill_null(False),
+                    pl.lit(f"{c} holds a control character"),
+                    screened=True,
+                )
+            )
+    return rules
+
+
 def claim_rules(table: TableProfile) -> list[Rule]:
     """The claims rules in the order they are checked."""
     col = pl.col
     rules = [Rule("missing_required", c, col(c).is_null(), pl.lit(f"{c} is empty")) for c in table.required]
+    rules.extend(character_rules(table, CLAIM_IDENTIFIERS, CLAIM_PARSED))
     rules.append(_unknown("visit_type"))
     rules.append(_bad_time("claim_time", "p_claim_ts"))
     rules.append(_unknown("patient_id_type"))
@@ -181,6 +256,7 @@ def item_rules(table: TableProfile) -> list[Rule]:
     """The items rules in the order they are checked (orphans are checked against the claims later)."""
     col = pl.col
     rules = [Rule("missing_required", c, col(c).is_null(), pl.lit(f"{c} is empty")) for c in table.required]
+    rules.extend(character_rules(table, ITEM_IDENTIFIERS, ("quantity", "unit_price", "amount")))
     rules.append(
         Rule(
             "bad_quantity",
@@ -247,6 +323,7 @@ def _too_long(column: str) -> Rule:
 
 def apply_rules(frame: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
     """Add ``_reason``, ``_column`` and ``_detail`` (null for good rows) from the first rule broken."""
+    rules = _screen(frame, rules)
     reason = column = detail = None
     for rule in rules:
         if reason is None:
@@ -264,6 +341,38 @@ def apply_rules(frame: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
         detail.otherwise(None).cast(pl.String).alias(DETAIL),
     )
     return _explain_resident_ids(frame)
+
+
+def _screen(frame: pl.DataFrame, rules: list[Rule]) -> list[Rule]:
+    """Keep a character rule only for a column in which some cell holds a suspicious character.
+
+    One ``any`` scan per column; in the usual chunk no column has one, and the
+    per-row rules are not evaluated at all.
+    """
+    columns = sorted({r.column for r in rules if r.screened and r.column in frame.columns})
+    if not columns:
+        return rules
+    found = frame.select([pl.col(c).str.contains(_SCREEN).any().alias(c) for c in columns]).row(0, named=True)
+    return [r for r in rules if not r.screened or found[r.column]]
+
+
+def reject_extra_text(checked: pl.DataFrame, raw: pl.DataFrame, headers: list[str]) -> pl.DataFrame:
+    """Rows whose kept extra columns (``keep_extra``, stored as Claim properties) hold a control character.
+
+    ``checked`` and ``raw`` are the same rows in the same order (the canonical
+    frame is selected from the raw chunk).
+    """
+    for header in headers:
+        bad = raw.get_column(header).cast(pl.String).str.contains(_BAD_TEXT_CHARS).fill_null(False)
+        if not bad.any():
+            continue
+        hit = pl.lit(bad) & pl.col(REASON).is_null()
+        checked = checked.with_columns(
+            pl.when(hit).then(pl.lit("control_character")).otherwise(pl.col(REASON)).alias(REASON),
+            pl.when(hit).then(pl.lit(header)).otherwise(pl.col(COLUMN)).alias(COLUMN),
+            pl.when(hit).then(pl.lit(f"{header} holds a control character")).otherwise(pl.col(DETAIL)).alias(DETAIL),
+        )
+    return checked
 
 
 def _explain_resident_ids(frame: pl.DataFrame) -> pl.DataFrame:

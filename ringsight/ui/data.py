@@ -254,7 +254,7 @@ class UiData:
             )
         }
         for r in rows:
-            r["facility_names"] = [names.get(c, c) for c in (r.get("facilities") or [])]
+            r["facility_names"] = [names.get(c) or c for c in (r.get("facilities") or [])]  # a code when unnamed
             case = cases.get(r["cluster_id"])
             r["case_state"] = case["state"] if case else None
             r["case_id"] = case["case_id"] if case else None

@@ -33,7 +33,7 @@ def queue_rows(rows: list[dict[str, Any]], lang: str, names: dict[str, str] | No
                 "claim_count": r.get("claim_count"),
                 "amount": r.get("amount"),
                 "fund_amount": r.get("fund_amount"),
-                "facilities": "、".join(r.get("facility_names") or []),
+                "facilities": "、".join(str(n) for n in (r.get("facility_names") or []) if n),
                 "district": r.get("district") or "",
                 "change": r.get("change") or "",
                 "change_label": change_label(r.get("change"), lang),
