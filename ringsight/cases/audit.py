@@ -17,7 +17,6 @@ gap a reviewer may notice in ``seq``-ordered ids.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
 import json
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ringsight import safecsv
 from ringsight.cases.roles import Permission, Principal, may_unmask, require
 from ringsight.config import get_settings
 from ringsight.errors import RingSightError
@@ -237,7 +237,7 @@ def export_entries(
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         with path.open("w", newline="", encoding="utf-8-sig") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(FIELDS))
+            writer = safecsv.dict_writer(fh, fieldnames=list(FIELDS))
             writer.writeheader()
             writer.writerows(entries)
     else:

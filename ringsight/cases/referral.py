@@ -24,7 +24,6 @@ audit entry with the files' SHA-256 digests.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import time
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ringsight import __version__
+from ringsight import __version__, safecsv
 from ringsight.cases import audit
 from ringsight.cases.annotations import annotations_for
 from ringsight.cases.network import PictureNode, draw_network
@@ -507,7 +506,7 @@ def _evidence_list(case: Case, totals: dict[str, Any], member_count: int) -> lis
 # --- writing ---------------------------------------------------------------------------
 def _csv(path: Path, rows: list[dict[str, Any]], fields: tuple[str, ...]) -> Path:
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(fields), extrasaction="ignore")
+        writer = safecsv.dict_writer(fh, fieldnames=list(fields), extrasaction="ignore")
         writer.writeheader()
         for r in rows:
             writer.writerow({k: "; ".join(map(str, v)) if isinstance(v, list) else v for k, v in r.items()})

@@ -11,7 +11,6 @@ form (``Facility P110105000001 示例大药房``).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sys
@@ -22,6 +21,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from ringsight import safecsv
 from ringsight.errors import InputError
 from ringsight.graph.model import NODE_TYPE_BY_LABEL
 from ringsight.graph.store import Node, QueryResult, Relationship
@@ -93,8 +93,8 @@ def _csv_cell(value: Any) -> Any:
 
 
 def write_csv(result: QueryResult, stream: TextIO) -> None:
-    """Rows as CSV with a header line."""
-    writer = csv.writer(stream)
+    """Rows as CSV with a header line; text a spreadsheet would run as a formula is neutralised."""
+    writer = safecsv.writer(stream)
     writer.writerow(result.columns)
     for row in result.rows:
         writer.writerow([_csv_cell(v) for v in row])

@@ -66,6 +66,7 @@ from ringsight.loaders.profiles import HeaderMapping, Profile, load_profile, map
 from ringsight.loaders.readers import LINE, Source, iter_chunks, open_source
 from ringsight.loaders.report import FileReport, LoadReport
 from ringsight.loaders.writer import bulk_build, merge_links, merge_nodes, supports_bulk
+from ringsight.safecsv import neutralise_frame
 from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, staging_dir
 
 SOURCE = "_source_file"
@@ -740,12 +741,12 @@ def graph_is_empty(store: GraphStore) -> bool:
 
 
 def _write_csv_parts(frames: Iterator[pl.DataFrame], target: Path, *, bom: bool) -> None:
-    """Write frames with the same columns to one CSV, the header once."""
+    """Write frames with the same columns to one CSV, the header once, formula-like text neutralised."""
     with open(target, "wb") as handle:
         if bom:
             handle.write(b"\xef\xbb\xbf")
         for number, frame in enumerate(frames):
-            frame.write_csv(handle, include_header=number == 0)
+            neutralise_frame(frame).write_csv(handle, include_header=number == 0)
 
 
 def _counts(reasons: pl.Series) -> dict[str, int]:
