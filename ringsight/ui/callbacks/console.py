@@ -206,10 +206,7 @@ def register(app: Dash, services: Services) -> None:
 
 
 def _run_adhoc(services: Services, text: str) -> QueryResult:
-    """Ad-hoc Cypher through the library when it exists, else straight to the store's read-only path."""
-    try:
-        from ringsight.cypher import run_adhoc
-    except ImportError:
-        q = services.settings.query
-        return services.data.store.read(text, {}, timeout_ms=q.timeout_ms, row_cap=q.row_cap)
+    """Ad-hoc Cypher through the runner: read-only, guarded, with the timeout and row cap."""
+    from ringsight.cypher import run_adhoc
+
     return run_adhoc(services.data.store, text, {}, settings=services.settings)
