@@ -255,7 +255,8 @@ def _deepen(raw: Any, params: list[ParamSpec], text: str, query: str, where: str
     1, 2, … up to the parameter's value into the text and runs it again
     until rows come back: the first rows are the shortest paths, and each
     run is a bounded search that the store's time limit stops (FalkorDB does
-    not stop ``allShortestPaths`` at its time limit).
+    not stop ``allShortestPaths``, ``algo.SPpaths`` or a walk between two
+    fixed ends at its time limit, and its ``shortestPath`` is directed only).
     """
     if raw is None:
         return None

@@ -16,7 +16,7 @@ import dash_cytoscape as cyto
 
 from ringsight.config import Settings, get_settings
 from ringsight.graph.store import GraphStore
-from ringsight.ui import auth
+from ringsight.ui import auth, store_down
 from ringsight.ui.callbacks import Services, register_callbacks
 from ringsight.ui.callbacks.console import load_library
 from ringsight.ui.canvas import Canvas
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         )
 
     app.layout = layout
+    store_down.install(app.server)
     auth.install(app.server, store, settings, default_language=lang)
     register_callbacks(app, services)
     app.ringsight = services  # type: ignore[attr-defined]

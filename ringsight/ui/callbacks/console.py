@@ -17,7 +17,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from ringsight.cases.access import mask_query_result
 from ringsight.cases.roles import Permission
-from ringsight.errors import RingSightError
+from ringsight.errors import RingSightError, StoreUnavailable
 from ringsight.graph.store import Node, Path, QueryResult, Relationship
 from ringsight.ui.auth import guarded
 from ringsight.ui.callbacks import Services
@@ -167,6 +167,8 @@ def register(app: Dash, services: Services) -> None:
                 from ringsight.cypher import run_named
 
                 result = run_named(services.data.store, services.library, name, raw, settings=services.settings)
+        except StoreUnavailable:
+            raise  # answered 503 "store restarting" (ringsight.ui.store_down)
         except RingSightError as exc:
             text = exc.message + (f" {exc.hint}" if exc.hint else "")
             return (
