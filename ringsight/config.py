@@ -108,6 +108,7 @@ class CasesSettings(BaseModel):
             "已约谈",
             "已整改",
             "黑名单",
+            "重点监控",
             "合理共济",
             "排除",
         ],

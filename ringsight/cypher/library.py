@@ -223,6 +223,8 @@ def _build(header: dict[str, Any], text: str, path: Path | None, source: str, wh
     params = _params(header.get("params") or {}, name, where)
     sample = _sample(header.get("sample"), params, name, where)
     deepen = _deepen(header.get("deepen"), params, text, name, where)
+    if mode == "write":
+        _check_tag_writes(text, params, name, where)
     _check_references(text, params, {sample.fraction, sample.seed} if sample else set(), name, where)
     tags = header.get("tags") or []
     if isinstance(tags, str):
@@ -272,6 +274,37 @@ def _deepen(raw: Any, params: list[ParamSpec], text: str, query: str, where: str
             f"Write the pattern as (a)-[*1..${spec.name}]-(b).",
         )
     return spec.name
+
+
+_TAG_VALUE = re.compile(r"(?:\.tag\s*=|[{,]\s*tag\s*:)\s*([^,}\s)]+)")
+_MAP_ASSIGN = re.compile(r"(?<![.\w])[a-z_][a-z0-9_]*\s*\+?=\s*(?:\$|\{)")
+
+
+def _check_tag_writes(text: str, params: list[ParamSpec], query: str, where: str) -> None:
+    """A write query that touches annotations sets a tag only from a ``type: tag`` parameter.
+
+    The runner checks such a parameter against the tag vocabulary, so a
+    library write query cannot tag a facility with a word outside it (a
+    literal, another parameter, or a whole map of properties would).
+    """
+    from ringsight.cypher.guard import normalise
+
+    plain = normalise(text)
+    if "annotation" not in plain:
+        return
+    tags = {p.name.lower() for p in params if p.type == "tag"}
+    for value in _TAG_VALUE.findall(plain):
+        if not (value.startswith("$") and value[1:] in tags):
+            raise LibraryError(
+                f"Query '{query}' in {where} sets an annotation's tag to {value}, not to a 'type: tag' parameter.",
+                "Declare the tag as e.g. tag: {type: tag} and write a.tag = $tag: the tag must come from "
+                "the vocabulary (cases.tags).",
+            )
+    if _MAP_ASSIGN.search(plain):
+        raise LibraryError(
+            f"Query '{query}' in {where} writes annotation properties as a whole map.",
+            "Set each property on its own (a.tag = $tag, a.text = $note), so the tag can be checked.",
+        )
 
 
 def _params(raw: Any, query: str, where: str) -> list[ParamSpec]:

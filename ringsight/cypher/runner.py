@@ -31,7 +31,7 @@ from typing import Any
 from ringsight.config import Settings
 from ringsight.cypher import guard
 from ringsight.cypher.library import NamedQuery, QueryLibrary, SampleSpec, referenced_params
-from ringsight.cypher.params import ParamSpec, parse_params, parse_value
+from ringsight.cypher.params import ParameterError, ParamSpec, parse_params, parse_value
 from ringsight.errors import QueryError, QueryTimeout
 from ringsight.graph.store import GraphStore, QueryResult, cap_rows
 
@@ -60,6 +60,7 @@ def run_named(
     """
     query = library.get(name)
     given = parse_params(query.params, raw_params or {}, query.name)
+    check_tags(query, given, settings)
     params = {**given, **_reserved(query.text, user)}
     if query.deepen is not None:
         return _run_deepening(store, query, params, settings)
@@ -105,6 +106,23 @@ def run_adhoc(
         timeout_ms=settings.query.timeout_ms,
         row_cap=settings.query.row_cap,
     )
+
+
+def check_tags(query: NamedQuery, values: dict[str, Any], settings: Settings) -> None:
+    """Refuse a ``tag`` parameter outside the tag vocabulary (``cases.tags``), as the workbench does.
+
+    The library lets an annotation's tag come only from such a parameter
+    (see ``library._check_tag_writes``), so a write query cannot put an
+    arbitrary tag on a facility either.
+    """
+    vocabulary = list(settings.cases.tags)
+    for spec in query.params:
+        value = values.get(spec.name)
+        if spec.type == "tag" and value is not None and value not in vocabulary:
+            raise ParameterError(
+                f"'{value}' is not in the tag vocabulary, so '{query.name}' does not use it as {spec.name}.",
+                f"Use one of: {', '.join(vocabulary)} (the vocabulary is the setting cases.tags).",
+            )
 
 
 def _run_deepening(store: GraphStore, query: NamedQuery, params: dict[str, Any], settings: Settings) -> QueryResult:
