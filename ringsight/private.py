@@ -28,8 +28,13 @@ def restrict_umask() -> None:
     os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
 
 
-def private_dir(path: Path | str) -> Path:
-    """Create ``path`` (and missing parents) as 0700 directories; tighten it when it exists and is ours."""
+def private_dir(path: Path | str, *, tighten: bool = False) -> Path:
+    """Create ``path`` (and missing parents) as 0700 directories.
+
+    An existing directory is made 0700 only with ``tighten`` (RingSight's own
+    directories: the data directory, the store's, the staging area) — never a
+    folder of the user's that an export merely goes into.
+    """
     path = Path(path)
     missing = []
     probe = path
@@ -40,7 +45,8 @@ def private_dir(path: Path | str) -> Path:
         with contextlib.suppress(FileExistsError):
             directory.mkdir(mode=DIR_MODE)
         _chmod_if_owned(directory, DIR_MODE)
-    _chmod_if_owned(path, DIR_MODE)
+    if tighten:
+        _chmod_if_owned(path, DIR_MODE)
     return path
 
 

@@ -34,6 +34,7 @@ from ringsight.config import get_settings
 from ringsight.errors import RingSightError
 from ringsight.graph.model import AUDIT
 from ringsight.graph.store import GraphStore
+from ringsight.private import private_dir, private_file, restrict_umask
 
 TZ = ZoneInfo("Asia/Shanghai")
 FIELDS = ("audit_id", "ts", "time", "user", "action", "target", "before", "after", "digest")
@@ -234,7 +235,8 @@ def export_entries(
     fmt = (fmt or path.suffix.lstrip(".") or "csv").lower()
     if fmt not in ("csv", "json", "jsonl"):
         raise AuditError(f"Cannot export the audit trail as '{fmt}'.", "Use a .csv or .jsonl file name.")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
+    restrict_umask()  # the trail names people and what was revealed about whom
     if fmt == "csv":
         with path.open("w", newline="", encoding="utf-8-sig") as fh:
             writer = safecsv.dict_writer(fh, fieldnames=list(FIELDS))
@@ -244,6 +246,7 @@ def export_entries(
         with path.open("w", encoding="utf-8") as fh:
             for e in entries:
                 fh.write(json.dumps(e, ensure_ascii=False) + "\n")
+    private_file(path)
     record(
         store, user=actor.username, action="export.audit", target=str(path), after={"count": len(entries), **filters}
     )

@@ -45,6 +45,7 @@ from ringsight.cases.workflow import OUTCOMES, STATE_NAMES_ZH, Case, case_target
 from ringsight.config import Settings, get_settings
 from ringsight.graph.model import NODE_TYPE_BY_LABEL
 from ringsight.graph.store import GraphStore
+from ringsight.private import private_dir, private_file, restrict_umask
 
 TZ = ZoneInfo("Asia/Shanghai")
 CLAIM_CAP = 50_000
@@ -533,8 +534,8 @@ def build_referral(
     settings = settings or get_settings()
     font = find_cjk_font(settings)
     data = collect_referral(store, case_id, by=user.username)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    restrict_umask()  # the package holds identities: its files 0600, new directories 0700
+    out_dir = private_dir(out_dir)
     stem = f"referral-{case_id}"
     members_csv = _csv(out_dir / "members.csv", data["members"], MEMBER_FIELDS)
     claims_csv = _csv(out_dir / "claims.csv", data["claims"], CLAIM_FIELDS)
@@ -547,6 +548,8 @@ def build_referral(
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for path in (pdf, members_csv, claims_csv, png, json_path):
             zf.write(path, arcname=path.name)
+    for path in (pdf, members_csv, claims_csv, png, json_path, zip_path):
+        private_file(path)
     files = {p.name: _sha256(p) for p in (pdf, members_csv, claims_csv, png, json_path, zip_path)}
     audit_id = audit.record(
         store,

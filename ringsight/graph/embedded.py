@@ -174,9 +174,9 @@ class EmbeddedServer:
     # -- start-up helpers -------------------------------------------------------
     def _check_directory(self) -> None:
         try:
-            private_dir(self.directory.parent)
-            private_dir(self.directory)
-            private_dir(self.directory / "import")
+            private_dir(self.directory.parent, tighten=True)
+            private_dir(self.directory, tighten=True)
+            private_dir(self.directory / "import", tighten=True)
         except OSError as exc:
             raise _not_writable(self.directory, exc) from exc
         if not os.access(self.directory, os.W_OK | os.X_OK):

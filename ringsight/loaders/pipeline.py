@@ -66,6 +66,7 @@ from ringsight.loaders.profiles import HeaderMapping, Profile, load_profile, map
 from ringsight.loaders.readers import LINE, Source, iter_chunks, open_source
 from ringsight.loaders.report import FileReport, LoadReport
 from ringsight.loaders.writer import bulk_build, merge_links, merge_nodes, supports_bulk
+from ringsight.private import private_dir, private_file, private_tree, restrict_umask
 from ringsight.safecsv import neutralise_frame
 from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, staging_dir
 
@@ -135,6 +136,8 @@ def load_files(
     lacks a required column; InputError for unreadable files.
     """
     t0 = time.perf_counter()
+    restrict_umask()  # staged tables, rejects and reports hold personal data: 0600 files, 0700 directories
+    private_dir(settings.data_dir, tighten=True)
     prof = load_profile(profile)
     inputs = prepare_inputs(list(claims), list(items or []), prof)
     own = store is None
@@ -144,7 +147,9 @@ def load_files(
         store = open_store(settings)
     try:
         run = _Load(settings, store, prof, inputs, progress, console or Console(stderr=True))
-        return run.execute(t0, mode, rejects_dir, report_path)
+        report = run.execute(t0, mode, rejects_dir, report_path)
+        private_tree(run.staging)  # also what an older version staged with looser modes
+        return report
     finally:
         if own:
             store.close()
@@ -747,6 +752,7 @@ def _write_csv_parts(frames: Iterator[pl.DataFrame], target: Path, *, bom: bool)
             handle.write(b"\xef\xbb\xbf")
         for number, frame in enumerate(frames):
             neutralise_frame(frame).write_csv(handle, include_header=number == 0)
+    private_file(target)
 
 
 def _counts(reasons: pl.Series) -> dict[str, int]:

@@ -16,6 +16,7 @@ import dash_cytoscape as cyto
 
 from ringsight.config import Settings, get_settings
 from ringsight.graph.store import GraphStore
+from ringsight.private import restrict_umask
 from ringsight.ui import auth, store_down
 from ringsight.ui.callbacks import Services, register_callbacks
 from ringsight.ui.callbacks.console import load_library
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     ``expand_cap``, ``claims_cap``).
     """
     settings = settings or get_settings()
+    restrict_umask()  # exports, packages and databases the workbench writes are private
     if store is None:
         from ringsight.graph import open_store
 
