@@ -126,3 +126,17 @@ def test_the_web_console_refuses(web) -> None:  # type: ignore[no-untyped-def]  
         reply = _client(web, "investigator").post("/_dash-update-component", json=payload)
         assert reply.status_code == 200
         assert needle in _text(reply) and "refused" in _text(reply), _text(reply)
+
+
+@pytest.mark.neo4j
+def test_refused_through_the_runner_on_any_store(any_store, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """Neo4j's APOC (unrestricted in compose) is refused before it is reached, like FalkorDB's LOAD CSV."""
+    for text in (
+        "LOAD CSV FROM 'file:///etc/passwd' AS r RETURN r",
+        "CALL apoc.load.json('http://169.254.169.254/')",
+        "CALL apoc.export.csv.all('/tmp/x.csv', {})",
+        "CALL dbms.components()",
+    ):
+        with pytest.raises(QueryRefused):
+            run_adhoc(any_store, text, None, settings=settings)
+    assert run_adhoc(any_store, "RETURN 1 AS one", None, settings=settings).scalar() == 1

@@ -294,3 +294,20 @@ def test_the_workbench_says_store_restarting_then_recovers(own_dir: Path) -> Non
     finally:
         store.clear()
         store.close()
+
+
+@pytest.mark.neo4j
+def test_shortest_paths_stops_at_the_timeout_on_any_store(any_store, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """The same bounded search on the embedded store and on Neo4j (when a Neo4j URI is configured for tests)."""
+    settings = settings.model_copy(update={"query": settings.query.model_copy(update={"timeout_ms": 3_000})})
+    _layered_graph(any_store, 3, "S")
+    _layered_graph(any_store, 30, "W")
+    library = QueryLibrary.load(settings)
+    params = {"from_label": "Card", "to_label": "Card", "max_hops": 8}
+    few = _named_within(30, any_store, library, "shortest_paths", {**params, "from_key": "S-SRC", "to_key": "S-DST"},
+                        settings=settings)  # fmt: skip
+    assert "error" not in few, few.get("error")
+    assert len(few["result"].rows) == 20 and {r["hops"] for r in few["result"].records()} == {8}
+    wide = _named_within(30, any_store, library, "shortest_paths", {**params, "from_key": "W-SRC", "to_key": "W-FAR"},
+                         settings=settings)  # fmt: skip
+    assert wide["seconds"] < 3 + 3 and (isinstance(wide.get("error"), QueryTimeout) or wide["result"].rows == [])
