@@ -73,6 +73,23 @@ def test_all_shortest_paths_is_refused_only_where_the_timeout_cannot_stop_it() -
     check(text, backend="neo4j")
 
 
+def test_walks_between_two_found_nodes_are_refused_on_falkordb() -> None:
+    for text in (
+        "MATCH (a:Card {card_id: 'x'}), (b:Card {card_id: 'y'}) WITH a, b MATCH p = (a)-[*1..6]-(b) RETURN p",
+        "MATCH (a:Card), (b:Phone) MATCH p = (b)<-[:HAS_PHONE|HAS_CARD*..4]-(a) RETURN p LIMIT 1",
+    ):
+        with pytest.raises(QueryRefused, match="walk"):
+            check(text, backend="falkordb")
+        check(text, backend="neo4j")
+    for text in (
+        "MATCH (a:Card {card_id: 'x'}), (b:Card {card_id: 'y'}) WITH a, b "
+        "MATCH p = (a)-[*1..6]-(x) WITH p, x, b WHERE x = b RETURN p LIMIT 5",
+        "MATCH p = (a:Card {card_id: 'x'})-[*1..3]-(b:Phone) RETURN p LIMIT 5",
+        "MATCH (a:Card)-[:HAS_CARD]-(p:Patient) RETURN a, p",
+    ):
+        check(text, backend="falkordb")
+
+
 def test_the_runner_refuses_before_the_store_sees_it(store: GraphStore, settings: Settings) -> None:
     with pytest.raises(QueryRefused, match="LOAD CSV"):
         run_adhoc(store, "LoAd /*x*/ CsV FROM 'file:///etc/passwd' AS r RETURN r", None, settings=settings)

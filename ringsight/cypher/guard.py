@@ -130,6 +130,8 @@ def check(text: str, *, backend: str) -> None:
         if name not in READ_ONLY_PROCEDURES and name not in _CLAUSE_WORDS:
             raise _procedure_refused(name)
     _check_shortest_paths(plain, backend)
+    if backend == "falkordb":
+        _check_bound_walks(plain)
 
 
 def _procedure_refused(name: str) -> QueryRefused:
@@ -155,6 +157,33 @@ def _check_shortest_paths(plain: str, backend: str) -> None:
                 f"{_SPELLING[match.group(1)]} without an upper bound on its length is refused: on a large graph it can "
                 "search without end.",
                 "Give the relationship pattern a maximum length, e.g. [*..6].",
+            )
+
+
+_WALK = re.compile(r"\(\s*([a-z_]\w*)?[^()]*\)\s*<?-\s*\[([^\]]*\*[^\]]*)\]\s*->?\s*\(\s*([a-z_]\w*)?")
+
+
+def _check_bound_walks(plain: str) -> None:
+    """Refuse a variable-length walk between two nodes both bound before it (FalkorDB cannot stop it).
+
+    FalkorDB checks its time limit between rows; a walk towards a node it
+    already holds yields no row until it arrives, so one with few or no
+    paths runs on (measured: a 1 s limit, still running after 60 s). Walking
+    to a free end and comparing after (``…-(end) WITH … WHERE end = b``)
+    yields rows and is stopped.
+    """
+    searches = [(m.end(), m.end() + len(_call_body(plain, m.end()))) for m in _SHORTEST.finditer(plain)]
+    for match in _WALK.finditer(plain):
+        if any(start <= match.start() <= end for start, end in searches):
+            continue  # a shortest-path search, checked above
+        ends = [name for name in (match.group(1), match.group(3)) if name]
+        before = plain[: match.start()]
+        if len(ends) == 2 and all(re.search(rf"\b{re.escape(n)}\b", before) for n in ends):
+            a, b = ends
+            raise QueryRefused(
+                f"A variable-length walk between {a} and {b}, both already found, is refused on the FalkorDB "
+                "store: it is not stopped at the time limit when few paths exist.",
+                f"Walk to a free end and compare after: MATCH p = ({a})-[*1..6]-(x) WITH p, x, {b} WHERE x = {b} …",
             )
 
 
