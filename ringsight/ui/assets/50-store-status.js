@@ -20,7 +20,7 @@
     el.textContent = text;
   }
   window.fetch = function (input, init) {
-    return original.apply(this, arguments).then(function (response) {
+    return original.apply(window, arguments).then(function (response) {
       const url = typeof input === "string" ? input : (input && input.url) || "";
       if (url.indexOf("_dash-update-component") >= 0) {
         if (response.status === 503) {
