@@ -20,6 +20,7 @@ from rich.table import Table
 from ringsight import __version__
 from ringsight.config import get_settings
 from ringsight.errors import RingSightError
+from ringsight.private import restrict_umask
 
 WIDE_OUTPUT = 240
 console = Console()
@@ -49,6 +50,7 @@ def _root(
     ),
 ) -> None:
     """RingSight: find and investigate fraud rings in medical-insurance claims."""
+    restrict_umask()  # whatever RingSight writes may hold personal data: 0600 files, 0700 directories
 
 
 @store_app.command("status")

@@ -49,6 +49,28 @@ class QuerySettings(BaseModel):
     row_cap: int = Field(10_000, ge=1, description="rows returned at most")
 
 
+class StoreSettings(BaseModel):
+    """Limits of the embedded FalkorDB server, so that no query takes it (or the machine) down."""
+
+    max_memory_mb: int | None = Field(
+        None, ge=64, description="memory cap of the whole server (redis maxmemory); default 60% of the machine's RAM"
+    )
+    query_memory_mb: int = Field(2048, ge=1, description="memory one query may use before it is stopped")
+    timeout_max_ms: int = Field(
+        600_000, ge=1_000, description="no query at all (reads, writes, loads) runs longer than this (TIMEOUT_MAX)"
+    )
+    restart_wait_s: float = Field(
+        10.0, ge=0, description="how long a request waits for a dead embedded server to restart before 'restarting'"
+    )
+
+    def server_memory_mb(self) -> int:
+        """The server's memory cap: the setting, or 60% of physical memory."""
+        if self.max_memory_mb is not None:
+            return self.max_memory_mb
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return max(256, int(total * 0.6) // 2**20)
+
+
 class LoadSettings(BaseModel):
     """Loader tuning."""
 
@@ -111,6 +133,7 @@ class CasesSettings(BaseModel):
             "已约谈",
             "已整改",
             "黑名单",
+            "重点监控",
             "合理共济",
             "排除",
         ],
@@ -212,6 +235,7 @@ class Settings(BaseSettings):
         description="secret key for the keyed hash that pseudonymises person IDs",
     )
     query: QuerySettings = QuerySettings()
+    store: StoreSettings = StoreSettings()
     queries_dir: Path | None = Field(
         None, description="a bureau's own .cypher queries, added to the library (RINGSIGHT_QUERIES_DIR)"
     )

@@ -28,6 +28,10 @@ class StoreUnavailable(RingSightError):
     exit_code = 3
 
 
+class StoreRestarting(StoreUnavailable):
+    """The embedded store had stopped and is being restarted; try again shortly."""
+
+
 class StoreAuthError(RingSightError):
     """The graph store refused the credentials."""
 
@@ -42,6 +46,10 @@ class QueryError(RingSightError):
 
 class QueryTimeout(QueryError):
     """A query ran past its time limit."""
+
+
+class QueryTooLarge(QueryError):
+    """A query needed more memory than a query (or the store) may use, and was stopped."""
 
 
 class InputError(RingSightError):

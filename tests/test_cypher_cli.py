@@ -87,7 +87,7 @@ def test_query_run_formats(cli_graph: GraphStore, tmp_path: Path) -> None:
 def test_query_run_errors(cli_graph: GraphStore) -> None:
     bad = runner.invoke(app, ["query", "run", "cards_shared_by_persons", "-p", "min_persons=many"])
     assert isinstance(bad.exception, ParameterError) and "'min_persons'" in bad.exception.message
-    write = runner.invoke(app, ["query", "run", "tag_facility", "-p", "facility=P1", "-p", "tag=重点"])
+    write = runner.invoke(app, ["query", "run", "tag_facility", "-p", "facility=P1", "-p", "tag=重点监控"])
     assert isinstance(write.exception, WriteNotAllowed)
     assert cli_graph.count_nodes("Annotation") == 0
     args = ["query", "run", "tag_facility", "-p", "facility=P1", "-p", "tag=重点监控"]

@@ -28,7 +28,6 @@ the last sequence number and hash) to catch that.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
 import json
@@ -45,11 +44,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, select
 
+from ringsight import safecsv
 from ringsight.appdb import AppDb, appdb_dir, audit_log, for_store, private_file
 from ringsight.cases.roles import Permission, Principal, may_unmask, require
 from ringsight.config import Settings, get_settings
 from ringsight.errors import RingSightError
 from ringsight.graph.store import GraphStore
+from ringsight.private import private_dir, restrict_umask
 
 TZ = ZoneInfo("Asia/Shanghai")
 GENESIS = "0" * 64
@@ -330,17 +331,19 @@ def export_entries(
     fmt = (fmt or path.suffix.lstrip(".") or "csv").lower()
     if fmt not in ("csv", "json", "jsonl"):
         raise AuditError(f"Cannot export the audit trail as '{fmt}'.", "Use a .csv or .jsonl file name.")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
+    restrict_umask()  # the trail names people and what was revealed about whom
     private_file(path)
     if fmt == "csv":
         with path.open("w", newline="", encoding="utf-8-sig") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(FIELDS), extrasaction="ignore")
+            writer = safecsv.dict_writer(fh, fieldnames=list(FIELDS), extrasaction="ignore")
             writer.writeheader()
             writer.writerows(entries)
     else:
         with path.open("w", encoding="utf-8") as fh:
             for e in entries:
                 fh.write(json.dumps(e, ensure_ascii=False) + "\n")
+    private_file(path)
     record(
         store, user=actor.username, action="export.audit", target=str(path), after={"count": len(entries), **filters}
     )

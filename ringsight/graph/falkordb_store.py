@@ -3,15 +3,24 @@
 Reads go through ``GRAPH.RO_QUERY``, which FalkorDB refuses to execute when
 the query would write, so read-only is enforced by the database, not by
 inspecting query text. Timeouts are passed to the server per query.
+
+On the embedded store, a server that has died (killed by the kernel, say) is
+restarted on the next request: a read is then run again transparently; a
+write is not (it may or may not have been applied), and says so. While the
+restart takes longer than ``restart_wait_s``, requests get
+:class:`~ringsight.errors.StoreRestarting` (the web UI answers 503).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path as FsPath
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import falkordb
 import redis
@@ -19,9 +28,12 @@ from falkordb.edge import Edge as FEdge
 from falkordb.node import Node as FNode
 from falkordb.path import Path as FPath
 
-from ringsight.errors import QueryError, QueryTimeout, StoreUnavailable
+from ringsight.errors import QueryError, QueryTimeout, QueryTooLarge, StoreRestarting, StoreUnavailable
 from ringsight.graph.model import NODE_TYPES
 from ringsight.graph.store import GraphStore, Node, Path, QueryResult, Relationship, cap_rows
+
+if TYPE_CHECKING:
+    from ringsight.graph.embedded import EmbeddedServer
 
 T = TypeVar("T")
 
@@ -49,10 +61,14 @@ class FalkorDBStore(GraphStore):
         port: int = 6379,
         password: str | None = None,
         default_timeout_ms: int | None = None,
+        server: EmbeddedServer | None = None,
+        restart_wait_s: float = 10.0,
     ) -> None:
         self.graph_name = graph_name
         self.unix_socket = unix_socket
         self.default_timeout_ms = default_timeout_ms
+        self.server = server
+        self.restart_wait_s = restart_wait_s
         self._where = f"unix://{unix_socket}" if unix_socket else f"{host}:{port}"
         try:
             if unix_socket is not None:
@@ -102,15 +118,13 @@ class FalkorDBStore(GraphStore):
 
     def _run(self, method: Any, cypher: str, params: Mapping[str, Any] | None, timeout_ms: int | None) -> QueryResult:
         timeout = timeout_ms if timeout_ms is not None else self.default_timeout_ms
+        if timeout is not None and self.server is not None:
+            timeout = min(timeout, self.server.limits.timeout_max_ms)  # the server refuses a larger one
+        call = lambda: method(cypher, dict(params or {}), timeout=timeout)  # noqa: E731
         try:
-            raw = _when_not_busy(lambda: method(cypher, dict(params or {}), timeout=timeout))
+            raw = self._call(call, retry=method == self.graph.ro_query)
         except redis.ResponseError as exc:
             raise _query_error(str(exc), timeout) from exc
-        except (redis.ConnectionError, OSError) as exc:
-            raise StoreUnavailable(
-                f"Lost the connection to the FalkorDB server at {self._where} ({exc}).",
-                "Check that the server is running (`ringsight store status`).",
-            ) from exc
         columns = [h[1] for h in (raw.header or [])]
         rows = [[_convert(v) for v in row] for row in (raw.result_set or [])]
         stats = {}
@@ -119,6 +133,40 @@ class FalkorDBStore(GraphStore):
             if value:
                 stats[name] = int(value)
         return QueryResult(columns=columns, rows=rows, stats=stats)
+
+    def _call(self, call: Callable[[], T], *, retry: bool) -> T:
+        """Run ``call``; when the embedded server has died, restart it and run a read again."""
+        try:
+            return _when_not_busy(call)
+        except (redis.ConnectionError, OSError) as exc:
+            if self.server is None:
+                raise StoreUnavailable(
+                    f"Lost the connection to the FalkorDB server at {self._where} ({exc}).",
+                    "Check that the server is running (`ringsight store status`).",
+                ) from exc
+            self._restart(exc)
+            if not retry:
+                raise StoreUnavailable(
+                    "The embedded graph store had stopped and has been restarted; the change may not have been saved.",
+                    "Run it again (RingSight's writes can be repeated safely).",
+                ) from exc
+        try:
+            return _when_not_busy(call)
+        except (redis.ConnectionError, OSError) as exc:
+            raise StoreUnavailable(f"The restarted embedded graph store does not answer ({exc}).") from exc
+
+    def _restart(self, cause: Exception) -> None:
+        """Start the embedded server again (one restart at a time per directory) and wait a bounded time for it."""
+        assert self.server is not None
+        future = _restart_of(self.server)
+        try:
+            future.result(timeout=self.restart_wait_s)
+        except FutureTimeout as exc:
+            raise StoreRestarting(
+                "图库正在重启 / The graph store is restarting after it stopped.",
+                "Try again in a few seconds.",
+            ) from exc
+        self.db.connection.connection_pool.disconnect()
 
     # -- schema -----------------------------------------------------------------
     def ensure_schema(self) -> list[str]:
@@ -172,6 +220,28 @@ class FalkorDBStore(GraphStore):
         self.db.connection.close()
 
 
+_RESTART_LOCK = threading.Lock()
+_RESTARTS: dict[FsPath, Future[FsPath]] = {}
+
+
+def _restart_of(server: EmbeddedServer) -> Future[FsPath]:
+    """The restart in progress for this server's directory, or a new one in a background thread."""
+    with _RESTART_LOCK:
+        future = _RESTARTS.get(server.directory)
+        if future is None or future.done():
+            future = Future()
+            _RESTARTS[server.directory] = future
+            threading.Thread(target=_run_restart, args=(server, future), daemon=True).start()
+        return future
+
+
+def _run_restart(server: EmbeddedServer, future: Future[FsPath]) -> None:
+    try:
+        future.set_result(server.ensure_running())
+    except BaseException as exc:  # handed to whoever waits for the restart
+        future.set_exception(exc)
+
+
 BUSY_WAIT_S = 120.0
 """How long a statement waits for a server that is busy (forking for a snapshot, loading its data)."""
 
@@ -201,6 +271,17 @@ def _when_not_busy(call: Callable[[], T]) -> T:
 
 def _query_error(message: str, timeout_ms: int | None) -> QueryError:
     lowered = message.lower()
+    if "mem consumption exceeded capacity" in lowered:
+        return QueryTooLarge(
+            "The query needed more memory than one query may use (store.query_memory_mb) and was stopped; "
+            "the graph store carries on.",
+            "Narrow it (a label, a LIMIT, a smaller range or time window), or raise RINGSIGHT_STORE__QUERY_MEMORY_MB.",
+        )
+    if lowered.startswith("oom") or "maxmemory" in lowered:
+        return QueryTooLarge(
+            "The graph store has reached its memory cap (store.max_memory_mb) and refuses to grow further.",
+            "Raise RINGSIGHT_STORE__MAX_MEMORY_MB on a machine with the memory, or use Neo4j for this size.",
+        )
     if "timed out" in lowered or "timeout" in lowered:
         return QueryTimeout(
             f"The query ran past its time limit of {timeout_ms} ms and was stopped.",

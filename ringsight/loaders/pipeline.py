@@ -76,6 +76,8 @@ from ringsight.loaders.report import FileReport, LoadReport
 from ringsight.loaders.safe_text import plain
 from ringsight.loaders.shape import Joined, add_joins, joined_headers, read_join, shape_chunk
 from ringsight.loaders.writer import bulk_build, merge_links, merge_nodes, supports_bulk
+from ringsight.private import private_dir, private_file, private_tree, restrict_umask
+from ringsight.safecsv import neutralise_frame
 from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, staging_dir
 
 SOURCE = "_source_file"
@@ -167,6 +169,8 @@ def load_files(
     rejected — the rejects and the report are written, the graph is not.
     """
     t0 = time.perf_counter()
+    restrict_umask()  # staged tables, rejects and reports hold personal data: 0600 files, 0700 directories
+    private_dir(settings.data_dir, tighten=True)
     prof = load_profile(profile, joins)
     inputs = prepare_inputs(list(claims), list(items or []), prof, settings.load.chunk_rows)
     if max_reject_share is None:
@@ -181,7 +185,9 @@ def load_files(
     try:
         run = _Load(settings, store, prof, inputs, progress, console or Console(stderr=True))
         run.max_reject_share = max_reject_share
-        return run.execute(t0, mode, rejects_dir, report_path)
+        report = run.execute(t0, mode, rejects_dir, report_path)
+        private_tree(run.staging)  # also what an older version staged with looser modes
+        return report
     finally:
         if own:
             store.close()
@@ -848,12 +854,13 @@ def graph_is_empty(store: GraphStore) -> bool:
 
 
 def _write_csv_parts(frames: Iterator[pl.DataFrame], target: Path, *, bom: bool) -> None:
-    """Write frames with the same columns to one CSV, the header once."""
+    """Write frames with the same columns to one CSV, the header once, formula-like text neutralised."""
     with open(target, "wb") as handle:
         if bom:
             handle.write(b"\xef\xbb\xbf")
         for number, frame in enumerate(frames):
-            frame.write_csv(handle, include_header=number == 0)
+            neutralise_frame(frame).write_csv(handle, include_header=number == 0)
+    private_file(target)
 
 
 def _counts(reasons: pl.Series) -> dict[str, int]:

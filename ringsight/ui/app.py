@@ -16,7 +16,8 @@ import dash_cytoscape as cyto
 
 from ringsight.config import Settings, get_settings
 from ringsight.graph.store import GraphStore
-from ringsight.ui import auth
+from ringsight.private import restrict_umask
+from ringsight.ui import auth, store_down
 from ringsight.ui.callbacks import Services, register_callbacks
 from ringsight.ui.callbacks.console import load_library
 from ringsight.ui.canvas import Canvas
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     ``expand_cap``, ``claims_cap``).
     """
     settings = settings or get_settings()
+    restrict_umask()  # exports, packages and databases the workbench writes are private
     if store is None:
         from ringsight.graph import open_store
 
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         )
 
     app.layout = layout
+    store_down.install(app.server)
     auth.install(app.server, store, settings, default_language=lang)
     register_callbacks(app, services)
     app.ringsight = services  # type: ignore[attr-defined]

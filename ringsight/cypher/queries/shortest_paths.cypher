@@ -2,15 +2,21 @@
 // title_zh: 两个实体之间的最短路径
 // title_en: Shortest paths between two entities
 // description: >
-//   All shortest paths (up to max_paths of them) between two entities over
+//   The shortest paths (up to max_paths of them) between two entities over
 //   the claims data — cards, phones, addresses, claims, facilities, doctors,
 //   terminals, operators, trace codes — ignoring detection results and case
-//   work. Paths longer than max_hops (at most 8) are not reported. Entities
+//   work. Paths longer than max_hops (at most 8) are not searched: RingSight
+//   looks for paths of 1 step, then 2, … up to max_hops, and stops at the
+//   first length that has any, all within the query time limit. (The far
+//   end is matched after the walk, not inside it: FalkorDB checks its time
+//   limit only between rows, and a walk towards a fixed end yields none
+//   until it arrives.) Entities
 //   are found by key as in `neighbourhood`. Two people who both visited one
 //   big hospital are 4 steps apart through it: judge a path by what it goes
 //   through, not only by its length.
 // tags: [exploration]
 // mode: read
+// deepen: max_hops
 // params:
 //   from_key: {type: string, example: 6217000012345678, description: "key of the first entity"}
 //   from_label: {type: string, default: null, example: Card, choices: [Patient, Card, Phone, Address, Facility, Doctor, Terminal, Operator, Claim, TraceCode], description: "its label"}
@@ -44,8 +50,8 @@ OPTIONAL MATCH (b9:Claim {claim_id: $to_key}) WHERE $to_label IS NULL OR $to_lab
 OPTIONAL MATCH (b10:TraceCode {code: $to_key}) WHERE $to_label IS NULL OR $to_label = 'TraceCode'
 WITH DISTINCT src, coalesce(b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10) AS dst
 WHERE dst IS NOT NULL AND src <> dst
-MATCH path = allShortestPaths((src)-[:HAS_CARD|HAS_PHONE|CONTACT_PHONE|LIVES_AT|WORKS_AT|IN_FACILITY|BY_PATIENT|WITH_CARD|AT_FACILITY|BY_DOCTOR|ON_TERMINAL|BY_OPERATOR|HAS_TRACE*..8]-(dst))
+MATCH path = (src)-[:HAS_CARD|HAS_PHONE|CONTACT_PHONE|LIVES_AT|WORKS_AT|IN_FACILITY|BY_PATIENT|WITH_CARD|AT_FACILITY|BY_DOCTOR|ON_TERMINAL|BY_OPERATOR|HAS_TRACE*1..$max_hops]-(end)
+WITH path, end, dst WHERE end = dst
 WITH path, length(path) AS hops
-WHERE hops <= $max_hops
 RETURN hops, [x IN nodes(path) | labels(x)[0] + ' ' + coalesce(x.name, x.claim_id, x.card_id, x.number, x.text, x.key, x.code, x.pid, '')] AS route, path
 LIMIT $max_paths

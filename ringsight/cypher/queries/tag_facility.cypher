@@ -6,12 +6,14 @@
 //   query found it — so it shows on the canvas and in the facility's
 //   annotations. A write query: it runs only with --allow-write and is
 //   recorded in the audit trail. Tagging the same facility with the same tag
-//   again changes nothing (the annotation id is built from both).
+//   again changes nothing (the annotation id is built from both). The tag
+//   must be one of the tag vocabulary (setting cases.tags), as in the
+//   workbench.
 // tags: [annotation]
 // mode: write
 // params:
 //   facility: {type: string, example: P11010500001, description: "facility code"}
-//   tag: {type: string, example: 重点监控, description: "the tag"}
+//   tag: {type: tag, example: 重点监控, description: "the tag, from the tag vocabulary (cases.tags)"}
 //   note: {type: string, default: "", example: 突击刷卡 2024-05-10, description: "a short note"}
 MATCH (f:Facility {code: $facility})
 MERGE (a:Annotation {annotation_id: 'tag:Facility:' + $facility + ':' + $tag})

@@ -17,7 +17,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from ringsight.cases.access import mask_query_result
 from ringsight.cases.roles import Permission
-from ringsight.errors import RingSightError
+from ringsight.errors import RingSightError, StoreUnavailable
 from ringsight.graph.store import Node, Path, QueryResult, Relationship
 from ringsight.ui.auth import guarded
 from ringsight.ui.callbacks import Services
@@ -169,6 +169,8 @@ def register(app: Dash, services: Services) -> None:
                 from ringsight.cypher import run_named
 
                 result = run_named(services.data.store, services.library, name, raw, settings=services.settings)
+        except StoreUnavailable:
+            raise  # answered 503 "store restarting" (ringsight.ui.store_down)
         except RingSightError as exc:
             text = exc.message + (f" {exc.hint}" if exc.hint else "")
             return (
@@ -217,10 +219,7 @@ def _audit_query(services: Services, target: str, what: dict[str, Any]) -> None:
 
 
 def _run_adhoc(services: Services, text: str) -> QueryResult:
-    """Ad-hoc Cypher through the library when it exists, else straight to the store's read-only path."""
-    try:
-        from ringsight.cypher import run_adhoc
-    except ImportError:
-        q = services.settings.query
-        return services.data.store.read(text, {}, timeout_ms=q.timeout_ms, row_cap=q.row_cap)
+    """Ad-hoc Cypher through the runner: read-only, guarded, with the timeout and row cap."""
+    from ringsight.cypher import run_adhoc
+
     return run_adhoc(services.data.store, text, {}, settings=services.settings)
