@@ -29,6 +29,7 @@ from ringsight.cypher.library import NamedQuery, QueryLibrary, SampleSpec, refer
 from ringsight.cypher.params import ParamSpec, parse_params, parse_value
 from ringsight.errors import QueryError
 from ringsight.graph.store import GraphStore, QueryResult, cap_rows
+from ringsight.money import money_rows
 
 SAMPLE_COLUMNS = ("stratum_size", "sample_size", "draw_rank", "draw_hash")
 
@@ -66,6 +67,12 @@ def run_named(
     )
     if query.sample is not None:
         result = _sample(query, result, params, settings)
+    return in_cents(result)
+
+
+def in_cents(result: QueryResult) -> QueryResult:
+    """The result with amounts of money rounded to cents (see :mod:`ringsight.money`)."""
+    result.rows = money_rows(result.columns, result.rows)
     return result
 
 
@@ -90,12 +97,13 @@ def run_adhoc(
     bad = [k for k in (params or {}) if not isinstance(k, str) or not k]
     if bad:
         raise QueryError(f"Parameter names must be text; got {bad!r}.")
-    return store.read(
+    result = store.read(
         text,
         {k: _epoch_if_time(v) for k, v in (params or {}).items()},
         timeout_ms=settings.query.timeout_ms,
         row_cap=settings.query.row_cap,
     )
+    return in_cents(result)
 
 
 def _epoch_if_time(value: Any) -> Any:
