@@ -31,15 +31,11 @@ from neo4j import graph as ng
 from ringsight.config import redact_url
 from ringsight.errors import QueryError, QueryTimeout, StoreAuthError, StoreUnavailable
 from ringsight.graph.model import NODE_TYPES, QUERIED_PROPERTIES, REL_TYPES
-from ringsight.graph.store import GraphStore, Node, Path, QueryResult, Relationship
+from ringsight.graph.store import ConstraintViolation, GraphStore, Node, Path, QueryResult, Relationship
 
 log = logging.getLogger("ringsight.graph.neo4j")
 
 NOTIFICATIONS_LOGGER = "neo4j.notifications"
-
-
-class ConstraintViolation(QueryError):
-    """A write broke a uniqueness constraint (a CREATE of a key that already exists)."""
 
 
 class _ToRingSightLog(logging.Handler):

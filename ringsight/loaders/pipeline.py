@@ -60,6 +60,7 @@ from ringsight.loaders.classify import (
     decide_items,
     trace_pairs,
 )
+from ringsight.loaders.create import CreateWriter
 from ringsight.loaders.journal import Journal, load_lock, write_parquet_atomic
 from ringsight.loaders.normalise import HASH_VERSION, claims_table, clean_frame, content_hashes, items_table
 from ringsight.loaders.profiles import HeaderMapping, Profile, load_profile, map_headers, require_columns
@@ -126,7 +127,8 @@ def load_files(
     progress : show a Rich progress bar.
     rejects_dir, report_path : where rejected rows and the JSON report go
         (default: ``<data_dir>/loads/<graph>/<load_id>/``).
-    mode : ``auto`` (bulk into an empty FalkorDB graph, else MERGE), ``merge`` or ``bulk``.
+    mode : ``auto`` (bulk into an empty FalkorDB graph, CREATE-what-is-new on Neo4j, else MERGE),
+        ``merge``, ``bulk`` or ``create`` (see :mod:`ringsight.loaders.create`).
 
     Raises
     ------
@@ -246,7 +248,9 @@ class _Load:
             raise RingSightError(
                 "A bulk load needs an empty FalkorDB graph.", "Load without mode='bulk' to MERGE into this graph."
             )
-        self.journal.set("mode", "bulk" if bulk else "merge")
+        create = mode == "create" or (mode == "auto" and self.store.backend == "neo4j")
+        self.journal.data["empty_at_start"] = empty
+        self.journal.set("mode", "bulk" if bulk else "create" if create else "merge")
 
     def _wipe_stale_staging(self) -> None:
         """Tables staged for a graph that is now empty (it was cleared) describe nothing: remove them."""
@@ -483,7 +487,7 @@ class _Load:
         """Trace codes settled on two or more claims (counting claims of earlier loads), bucket by code."""
         pairs_dir = self._pending("trace_pairs")
         final = sorted((self.staging / "items").glob("*.parquet"))
-        if final and self.journal.get("mode") == "merge":
+        if final and self.journal.get("mode") != "bulk":
             earlier = pl.scan_parquet(final).select("claim_id", pl.col("trace_codes").alias("code")).explode("code")
             for number, batch in enumerate(earlier.drop_nulls().collect_batches(chunk_size=self.chunk_rows)):
                 write_buckets(batch, "code", self.buckets, pairs_dir, f"p{number:05d}")
@@ -566,6 +570,17 @@ class _Load:
 
         if bulk:
             created, rels = bulk_build(self.store, counted(nodes()), links(), tick=tick)
+        elif self.journal.get("mode") == "create":
+            self.store.ensure_schema()  # the uniqueness constraints guard CREATE; MATCH by key needs them
+            writer = CreateWriter(
+                self.store,
+                self.journal,
+                empty=bool(self.journal.get("empty_at_start")),
+                batch_size=self.settings.load.create_batch_size,
+                workers=self.settings.load.write_workers,
+                tick=tick,
+            )
+            created, rels = writer.write(counted(nodes()), links())
         else:
             self.store.ensure_schema()  # MERGE and MATCH by key need the indexes
             created = {}
