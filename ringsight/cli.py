@@ -149,6 +149,8 @@ def _register_area_commands() -> None:
 
     for area in (demo, synth_commands, load_commands, detect_commands, query_commands, ui_commands, case_commands):
         area.register(app)
+    export_app = next(g.typer_instance for g in app.registered_groups if g.name == "export")
+    export_app.command("neo4j-import")(load_commands.export_neo4j_import)
 
 
 _register_area_commands()

@@ -90,3 +90,30 @@ def register(app: typer.Typer) -> None:
     """Attach ``load`` and ``profile check`` to the CLI."""
     app.command("load")(load)
     app.add_typer(profile_app, name="profile")
+
+
+def export_neo4j_import(
+    directory: Path = typer.Argument(..., help="where the CSVs and import.sh are written"),
+    database: str = typer.Option("neo4j", "--database", help="the Neo4j database to import into"),
+) -> None:
+    """Write the graph's staged claims as neo4j-admin import CSVs plus the exact import command.
+
+    For backfills of tens of millions of claims: the offline importer writes
+    Neo4j's store files directly (see docs/neo4j.md).
+    """
+    from rich.progress import Progress
+
+    from ringsight.config import get_settings
+    from ringsight.loaders.neo4j_import import export_neo4j_import as export
+
+    settings = get_settings()
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("export", total=None)
+        files = export(settings, directory, database=database, tick=lambda n: bar.advance(task, n))
+    table = Table("file", "rows", title=f"neo4j-admin import files in {directory}")
+    for label, path in files.nodes.items():
+        table.add_row(str(path.relative_to(directory)), f"{files.node_rows[label]:,}")
+    for name, path in files.relationships.items():
+        table.add_row(str(path.relative_to(directory)), f"{files.relationship_rows[name]:,}")
+    console.print(table)
+    console.print(f"command (also in {directory / 'import.sh'}):\n{files.command}")
