@@ -138,3 +138,42 @@ def test_cli_writes_the_export(loaded: Settings, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "neo4j-admin database import full neo4j" in done.stdout
     assert (tmp_path / "x" / "nodes" / "Patient.csv").exists()
+
+
+def test_backfill_from_files_needs_no_graph(store: GraphStore, settings: Settings, tmp_path: Path) -> None:
+    """Staged straight from the input files (no store touched: the configured Neo4j is unreachable), the export
+    still describes exactly the graph a load of the same files builds."""
+    data = tmp_path / "data"
+    env = {
+        **os.environ,
+        "RINGSIGHT_DATA_DIR": str(data),
+        "RINGSIGHT_GRAPH": "neo4j://neo4j:pw@127.0.0.1:1/neo4j",
+        "RINGSIGHT_GRAPH_NAME": "backfill",
+    }
+    out = tmp_path / "import"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ringsight",
+            "export",
+            "neo4j-import",
+            str(out),
+            "--claims",
+            str(FIX / "claims_utf8.csv"),
+            "--items",
+            str(FIX / "items_utf8.csv"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (data / "falkordb").exists()  # no embedded server was started either
+    spaces = _nodes(out)
+    load_files([FIX / "claims_utf8.csv"], [FIX / "items_utf8.csv"], settings=settings, store=store)
+    per_label = dict(store.read("MATCH (n) RETURN labels(n)[0] AS l, count(n) AS c").rows)
+    assert {label: len(ids) for label, ids in spaces.items()} == per_label
+    rels = sum(len(_read(p)[1]) for p in (out / "relationships").glob("*.csv"))
+    assert rels == store.count_relationships()

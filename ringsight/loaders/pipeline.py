@@ -128,7 +128,8 @@ def load_files(
     rejects_dir, report_path : where rejected rows and the JSON report go
         (default: ``<data_dir>/loads/<graph>/<load_id>/``).
     mode : ``auto`` (bulk into an empty FalkorDB graph, CREATE-what-is-new on Neo4j, else MERGE),
-        ``merge``, ``bulk`` or ``create`` (see :mod:`ringsight.loaders.create`).
+        ``merge``, ``bulk``, ``create`` (see :mod:`ringsight.loaders.create`), or ``stage``: validate
+        and stage the tables only, write no graph (for ``ringsight export neo4j-import``).
 
     Raises
     ------
@@ -138,13 +139,14 @@ def load_files(
     t0 = time.perf_counter()
     prof = load_profile(profile)
     inputs = prepare_inputs(list(claims), list(items or []), prof)
-    own = store is None
-    if store is None:
+    own = store is None and mode != "stage"
+    if own:
         from ringsight.graph import open_store
 
         store = open_store(settings)
     try:
-        run = _Load(settings, store, prof, inputs, progress, console or Console(stderr=True))
+        staged_only = None if mode == "stage" else store
+        run = _Load(settings, staged_only, prof, inputs, progress, console or Console(stderr=True))
         return run.execute(t0, mode, rejects_dir, report_path)
     finally:
         if own:
@@ -157,7 +159,7 @@ class _Load:
     def __init__(
         self,
         settings: Settings,
-        store: GraphStore,
+        store: GraphStore | None,
         profile: Profile,
         inputs: list[Input],
         progress: bool,
@@ -204,7 +206,7 @@ class _Load:
             self.timings["stage_cpu_s"] = round(time.process_time() - cpu, 3)
             tick, cpu = time.perf_counter(), time.process_time()
             if not journal.get("written"):
-                written = self._write_graph()
+                written = self._write_graph() if self.store is not None else {}
                 journal.data["written_stats"] = written
                 journal.set("written", True)
             self.timings["graph_s"] = round(time.perf_counter() - tick, 3)
@@ -238,6 +240,9 @@ class _Load:
         return hashlib.sha1("\n".join(parts).encode()).hexdigest()
 
     def _choose_mode(self, mode: str) -> None:
+        if self.store is None:  # staging only: the staged tables are the output
+            self.journal.set("mode", "stage")
+            return
         empty = graph_is_empty(self.store)
         if empty:
             self._wipe_stale_staging()
@@ -671,7 +676,7 @@ class _Load:
         report = LoadReport(
             load_id=self.journal.load_id,
             graph=self.graph,
-            store=self.store.describe(),
+            store=self.store.describe() if self.store is not None else "none (staged only)",
             mode=str(self.journal.get("mode")),
             resumed=self.journal.resumed,
             abandoned_loads=abandoned,
