@@ -250,3 +250,10 @@ def test_clear_deletes_everything_in_batches(neo4j: GraphStore) -> None:
 @pytest.mark.neo4j
 def test_describe_has_no_password_and_close_releases(neo4j: GraphStore) -> None:
     assert "Neo4j" in neo4j.describe() and "@" not in neo4j.describe()
+
+
+def test_parameters_are_packed_by_the_rust_extension() -> None:
+    """Pure-Python packing took 145 µs per claim row (145 s per million claims); neo4j-rust-ext about 6 µs."""
+    from neo4j._codec.packstream import v1
+
+    assert v1._rust_pack is not None, "neo4j-rust-ext is not installed"
