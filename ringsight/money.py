@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from typing import Any
+
+from ringsight.graph.store import Node, Path, Relationship
 
 _MONEY = re.compile(r"(amount|fund|paid|cost|price|fee|loss|金额|费用|基金)", re.IGNORECASE)
 _NOT_MONEY = re.compile(r"(share|ratio|rate|pct|percent|lift|count|claims|score|weight|占比|比例)", re.IGNORECASE)
@@ -34,6 +37,12 @@ def money_value(name: str, value: Any) -> Any:
     """``value`` with every amount in it rounded to cents (maps and lists are walked by key)."""
     if isinstance(value, dict):
         return money_record(value)
+    if isinstance(value, Node | Relationship):  # a returned node's amounts are shown too
+        return replace(value, properties=money_record(value.properties))
+    if isinstance(value, Path):
+        return Path(
+            tuple(money_value(name, n) for n in value.nodes), tuple(money_value(name, r) for r in value.relationships)
+        )
     if isinstance(value, list):
         return [money_value(name, v) for v in value]
     return cents(value) if is_money(name) else value
@@ -46,6 +55,7 @@ def money_record(record: dict[str, Any]) -> dict[str, Any]:
 
 def money_rows(columns: list[str], rows: list[list[Any]]) -> list[list[Any]]:
     """Rows of a result with the amounts in money columns (and in maps inside any column) rounded."""
-    if not any(is_money(c) for c in columns) and not any(isinstance(v, dict | list) for row in rows for v in row):
+    nested = (dict, list, Node, Relationship, Path)
+    if not any(is_money(c) for c in columns) and not any(isinstance(v, nested) for row in rows for v in row):
         return rows
     return [[money_value(c, v) for c, v in zip(columns, row, strict=True)] for row in rows]

@@ -90,3 +90,17 @@ def test_adhoc_results_and_their_files_are_in_cents(store: GraphStore, settings:
     emit(result, "csv", tmp_path / "r.csv", Console(file=io.StringIO()))
     text = (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
     assert "0.42," in text and "0.423" not in text
+
+
+def test_amounts_inside_returned_nodes_are_in_cents(store: GraphStore, settings: Settings) -> None:
+    store.write(
+        "CREATE (:Claim {claim_id: 'N1', total_amount: 12.345678, time_ts: 1700000000, share: 0.123456})"
+        "-[:AT_FACILITY]->(:Facility {code: 'H1', fund_paid: 1.005001})"
+    )
+    result = run_adhoc(
+        store, "MATCH p = (c:Claim {claim_id: 'N1'})-[:AT_FACILITY]->(:Facility) RETURN c, p", None, settings=settings
+    )
+    node, path = result.rows[0]
+    assert node.properties["total_amount"] == 12.35 and node.properties["share"] == 0.123456
+    assert node.properties["time_ts"] == 1_700_000_000
+    assert path.nodes[0].properties["total_amount"] == 12.35 and path.nodes[1].properties["fund_paid"] == 1.01

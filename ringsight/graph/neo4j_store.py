@@ -37,6 +37,28 @@ log = logging.getLogger("ringsight.graph.neo4j")
 
 NOTIFICATIONS_LOGGER = "neo4j.notifications"
 
+# Statements of the store itself (the tests lint them with Neo4j's own Cypher front end).
+CLEAR = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+SHOW_SCHEMA = ("SHOW CONSTRAINTS YIELD name RETURN name", "SHOW INDEXES YIELD name RETURN name")
+KNOWN_TYPES = "CALL db.relationshipTypes() YIELD relationshipType RETURN relationshipType"
+KNOWN_PROPERTIES = "CALL db.propertyKeys() YIELD propertyKey RETURN propertyKey"
+CREATE_TYPE = "CALL db.createRelationshipType($name)"
+CREATE_PROPERTY = "CALL db.createProperty($name)"
+
+
+def schema_statements() -> list[tuple[str, str, str]]:
+    """(name, what, DDL) of every constraint and index of the model, each idempotent."""
+    out = []
+    for nt in NODE_TYPES:
+        name = f"{nt.label.lower()}_{nt.key}_unique"
+        ddl = f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{nt.label}) REQUIRE n.{nt.key} IS UNIQUE"
+        out.append((name, f"unique {nt.label}.{nt.key}", ddl))
+        for prop in nt.indexed:
+            name = f"{nt.label.lower()}_{prop}"
+            ddl = f"CREATE INDEX {name} IF NOT EXISTS FOR (n:{nt.label}) ON (n.{prop})"
+            out.append((name, f"index {nt.label}.{prop}", ddl))
+    return out
+
 
 class _ToRingSightLog(logging.Handler):
     """Re-logs a driver notification on RingSight's logger at INFO (shown with ``--verbose``)."""
@@ -169,19 +191,14 @@ class Neo4jStore(GraphStore):
 
     # -- schema -----------------------------------------------------------------
     def ensure_schema(self) -> list[str]:
-        existing = set(self.read("SHOW CONSTRAINTS YIELD name RETURN name").column("name"))
-        existing |= set(self.read("SHOW INDEXES YIELD name RETURN name").column("name"))
+        existing: set[str] = set()
+        for show in SHOW_SCHEMA:
+            existing |= set(self.read(show).column("name"))
         created: list[str] = []
-        for nt in NODE_TYPES:
-            name = f"{nt.label.lower()}_{nt.key}_unique"
+        for name, what, ddl in schema_statements():
             if name not in existing:
-                self.write(f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{nt.label}) REQUIRE n.{nt.key} IS UNIQUE")
-                created.append(f"unique {nt.label}.{nt.key}")
-            for prop in nt.indexed:
-                name = f"{nt.label.lower()}_{prop}"
-                if name not in existing:
-                    self.write(f"CREATE INDEX {name} IF NOT EXISTS FOR (n:{nt.label}) ON (n.{prop})")
-                    created.append(f"index {nt.label}.{prop}")
+                self.write(ddl)
+                created.append(what)
         self.declare_tokens()
         return created
 
@@ -195,21 +212,19 @@ class Neo4jStore(GraphStore):
         procedures ``db.createRelationshipType`` / ``db.createProperty``
         register a name without creating data, and do nothing when it exists.
         """
-        types = self.read("CALL db.relationshipTypes() YIELD relationshipType RETURN relationshipType")
-        known_types = set(types.column("relationshipType"))
-        props = self.read("CALL db.propertyKeys() YIELD propertyKey RETURN propertyKey")
-        known_props = set(props.column("propertyKey"))
+        known_types = set(self.read(KNOWN_TYPES).column("relationshipType"))
+        known_props = set(self.read(KNOWN_PROPERTIES).column("propertyKey"))
         for rel in REL_TYPES:
             if rel.type not in known_types:
-                self.write("CALL db.createRelationshipType($name)", {"name": rel.type})
+                self.write(CREATE_TYPE, {"name": rel.type})
         for prop in QUERIED_PROPERTIES:
             if prop not in known_props:
-                self.write("CALL db.createProperty($name)", {"name": prop})
+                self.write(CREATE_PROPERTY, {"name": prop})
 
     def clear(self) -> None:
         """Delete everything in batches; ``IN TRANSACTIONS`` needs an auto-commit transaction (``session.run``)."""
         with self.driver.session(database=self.database) as session:
-            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+            session.run(CLEAR).consume()
 
     def close(self) -> None:
         self.driver.close()

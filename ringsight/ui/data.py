@@ -237,7 +237,7 @@ class UiData:
 
     def queue(self) -> list[dict[str, Any]]:
         """The ranked clusters of the latest run, with facility names and case status."""
-        rows = cluster_queue(self.store)
+        rows = [money_record(r) for r in cluster_queue(self.store)]
         if not rows:
             return rows
         codes = sorted({code for r in rows for code in (r.get("facilities") or [])})
