@@ -257,3 +257,26 @@ def test_parameters_are_packed_by_the_rust_extension() -> None:
     from neo4j._codec.packstream import v1
 
     assert v1._rust_pack is not None, "neo4j-rust-ext is not installed"
+
+
+def test_cli_verbose_shows_notifications_on_stderr() -> None:
+    done = _run_python(
+        """
+        import logging
+        from ringsight.cli import _log_verbosely
+        from ringsight.graph.neo4j_store import route_notifications
+        route_notifications()
+        _log_verbosely()
+        logging.getLogger("neo4j.notifications").warning("Received notification from DBMS server: SANCTIONED")
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Neo4j notification" in done.stderr and "SANCTIONED" in done.stderr and done.stdout == ""
+
+
+def test_cli_accepts_verbose() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ringsight", "--verbose", "store", "model"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "SANCTIONED" in done.stdout
