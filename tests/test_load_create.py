@@ -18,7 +18,7 @@ from ringsight.config import Settings
 from ringsight.graph import open_store
 from ringsight.graph.store import GraphStore
 from ringsight.loaders import load_files
-from ringsight.loaders.create import EXISTED, CreateWriter, link_statements, node_statements
+from ringsight.loaders.create import EXISTED, CreateWriter, column_params, link_statements, node_statements
 from ringsight.loaders.entities import LinkTable, NodeTable
 from ringsight.loaders.journal import Journal
 from ringsight.tables import staging_dir
@@ -168,10 +168,15 @@ def test_a_constraint_violation_switches_claim_links_to_merge(any_store: GraphSt
 
 def test_statements_create_new_and_merge_what_may_exist() -> None:
     create, merge = node_statements(_patients(1))
-    assert create == "UNWIND $rows AS row CREATE (n:Patient) SET n = row"
-    assert merge.startswith("UNWIND $rows AS row MERGE (n:Patient {pid: row.pid})")
+    assert create == "UNWIND range(0, size($c0) - 1) AS i CREATE (n:Patient {`pid`: $c0[i], `name`: $c1[i]})"
+    assert merge.endswith("MERGE (n:Patient {`pid`: $c0[i]}) ON CREATE SET n.`name` = $c1[i]")
     link = LinkTable("WITH_CARD", "Claim", "claim_id", "Card", "card_id", pl.DataFrame())
     create, merge = link_statements(link)
-    assert "MATCH (a:Claim {claim_id: row.start}) MATCH (b:Card {card_id: row.end}) " in create
+    assert "MATCH (a:Claim {claim_id: $c0[i]}) MATCH (b:Card {card_id: $c1[i]}) " in create
     assert create.endswith("CREATE (a)-[:WITH_CARD]->(b)")
     assert merge.endswith("MERGE (a)-[:WITH_CARD]->(b)")
+
+
+def test_a_batch_travels_as_one_list_per_column() -> None:
+    frame = pl.DataFrame({"pid": ["P1", "P2"], "age": [30, None], "codes": [["a"], []]})
+    assert column_params(frame) == {"c0": ["P1", "P2"], "c1": [30, None], "c2": [["a"], []]}

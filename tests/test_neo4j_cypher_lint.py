@@ -18,7 +18,7 @@ from test_cypher_portability import neo4j_lint  # noqa: F401 - the fixture is us
 from ringsight.graph import neo4j_store as ns
 from ringsight.graph.model import NODE_TYPES, REL_TYPES, key_of
 from ringsight.loaders.create import link_statements, node_statements
-from ringsight.loaders.entities import LinkTable, NodeTable
+from ringsight.loaders.entities import CLAIM_PROPS, LinkTable, NodeTable
 
 LINT_ALL_JS = """
 const ls = require('@neo4j-cypher/language-support');
@@ -57,7 +57,10 @@ def store_statements() -> dict[str, str]:
     texts |= {f"show_{i}": text for i, text in enumerate(ns.SHOW_SCHEMA)}
     texts |= {name: ddl for name, _what, ddl in ns.schema_statements()}
     for nt in NODE_TYPES:
-        create, merge = node_statements(NodeTable(nt.label, nt.key, pl.DataFrame()))
+        columns = [nt.key, *(CLAIM_PROPS if nt.label == "Claim" else ("name", "odd name`x"))]
+        create, merge = node_statements(
+            NodeTable(nt.label, nt.key, pl.DataFrame(schema=dict.fromkeys(columns, pl.String)))
+        )
         texts |= {f"create:{nt.label}": create, f"merge:{nt.label}": merge}
     for rel in REL_TYPES:
         start = rel.start if isinstance(rel.start, str) else rel.start[0]
