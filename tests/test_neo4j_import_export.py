@@ -60,11 +60,12 @@ def _nodes(directory: Path) -> dict[str, set[str]]:
     return spaces
 
 
-@pytest.fixture
-def loaded(store: GraphStore, settings: Settings) -> Settings:
+@pytest.fixture(params=[500_000, 2], ids=["one-bucket", "four-buckets"])
+def loaded(request: pytest.FixtureRequest, store: GraphStore, settings: Settings) -> Settings:
+    """The fixture files loaded; the export then spills claims in one bucket, or in four (two claims each)."""
     report = load_files([FIX / "claims_utf8.csv"], [FIX / "items_utf8.csv"], settings=settings, store=store)
     assert report.loaded == 6
-    return settings
+    return settings.model_copy(update={"load": settings.load.model_copy(update={"bucket_claims": request.param})})
 
 
 def test_export_is_valid_importer_input(loaded: Settings, store: GraphStore, tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ import polars as pl
 from ringsight.config import Settings
 from ringsight.errors import InputError
 from ringsight.loaders import entities as ent
+from ringsight.loaders.buckets import bucket_count, write_buckets
 from ringsight.loaders.normalise import content_hashes
 from ringsight.tables import staging_dir
 
@@ -137,19 +138,18 @@ def export_neo4j_import(
             "Stage the claims first with `ringsight load` (or give --claims/--items to this command).",
         )
     item_files = sorted((staging / "items").glob("*.parquet"))
-    for sub in ("nodes", "relationships", ".spill"):
+    for sub in ("nodes", "relationships", ".spill"):  # a rerun starts clean
         shutil.rmtree(directory / sub, ignore_errors=True)
     writer = _Writer(directory)
-    staged = ent.StagedClaims(claim_files, directory / ".spill", max(1, len(claim_files) // 8))
-    aggregates = _aggregates(item_files)
+    spill = directory / ".spill"
+    staged = ent.StagedClaims(claim_files, spill / "entities", max(1, len(claim_files) // 8))
     traces = _trace_pairs(item_files)
     for table in ent.entity_nodes(staged):
         writer.nodes(table)
         _tick(tick, table.frame.height)
-    for chunk in _chunks(claim_files):
+    for chunk, aggregates in _claims_with_aggregates(claim_files, item_files, spill, settings.load.bucket_claims):
         hashes = chunk.select("claim_id").with_columns(content_hashes(chunk))
-        mine = aggregates.join(chunk.select("claim_id"), on="claim_id", how="semi") if aggregates is not None else None
-        writer.nodes(ent.claim_nodes(chunk, hashes, mine))
+        writer.nodes(ent.claim_nodes(chunk, hashes, aggregates))
         for link in ent.claim_links(chunk):
             writer.links(link)
         _tick(tick, chunk.height)
@@ -164,20 +164,34 @@ def export_neo4j_import(
     return writer.result
 
 
-def _chunks(files: list[Path]) -> Iterator[pl.DataFrame]:
-    for path in files:
-        yield pl.read_parquet(path)
+def _claims_with_aggregates(
+    claim_files: list[Path], item_files: list[Path], spill: Path, per_bucket: int
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame | None]]:
+    """Staged claims with their item aggregates, one hash bucket of claim ids at a time.
+
+    Claims and items are spilled by bucket of claim_id first (as the loader
+    does), so memory follows a bucket, not the whole backfill. Within a
+    bucket, items keep file order, so item codes come out in the loader's order.
+    """
+    rows = sum(pl.scan_parquet(path).select(pl.len()).collect().item() for path in claim_files)
+    buckets = bucket_count(rows, per_bucket)
+    for number, path in enumerate(claim_files):
+        write_buckets(pl.read_parquet(path), "claim_id", buckets, spill / "claims", f"c{number:06d}")
+    for number, path in enumerate(item_files):
+        items = pl.read_parquet(path, columns=["claim_id", "item_code", "trace_codes"])
+        write_buckets(items, "claim_id", buckets, spill / "items", f"i{number:06d}")
+    for bucket in range(buckets):
+        claim_parts = sorted((spill / "claims" / f"b{bucket:03d}").glob("*.parquet"))
+        if not claim_parts:
+            continue
+        item_parts = sorted((spill / "items" / f"b{bucket:03d}").glob("*.parquet"))
+        aggregates = ent.item_aggregates(pl.read_parquet(item_parts)).collect() if item_parts else None
+        yield pl.read_parquet(claim_parts), aggregates
 
 
 def _tick(tick: Tick | None, n: int) -> None:
     if tick is not None:
         tick(n)
-
-
-def _aggregates(item_files: list[Path]) -> pl.DataFrame | None:
-    if not item_files:
-        return None
-    return ent.item_aggregates(pl.scan_parquet(item_files)).collect(engine="streaming")
 
 
 def _trace_pairs(item_files: list[Path]) -> pl.DataFrame:
