@@ -169,10 +169,10 @@ def test_a_constraint_violation_switches_claim_links_to_merge(any_store: GraphSt
 def test_statements_create_new_and_merge_what_may_exist() -> None:
     create, merge = node_statements(_patients(1))
     assert create == "UNWIND range(0, size($c0) - 1) AS i CREATE (n:Patient {`pid`: $c0[i], `name`: $c1[i]})"
-    assert merge.endswith("MERGE (n:Patient {`pid`: $c0[i]}) ON CREATE SET n.`name` = $c1[i]")
+    assert merge.endswith("WITH i, $c0[i] AS key MERGE (n:Patient {`pid`: key}) ON CREATE SET n.`name` = $c1[i]")
     link = LinkTable("WITH_CARD", "Claim", "claim_id", "Card", "card_id", pl.DataFrame())
     create, merge = link_statements(link)
-    assert "MATCH (a:Claim {claim_id: $c0[i]}) MATCH (b:Card {card_id: $c1[i]}) " in create
+    assert "WITH $c0[i] AS src, $c1[i] AS dst MATCH (a:Claim {claim_id: src}) MATCH (b:Card {card_id: dst}) " in create
     assert create.endswith("CREATE (a)-[:WITH_CARD]->(b)")
     assert merge.endswith("MERGE (a)-[:WITH_CARD]->(b)")
 
@@ -180,3 +180,13 @@ def test_statements_create_new_and_merge_what_may_exist() -> None:
 def test_a_batch_travels_as_one_list_per_column() -> None:
     frame = pl.DataFrame({"pid": ["P1", "P2"], "age": [30, None], "codes": [["a"], []]})
     assert column_params(frame) == {"c0": ["P1", "P2"], "c1": [30, None], "c2": [["a"], []]}
+
+
+def test_lookups_go_by_plain_variables() -> None:
+    """``MATCH (a {key: $c0[i]})`` was planned as a label scan per row on FalkorDB (20k claims: 279 s instead of
+    2 s); keys are projected to variables before every MATCH / MERGE, the form index seeks are planned for."""
+    import re
+
+    link = LinkTable("WITH_CARD", "Claim", "claim_id", "Card", "card_id", pl.DataFrame())
+    for statement in (*node_statements(_patients(1)), *link_statements(link)):
+        assert not re.search(r"(MATCH|MERGE) \([^)]*\$c\d+\[i\]", statement), statement

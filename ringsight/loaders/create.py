@@ -7,8 +7,9 @@ an earlier load is a repeat and never reaches the writer), so:
 - into an **empty graph** every node and every relationship is new: nodes by
   ``UNWIND range(0, size($c0) - 1) AS i CREATE (n:Label {key: $c0[i], …})``
   (one list parameter per column, see :func:`column_params`), relationships by
-  ``UNWIND … MATCH (a {key: $c0[i]}) MATCH (b {key: $c1[i]}) CREATE (a)-[:T]->(b)``
-  on the constrained keys;
+  ``UNWIND … WITH $c0[i] AS src, $c1[i] AS dst MATCH (a {key: src}) MATCH (b {key: dst})
+  CREATE (a)-[:T]->(b)`` on the constrained keys (keys projected to variables first:
+  a pattern keyed by ``$c0[i]`` itself was planned as a scan per row);
 - into a **graph with data**, claims and the relationships from them are
   still created; entities (a patient seen before), entity links and trace
   codes may exist and are MERGEd.
@@ -70,7 +71,8 @@ def node_statements(table: NodeTable) -> tuple[str, str]:
     props = ", ".join(f"{_name(c)}: $c{i}[i]" for i, c in enumerate(columns))
     create = head + f"CREATE (n:{table.label} {{{props}}})"
     sets = ", ".join(f"n.{_name(c)} = $c{i}[i]" for i, c in enumerate(columns) if i != k)
-    merge = head + f"MERGE (n:{table.label} {{{_name(table.key)}: $c{k}[i]}})"
+    # the key as a plain variable: a lookup by `$c0[i]` is not planned as an index seek (FalkorDB scanned)
+    merge = head + f"WITH i, $c{k}[i] AS key MERGE (n:{table.label} {{{_name(table.key)}: key}})"
     if sets:
         merge += f" ON CREATE SET {sets}"
     return create, merge
@@ -79,9 +81,9 @@ def node_statements(table: NodeTable) -> tuple[str, str]:
 def link_statements(table: LinkTable) -> tuple[str, str]:
     """(CREATE form, MERGE form) for a relationship table: ``$c0`` start keys, ``$c1`` end keys."""
     match = (
-        "UNWIND range(0, size($c0) - 1) AS i "
-        f"MATCH (a:{table.start_label} {{{table.start_key}: $c0[i]}}) "
-        f"MATCH (b:{table.end_label} {{{table.end_key}: $c1[i]}}) "
+        "UNWIND range(0, size($c0) - 1) AS i WITH $c0[i] AS src, $c1[i] AS dst "
+        f"MATCH (a:{table.start_label} {{{table.start_key}: src}}) "
+        f"MATCH (b:{table.end_label} {{{table.end_key}: dst}}) "
     )
     return match + f"CREATE (a)-[:{table.rel_type}]->(b)", match + f"MERGE (a)-[:{table.rel_type}]->(b)"
 
