@@ -1,4 +1,4 @@
-"""Benchmark of `ringsight load`: N canonical claims (~3 items each) into a fresh embedded graph.
+"""Benchmark of `ringsight load`: N canonical claims (~3 items each) into a fresh graph (embedded or Neo4j).
 
 Prints claims/s, seconds, the loader's peak RSS and the node / relationship
 counts. The input comes from ``ringsight.synth.generate`` when it is
@@ -9,6 +9,9 @@ cardinalities (a patient makes ~3 claims, 1 facility per 500 claims).
     python bench/bench_load.py                    # 50,000 claims (CI smoke run)
     python bench/bench_load.py -n 1000000         # the issue's target: < 60 s, < 2 GB
     python bench/bench_load.py -n 1000000 --keep  # leave the files in --dir for reuse
+    python bench/bench_load.py -n 1000000 --incremental 100000 \
+        --graph neo4j://neo4j:PASSWORD@localhost:7687/neo4j --clear
+                                                  # Neo4j: 1M into an empty database, then 100k new claims
 """
 
 from __future__ import annotations
@@ -184,12 +187,45 @@ def _inputs(work: Path, source: str) -> tuple[Path, Path]:
     return work / "claims.csv", work / "claim_items.csv"
 
 
+def _split(claims: Path, items: Path, n: int, work: Path) -> tuple[tuple[Path, Path], tuple[Path, Path]]:
+    """The first ``n`` claims (and their items) for the first load, the rest for the incremental one."""
+    all_claims = pl.read_csv(claims, infer_schema=False)
+    all_items = pl.read_csv(items, infer_schema=False)
+    out = []
+    for name, part in (("base", all_claims.head(n)), ("more", all_claims.slice(n))):
+        folder = work / name
+        folder.mkdir(exist_ok=True)
+        part.write_csv(folder / "claims.csv")
+        all_items.join(part.select("claim_id"), on="claim_id", how="semi").write_csv(folder / "claim_items.csv")
+        out.append((folder / "claims.csv", folder / "claim_items.csv"))
+    return out[0], out[1]
+
+
+def _empty(store: object, clear: bool) -> None:
+    """A benchmark needs an empty graph; a server's graph is emptied only when asked (--clear)."""
+    from ringsight.graph.store import GraphStore
+
+    assert isinstance(store, GraphStore)
+    if store.count_nodes():
+        if not clear:
+            raise SystemExit(f"{store.describe()} holds data; add --clear to empty it for the benchmark")
+        t = time.perf_counter()
+        store.clear()
+        print(f"cleared {store.describe()} in {time.perf_counter() - t:.1f} s")
+    store.ensure_schema()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--claims", type=int, default=50_000, help="claims to generate (default 50,000)")
     parser.add_argument("--dir", type=Path, default=None, help="where the input files are written / reused")
     parser.add_argument("--source", choices=["builtin", "synth"], default="builtin")
-    parser.add_argument("--mode", choices=["auto", "merge"], default="auto", help="merge forces UNWIND/MERGE batches")
+    parser.add_argument(
+        "--mode", choices=["auto", "merge", "create"], default="auto", help="merge forces UNWIND/MERGE batches"
+    )
+    parser.add_argument("--graph", default="embedded", help="embedded (default) or neo4j://user:pass@host:7687/db")
+    parser.add_argument("--clear", action="store_true", help="empty a non-embedded graph first (refused otherwise)")
+    parser.add_argument("--incremental", type=int, default=0, help="then load this many new claims into the graph")
     parser.add_argument("--chunk-rows", type=int, default=None, help="rows per chunk (default from settings)")
     parser.add_argument("--timeline", action="store_true", help="print resident memory every 5 s")
     parser.add_argument("--keep", action="store_true", help="keep generated files and the data directory")
@@ -205,27 +241,44 @@ def main() -> None:
     if args.generate_only:
         (_synth if args.source == "synth" else generate)(args.claims, work)
         return
+    total = args.claims + args.incremental
     if not (claims_path.exists() and items_path.exists()):
         # in a child process, so that the loader's peak memory is not the generator's
         t = time.perf_counter()
-        command = [sys.executable, __file__, "-n", str(args.claims), "--source", args.source, "--dir", str(work)]
+        command = [sys.executable, __file__, "-n", str(total), "--source", args.source, "--dir", str(work)]
         subprocess.run([*command, "--generate-only"], check=True)
         claims_path, items_path = _inputs(work, args.source)
-        print(f"generated {args.claims:,} claims in {time.perf_counter() - t:.1f} s → {work}")
+        print(f"generated {total:,} claims in {time.perf_counter() - t:.1f} s → {work}")
+    base, extra = _split(claims_path, items_path, args.claims, work) if args.incremental else (
+        (claims_path, items_path),
+        None,
+    )
     data_dir = work / "data"
     load = LoadSettings(chunk_rows=args.chunk_rows) if args.chunk_rows else LoadSettings()
-    settings = Settings(graph="embedded", data_dir=data_dir, graph_name="bench_load", load=load)
-    embedded_server(settings).stop()  # a fresh store: never wait for an old graph to be read back
+    settings = Settings(graph=args.graph, data_dir=data_dir, graph_name="bench_load", load=load)
+    embedded = args.graph in ("", "embedded")
+    if embedded:
+        embedded_server(settings).stop()  # a fresh store: never wait for an old graph to be read back
     for old in ("falkordb", "staging", "loads"):
         shutil.rmtree(data_dir / old, ignore_errors=True)
     store = open_store(settings)
     try:
+        if not embedded:
+            _empty(store, args.clear)
         with PeakRss() as rss:
             t0, c0 = time.perf_counter(), time.process_time()
-            report = load_files([claims_path], [items_path], settings=settings, store=store, mode=args.mode)
+            report = load_files([base[0]], [base[1]], settings=settings, store=store, mode=args.mode)
             seconds = time.perf_counter() - t0
             cpu = time.process_time() - c0
         nodes, rels = store.count_nodes(), store.count_relationships()
+        if extra is not None:
+            t1 = time.perf_counter()
+            more = load_files([extra[0]], [extra[1]], settings=settings, store=store, mode=args.mode)
+            more_s = time.perf_counter() - t1
+            print(
+                f"incremental: {more.loaded:,} new claims into the {report.loaded:,}-claim graph in {more_s:.1f} s "
+                f"({more.rows_read / more_s:,.0f} claims/s; mode {more.mode}; timings {more.timings})"
+            )
     finally:
         store.close()
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -247,7 +300,7 @@ def main() -> None:
         marks = {int(t // 5): rss_ for t, rss_ in rss.samples}
         print("  timeline (s: MB): " + ", ".join(f"{k * 5}: {v / 2**20:,.0f}" for k, v in sorted(marks.items())))
     print(f"graph: {nodes:,} nodes, {rels:,} relationships")
-    if not args.keep:
+    if not args.keep and embedded:
         embedded_server(settings).stop()
         if args.dir is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -48,9 +48,24 @@ def _root(
     version: bool = typer.Option(
         False, "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
     ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details (e.g. the graph store's notices)."),
 ) -> None:
     """RingSight: find and investigate fraud rings in medical-insurance claims."""
     restrict_umask()  # whatever RingSight writes may hold personal data: 0600 files, 0700 directories
+    if verbose:
+        _log_verbosely()
+
+
+def _log_verbosely() -> None:
+    """RingSight's log (INFO and up) on stderr, through Rich."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    logger = logging.getLogger("ringsight")
+    logger.setLevel(logging.INFO)
+    if not any(isinstance(h, RichHandler) for h in logger.handlers):
+        logger.addHandler(RichHandler(console=err_console, show_path=False))
 
 
 @store_app.command("status")
@@ -73,8 +88,9 @@ def store_status() -> None:
 @store_app.command("start")
 def store_start() -> None:
     """Start the embedded FalkorDB server (or confirm it is running)."""
-    from ringsight.graph import embedded_server
+    from ringsight.graph import embedded_server, require_embedded
 
+    require_embedded(get_settings(), "start")
     t0 = time.perf_counter()
     server = embedded_server()
     socket = server.ensure_running()
@@ -84,8 +100,9 @@ def store_start() -> None:
 @store_app.command("stop")
 def store_stop() -> None:
     """Save and stop the embedded FalkorDB server."""
-    from ringsight.graph import embedded_server
+    from ringsight.graph import embedded_server, require_embedded
 
+    require_embedded(get_settings(), "stop")
     stopped = embedded_server().stop()
     console.print("stopped" if stopped else "was not running")
 
@@ -93,8 +110,9 @@ def store_stop() -> None:
 @store_app.command("repair")
 def store_repair() -> None:
     """Cut a damaged tail off the embedded store's append-only file (keeps a backup)."""
-    from ringsight.graph import embedded_server
+    from ringsight.graph import embedded_server, require_embedded
 
+    require_embedded(get_settings(), "repair")
     console.print(embedded_server().repair())
 
 
@@ -137,6 +155,8 @@ def _register_area_commands() -> None:
     for area in (demo, synth_commands, load_commands, detect_commands, query_commands, ui_commands, case_commands):
         area.register(app)
     appdb_commands.register(app)
+    export_app = next(g.typer_instance for g in app.registered_groups if g.name == "export")
+    export_app.command("neo4j-import")(load_commands.export_neo4j_import)
 
 
 _register_area_commands()

@@ -75,6 +75,8 @@ class LoadSettings(BaseModel):
     """Loader tuning."""
 
     batch_size: int = Field(5_000, ge=1, description="rows per UNWIND batch")
+    create_batch_size: int = Field(20_000, ge=1, description="rows per UNWIND … CREATE batch (Neo4j load path)")
+    write_workers: int = Field(2, ge=1, le=16, description="sessions sending node batches at once (Neo4j load path)")
     chunk_rows: int = Field(200_000, ge=1_000, description="rows read per chunk")
     bucket_claims: int = Field(
         500_000, ge=1, description="claims per hash bucket when deduplicating (bounds the loader's memory)"

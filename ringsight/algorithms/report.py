@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from ringsight.money import cents
+
 if TYPE_CHECKING:
     from ringsight.algorithms.pipeline import RunSummary
 
@@ -60,8 +62,8 @@ def write_report(
                 "typologies": row["typologies"],
                 "member_count": row["member_count"],
                 "claim_count": row["claim_count"],
-                "amount": row["amount"],
-                "fund_amount": row["fund_amount"],
+                "amount": cents(row["amount"]),
+                "fund_amount": cents(row["fund_amount"]),
                 "facilities": row["facilities"],
                 "district": row["district"],
                 "date_from": row["date_from"],

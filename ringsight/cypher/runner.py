@@ -34,6 +34,7 @@ from ringsight.cypher.library import NamedQuery, QueryLibrary, SampleSpec, refer
 from ringsight.cypher.params import ParameterError, ParamSpec, parse_params, parse_value
 from ringsight.errors import QueryError, QueryTimeout
 from ringsight.graph.store import GraphStore, QueryResult, cap_rows
+from ringsight.money import money_rows
 
 SAMPLE_COLUMNS = ("stratum_size", "sample_size", "draw_rank", "draw_hash")
 
@@ -70,6 +71,12 @@ def run_named(
     result = _read(store, query.text, params, settings)
     if query.sample is not None:
         result = _sample(query, result, params, settings)
+    return in_cents(result)
+
+
+def in_cents(result: QueryResult) -> QueryResult:
+    """The result with amounts of money rounded to cents (see :mod:`ringsight.money`)."""
+    result.rows = money_rows(result.columns, result.rows)
     return result
 
 
@@ -95,7 +102,7 @@ def run_adhoc(
     if bad:
         raise QueryError(f"Parameter names must be text; got {bad!r}.")
     guard.check(text, backend=store.backend)
-    return _read(store, text, {k: _epoch_if_time(v) for k, v in (params or {}).items()}, settings)
+    return in_cents(_read(store, text, {k: _epoch_if_time(v) for k, v in (params or {}).items()}, settings))
 
 
 #: What an embedded store says when the graph does not exist yet (nothing loaded): a read finds nothing.
@@ -162,7 +169,7 @@ def _run_deepening(store: GraphStore, query: NamedQuery, params: dict[str, Any],
             )
         result = store.read(text, params, timeout_ms=left_ms, row_cap=settings.query.row_cap)
         if result.rows:
-            return result
+            return in_cents(result)
     return result
 
 

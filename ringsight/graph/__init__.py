@@ -10,9 +10,36 @@ from ringsight.errors import RingSightError
 from ringsight.graph.store import GraphStore, Node, QueryResult, Relationship
 from ringsight.graph.store import Path as GraphPath
 
-__all__ = ["GraphPath", "GraphStore", "Node", "QueryResult", "Relationship", "embedded_server", "open_store"]
+__all__ = [
+    "ExternalStore",
+    "GraphPath",
+    "GraphStore",
+    "Node",
+    "QueryResult",
+    "Relationship",
+    "embedded_server",
+    "open_store",
+    "require_embedded",
+]
 
 _NEO4J_SCHEMES = {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}
+
+
+class ExternalStore(RingSightError):
+    """A command that manages the embedded server was run while another store is configured."""
+
+    exit_code = 2
+
+
+def require_embedded(settings: Settings, action: str) -> None:
+    """Refuse ``store start/stop/repair`` when the configured graph is not the embedded store."""
+    if settings.graph.strip() not in ("", "embedded"):
+        raise ExternalStore(
+            f"The configured graph store is {settings.graph_display}, an external server: RingSight does not "
+            f"{action} it, and the embedded store is not in use.",
+            "Manage that server itself (e.g. `docker compose up -d neo4j`), or set RINGSIGHT_GRAPH=embedded "
+            "to use the embedded store.",
+        )
 
 
 def embedded_server(settings: Settings | None = None):  # type: ignore[no-untyped-def]

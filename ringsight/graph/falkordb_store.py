@@ -30,7 +30,7 @@ from falkordb.path import Path as FPath
 
 from ringsight.errors import QueryError, QueryTimeout, QueryTooLarge, StoreRestarting, StoreUnavailable
 from ringsight.graph.model import NODE_TYPES
-from ringsight.graph.store import GraphStore, Node, Path, QueryResult, Relationship, cap_rows
+from ringsight.graph.store import ConstraintViolation, GraphStore, Node, Path, QueryResult, Relationship, cap_rows
 
 if TYPE_CHECKING:
     from ringsight.graph.embedded import EmbeddedServer
@@ -292,6 +292,8 @@ def _query_error(message: str, timeout_ms: int | None) -> QueryError:
             "The query tries to change the graph, but it was run read-only and the database refused it.",
             "Analyst queries cannot write; write queries in the library need --allow-write.",
         )
+    if "unique constraint" in lowered or "constraint violation" in lowered:
+        return ConstraintViolation(f"The graph store refused a duplicate key: {message}")
     return QueryError(f"The graph store rejected the query: {message}")
 
 

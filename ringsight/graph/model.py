@@ -130,6 +130,54 @@ CLAIM_LINKS: tuple[str, ...] = (
 )
 
 
+# Property names queries read that a graph may not have yet (a fresh load has
+# no sanction, cluster or run; optional claim fields may be empty everywhere).
+# Stores that warn about names they have never seen (Neo4j) register these.
+QUERIED_PROPERTIES: tuple[str, ...] = (
+    # claims
+    "admit_ts",
+    "admit_time",
+    "discharge_ts",
+    "discharge_time",
+    "bed_no",
+    "department",
+    "diagnosis_code",
+    "diagnosis_name",
+    "item_count",
+    "item_codes",
+    "trace_codes",
+    "terminal_id",
+    "operator_id",
+    # detection runs, clusters and their members
+    "run_id",
+    "first_run_id",
+    "started_ts",
+    "finished_ts",
+    "finished",
+    "status",
+    "error",
+    "timings",
+    "score",
+    "change",
+    "member_count",
+    "typologies",
+    "signals",
+    "role",
+    "weight",
+    "created_ts",
+    # sanctions, cases and annotations
+    "sanction_id",
+    "kind",
+    "from_ts",
+    "until_ts",
+    "case_id",
+    "state",
+    "deadline_ts",
+    "annotation_id",
+    "retracted_ts",
+)
+
+
 def key_of(label: str) -> str:
     """The key property of a label (``Patient`` → ``pid``)."""
     return NODE_TYPE_BY_LABEL[label].key

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+from ringsight.errors import QueryError
+
 ProgressCallback = Callable[[int], None]
 """Called after each batch with the number of rows just written."""
 
@@ -79,6 +81,10 @@ class QueryResult:
         """All values of one column."""
         i = self.columns.index(name)
         return [row[i] for row in self.rows]
+
+
+class ConstraintViolation(QueryError):
+    """A write broke a uniqueness constraint (a CREATE of a key the graph already has)."""
 
 
 def batched(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:

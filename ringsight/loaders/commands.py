@@ -191,3 +191,47 @@ def register(app: typer.Typer) -> None:
     """Attach ``load`` and ``profile check / init`` to the CLI."""
     app.command("load")(load)
     app.add_typer(profile_app, name="profile")
+
+
+def export_neo4j_import(
+    directory: Path = typer.Argument(..., help="where the CSVs and import.sh are written"),
+    database: str = typer.Option("neo4j", "--database", help="the Neo4j database to import into"),
+    claims: list[Path] = typer.Option(None, "--claims", help="stage these claims files first (no graph is written)"),
+    items: list[Path] = typer.Option(None, "--items", help="claim items files to stage with --claims"),
+    profile: Path | None = typer.Option(None, "--profile", help="TOML profile for --claims / --items"),
+) -> None:
+    """Write the graph's staged claims as neo4j-admin import CSVs plus the exact import command.
+
+    For backfills of tens of millions of claims: the offline importer writes
+    Neo4j's store files directly (see docs/neo4j.md). With --claims the files
+    are validated and staged first, without writing any graph.
+    """
+    from rich.progress import Progress
+
+    from ringsight.config import get_settings
+    from ringsight.loaders.neo4j_import import export_neo4j_import as export
+    from ringsight.loaders.pipeline import load_files
+    from ringsight.loaders.report import render
+
+    settings = get_settings()
+    if claims:
+        staged = load_files(
+            list(claims),
+            list(items or []),
+            settings=settings,
+            profile=profile,
+            progress=True,
+            mode="stage",
+            console=console,
+        )
+        render(staged, console)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("export", total=None)
+        files = export(settings, directory, database=database, tick=lambda n: bar.advance(task, n))
+    table = Table("file", "rows", title=f"neo4j-admin import files in {directory}")
+    for label, path in files.nodes.items():
+        table.add_row(str(path.relative_to(directory)), f"{files.node_rows[label]:,}")
+    for name, path in files.relationships.items():
+        table.add_row(str(path.relative_to(directory)), f"{files.relationship_rows[name]:,}")
+    console.print(table)
+    console.print(f"command (also in {directory / 'import.sh'}):\n{files.command}")

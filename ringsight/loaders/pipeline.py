@@ -61,6 +61,7 @@ from ringsight.loaders.classify import (
     decide_items,
     trace_pairs,
 )
+from ringsight.loaders.create import CreateWriter
 from ringsight.loaders.journal import Journal, load_lock, write_parquet_atomic
 from ringsight.loaders.normalise import HASH_VERSION, claims_table, clean_frame, content_hashes, items_table
 from ringsight.loaders.profiles import (
@@ -156,7 +157,9 @@ def load_files(
     progress : show a Rich progress bar.
     rejects_dir, report_path : where rejected rows and the JSON report go
         (default: ``<data_dir>/loads/<graph>/<load_id>/``).
-    mode : ``auto`` (bulk into an empty FalkorDB graph, else MERGE), ``merge`` or ``bulk``.
+    mode : ``auto`` (bulk into an empty FalkorDB graph, CREATE-what-is-new on Neo4j, else MERGE),
+        ``merge``, ``bulk``, ``create`` (see :mod:`ringsight.loaders.create`), or ``stage``: validate
+        and stage the tables only, write no graph (for ``ringsight export neo4j-import``).
     max_reject_share : refuse the load when more than this share of claim (or
         item) rows is rejected, or when there is no claim row at all; default:
         the profile's ``[load] max_reject_share``, else ``load.max_reject_share``.
@@ -177,13 +180,14 @@ def load_files(
         max_reject_share = prof.max_reject_share
     if max_reject_share is None:
         max_reject_share = settings.load.max_reject_share
-    own = store is None
-    if store is None:
+    own = store is None and mode != "stage"
+    if own:
         from ringsight.graph import open_store
 
         store = open_store(settings)
     try:
-        run = _Load(settings, store, prof, inputs, progress, console or Console(stderr=True))
+        staged_only = None if mode == "stage" else store
+        run = _Load(settings, staged_only, prof, inputs, progress, console or Console(stderr=True))
         run.max_reject_share = max_reject_share
         report = run.execute(t0, mode, rejects_dir, report_path)
         private_tree(run.staging)  # also what an older version staged with looser modes
@@ -199,7 +203,7 @@ class _Load:
     def __init__(
         self,
         settings: Settings,
-        store: GraphStore,
+        store: GraphStore | None,
         profile: Profile,
         inputs: list[Input],
         progress: bool,
@@ -249,7 +253,7 @@ class _Load:
                 self._refuse_if_mostly_rejected(t0, rejects_dir, report_path, abandoned)
             tick, cpu = time.perf_counter(), time.process_time()
             if not journal.get("written"):
-                written = self._write_graph()
+                written = self._write_graph() if self.store is not None else {}
                 journal.data["written_stats"] = written
                 journal.set("written", True)
             self.timings["graph_s"] = round(time.perf_counter() - tick, 3)
@@ -284,6 +288,9 @@ class _Load:
         return hashlib.sha1("\n".join(parts).encode()).hexdigest()
 
     def _choose_mode(self, mode: str) -> None:
+        if self.store is None:  # staging only: the staged tables are the output
+            self.journal.set("mode", "stage")
+            return
         empty = graph_is_empty(self.store)
         if empty:
             self._wipe_stale_staging()
@@ -294,7 +301,9 @@ class _Load:
             raise RingSightError(
                 "A bulk load needs an empty FalkorDB graph.", "Load without mode='bulk' to MERGE into this graph."
             )
-        self.journal.set("mode", "bulk" if bulk else "merge")
+        create = mode == "create" or (mode == "auto" and self.store.backend == "neo4j")
+        self.journal.data["empty_at_start"] = empty
+        self.journal.set("mode", "bulk" if bulk else "create" if create else "merge")
 
     def _wipe_stale_staging(self) -> None:
         """Tables staged for a graph that is now empty (it was cleared) describe nothing: remove them."""
@@ -538,7 +547,7 @@ class _Load:
         """Trace codes settled on two or more claims (counting claims of earlier loads), bucket by code."""
         pairs_dir = self._pending("trace_pairs")
         final = sorted((self.staging / "items").glob("*.parquet"))
-        if final and self.journal.get("mode") == "merge":
+        if final and self.journal.get("mode") != "bulk":
             earlier = pl.scan_parquet(final).select("claim_id", pl.col("trace_codes").alias("code")).explode("code")
             for number, batch in enumerate(earlier.drop_nulls().collect_batches(chunk_size=self.chunk_rows)):
                 write_buckets(batch, "code", self.buckets, pairs_dir, f"p{number:05d}")
@@ -621,6 +630,17 @@ class _Load:
 
         if bulk:
             created, rels = bulk_build(self.store, counted(nodes()), links(), tick=tick)
+        elif self.journal.get("mode") == "create":
+            self.store.ensure_schema()  # the uniqueness constraints guard CREATE; MATCH by key needs them
+            writer = CreateWriter(
+                self.store,
+                self.journal,
+                empty=bool(self.journal.get("empty_at_start")),
+                batch_size=self.settings.load.create_batch_size,
+                workers=self.settings.load.write_workers,
+                tick=tick,
+            )
+            created, rels = writer.write(counted(nodes()), links())
         else:
             self.store.ensure_schema()  # MERGE and MATCH by key need the indexes
             created = {}
@@ -732,7 +752,7 @@ class _Load:
         report = LoadReport(
             load_id=self.journal.load_id,
             graph=self.graph,
-            store=self.store.describe(),
+            store=self.store.describe() if self.store is not None else "none (staged only)",
             mode=str(self.journal.get("mode")),
             resumed=self.journal.resumed,
             abandoned_loads=abandoned,

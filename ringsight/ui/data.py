@@ -33,6 +33,7 @@ from ringsight.config import Settings
 from ringsight.graph.model import ENTITY_LABELS, key_of
 from ringsight.graph.store import GraphStore, Node, Path, Relationship
 from ringsight.identity import keyed_hash
+from ringsight.money import money_record
 from ringsight.ui.present import display_label, property_rows
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -226,7 +227,8 @@ class UiData:
         self.timeout_ms = settings.query.timeout_ms
 
     def _read(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        return self.store.read(cypher, params or {}, timeout_ms=self.timeout_ms).records()
+        rows = self.store.read(cypher, params or {}, timeout_ms=self.timeout_ms).records()
+        return [money_record(r) for r in rows]
 
     # -- queue ----------------------------------------------------------------------
     def run(self) -> dict[str, Any] | None:
@@ -235,7 +237,7 @@ class UiData:
 
     def queue(self) -> list[dict[str, Any]]:
         """The ranked clusters of the latest run, with facility names and case status."""
-        rows = cluster_queue(self.store)
+        rows = [money_record(r) for r in cluster_queue(self.store)]
         if not rows:
             return rows
         codes = sorted({code for r in rows for code in (r.get("facilities") or [])})
