@@ -30,7 +30,7 @@ DETECTORS: dict[str, Detector] = {
     "split_charges": lambda c, i, t: admissions.split_charges(c, t),
     "stay_overlap": admissions.stay_overlap,
     "shared_bed": lambda c, i, t: admissions.shared_bed(c, t),
-    "doctor_pharmacy": lambda c, i, t: prescriptions.doctor_pharmacy(c, t),
+    "doctor_pharmacy": prescriptions.doctor_pharmacy,
     "drug_shopping": prescriptions.drug_shopping,
     "impossible_travel": lambda c, i, t: travel.impossible_travel(c, t),
     "trace_code_resale": trace_codes.trace_code_resale,
