@@ -200,3 +200,185 @@ def test_doctor_pharmacy_next_door_at_normal_quantities_is_not_a_lead() -> None:
     one_cue = T.model_copy(update={"doctor_pharmacy_min_cues": 1})
     loose = prescriptions.doctor_pharmacy(claims_frame(claims), items_frame(items), one_cue)
     assert "doc:B" in {k for lead in loose.iter_rows(named=True) for k in _keys(lead, "Doctor")}
+
+
+PRIVATE_HOSPITAL = "H51010800009"  # 成华区, privately owned
+COMMUNITY_CLINIC = "H51010600030"  # 金牛区
+CARE_HOME_ADDRESS = "金牛区XX路88号"
+SHOP = "P51011200015"  # 龙泉驿区
+
+
+def _background(n: int = 240) -> list[dict]:
+    """Ordinary insured persons: a household each, a few visits at clinics and pharmacies of their district."""
+    rows = []
+    districts = ["510104", "510105", "510106", "510107", "510108", "510112", "510113", "510114"]
+    for i in range(n):
+        d = districts[i % len(districts)]
+        for k in range(3 + i % 4):
+            kind = "pharmacy" if k % 3 == 2 else "clinic"
+            fac = f"{'P' if kind == 'pharmacy' else 'H'}{d}{(i + k) % 9:05d}"
+            rows.append(
+                {
+                    "pid": f"person:b{i}",
+                    "card_id": f"card:b{i}",
+                    "patient_phone": f"phone:b{i // 2}",
+                    "address_key": f"addr:b{i // 2}",
+                    "facility_code": fac,
+                    "facility_kind": kind,
+                    "claim_ts": T0 + ((i * 7 + k * 13) % 85) * DAY + (8 + (i + k) % 9) * 3600 + (i % 50) * 60,
+                    "terminal_id": "1",
+                    "operator_id": f"op:{(i + k) % 5}",
+                    "total_amount": 35.5 + (i + k) % 40,
+                }
+            )
+    return rows
+
+
+def _ghost_rows() -> list[dict]:
+    """22 unrelated persons, 1–2 stays each at one private hospital, on 3 shared phones and 2 shared addresses."""
+    rows = []
+    for g in range(22):
+        phone = f"phone:g{g % 3}"
+        address = f"addr:g{g % 2}" if g % 4 else f"addr:own{g}"  # not every ghost gives a shared address
+        for k in range(1 + g % 2):
+            admit = T0 + (g * 3 + k * 31) * DAY + 9 * 3600
+            rows.append(
+                {
+                    "pid": f"person:g{g}",
+                    "card_id": f"card:g{g}",
+                    "patient_phone": phone,
+                    "address_key": address,
+                    "facility_code": PRIVATE_HOSPITAL,
+                    "facility_kind": "hospital",
+                    "facility_ownership": "private",
+                    "visit_type": "inpatient",
+                    "admit_ts": admit,
+                    "discharge_ts": admit + (5 + g % 4) * DAY,
+                    "claim_ts": admit + (5 + g % 4) * DAY + 3600,
+                    "diagnosis_code": ["M47.8", "K29.7", "I10"][g % 3],
+                    "total_amount": 6400.0 + 37 * g,
+                }
+            )
+    return rows
+
+
+def _care_home_rows(residents: int = 45) -> list[dict]:
+    """A care home's monthly check-up day: every resident swiped at the community clinic within an hour."""
+    rows = []
+    for month in range(3):
+        for r in range(residents):
+            rows.append(
+                {
+                    "pid": f"person:h{r}",
+                    "card_id": f"card:h{r}",
+                    "patient_phone": "phone:landline",
+                    "address_key": CARE_HOME_ADDRESS,
+                    "facility_code": COMMUNITY_CLINIC,
+                    "facility_kind": "clinic",
+                    "claim_ts": T0 + (5 + 30 * month) * DAY + 9 * 3600 + r * 75,
+                    "terminal_id": "2",
+                    "operator_id": "op:nurse",
+                    "total_amount": 60.0,
+                }
+            )
+            if r % 3 == 0:  # their own visits on other days
+                rows.append(
+                    {
+                        "pid": f"person:h{r}",
+                        "card_id": f"card:h{r}",
+                        "patient_phone": "phone:landline",
+                        "address_key": CARE_HOME_ADDRESS,
+                        "facility_code": COMMUNITY_CLINIC,
+                        "facility_kind": "clinic",
+                        "claim_ts": T0 + (12 + 30 * month + r % 7) * DAY + 15 * 3600,
+                        "terminal_id": "1",
+                        "total_amount": 23.4,
+                    }
+                )
+    return rows
+
+
+def _collecting_rows() -> list[dict]:
+    """A shop swiping 8 collected cards of far-away holders on its back-office terminal, late at night."""
+    rows = []
+    for k, day in enumerate((3, 11, 19, 26, 40, 55)):
+        for j in range(8):
+            rows.append(
+                {
+                    "pid": f"person:b{j * 8 + 1}",
+                    "card_id": f"card:b{j * 8 + 1}",
+                    "facility_code": SHOP,
+                    "facility_kind": "pharmacy",
+                    "claim_ts": T0 + day * DAY + 12 * 3600 + k * 60 + j * 90,
+                    "terminal_id": "9",
+                    "operator_id": "op:owner",
+                    "total_amount": 200.0,
+                }
+            )
+    return rows
+
+
+def _detect(rows: list[dict]):
+    from ringsight.algorithms.frames import compact, items_frame
+    from ringsight.algorithms.pipeline import detect_frames
+    from ringsight.config import DetectSettings
+
+    claims, items = compact(_frame(rows), items_frame([]))
+    return detect_frames(claims, items, DetectSettings())
+
+
+def _cluster_of(result, keys: set[str]) -> tuple[int, float, float]:
+    """The cluster holding most of ``keys``: its local id, the share of keys it holds, and the keys' share of it."""
+    m = result.members.filter(pl.col("label") == "Patient")
+    per = (
+        m.group_by("cluster")
+        .agg(pl.col("key").is_in(list(keys)).sum().alias("hit"), pl.len().alias("n"))
+        .sort("hit", descending=True)
+    )
+    if per.is_empty() or per["hit"][0] == 0:
+        return -1, 0.0, 0.0
+    row = per.row(0, named=True)
+    return row["cluster"], row["hit"] / len(keys), row["hit"] / row["n"]
+
+
+def test_ghost_patients_sharing_contacts_form_a_cluster() -> None:
+    result = _detect(_background() + _ghost_rows())
+    ghosts = {f"person:g{g}" for g in range(22)}
+    cluster, recall, purity = _cluster_of(result, ghosts)
+    assert recall >= 0.8 and purity >= 0.2, (recall, purity)
+    row = result.clusters.filter(pl.col("cluster") == cluster).row(0, named=True)
+    assert "ghost_patients" in row["typologies"]
+    assert "contact_stays" in {s["name"] for s in json.loads(row["signals"])}
+
+
+def test_care_home_check_up_day_is_not_card_collecting_and_ranks_below_a_ring() -> None:
+    result = _detect(_background() + _care_home_rows() + _collecting_rows())
+    burst = result.leads.filter(pl.col("detector") == "burst_swiping")
+    held = {m["key"] for ms in burst["members"].to_list() for m in ms if m["label"] == "Card"}
+    assert not any(k.startswith("card:h") for k in held)
+    assert {f"card:b{j * 8 + 1}" for j in range(8)} <= held
+    ring, recall, _ = _cluster_of(result, {f"person:b{j * 8 + 1}" for j in range(8)})
+    assert recall >= 0.8
+    ranked = result.clusters.with_row_index("rank")
+    ring_rank = ranked.filter(pl.col("cluster") == ring)["rank"][0]
+    home, home_recall, _ = _cluster_of(result, {f"person:h{r}" for r in range(45)})
+    if home_recall > 0:
+        assert ranked.filter(pl.col("cluster") == home)["rank"][0] > ring_rank
+        row = ranked.filter(pl.col("cluster") == home).row(0, named=True)
+        assert "card_collecting" not in row["typologies"]
+
+
+def test_care_home_would_burst_without_the_institution_rule() -> None:
+    """The look-alike really does burst: with the institution rule's extra cues waived it becomes a lead."""
+    claims = _frame(_background() + _care_home_rows())
+    loose = T.model_copy(update={"burst_min_cues": 0})
+    from ringsight.algorithms.detectors import swiping
+
+    leads = swiping.burst_swiping(claims, loose)
+    held = {m["key"] for ms in leads["members"].to_list() for m in ms if m["label"] == "Card"}
+    assert any(k.startswith("card:h") for k in held)
+    assert (
+        swiping.burst_swiping(claims, T)
+        .filter(pl.col("members").list.eval(pl.element().struct.field("key").str.starts_with("card:h")).list.any())
+        .is_empty()
+    )
