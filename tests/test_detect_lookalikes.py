@@ -382,3 +382,66 @@ def test_care_home_would_burst_without_the_institution_rule() -> None:
         .filter(pl.col("members").list.eval(pl.element().struct.field("key").str.starts_with("card:h")).list.any())
         .is_empty()
     )
+
+
+def test_stay_overlap_includes_inpatient_stays_at_two_hospitals_at_once() -> None:
+    """Inpatient-only data (no items, no outpatient claims): stays at two hospitals at once are found."""
+    from ringsight.algorithms.detectors import admissions
+    from ringsight.algorithms.frames import items_frame
+
+    rows = []
+    for i in range(40):  # ordinary stays at four hospitals, one at a time
+        admit = T0 + (i % 20) * 3 * DAY
+        rows.append(
+            {
+                "pid": f"bene:{i}",
+                "facility_code": f"PRV{i % 4}",
+                "admit_ts": admit,
+                "discharge_ts": admit + 4 * DAY,
+                "claim_ts": admit + 4 * DAY,
+            }
+        )
+    for i in range(3):  # three beneficiaries held at PRV-HOLD while in hospital PRV0 (two days' overlap or more)
+        admit = T0 + 10 * i * DAY
+        rows.append(
+            {
+                "pid": f"bene:h{i}",
+                "facility_code": "PRV-HOLD",
+                "admit_ts": admit,
+                "discharge_ts": admit + 9 * DAY,
+                "claim_ts": admit + 9 * DAY,
+            }
+        )
+        rows.append(
+            {
+                "pid": f"bene:h{i}",
+                "facility_code": "PRV0",
+                "admit_ts": admit + 3 * DAY,
+                "discharge_ts": admit + 6 * DAY,
+                "claim_ts": admit + 6 * DAY,
+            }
+        )
+    # a transfer: discharged from PRV1 in the morning and admitted to PRV2 the same day (overlap < a day)
+    rows.append(
+        {
+            "pid": "bene:t",
+            "facility_code": "PRV1",
+            "admit_ts": T0,
+            "discharge_ts": T0 + 5 * DAY,
+            "claim_ts": T0 + 5 * DAY,
+        }
+    )
+    rows.append(
+        {
+            "pid": "bene:t",
+            "facility_code": "PRV2",
+            "admit_ts": T0 + 5 * DAY - 3600,
+            "discharge_ts": T0 + 9 * DAY,
+            "claim_ts": T0 + 9 * DAY,
+        }
+    )
+    leads = admissions.stay_overlap(_frame(rows), items_frame([]), T)
+    facilities = {k for lead in leads.iter_rows(named=True) for k in _keys(lead, "Facility")}
+    assert "PRV-HOLD" in facilities
+    patients = {k for lead in leads.iter_rows(named=True) for k in _keys(lead, "Patient")}
+    assert {f"bene:h{i}" for i in range(3)} <= patients and "bene:t" not in patients
