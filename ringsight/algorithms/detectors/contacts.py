@@ -33,6 +33,7 @@ from __future__ import annotations
 import igraph as ig
 import polars as pl
 
+from ringsight.algorithms.lazy import collect
 from ringsight.algorithms.leads import finish, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
@@ -41,33 +42,39 @@ _CONTACTS = (("patient_phone", "Phone"), ("contact_phone", "Phone"), ("address_k
 
 
 def _memberships(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """(label, value, pid) of the contacts shared by 2..institution_min−1 persons, institutions left out."""
+    """(label, value, pid) of the contacts shared by 2..institution_min−1 persons, institutions left out.
+
+    Counting runs on 64-bit hashes (one streaming pass per contact column);
+    only the rows of the few shared values are then gathered as strings.
+    """
+    base = claims.lazy().filter(pl.col("pid").is_not_null())
+    counts = {}
+    for col, _ in _CONTACTS:
+        counts[col] = collect(
+            base.filter(pl.col(col).is_not_null())
+            .select(pl.col(col).hash(seed=17).alias("h"), pl.col("pid").hash(seed=17).alias("ph"))
+            .group_by("h")
+            .agg(pl.col("ph").n_unique().alias("n"))
+            .filter(pl.col("n") >= 2)
+        )
+    institutions = counts["address_key"].filter(pl.col("n") >= t.institution_min)["h"].implode()
     parts = []
     for col, label in _CONTACTS:
+        shared = counts[col].filter(pl.col("n") < t.institution_min)["h"].implode()
         parts.append(
-            claims.lazy()
-            .filter(pl.col(col).is_not_null() & pl.col("pid").is_not_null())
+            base.filter(pl.col(col).hash(seed=17).is_in(shared))
             .select(
                 pl.lit(label).alias("label"),
                 pl.col(col).cast(pl.String).alias("value"),
                 pl.col("pid").cast(pl.String),
-                pl.col("address_key").cast(pl.String).alias("home"),
+                pl.col("address_key").hash(seed=17).is_in(institutions).fill_null(False).alias("institution"),
             )
             .unique()
         )
-    rows = pl.concat(parts).collect()
-    residents = rows.filter(pl.col("label") == "Address").group_by("value").agg(pl.col("pid").n_unique().alias("n"))
-    institutions = residents.filter(pl.col("n") >= t.institution_min)["value"]
-    rows = rows.with_columns(pl.col("pid").n_unique().over("label", "value").alias("n"))
-    inst_home = pl.col("home").is_in(institutions.implode())
-    phone_of_institution = (pl.col("label") == "Phone") & inst_home.all().over("label", "value")
-    keep = (
-        (pl.col("n") >= 2)
-        & (pl.col("n") < t.institution_min)
-        & ~((pl.col("label") == "Address") & pl.col("value").is_in(institutions.implode()))
-        & ~phone_of_institution
-    )
-    return rows.filter(keep).select("label", "value", "pid").unique()
+    rows = collect(pl.concat(parts))
+    # a phone whose persons all live at one institution address is its front desk
+    desk = (pl.col("label") == "Phone") & pl.col("institution").all().over("label", "value")
+    return rows.filter(~desk).select("label", "value", "pid").unique()
 
 
 def _groups(members: pl.DataFrame, min_persons: int) -> pl.DataFrame:
