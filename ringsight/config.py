@@ -122,6 +122,7 @@ class DetectThresholds(BaseModel):
     travel_max_hours: float = Field(4.0, gt=0, description="one card at two counties closer in time than this")
     travel_far_km: float = Field(50.0, gt=0, description="a jump this far (county seats) is the 'far' cue")
     travel_fast_kmh: float = Field(40.0, gt=0, description="implied door-to-door speed of the 'fast' cue")
+    travel_impossible_kmh: float = Field(300.0, gt=0, description="between prefectures, faster than a train")
     travel_min_jumps: int = Field(2, ge=1, description="jumps of one card that make the 'repeated' cue")
     travel_hub_min_cards: int = Field(3, ge=2, description="far cards from one home county at one facility: 'hub'")
     travel_min_cues: int = Field(3, ge=1, description="impersonation cues (of 7) a card needs to be a lead")

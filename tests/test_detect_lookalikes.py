@@ -100,7 +100,7 @@ def test_impersonation_within_one_prefecture_is_found_and_travellers_are_not() -
     assert cards == {f"card:r{h}" for h in range(5)}
     for lead in leads.iter_rows(named=True):
         numbers = json.loads(lead["numbers"])
-        assert numbers["far"] and numbers["hub"] and numbers["repeated"]
+        assert numbers["far_fast"] and numbers["hub"] and numbers["repeated"]
         assert numbers["max_km"] >= 100 and numbers["other_city"] is False
         assert _keys(lead, "Facility", "hub_clinic") == {PUJIANG_HUB}
         assert "km" in lead["evidence_en"] and "card:r" in lead["evidence_en"]

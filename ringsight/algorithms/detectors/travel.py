@@ -7,24 +7,31 @@ town). Each card's jumps are weighed on independent cues, and a card is a
 lead when at least ``travel_min_cues`` of them hold:
 
 - **repeated** — ``travel_min_jumps`` or more jumps in the window;
-- **far** — a jump of ``travel_far_km`` km or more (county seats from the
-  division table of :mod:`ringsight.algorithms.geo`; a code the table cannot
-  place counts as far only when the prefecture differs);
-- **fast** — an implied speed of ``travel_fast_kmh`` km/h or more, door to
-  door including the visit (only over at least ``travel_far_km`` / 2 km);
+- **far and fast** — a jump of ``travel_far_km`` km or more (county seats
+  from the division table of :mod:`ringsight.algorithms.geo`; a code the
+  table cannot place counts as far only when the prefecture differs) at an
+  implied door-to-door speed of ``travel_fast_kmh`` km/h or more, visit
+  included. One cue, not two: a suburban patient who sees the village clinic
+  and then the city hospital the same morning is both;
+- **impossible** — between two prefectures at ``travel_impossible_kmh``
+  km/h or more (faster than a high-speed train). Within a city a settlement
+  time can lag the visit (batch settlement), so the speed alone does not count;
 - **odd phone** — the far claim gives a phone that is not the card's usual one;
 - **impostor phone** — that odd phone is also given on other cards' jumps;
-- **hub** — the far facility receives jumping cards from ``travel_hub_min_cards``
-  or more holders of one home division (a clinic where one gang settles
-  collected cards);
+- **hub** — the far facility receives ``travel_min_jumps`` or more far jumps
+  each from ``travel_hub_min_cards`` or more cards of one home county, who are most
+  of its far-jumping cards and most of the cards it sees from that county
+  (a clinic where one gang settles collected cards; a referral hospital draws
+  from many counties, and mostly without a claim at home that morning);
 - **other city** — the two facilities are in different prefectures.
 
 Look-alikes ruled out: the same-day traveller 100+ km away 5–9 hours later
 (beyond the window, and slow: no jump); the chronic patient who goes from the
 community clinic to a hospital in the next district (near, slow, own phone:
-at most "repeated"); the one-off fast drive (far and fast once, own phone,
-no hub: two cues). The far facility is a member (role ``hub_clinic``, which
-links the cards of one gang into one cluster) only when the hub cue holds.
+at most "repeated"); the suburban patient referred downtown again and again
+(repeated, far and fast: two cues); the one-off fast drive (one cue). The
+far facility is a member (role ``hub_clinic``, which links the cards of one
+gang into one cluster) only when the hub cue holds.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from ringsight.algorithms import geo
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
-CUES = ("repeated", "far", "fast", "odd_phone", "impostor_phone", "hub", "other_city")
+CUES = ("repeated", "far_fast", "impossible", "odd_phone", "impostor_phone", "hub", "other_city")
 
 
 def _jumps(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
@@ -95,6 +102,61 @@ def _usual_phones(claims: pl.DataFrame, cards: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _hubs(claims: pl.DataFrame, jumps: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """(facility_code, home_division, hub) of far facilities where one home county's cards arrive by jumps.
+
+    A hub receives ``travel_min_jumps`` or more far jumps each from
+    ``travel_hub_min_cards`` or more cards of one home county; that county's
+    cards are half or more of all its far-jumping cards (a referral
+    hospital draws them from many far counties) and half or more of the cards
+    from that county it sees at all (a big hospital's patients from a far
+    county mostly come without a claim at home the same morning).
+    """
+    far = jumps.filter(pl.col("far"))
+    again = pl.len().over("facility_code", "home_division", "card_id") >= t.travel_min_jumps
+    cand = (
+        far.group_by("facility_code", "home_division")
+        .agg(
+            pl.col("card_id").filter(again).n_unique().alias("jumpers"), pl.col("card_id").n_unique().alias("far_cards")
+        )
+        .with_columns((pl.col("far_cards") / pl.col("far_cards").sum().over("facility_code")).alias("county_share"))
+        # one county's cards, not a referral hospital's catchment of many far counties
+        .filter((pl.col("jumpers") >= t.travel_hub_min_cards) & (pl.col("county_share") >= 0.5))
+    )
+    if cand.is_empty():
+        return cand.select("facility_code", "home_division", pl.lit(True).alias("hub"))
+    at = (
+        claims.lazy()
+        .select("card_id", pl.col("facility_code").cast(pl.String))
+        .filter(pl.col("card_id").is_not_null())
+        .join(cand.lazy().select("facility_code").unique(), on="facility_code", how="semi")
+        .unique()
+        .collect()
+    )
+    # each visiting card's home county: the county where it settles most often
+    home = (
+        claims.lazy()
+        .select("card_id", geo.division_of(pl.col("facility_code")).alias("home_division"))
+        .join(at.lazy().select("card_id").unique(), on="card_id", how="semi")
+        .group_by("card_id", "home_division")
+        .agg(pl.len().alias("n"))
+        .sort("n", "home_division", descending=[True, False])
+        .unique("card_id", keep="first")
+        .select("card_id", "home_division")
+        .collect()
+    )
+    visitors = (
+        at.join(home, on="card_id")
+        .group_by("facility_code", "home_division")
+        .agg(pl.col("card_id").n_unique().alias("visitors"))
+    )
+    return cand.join(visitors, on=["facility_code", "home_division"], how="left").select(
+        "facility_code",
+        "home_division",
+        (pl.col("jumpers") >= 0.5 * pl.col("visitors").fill_null(0)).alias("hub"),
+    )
+
+
 def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """Cards whose jumps between places show ``travel_min_cues`` or more impersonation cues."""
     jumps = _jumps(claims, t)
@@ -110,18 +172,14 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
         .fill_null(False)
         .and_(pl.col("odd_phone").is_not_null())
         .alias("impostor_phone"),
-        # hub: a far facility receiving jumping cards of several holders from one home division
-        (
-            pl.when(pl.col("far")).then(pl.col("card_id")).n_unique().over("facility_code", "home_division")
-            >= t.travel_hub_min_cards
-        )
-        .and_(pl.col("far"))
-        .alias("hub"),
+    )
+    jumps = jumps.join(_hubs(claims, jumps, t), on=["facility_code", "home_division"], how="left").with_columns(
+        pl.col("hub").fill_null(False) & pl.col("far")
     )
     per = jumps.group_by("card_id").agg(
         pl.len().alias("jumps"),
-        pl.col("far").any(),
-        pl.col("fast").any(),
+        (pl.col("far") & pl.col("fast")).any().alias("far_fast"),
+        (pl.col("other_city") & (pl.col("kmh") >= t.travel_impossible_kmh)).fill_null(False).any().alias("impossible"),
         pl.col("odd_phone").is_not_null().any().alias("odd_phone"),
         pl.col("impostor_phone").any(),
         pl.col("hub").any(),
