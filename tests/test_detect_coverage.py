@@ -97,3 +97,13 @@ def test_cli_detect_says_which_detectors_had_nothing_to_work_on(
     cov = {c["detector"]: c for c in data["run"]["coverage"]}
     assert cov["shared_phone"]["status"] == "no input" and cov["shared_card"]["status"] == "ok"
     assert "what could not be checked" in report.with_suffix(".html").read_text(encoding="utf-8")
+
+
+def test_every_threshold_is_documented_with_its_default() -> None:
+    from ringsight.config import DetectThresholds
+
+    doc = (Path(__file__).parent.parent / "docs" / "detection.md").read_text(encoding="utf-8")
+    for name, field in DetectThresholds.model_fields.items():
+        assert f"| `{name}` | {field.default} | {field.description} |" in doc, name
+    for name in DETECTORS:
+        assert f"`{name}`" in doc, name
