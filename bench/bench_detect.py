@@ -9,7 +9,9 @@ scores the result against the ground truth:
 
 - recall: a ring is found when one cluster holds ≥ 80 % of its core members;
 - precision of the top 50 clusters; look-alike groups in the top 50;
-- recall and precision per typology.
+- recall and precision per typology, and recall per rendering of each
+  typology (``ringsight.synth.renderings``), with the held-back renderings
+  (not used to tune detection) summed up on their own.
 
 Peak memory is the resident-set high-water mark of this process (ru_maxrss).
 
@@ -308,6 +310,11 @@ def _print(summary, total: float, figures: dict[str, float], ev) -> None:  # typ
     )
     with pl.Config(tbl_rows=40, tbl_hide_dataframe_shape=True):
         print(ev.per_typology.select("typology", "rings", "found", "recall", "labelled", "precision", "top_hits"))
+        if ev.per_rendering is not None:
+            print("per rendering (held_back = not used to tune detection):")
+            print(ev.per_rendering.select("held_back", "typology", "rendering", "rings", "found", "recall", "top_hits"))
+    if ev.recall_held_back is not None:
+        print(f"recall on tuned renderings: {ev.recall_tuned:.1%}   on held-back renderings: {ev.recall_held_back:.1%}")
     if ev.missed:
         print(f"missed ({len(ev.missed)}):", ev.missed[:10])
     if ev.false_positives:

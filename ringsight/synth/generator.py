@@ -30,6 +30,7 @@ from ringsight.synth.lookalikes import plant_lookalikes
 from ringsight.synth.planter import Planter, Ring
 from ringsight.synth.population import build_population
 from ringsight.synth.presence import Presence
+from ringsight.synth.renderings import HELD_BACK, RENDERINGS
 from ringsight.synth.rings import CORE, PLANTERS
 from ringsight.synth.vocab import CITIES
 
@@ -51,7 +52,8 @@ class SynthResult:
 
 def _reserve(config: SynthConfig) -> int:
     knobs = config.knobs("ghost_patients")
-    return knobs.count * knobs.size
+    per = 3 * max(10, knobs.size) if config.all_renderings() else knobs.size
+    return knobs.count * per
 
 
 def plant_rings(p: Planter, config: SynthConfig) -> list[Ring]:
@@ -59,10 +61,13 @@ def plant_rings(p: Planter, config: SynthConfig) -> list[Ring]:
     rings: list[Ring] = []
     for typology in TYPOLOGIES:
         knobs = config.knobs(typology)
-        for _ in range(knobs.count):
-            ring = Ring(f"RING{len(rings) + 1:03d}", typology, core=list(CORE[typology]))
-            PLANTERS[typology](p, knobs, ring)
-            rings.append(ring)
+        renderings = RENDERINGS[typology] if config.all_renderings() else {"base": PLANTERS[typology]}
+        for name, planter in renderings.items():
+            for _ in range(knobs.count):
+                ring = Ring(f"RING{len(rings) + 1:03d}", typology, core=list(CORE[typology]))
+                ring.rendering, ring.held_back = name, (typology, name) in HELD_BACK
+                planter(p, knobs, ring)
+                rings.append(ring)
     return rings
 
 

@@ -42,6 +42,8 @@ def ring_entry(ring: Ring, world: World, planted: pl.DataFrame) -> dict[str, Any
     return {
         "ring_id": ring.ring_id,
         "typology": ring.typology,
+        "rendering": ring.rendering,
+        "held_back": ring.held_back,
         "members": members(ring, world),
         "core": ring.core,
         "claim_ids": rows["claim_id"].to_list(),

@@ -45,6 +45,8 @@ class Ring:
     facilities: list[int] = field(default_factory=list)
     doctors: list[int] = field(default_factory=list)
     claim_rows: list[int] = field(default_factory=list)  # rows of the planted spec that are fraudulent
+    rendering: str = "base"  # which rendering of the typology (ringsight.synth.renderings)
+    held_back: bool = False  # a rendering detection was not tuned on
 
 
 @dataclass
