@@ -175,9 +175,17 @@ def _follow_strongest_lead(part: pl.DataFrame, leads: pl.DataFrame, cfg: DetectS
 
 
 def _assign_leads(leads: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:
-    """Each lead goes to the community holding most of its members (ties: the lower community)."""
-    lm = lead_members(leads).with_columns(entity_name(pl.col("label"), pl.col("key")).alias("node"))
-    votes = lm.join(part, on="node").group_by("lead_id", "community").agg(pl.len().alias("n"))
+    """Each lead goes to the community holding most of its acting members (ties: the lower community).
+
+    The places a lead merely passed through (context roles) vote only when no acting member is placed.
+    """
+    lm = lead_members(leads).with_columns(
+        entity_name(pl.col("label"), pl.col("key")).alias("node"),
+        (~pl.col("role").is_in(CONTEXT_ROLES)).cast(pl.Int64).alias("acting"),
+    )
+    placed = lm.join(part, on="node")
+    placed = placed.filter(pl.col("acting") == pl.col("acting").max().over("lead_id"))
+    votes = placed.group_by("lead_id", "community").agg(pl.len().alias("n"))
     best = votes.sort(["lead_id", "n", "community"], descending=[False, True, False]).unique("lead_id", keep="first")
     return best.select(pl.col("community").alias("cluster"), "lead_id")
 

@@ -19,10 +19,10 @@ lead when at least ``travel_min_cues`` of them hold:
 - **odd phone** — the far claim gives a phone that is not the card's usual one;
 - **impostor phone** — that odd phone is also given on other cards' jumps;
 - **hub** — the far facility receives ``travel_min_jumps`` or more far jumps
-  each from ``travel_hub_min_cards`` or more cards of one home county, who are most
-  of its far-jumping cards and most of the cards it sees from that county
-  (a clinic where one gang settles collected cards; a referral hospital draws
-  from many counties, and mostly without a claim at home that morning);
+  each from ``travel_hub_min_cards`` or more cards of one home county, who are
+  most of the cards it sees from that county (a clinic where one gang settles
+  collected cards; a referral hospital's far patients mostly come without a
+  claim at home that morning, and rarely twice);
 - **other city** — the two facilities are in different prefectures.
 
 Look-alikes ruled out: the same-day traveller 100+ km away 5–9 hours later
@@ -106,22 +106,20 @@ def _hubs(claims: pl.DataFrame, jumps: pl.DataFrame, t: DetectThresholds) -> pl.
     """(facility_code, home_division, hub) of far facilities where one home county's cards arrive by jumps.
 
     A hub receives ``travel_min_jumps`` or more far jumps each from
-    ``travel_hub_min_cards`` or more cards of one home county; that county's
-    cards are half or more of all its far-jumping cards (a referral
-    hospital draws them from many far counties) and half or more of the cards
-    from that county it sees at all (a big hospital's patients from a far
-    county mostly come without a claim at home the same morning).
+    ``travel_hub_min_cards`` or more cards of one home county (a referral
+    hospital's far patients rarely jump to it twice within hours of a claim at
+    home), and they are half or more of the cards from that county it sees at
+    all (a big hospital's patients from a far county mostly come without a
+    claim at home the same morning).
     """
-    far = jumps.filter(pl.col("far"))
-    again = pl.len().over("facility_code", "home_division", "card_id") >= t.travel_min_jumps
+    far = jumps.filter(pl.col("far")).with_columns(
+        (pl.len().over("facility_code", "home_division", "card_id") >= t.travel_min_jumps).alias("again")
+    )
     cand = (
-        far.group_by("facility_code", "home_division")
-        .agg(
-            pl.col("card_id").filter(again).n_unique().alias("jumpers"), pl.col("card_id").n_unique().alias("far_cards")
-        )
-        .with_columns((pl.col("far_cards") / pl.col("far_cards").sum().over("facility_code")).alias("county_share"))
-        # one county's cards, not a referral hospital's catchment of many far counties
-        .filter((pl.col("jumpers") >= t.travel_hub_min_cards) & (pl.col("county_share") >= 0.5))
+        far.filter(pl.col("again"))
+        .group_by("facility_code", "home_division")
+        .agg(pl.col("card_id").n_unique().alias("jumpers"))
+        .filter(pl.col("jumpers") >= t.travel_hub_min_cards)
     )
     if cand.is_empty():
         return cand.select("facility_code", "home_division", pl.lit(True).alias("hub"))
