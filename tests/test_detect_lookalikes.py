@@ -127,7 +127,7 @@ def _collusion_rows() -> tuple[list[dict], list[dict]]:
     items: list[dict] = []
 
     def fill(pid: str, doctor: str, pharmacy: str, ts: int, qty: float, operator: str) -> None:
-        cid = f"x{len(claims):05d}"
+        cid = f"rx{len(claims):05d}"
         claims.append(
             {
                 "claim_id": cid,
@@ -147,7 +147,7 @@ def _collusion_rows() -> tuple[list[dict], list[dict]]:
     def visit(pid: str, doctor: str, ts: int) -> None:
         claims.append(
             {
-                "claim_id": f"x{len(claims):05d}",
+                "claim_id": f"rx{len(claims):05d}",
                 "pid": pid,
                 "doctor_code": doctor,
                 "facility_code": JINJIANG_HOSPITAL,
@@ -445,3 +445,22 @@ def test_stay_overlap_includes_inpatient_stays_at_two_hospitals_at_once() -> Non
     assert "PRV-HOLD" in facilities
     patients = {k for lead in leads.iter_rows(named=True) for k in _keys(lead, "Patient")}
     assert {f"bene:h{i}" for i in range(3)} <= patients and "bene:t" not in patients
+
+
+def test_impersonation_and_collusion_rings_each_come_out_as_one_cluster() -> None:
+    """Through projection, communities and scoring: each ring is one cluster, its look-alikes are in none."""
+    claims, _ = _collusion_rows()
+    from ringsight.algorithms.frames import compact, items_frame
+    from ringsight.algorithms.pipeline import detect_frames
+    from ringsight.config import DetectSettings
+
+    _, items = _collusion_rows()
+    rows = _background() + _impersonation_rows()
+    frame = pl.concat([_frame(rows), claims_frame(claims)], how="vertical")
+    result = detect_frames(*compact(frame, items_frame(items)), DetectSettings())
+    _, recall, purity = _cluster_of(result, {f"person:r{h}" for h in range(5)})
+    assert recall >= 0.8 and purity >= 0.2
+    _, recall, _ = _cluster_of(result, {f"person:t{h}" for h in range(6)})
+    assert recall == 0.0
+    doctors = result.members.filter(pl.col("label") == "Doctor")["key"].to_list()
+    assert "doc:A" in doctors and "doc:B" not in doctors
