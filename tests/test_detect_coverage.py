@@ -107,3 +107,15 @@ def test_every_threshold_is_documented_with_its_default() -> None:
         assert f"| `{name}` | {field.default} | {field.description} |" in doc, name
     for name in DETECTORS:
         assert f"`{name}`" in doc, name
+
+
+def test_detection_without_items_gives_every_lead_a_sentence() -> None:
+    """A file with no items (no quantities) and unplaceable codes still yields readable evidence."""
+    from ringsight.algorithms.detectors import run_detectors
+    from ringsight.algorithms.sample import build
+    from ringsight.config import DetectThresholds
+
+    world = build(seed=3)
+    leads, _ = run_detectors(world.claims, items_frame([]), DetectThresholds())
+    assert leads.height > 0
+    assert leads["evidence_en"].null_count() == 0 and leads["evidence_zh"].null_count() == 0

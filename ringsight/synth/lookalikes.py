@@ -33,8 +33,9 @@ def shared_place_groups(p: Planter) -> list[Ring]:
         ring.phones = [g.phone] if g.phone else []
         where = "a nursing home" if g.kind == "nursing_home" else "a staff dormitory"
         extra = " and give the home's front desk as their contact phone" if g.phone else ""
-        ring.description_en = (f"{len(g.members)} insured live at {where}{extra}; their visits are ordinary and "
-                               "spread out.")
+        ring.description_en = (
+            f"{len(g.members)} insured live at {where}{extra}; their visits are ordinary and spread out."
+        )
         out.append(ring)
     return out
 
@@ -89,14 +90,24 @@ def hospital_pharmacy(p: Planter, size: int) -> Ring:
             rx = f"RX{int(p.rng.integers(10**13, 10**14))}"
             drug = int(p.rng.choice(drugs))
             lines = [[p.drug_line(drug, int(p.rng.integers(1, 3)), external=True, item_doctor=doctor, rx=rx)]]
-            p.add(None, items=lines, ts=t0 + int(p.rng.integers(_HOUR // 2, 2 * _HOUR)), visit=PHARMACY_VISIT,
-                  person=person, facility=pharmacy, diag=diag, doctor=doctor)
+            p.add(
+                None,
+                items=lines,
+                ts=t0 + int(p.rng.integers(_HOUR // 2, 2 * _HOUR)),
+                visit=PHARMACY_VISIT,
+                person=person,
+                facility=pharmacy,
+                diag=diag,
+                doctor=doctor,
+            )
     ring.persons = patients.tolist()
     ring.facilities = [pharmacy]
     ring.doctors = [doctor]
-    ring.description_en = (f"A specialty pharmacy beside the city's largest hospital fills one oncologist's "
-                           f"prescriptions for {len(patients)} patients, each right after a visit, in normal "
-                           "quantities.")
+    ring.description_en = (
+        f"A specialty pharmacy beside the city's largest hospital fills one oncologist's "
+        f"prescriptions for {len(patients)} patients, each right after a visit, in normal "
+        "quantities."
+    )
     return ring
 
 
@@ -111,13 +122,16 @@ def care_home_checkups(p: Planter) -> list[Ring]:
         for day in range(int(p.rng.integers(2, 10)), p.days, 30):
             n = len(g.members)
             ts = p.at(day, 9 * _HOUR + np.sort(p.rng.integers(0, 3_600, n)))
-            p.add(None, ts=ts, visit=OUTPATIENT, person=g.members, facility=clinic, diag=DIAG_INDEX["I10.x00"],
-                  terminal=0)
+            p.add(
+                None, ts=ts, visit=OUTPATIENT, person=g.members, facility=clinic, diag=DIAG_INDEX["I10.x00"], terminal=0
+            )
         ring = Ring("", "care_home_checkup", core=["patients"])
         ring.persons = g.members.tolist()
         ring.facilities = [clinic]
-        ring.description_en = (f"{len(g.members)} residents of a care home swiped at their community clinic within an "
-                               "hour on the monthly check-up day, at ordinary prices.")
+        ring.description_en = (
+            f"{len(g.members)} residents of a care home swiped at their community clinic within an "
+            "hour on the monthly check-up day, at ordinary prices."
+        )
         out.append(ring)
     return out
 
@@ -132,15 +146,29 @@ def travellers(p: Planter, size: int) -> Ring:
     for person in people.tolist():
         for day in np.sort(p.rng.choice(p.days, 3, replace=False)).tolist():
             t0 = p.at(day, int(p.rng.integers(7 * _HOUR, 9 * _HOUR)))
-            p.add(None, ts=t0, visit=OUTPATIENT, person=person, facility=int(pop.home_clinic[person]),
-                  diag=DIAG_INDEX["I10.x00"])
-            p.add(None, ts=t0 + int(p.rng.integers(5 * _HOUR, 9 * _HOUR)), visit=OUTPATIENT, person=person,
-                  facility=hospital, diag=DIAG_INDEX["I10.x00"])
+            p.add(
+                None,
+                ts=t0,
+                visit=OUTPATIENT,
+                person=person,
+                facility=int(pop.home_clinic[person]),
+                diag=DIAG_INDEX["I10.x00"],
+            )
+            p.add(
+                None,
+                ts=t0 + int(p.rng.integers(5 * _HOUR, 9 * _HOUR)),
+                visit=OUTPATIENT,
+                person=person,
+                facility=hospital,
+                diag=DIAG_INDEX["I10.x00"],
+            )
     ring = Ring("", "travellers", core=["cards"])
     ring.persons = people.tolist()
     ring.cards_of = people.tolist()
-    ring.description_en = (f"{len(people)} people of an outer county seen at home in the morning and at a hospital "
-                           "on the far side of the prefecture 5–9 hours later, several times.")
+    ring.description_en = (
+        f"{len(people)} people of an outer county seen at home in the morning and at a hospital "
+        "on the far side of the prefecture 5–9 hours later, several times."
+    )
     return ring
 
 

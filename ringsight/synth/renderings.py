@@ -68,17 +68,32 @@ def prefecture_hub(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     for person in holders.tolist():
         for day in _events(p, max(2, _count(3, knobs))).tolist():
             t0 = p.at(day, int(p.rng.integers(8 * _HOUR, 10 * _HOUR)))
-            p.add(None, ts=t0, visit=OUTPATIENT, person=person, facility=int(pop.home_clinic[person]),
-                  diag=DIAG_INDEX["I10.x00"] if "I10.x00" in DIAG_INDEX else DIAG_INDEX["M54.500"])
-            p.add(ring, ts=t0 + int(p.rng.integers(10, 110)) * 60, visit=OUTPATIENT, person=person, facility=hub,
-                  diag=DIAG_INDEX["R50.900"])
+            p.add(
+                None,
+                ts=t0,
+                visit=OUTPATIENT,
+                person=person,
+                facility=int(pop.home_clinic[person]),
+                diag=DIAG_INDEX["I10.x00"] if "I10.x00" in DIAG_INDEX else DIAG_INDEX["M54.500"],
+            )
+            p.add(
+                ring,
+                ts=t0 + int(p.rng.integers(10, 110)) * 60,
+                visit=OUTPATIENT,
+                person=person,
+                facility=hub,
+                diag=DIAG_INDEX["R50.900"],
+            )
     ring.persons += holders.tolist()
     ring.cards_of += holders.tolist()
     ring.facilities.append(hub)
-    ring.description_en = (f"{len(holders)} cards of one outer county settled at one clinic on the far side of the "
-                           "prefecture within two hours of the holders' own visits, under the holders' own phones.")
-    ring.description_zh = (f"{len(holders)}张同一远郊区县的医保卡在本人就诊后两小时内于市域另一端同一诊所结算，"
-                           "留的是本人电话。")
+    ring.description_en = (
+        f"{len(holders)} cards of one outer county settled at one clinic on the far side of the "
+        "prefecture within two hours of the holders' own visits, under the holders' own phones."
+    )
+    ring.description_zh = (
+        f"{len(holders)}张同一远郊区县的医保卡在本人就诊后两小时内于市域另一端同一诊所结算，留的是本人电话。"
+    )
 
 
 def real_visits(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
@@ -91,20 +106,38 @@ def real_visits(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     for person in patients.tolist():
         for day in _events(p, _count(2, knobs)).tolist():
             t0 = p.at(day, int(p.rng.integers(8 * _HOUR, 12 * _HOUR)))
-            p.add(None, ts=t0, visit=OUTPATIENT, person=person, facility=hospital, diag=DIAG_INDEX["E11.900"],
-                  doctor=doctor)
+            p.add(
+                None,
+                ts=t0,
+                visit=OUTPATIENT,
+                person=person,
+                facility=hospital,
+                diag=DIAG_INDEX["E11.900"],
+                doctor=doctor,
+            )
             rx = f"RX{int(p.rng.integers(10**13, 10**14))}"
             drug = int(p.rng.choice(drugs))
             lines = [[p.drug_line(drug, int(p.rng.integers(6, 10)), external=True, item_doctor=doctor, rx=rx)]]
-            p.add(ring, items=lines, ts=t0 + int(p.rng.integers(1 * _HOUR, 4 * _HOUR)), visit=PHARMACY_VISIT,
-                  person=person, facility=pharmacy, diag=DIAG_INDEX["E11.900"], doctor=doctor)
+            p.add(
+                ring,
+                items=lines,
+                ts=t0 + int(p.rng.integers(1 * _HOUR, 4 * _HOUR)),
+                visit=PHARMACY_VISIT,
+                person=person,
+                facility=pharmacy,
+                diag=DIAG_INDEX["E11.900"],
+                doctor=doctor,
+            )
     ring.persons += patients.tolist()
     ring.facilities.append(pharmacy)
     ring.doctors.append(doctor)
-    ring.description_en = (f"One doctor's prescriptions for {len(patients)} patients, each after a real visit, are "
-                           "filled at a pharmacy in another district in three to four times the usual quantity.")
-    ring.description_zh = (f"某医生为{len(patients)}名患者开具的处方（均有真实就诊）集中流向外区一家药店，"
-                           "每次配药量为常量的三到四倍。")
+    ring.description_en = (
+        f"One doctor's prescriptions for {len(patients)} patients, each after a real visit, are "
+        "filled at a pharmacy in another district in three to four times the usual quantity."
+    )
+    ring.description_zh = (
+        f"某医生为{len(patients)}名患者开具的处方（均有真实就诊）集中流向外区一家药店，每次配药量为常量的三到四倍。"
+    )
 
 
 def shared_contacts(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
@@ -123,17 +156,28 @@ def shared_contacts(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
             day = int(p.rng.integers(0, p.days - 12))
             admit = p.at(day, int(p.rng.integers(8 * _HOUR, 16 * _HOUR)))
             discharge = admit + int(p.rng.integers(4, 9)) * _DAY
-            p.add(ring, ts=discharge + 1_800, visit=INPATIENT, person=person, facility=hospital,
-                  diag=diags[(i + day) % len(diags)], admit_ts=admit, discharge_ts=discharge)
+            p.add(
+                ring,
+                ts=discharge + 1_800,
+                visit=INPATIENT,
+                person=person,
+                facility=hospital,
+                diag=diags[(i + day) % len(diags)],
+                admit_ts=admit,
+                discharge_ts=discharge,
+            )
     ring.persons += ghosts.tolist()
     ring.cards_of += ghosts.tolist()
     ring.phones += phones
     ring.addresses += addresses
     ring.facilities.append(hospital)
-    ring.description_en = (f"{len(ghosts)} unrelated 'patients' with one or two stays each at a private hospital, "
-                           f"admitted on scattered days, on {len(phones)} shared phones and 2 shared addresses.")
-    ring.description_zh = (f"{len(ghosts)}名互不相关的“患者”在民营医院各住院一两次，入院日期分散，"
-                           f"共用{len(phones)}个电话和2个地址。")
+    ring.description_en = (
+        f"{len(ghosts)} unrelated 'patients' with one or two stays each at a private hospital, "
+        f"admitted on scattered days, on {len(phones)} shared phones and 2 shared addresses."
+    )
+    ring.description_zh = (
+        f"{len(ghosts)}名互不相关的“患者”在民营医院各住院一两次，入院日期分散，共用{len(phones)}个电话和2个地址。"
+    )
 
 
 def daytime_counter(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
@@ -149,15 +193,28 @@ def daytime_counter(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
         start = int(p.rng.integers(10 * _HOUR, 16 * _HOUR))
         ts = p.at(day, start + np.cumsum(p.rng.integers(60, 240, len(take))).astype(np.int64))
         lines = [[{"item": int(p.rng.choice(_COMMON_PHARMACY_DRUGS)), "qty": int(p.rng.integers(1, 4))}] for _ in take]
-        p.add(ring, items=lines, ts=ts, visit=PHARMACY_VISIT, person=take, facility=pharmacy,
-              diag=DIAG_INDEX["J06.900"], doctor=-1, terminal=0, operator=operator)
+        p.add(
+            ring,
+            items=lines,
+            ts=ts,
+            visit=PHARMACY_VISIT,
+            person=take,
+            facility=pharmacy,
+            diag=DIAG_INDEX["J06.900"],
+            doctor=-1,
+            terminal=0,
+            operator=operator,
+        )
     ring.persons += holders.tolist()
     ring.cards_of += holders.tolist()
     ring.facilities.append(pharmacy)
-    ring.description_en = (f"Pharmacy swipes {len(holders)} collected cards of far-away holders in business hours "
-                           "on its counter terminal, at ordinary amounts, always by one operator.")
-    ring.description_zh = (f"药店在营业时间用柜台终端集中刷{len(holders)}张外区参保人的医保卡，金额普通，"
-                           "均由同一操作员结算。")
+    ring.description_en = (
+        f"Pharmacy swipes {len(holders)} collected cards of far-away holders in business hours "
+        "on its counter terminal, at ordinary amounts, always by one operator."
+    )
+    ring.description_zh = (
+        f"药店在营业时间用柜台终端集中刷{len(holders)}张外区参保人的医保卡，金额普通，均由同一操作员结算。"
+    )
 
 
 #: typology → rendering name → planter. ``base`` is the tuned rendering of rings.py.
