@@ -1,10 +1,10 @@
 """Ghost patients behind shared contact details (假病人, 虚构住院).
 
-Persons are grouped by the contact details their claims carry: two persons
-sharing an own phone, an emergency-contact phone or an address are linked,
-and a *contact group* is a connected set of ``ghost_min_persons`` or more.
-Contacts that belong to a household (at most ``household_max`` persons) still
-link — a gang often uses one household's details — but an institution's
+Persons are grouped by the contact details their claims carry: persons
+sharing an own phone, an emergency-contact phone or an address with
+``household_max`` − 1 or more others are linked, and a *contact group* is a
+connected set of ``ghost_min_persons`` or more. A smaller household's
+contacts do not link (they are most of all shared contacts), and an institution's
 (an address of ``institution_min`` or more residents, or a phone whose
 persons all live at one such address) never does: that is a care home or a
 dormitory.
@@ -33,45 +33,65 @@ from __future__ import annotations
 import igraph as ig
 import polars as pl
 
-from ringsight.algorithms.lazy import collect
 from ringsight.algorithms.leads import finish, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
 GHOST_CUES = ("no_history", "few_stays", "private", "one_diagnosis", "several_contacts")
+#: Persons on one contact before it links them (two is every couple sharing a landline).
+_MIN_SHARING = 3
 _CONTACTS = (("patient_phone", "Phone"), ("contact_phone", "Phone"), ("address_key", "Address"))
 
 
-def _memberships(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """(label, value, pid) of the contacts shared by 2..institution_min−1 persons, institutions left out.
+def _code(claims: pl.DataFrame, col: str) -> pl.Expr:
+    """An integer stand-in for a column's values: a categorical's physical code, else a 64-bit hash."""
+    expr = pl.col(col)
+    return expr.to_physical().cast(pl.UInt64) if claims.schema[col] == pl.Categorical else expr.hash(seed=17)
 
-    Counting runs on 64-bit hashes (one streaming pass per contact column);
-    only the rows of the few shared values are then gathered as strings.
+
+def _memberships(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """(label, value, pid) of contacts shared by household_max..institution_min−1 persons, institutions left out.
+
+    Counting runs on integer codes (categorical codes or hashes); only the rows
+    of the few shared values are then gathered as strings.
     """
-    base = claims.lazy().filter(pl.col("pid").is_not_null())
-    counts = {}
-    for col, _ in _CONTACTS:
-        counts[col] = collect(
-            base.filter(pl.col(col).is_not_null())
-            .select(pl.col(col).hash(seed=17).alias("h"), pl.col("pid").hash(seed=17).alias("ph"))
-            .group_by("h")
-            .agg(pl.col("ph").n_unique().alias("n"))
-            .filter(pl.col("n") >= 2)
-        )
-    institutions = counts["address_key"].filter(pl.col("n") >= t.institution_min)["h"].implode()
+    cols = [c for c, _ in _CONTACTS]
+    codes = claims.select(_code(claims, "pid").alias("pid"), *[_code(claims, c).alias(c) for c in cols]).filter(
+        pl.col("pid").is_not_null()
+    )
+    keep = claims.select(pl.col("pid").is_not_null()).to_series()
+    counts = {
+        col: codes.select(col, "pid")
+        .drop_nulls()
+        .unique()
+        .group_by(col)
+        .agg(pl.len().alias("n"))
+        .filter(pl.col("n") >= max(_MIN_SHARING, t.household_max))
+        for col in cols
+    }
+    institutions = counts["address_key"].filter(pl.col("n") >= t.institution_min)["address_key"].implode()
     parts = []
     for col, label in _CONTACTS:
-        shared = counts[col].filter(pl.col("n") < t.institution_min)["h"].implode()
-        parts.append(
-            base.filter(pl.col(col).hash(seed=17).is_in(shared))
+        shared = counts[col].filter(pl.col("n") < t.institution_min)[col].implode()
+        mask = codes.select(pl.col(col).is_in(shared).fill_null(False)).to_series()
+        if not mask.any():
+            continue
+        inst = codes.filter(mask).select(pl.col("address_key").is_in(institutions).fill_null(False)).to_series()
+        rows = (
+            claims.select(col, "pid")
+            .filter(keep)
+            .filter(mask)
             .select(
                 pl.lit(label).alias("label"),
                 pl.col(col).cast(pl.String).alias("value"),
                 pl.col("pid").cast(pl.String),
-                pl.col("address_key").hash(seed=17).is_in(institutions).fill_null(False).alias("institution"),
             )
+            .with_columns(inst.alias("institution"))
             .unique()
         )
-    rows = collect(pl.concat(parts))
+        parts.append(rows)
+    if not parts:
+        return pl.DataFrame(schema={"label": pl.String, "value": pl.String, "pid": pl.String})
+    rows = pl.concat(parts)
     # a phone whose persons all live at one institution address is its front desk
     desk = (pl.col("label") == "Phone") & pl.col("institution").all().over("label", "value")
     return rows.filter(~desk).select("label", "value", "pid").unique()
@@ -99,6 +119,7 @@ def contact_stays(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         return finish(groups, "contact_stays", "ghost_patients")
     mine = (
         claims.lazy()
+        .filter(pl.col("pid").cast(pl.String).is_in(groups["pid"].implode()))
         .select(
             pl.col("pid").cast(pl.String),
             pl.col("facility_code").cast(pl.String),
