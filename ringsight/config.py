@@ -161,13 +161,24 @@ class DetectThresholds(BaseModel):
     burst_minutes: int = Field(30, ge=1, description="burst window at one terminal or pharmacy")
     burst_min_cards: int = Field(5, ge=2, description="distinct cards in one burst window")
     burst_min_days: int = Field(2, ge=1, description="days on which the same cards burst together")
+    burst_min_cues: int = Field(3, ge=1, description="card-collecting cues (of 6) a burst group needs")
+    burst_far_km: float = Field(10.0, ge=0, description="holders usually claiming this far away: 'far holders'")
     covisit_max_group: int = Field(40, ge=2, description="co-visit groups larger than this are crowds (ignored)")
     co_admit_min_group: int = Field(3, ge=2, description="patients admitted and discharged together at one facility")
     co_admit_min_repeats: int = Field(2, ge=1, description="times a pair is co-admitted before it counts")
     doctor_pharmacy_min_rx: int = Field(15, ge=1, description="a doctor's prescriptions filled at one pharmacy")
     doctor_pharmacy_min_share: float = Field(0.5, gt=0, le=1, description="share of the doctor's filled prescriptions")
     doctor_pharmacy_min_lift: float = Field(4.0, ge=1, description="share over the same-facility colleagues' share")
-    travel_max_hours: float = Field(4.0, gt=0, description="one card at two regions closer in time than this")
+    doctor_pharmacy_min_km: float = Field(10.0, ge=0, description="pharmacy this far from the doctor's facility: 'far'")
+    doctor_pharmacy_fill_ratio: float = Field(3.0, gt=1, description="median fill over the drug's usual fill: 'big'")
+    doctor_pharmacy_min_cues: int = Field(2, ge=1, description="collusion cues (of 5) beside the concentration")
+    travel_max_hours: float = Field(4.0, gt=0, description="one card at two counties closer in time than this")
+    travel_far_km: float = Field(50.0, gt=0, description="a jump this far (county seats) is the 'far' cue")
+    travel_fast_kmh: float = Field(40.0, gt=0, description="implied door-to-door speed of the 'fast' cue")
+    travel_impossible_kmh: float = Field(300.0, gt=0, description="between prefectures, faster than a train")
+    travel_min_jumps: int = Field(2, ge=1, description="jumps of one card that make the 'repeated' cue")
+    travel_hub_min_cards: int = Field(3, ge=2, description="far cards from one home county at one facility: 'hub'")
+    travel_min_cues: int = Field(3, ge=1, description="impersonation cues (of 7) a card needs to be a lead")
     shopping_min_pharmacies: int = Field(3, ge=2, description="pharmacies where one person bought the same drug")
     shopping_min_packs: float = Field(10, gt=0, description="and at least this many packs in the window")
     shopping_min_amount: float = Field(10_000, ge=0, description="and at least this much money (CNY)")
@@ -178,6 +189,9 @@ class DetectThresholds(BaseModel):
     basket_min_cards: int = Field(5, ge=2, description="identical item baskets on this many cards at one pharmacy")
     stay_overlap_min_claims: int = Field(1, ge=1, description="claims elsewhere during an inpatient stay")
     stay_max_items_per_day: float = Field(0.5, gt=0, description="billed lines per day of a barely treated stay")
+    ghost_min_persons: int = Field(6, ge=2, description="persons tied by shared contacts that make a contact group")
+    ghost_min_share: float = Field(0.6, gt=0, le=1, description="share of a contact group staying at one facility")
+    ghost_min_cues: int = Field(3, ge=1, description="ghost-patient cues (of 5) a contact group needs")
     min_cluster_size: int = Field(3, ge=2, description="smallest cluster (entities) put in the queue")
 
 
@@ -187,6 +201,7 @@ class DetectWeights(BaseModel):
     shared_card: float = 25
     shared_phone: float = 20
     shared_address: float = 10
+    contact_stays: float = 45
     burst_swiping: float = 40
     identical_baskets: float = 30
     co_admission: float = 40

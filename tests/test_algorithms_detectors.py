@@ -231,7 +231,7 @@ def test_doctor_pharmacy_lift_ignores_the_hospital_side_pharmacy() -> None:
         {"pid": f"q{i}", "facility_code": f"P{i % 6}", "facility_kind": "pharmacy", "doctor_code": f"D{21 + i % 3}"}
         for i in range(30)
     ]
-    leads = prescriptions.doctor_pharmacy(_claims(rows), T)
+    leads = prescriptions.doctor_pharmacy(_claims(rows), items_frame([]), T)
     assert leads.height == 1
     lead = leads.row(0, named=True)
     assert _keys(lead, "Doctor") == {"D1"} and _keys(lead, "Facility") == {"P-COLLUDE"}

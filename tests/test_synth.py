@@ -189,7 +189,14 @@ def test_each_typology_is_planted_and_recoverable_from_ground_truth(small) -> No
         assert ring["description_en"] and ring["description_zh"]
         assert (ring["rectification_date"] is not None) == (ring["typology"] == "recurrence")
     kinds = {g["kind"] for g in truth["lookalikes"]}
-    assert kinds == {"nursing_home", "dormitory", "household", "hospital_pharmacy", "big_hospital"}
+    assert kinds - {"care_home_checkup"} == {
+        "nursing_home",
+        "dormitory",
+        "household",
+        "hospital_pharmacy",
+        "big_hospital",
+        "travellers",
+    }
 
 
 def test_requested_ring_counts_are_honoured(tmp_path: Path) -> None:
@@ -290,3 +297,22 @@ def test_start_date_and_city_are_used(tmp_path: Path) -> None:
     assert days.min() >= "2024-12-01" and days.max() <= "2024-12-31"
     assert claims["facility_id"].str.slice(1, 2).unique().to_list() == ["50"]
     assert claims["patient_address"].str.starts_with("重庆市").all()
+
+
+def test_every_typology_is_planted_in_several_renderings(tmp_path: Path) -> None:
+    from ringsight.synth.renderings import HELD_BACK, RENDERINGS
+
+    result = generate(SynthConfig(claims=120_000, seed=3), tmp_path / "r")
+    truth = json.loads(result.ground_truth_path.read_text(encoding="utf-8"))
+    seen: dict[str, set[str]] = {}
+    for ring in truth["rings"]:
+        seen.setdefault(ring["typology"], set()).add(ring["rendering"])
+        assert ring["held_back"] == ((ring["typology"], ring["rendering"]) in HELD_BACK)
+        assert ring["claim_ids"], ring["ring_id"]
+    assert seen == {t: set(r) for t, r in RENDERINGS.items()}
+    assert all(len(r) >= 2 for r in seen.values())
+    for typology in ("impersonation", "doctor_pharmacy", "ghost_patients", "card_collecting"):
+        assert len(seen[typology]) >= 3
+    assert any(r["held_back"] for r in truth["rings"]) and not all(r["held_back"] for r in truth["rings"])
+    kinds = {g["kind"] for g in truth["lookalikes"]}
+    assert {"care_home_checkup", "travellers"} <= kinds

@@ -118,7 +118,7 @@ def build_clusters(
         seed=cfg.seed,
         initial=initial,
     )
-    part = comms.frame()
+    part = _follow_strongest_lead(comms.frame(), leads, cfg)
     lead_part = _assign_leads(leads, part)
     with_leads = lead_part.select("cluster").unique()
     ents = part.filter(~pl.col("node").str.starts_with(LEAD_PREFIX)).rename({"community": "cluster"})
@@ -134,10 +134,58 @@ def build_clusters(
     return ClusterSet(members, lead_part, comms)
 
 
+def _follow_strongest_lead(part: pl.DataFrame, leads: pl.DataFrame, cfg: DetectSettings) -> pl.DataFrame:
+    """Each entity a lead names joins the community of its strongest lead (detector weight × strength).
+
+    Why: community detection cuts along the densest links, and a group lead
+    (twenty persons at one hospital tied by three phones) is less dense than
+    the small linkage leads inside it (each phone's users), so a ring would
+    come out in pieces that each look like harmless phone sharing. The
+    entity's place is where its strongest evidence is.
+    """
+    if leads.is_empty():
+        return part
+    weights = cfg.weights.model_dump()
+    lm = lead_members(leads).filter(~pl.col("role").is_in(CONTEXT_ROLES))
+    lm = lm.join(leads.select("lead_id", "strength"), on="lead_id").with_columns(
+        entity_name(pl.col("label"), pl.col("key")).alias("node"),
+        (pl.col("detector").replace_strict(weights, default=0.0, return_dtype=pl.Float64) * pl.col("strength")).alias(
+            "evidence"
+        ),
+    )
+    lead_nodes = lm.select("lead_id", "node").join(part, on="node")
+    lead_home = (
+        lead_nodes.group_by("lead_id", "community")
+        .agg(pl.len().alias("n"))
+        .sort(["lead_id", "n", "community"], descending=[False, True, False])
+        .unique("lead_id", keep="first")
+        .select("lead_id", pl.col("community").alias("target"))
+    )
+    best = (
+        lm.join(lead_home, on="lead_id")
+        .sort(["node", "evidence", "lead_id"], descending=[False, True, False])
+        .unique("node", keep="first")
+        .select("node", "target")
+    )
+    return (
+        part.join(best, on="node", how="left")
+        .with_columns(pl.coalesce("target", "community").cast(part.schema["community"]).alias("community"))
+        .select(part.columns)
+    )
+
+
 def _assign_leads(leads: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:
-    """Each lead goes to the community holding most of its members (ties: the lower community)."""
-    lm = lead_members(leads).with_columns(entity_name(pl.col("label"), pl.col("key")).alias("node"))
-    votes = lm.join(part, on="node").group_by("lead_id", "community").agg(pl.len().alias("n"))
+    """Each lead goes to the community holding most of its acting members (ties: the lower community).
+
+    The places a lead merely passed through (context roles) vote only when no acting member is placed.
+    """
+    lm = lead_members(leads).with_columns(
+        entity_name(pl.col("label"), pl.col("key")).alias("node"),
+        (~pl.col("role").is_in(CONTEXT_ROLES)).cast(pl.Int64).alias("acting"),
+    )
+    placed = lm.join(part, on="node")
+    placed = placed.filter(pl.col("acting") == pl.col("acting").max().over("lead_id"))
+    votes = placed.group_by("lead_id", "community").agg(pl.len().alias("n"))
     best = votes.sort(["lead_id", "n", "community"], descending=[False, True, False]).unique("lead_id", keep="first")
     return best.select(pl.col("community").alias("cluster"), "lead_id")
 

@@ -81,6 +81,11 @@ def _print_summary(summary, top: int) -> None:  # type: ignore[no-untyped-def]
         f"run [bold]{summary.run_id}[/] done: {summary.claims:,} claims ({summary.source}), {summary.leads:,} leads, "
         f"{summary.clusters:,} clusters ({changes}) in {summary.timings.get('total', 0):.1f} s"
     )
+    from ringsight.algorithms.coverage import summary_line
+
+    if summary.coverage:
+        idle = any(c["status"] == "no input" for c in summary.coverage)
+        console.print(("[yellow]" if idle else "") + "coverage: " + summary_line(summary.coverage))
     if top and summary.top:
         table = Table("cluster", "score", "change", "typologies", "members", "why", title="Top clusters")
         for row in summary.top[:top]:

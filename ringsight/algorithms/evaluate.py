@@ -38,6 +38,11 @@ class Evaluation:
     per_typology: pl.DataFrame
     missed: list[dict[str, Any]] = field(default_factory=list)
     false_positives: list[dict[str, Any]] = field(default_factory=list)
+    #: typology, rendering, held_back, rings, found, recall, best_share, top_hits (one row per rendering)
+    per_rendering: pl.DataFrame | None = None
+    #: recall over the renderings detection was tuned on, and over the held-back ones (None: none planted)
+    recall_tuned: float | None = None
+    recall_held_back: float | None = None
 
 
 def core_members(group: dict[str, Any], id_hash_key: str) -> set[tuple[str, str]]:
@@ -67,6 +72,7 @@ def evaluate(
         json.loads(Path(ground_truth).read_text(encoding="utf-8")) if isinstance(ground_truth, Path) else ground_truth
     )
     rings = [(r["ring_id"], r["typology"], core_members(r, id_hash_key)) for r in truth["rings"]]
+    rendering = {r["ring_id"]: (r.get("rendering", "base"), bool(r.get("held_back", False))) for r in truth["rings"]}
     looks = [
         (g["group_id"], g["kind"], core_members({**g, "core": _look_core(g)}, id_hash_key)) for g in truth["lookalikes"]
     ]
@@ -78,17 +84,27 @@ def evaluate(
     for ring_id, typology, core in rings:
         best = max((len(core & m) / max(1, len(core)) for m in by_cluster.values()), default=0.0)
         found = best >= found_share
-        rows.append({"ring_id": ring_id, "typology": typology, "found": found, "best_share": round(best, 3)})
+        rows.append(
+            {
+                "ring_id": ring_id,
+                "typology": typology,
+                "rendering": rendering[ring_id][0],
+                "held_back": rendering[ring_id][1],
+                "found": found,
+                "best_share": round(best, 3),
+            }
+        )
         if not found:
             missed.append({"ring_id": ring_id, "typology": typology, "best_share": round(best, 3), "core": len(core)})
     head = ranked[:top]
     labels = {}
     if "typologies" in clusters.columns:
         labels = {cid: (t[0] if t else None) for cid, t in clusters.select("cluster_id", "typologies").iter_rows()}
-    tp, fps, look_hits, labelled = [], [], [], []
+    tp, fps, look_hits, labelled, hit_ids = [], [], [], [], []
     for cid in head:
         m = by_cluster.get(cid, set())
         ring_hit = _best(rings, m)
+        hit_ids.append(_best([(rid, rid, core) for rid, _, core in rings], m))
         look_hit = _best(looks, m)
         tp.append(ring_hit)
         labelled.append((labels.get(cid), ring_hit is not None))
@@ -97,7 +113,15 @@ def evaluate(
             if look_hit is not None:
                 look_hits.append(f"{cid}:{look_hit}")
     per = pl.DataFrame(
-        rows, schema={"ring_id": pl.String, "typology": pl.String, "found": pl.Boolean, "best_share": pl.Float64}
+        rows,
+        schema={
+            "ring_id": pl.String,
+            "typology": pl.String,
+            "rendering": pl.String,
+            "held_back": pl.Boolean,
+            "found": pl.Boolean,
+            "best_share": pl.Float64,
+        },
     )
     hits = pl.DataFrame({"typology": [t for t in tp if t is not None]}, schema={"typology": pl.String})
     lab = pl.DataFrame(labelled, schema={"typology": pl.String, "true": pl.Boolean}, orient="row")
@@ -120,7 +144,32 @@ def evaluate(
     )
     recall = float(per["found"].mean()) if per.height else 0.0
     precision = sum(t is not None for t in tp) / len(head) if head else 0.0
-    return Evaluation(recall, precision, len(head), look_hits, table, missed, fps)
+    top_ids = pl.DataFrame({"ring_id": [h for h in hit_ids if h is not None]}, schema={"ring_id": pl.String})
+    by_rendering = (
+        per.join(top_ids.group_by("ring_id").agg(pl.len().alias("top_hits")), on="ring_id", how="left")
+        .group_by("typology", "rendering", "held_back")
+        .agg(
+            pl.len().alias("rings"),
+            pl.col("found").sum().alias("found"),
+            pl.col("best_share").mean().round(3),
+            pl.col("top_hits").fill_null(0).sum(),
+        )
+        .with_columns((pl.col("found") / pl.col("rings")).round(3).alias("recall"))
+        .sort("held_back", "typology", "rendering")
+    )
+    tuned, held = per.filter(~pl.col("held_back")), per.filter(pl.col("held_back"))
+    return Evaluation(
+        recall,
+        precision,
+        len(head),
+        look_hits,
+        table,
+        missed,
+        fps,
+        per_rendering=by_rendering,
+        recall_tuned=float(tuned["found"].mean()) if tuned.height else None,
+        recall_held_back=float(held["found"].mean()) if held.height else None,
+    )
 
 
 def _best(groups: list[tuple[str, str, set]], members: set) -> str | None:

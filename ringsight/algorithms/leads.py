@@ -76,6 +76,9 @@ def finish(frame: pl.DataFrame, detector: str, typology: str | pl.Expr) -> pl.Da
         pl.col("strength").clip(0.0, 1.0).cast(pl.Float64),
     )
     out = out.with_columns(
+        # a figure missing from the data (a distance, a quantity) must not blank the whole sentence
+        pl.col("evidence_zh").fill_null(pl.lit(detector)),
+        pl.col("evidence_en").fill_null(pl.lit(detector)),
         pl.col("members").list.filter(pl.element().struct.field("key").is_not_null()),
         pl.col("claim_ids").list.unique().list.sort(),
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from ringsight.algorithms import frames, history, report, writeback
+from ringsight.algorithms import coverage, frames, history, report, writeback
 from ringsight.algorithms.clusters import ClusterSet, build_clusters
 from ringsight.algorithms.detectors import run_detectors
 from ringsight.algorithms.lazy import Items
@@ -50,6 +50,8 @@ class DetectionResult:
     cluster_set: ClusterSet
     timings: dict[str, float] = field(default_factory=dict)
     edge_count: int = 0
+    #: per detector: status (ok | partial | no input), inputs missing, leads (see coverage.py)
+    coverage: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -68,6 +70,8 @@ class RunSummary:
     report_html: Path | None = None
     report_json: Path | None = None
     source: str = ""
+    #: per detector: status (ok | partial | no input), inputs missing, leads (see coverage.py)
+    coverage: list[dict[str, Any]] = field(default_factory=list)
     top: list[dict[str, Any]] = field(default_factory=list)
     #: The written clusters (with ids) and members, for callers that evaluate or export a run.
     cluster_frame: pl.DataFrame | None = field(default=None, repr=False)
@@ -103,7 +107,10 @@ def detect_frames(
     scored = scored.filter(pl.col("score") >= cfg.min_score).head(cfg.max_clusters)
     members = cs.members.join(scored.select("cluster"), on="cluster", how="semi")
     timings["scoring"] = round(time.perf_counter() - t0, 3)
-    return DetectionResult(leads, scored, members, cs, timings, pe.height)
+    t0 = time.perf_counter()
+    covered = coverage.detector_coverage(claims, items, leads)
+    timings["coverage"] = round(time.perf_counter() - t0, 3)
+    return DetectionResult(leads, scored, members, cs, timings, pe.height, covered)
 
 
 def run_detection(
@@ -198,6 +205,7 @@ def run_detection(
         changes=dict(clusters.group_by("change").len().sort("change").iter_rows()),
         timings=timings,
         source=window.source,
+        coverage=result.coverage,
         cluster_frame=clusters,
         member_frame=members,
     )

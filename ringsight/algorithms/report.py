@@ -143,6 +143,7 @@ def _html(data: dict[str, Any]) -> str:
             f"{html.escape(str(e['date_from']))} – {html.escape(str(e['date_to']))}</p>"
             f"<ul>{signals}</ul></div></div></section>"
         )
+    cov = _coverage_html(run.get("coverage") or [])
     legend = " ".join(f"<span style='color:{c}'>●</span> {lb}" for lb, c in COLOURS.items())
     changes = ", ".join(f"{k}: {v}" for k, v in run["changes"].items()) or "none"
     return f"""<!doctype html><html lang="zh"><head><meta charset="utf-8">
@@ -150,15 +151,34 @@ def _html(data: dict[str, Any]) -> str:
 <style>body{{font-family:"Noto Sans CJK SC",sans-serif;margin:2em;max-width:1100px}}
 section{{border-top:1px solid #ddd;padding:.5em 0}}.row{{display:flex;gap:1.5em}}
 .chg{{font-size:.7em;padding:.1em .4em;border-radius:.3em;background:#eee}}.new{{background:#fde0dd}}
-.grown{{background:#fee8c8}}.recurring{{background:#f4cccc}}small{{color:#666}}</style></head><body>
+.grown{{background:#fee8c8}}
+.cov td,.cov th{{padding:.1em .6em;text-align:left}}.recurring{{background:#f4cccc}}
+small{{color:#666}}</style></head><body>
 <h1>RingSight 检测报告 / detection report {run["run_id"]}</h1>
 <p>{run["claims"]:,} claims ({run["source"]}), {run["leads"]:,} leads, {run["clusters"]:,} clusters — {changes}.
-Window {_day(run["since_ts"])} – {_day(run["until_ts"])} (Asia/Shanghai).</p><p>{legend}</p>
+Window {_day(run["since_ts"])} – {_day(run["until_ts"])} (Asia/Shanghai).</p>{cov}<p>{legend}</p>
 {"".join(rows)}
 </body></html>"""
+
+
+def _coverage_html(coverage: list[dict[str, Any]]) -> str:
+    """The detectors that had nothing to work on, or worked without an input that sharpens them."""
+    idle = [c for c in coverage if c["status"] == "no input"]
+    partial = [c for c in coverage if c["status"] == "partial"]
+    if not idle and not partial:
+        return "<p>检测覆盖 / coverage: every detector had its inputs.</p>"
+    rows = "".join(
+        f"<tr><td>{html.escape(c['detector'])}</td><td>{html.escape(c['status'])}</td>"
+        f"<td>{html.escape(', '.join(c['missing']) or '—')}</td><td>{html.escape(', '.join(c['without']) or '—')}</td>"
+        f"<td>{c['leads']}</td></tr>"
+        for c in idle + partial
+    )
+    return (
+        "<h3>检测覆盖 / what could not be checked</h3><table class='cov'><tr><th>detector</th><th>status</th>"
+        f"<th>needs (absent)</th><th>ran without</th><th>leads</th></tr>{rows}</table>"
+    )
 
 
 def _day(ts: int) -> str:
     """Epoch seconds as a local (Asia/Shanghai) date-time for display."""
     return datetime.fromtimestamp(ts, ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
-

@@ -143,8 +143,9 @@ def _pick(cdf: np.ndarray, values: np.ndarray, u: np.ndarray) -> np.ndarray:
     return values[np.minimum(np.searchsorted(cdf, u, side="right"), len(values) - 1)]
 
 
-def _persons(model: BackgroundModel, day: np.ndarray, visit: np.ndarray, rng: np.random.Generator
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _persons(
+    model: BackgroundModel, day: np.ndarray, visit: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Who visits: chronic refills first on pharmacy rows, everyone else weighted by activity."""
     pop = model.world.population
     n = len(day)
@@ -164,8 +165,9 @@ def _persons(model: BackgroundModel, day: np.ndarray, visit: np.ndarray, rng: np
     return np.minimum(person, len(pop.age) - 1), refill
 
 
-def _facilities(model: BackgroundModel, person: np.ndarray, visit: np.ndarray, refill: np.ndarray,
-                rng: np.random.Generator) -> np.ndarray:
+def _facilities(
+    model: BackgroundModel, person: np.ndarray, visit: np.ndarray, refill: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     pop = model.world.population
     n = len(person)
     u, v = rng.random(n), rng.random(n)
@@ -176,8 +178,14 @@ def _facilities(model: BackgroundModel, person: np.ndarray, visit: np.ndarray, r
     return np.select([visit == OUTPATIENT, visit == INPATIENT], [out, inp], pha)
 
 
-def _diagnoses(model: BackgroundModel, day: np.ndarray, person: np.ndarray, visit: np.ndarray,
-               refill: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _diagnoses(
+    model: BackgroundModel,
+    day: np.ndarray,
+    person: np.ndarray,
+    visit: np.ndarray,
+    refill: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
     world, pop = model.world, model.world.population
     dates = np.datetime64(world.start, "D") + day.astype("timedelta64[D]")
     month = dates.astype("datetime64[M]").astype(np.int64) % 12 + 1
@@ -190,8 +198,9 @@ def _diagnoses(model: BackgroundModel, day: np.ndarray, person: np.ndarray, visi
     return np.where(refill | usual, chronic, diag)
 
 
-def doctors_for(world: World, facility: np.ndarray, diag: np.ndarray, child: np.ndarray,
-                rng: np.random.Generator) -> np.ndarray:
+def doctors_for(
+    world: World, facility: np.ndarray, diag: np.ndarray, child: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """A doctor of the diagnosis's department at the facility (children see paediatrics); -1 at pharmacies."""
     fac = world.facilities
     dept = np.where(child & (fac.kind[facility] == HOSPITAL), _PEDIATRICS, DIAG_DEPT[np.maximum(diag, 0)])
@@ -200,8 +209,9 @@ def doctors_for(world: World, facility: np.ndarray, diag: np.ndarray, child: np.
     return np.where(count > 0, doc, -1)
 
 
-def claim_times(world: World, day: np.ndarray, visit: np.ndarray, night: np.ndarray,
-                rng: np.random.Generator) -> np.ndarray:
+def claim_times(
+    world: World, day: np.ndarray, visit: np.ndarray, night: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Settlement times (naive local epoch seconds) with hour-of-day patterns per visit type."""
     n = len(day)
     hours = np.zeros(n, np.int64)
@@ -228,8 +238,16 @@ def _beds(model: BackgroundModel, facility: np.ndarray, ts: np.ndarray, inpatien
     return bed
 
 
-def _keep_stays_clear(model: BackgroundModel, person: np.ndarray, visit: np.ndarray, refill: np.ndarray,
-                      ts: np.ndarray, admit: np.ndarray, discharge: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _keep_stays_clear(
+    model: BackgroundModel,
+    person: np.ndarray,
+    visit: np.ndarray,
+    refill: np.ndarray,
+    ts: np.ndarray,
+    admit: np.ndarray,
+    discharge: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Give claims that would put a patient in two places at once to other people (in place); return the rows."""
     pop, presence = model.world.population, model.presence
     moved: list[np.ndarray] = []
@@ -257,8 +275,9 @@ def _keep_stays_clear(model: BackgroundModel, person: np.ndarray, visit: np.ndar
     return np.unique(np.concatenate(moved)) if moved else np.zeros(0, np.int64)
 
 
-def background_block(model: BackgroundModel, block: Block, rng: np.random.Generator
-                     ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def background_block(
+    model: BackgroundModel, block: Block, rng: np.random.Generator
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Claim spec and item spec of one block's background claims."""
     world = model.world
     fac, pop = world.facilities, world.population
@@ -309,7 +328,10 @@ def background_block(model: BackgroundModel, block: Block, rng: np.random.Genera
         schema=SPEC_SCHEMA,
     )
     items = auto_items(
-        visit, diag, los, rng,
+        visit,
+        diag,
+        los,
+        rng,
         refill_drug=np.where(refill, pop.chronic_drug[person], -1),
         refill_qty=pop.refill_qty[person],
         external_doctor=np.where(external, doctor, -1),

@@ -97,8 +97,7 @@ class World:
         return (self.start - date(1970, 1, 1)).days * 86_400
 
 
-def make_world(city: City, facilities: Facilities, population: Population, start: date, days: int,
-               seed: int) -> World:
+def make_world(city: City, facilities: Facilities, population: Population, start: date, days: int, seed: int) -> World:
     """Bundle the fixed tables, with null rows appended for optional lookups."""
     from ringsight.synth.catalog import diagnosis_frame
 
@@ -125,8 +124,9 @@ def claim_ids(day: np.ndarray, seq: np.ndarray, start: date) -> pl.Series:
     return "S" + dates + digits
 
 
-def amounts(spec_len: int, items: pl.DataFrame, employee: np.ndarray, visit: np.ndarray,
-            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def amounts(
+    spec_len: int, items: pl.DataFrame, employee: np.ndarray, visit: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Totals and the fund / account / self split in fen, per claim (exact: fund + account + self = total)."""
     row = items["row"].to_numpy()
     line = items["qty"].to_numpy() * items["price"].to_numpy()
@@ -139,8 +139,9 @@ def amounts(spec_len: int, items: pl.DataFrame, employee: np.ndarray, visit: np.
     return total, fund, account, total - fund - account
 
 
-def render(spec: pl.DataFrame, items: pl.DataFrame, world: World, trace_block: int,
-           rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame]:
+def render(
+    spec: pl.DataFrame, items: pl.DataFrame, world: World, trace_block: int, rng: np.random.Generator
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Canonical claims and items frames for a spec (rows in spec order; items in item-spec order)."""
     pop, fac = world.population, world.facilities
     n = spec.height
@@ -162,8 +163,13 @@ def render(spec: pl.DataFrame, items: pl.DataFrame, world: World, trace_block: i
         pl.from_epoch("admit_ts", time_unit="s").alias("admit_time"),
         pl.from_epoch("discharge_ts", time_unit="s").alias("discharge_time"),
         pl.when(pl.col("bed") >= 0)
-        .then(pl.format("W{}-{}", (pl.col("bed") // 40 + 1).cast(pl.String).str.zfill(3),
-                        (pl.col("bed") % 40 + 1).cast(pl.String).str.zfill(2)))
+        .then(
+            pl.format(
+                "W{}-{}",
+                (pl.col("bed") // 40 + 1).cast(pl.String).str.zfill(3),
+                (pl.col("bed") % 40 + 1).cast(pl.String).str.zfill(2),
+            )
+        )
         .alias("bed_no"),
         ("T" + (pl.col("terminal") + 1).cast(pl.String).str.zfill(2)).alias("terminal_id"),
         ("OP" + (pl.col("operator") + 1).cast(pl.String).str.zfill(3)).alias("operator_id"),

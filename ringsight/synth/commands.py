@@ -35,17 +35,33 @@ def synth(
 
     try:
         config = SynthConfig(
-            claims=claims, seed=seed, city=city, start=date.fromisoformat(start), days=days, items=items,
-            file_format=file_format.lower(), encoding=encoding.lower().replace("utf8", "utf-8"), dirty_rate=dirty,
+            claims=claims,
+            seed=seed,
+            city=city,
+            start=date.fromisoformat(start),
+            days=days,
+            items=items,
+            file_format=file_format.lower(),
+            encoding=encoding.lower().replace("utf8", "utf-8"),
+            dirty_rate=dirty,
             lookalikes=not no_lookalikes,
             rings={t: RingKnobs(count=rings) for t in TYPOLOGIES} if rings is not None else {},
         )
     except (ValidationError, ValueError) as exc:
-        raise InputError(f"These synth options cannot be used: {_first_error(exc)}.",
-                         hint="Run `ringsight synth --help` for the accepted values.") from exc
+        raise InputError(
+            f"These synth options cannot be used: {_first_error(exc)}.",
+            hint="Run `ringsight synth --help` for the accepted values.",
+        ) from exc
     t0 = time.perf_counter()
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TimeRemainingColumn(), console=console, transient=False) as bar:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
         task = bar.add_task("generating claims", total=config.claims)
         result = generate(config, out, on_block=lambda done, total: bar.update(task, completed=done))
     seconds = time.perf_counter() - t0
@@ -58,8 +74,9 @@ def synth(
         console.print(f"items: {result.items_path}")
     console.print(f"ground truth: {result.ground_truth_path}")
     if result.dirty_rows_path:
-        console.print(f"rows a loader must reject: {result.dirty_rows_path}; harmless variants: "
-                      f"{result.dirty_variants_path}")
+        console.print(
+            f"rows a loader must reject: {result.dirty_rows_path}; harmless variants: {result.dirty_variants_path}"
+        )
 
 
 def _first_error(exc: Exception) -> str:

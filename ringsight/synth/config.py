@@ -79,6 +79,9 @@ class SynthConfig(BaseModel):
     encoding: Literal["utf-8", "gbk"] = "utf-8"
     dirty_rate: float = Field(0.0, ge=0.0, le=0.5, description="share of claim rows given a defect")
     lookalikes: bool = True
+    renderings: Literal["all", "base"] | None = Field(
+        None, description="plant every rendering of each typology (all) or the base one; default: all from 100k claims"
+    )
     rings: dict[str, RingKnobs] = Field(default_factory=dict, description="per-typology knobs; missing = defaults")
     block_claims: int = Field(100_000, ge=1_000, description="claims generated and written per block")
 
@@ -97,6 +100,10 @@ class SynthConfig(BaseModel):
         if unknown:
             raise ValueError(f"unknown typologies {unknown}; known: {', '.join(TYPOLOGIES)}")
         return value
+
+    def all_renderings(self) -> bool:
+        """Whether every rendering of each typology is planted (see ``ringsight.synth.renderings``)."""
+        return self.renderings == "all" or (self.renderings is None and self.claims >= 100_000)
 
     def knobs(self, typology: str) -> ResolvedKnobs:
         """The knobs of one typology with defaults scaled to the claim count."""

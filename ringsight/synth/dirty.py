@@ -80,8 +80,11 @@ def _claim_variant(kind: str, row: dict[str, str | None]) -> str:
         return "visit_type"
     if kind in ("slash_date", "compact_date"):
         value = str(row["claim_time"])
-        row["claim_time"] = value.replace("-", "/") if kind == "slash_date" else (
-            value.replace("-", "").replace(" ", "").replace(":", ""))
+        row["claim_time"] = (
+            value.replace("-", "/")
+            if kind == "slash_date"
+            else (value.replace("-", "").replace(" ", "").replace(":", ""))
+        )
         return "claim_time"
     if kind == "plus86" and row["patient_phone"]:
         row["patient_phone"] = "+86 " + str(row["patient_phone"])
@@ -93,8 +96,9 @@ def _claim_variant(kind: str, row: dict[str, str | None]) -> str:
     return "visit_type"
 
 
-def dirty_claims(claims: pl.DataFrame, rate: float, first_line: int, file: str, rng: np.random.Generator,
-                 log: DirtyLog) -> tuple[pl.DataFrame, set[str]]:
+def dirty_claims(
+    claims: pl.DataFrame, rate: float, first_line: int, file: str, rng: np.random.Generator, log: DirtyLog
+) -> tuple[pl.DataFrame, set[str]]:
     """Inject defects and variations into one block of claims (strings); return it and the rejected claim IDs.
 
     ``first_line`` is the file line number of the block's first row. Only the
@@ -144,8 +148,15 @@ def dirty_claims(claims: pl.DataFrame, rate: float, first_line: int, file: str, 
     return claims.drop("_key"), rejected
 
 
-def dirty_items(items: pl.DataFrame, rejected: set[str], rate: float, first_line: int, file: str,
-                rng: np.random.Generator, log: DirtyLog) -> pl.DataFrame:
+def dirty_items(
+    items: pl.DataFrame,
+    rejected: set[str],
+    rate: float,
+    first_line: int,
+    file: str,
+    rng: np.random.Generator,
+    log: DirtyLog,
+) -> pl.DataFrame:
     """Drop the items of rejected claims, then break some item rows (orphan, zero quantity, empty code)."""
     if rejected:
         items = items.filter(~pl.col("claim_id").is_in(list(rejected)))

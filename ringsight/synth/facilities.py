@@ -88,8 +88,9 @@ def _districts(n: int, city: City, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(np.concatenate([first, rest]))
 
 
-def _names(kind: np.ndarray, level: np.ndarray, private: np.ndarray, district: np.ndarray, city: City,
-           rng: np.random.Generator) -> list[str]:
+def _names(
+    kind: np.ndarray, level: np.ndarray, private: np.ndarray, district: np.ndarray, city: City, rng: np.random.Generator
+) -> list[str]:
     """Facility names (a loop over facilities, which number in the thousands at most)."""
     names = []
     for i in range(len(kind)):
@@ -169,7 +170,8 @@ def build_facilities(claims: int, city: City, rng: np.random.Generator) -> Facil
     genders = rng.random(n_doctors) < 0.5
     doctors = pl.DataFrame(
         {
-            "doctor_id": pl.Series(["D"] * n_doctors) + zfill(region[doctor_facility], 6)
+            "doctor_id": pl.Series(["D"] * n_doctors)
+            + zfill(region[doctor_facility], 6)
             + zfill(scramble(np.arange(n_doctors), 6, salt=17), 6),
             "doctor_name": person_names(genders, rng),
             "department": np.array(DEPARTMENTS)[doctor_dept],
@@ -178,5 +180,20 @@ def build_facilities(claims: int, city: City, rng: np.random.Generator) -> Facil
     share = weight / np.bincount(kind, weights=weight)[kind]
     daily_discharges = claims * 0.08 / 90 * (0.6 * share * 2 + 0.4 / max(nh, 1))
     beds = np.maximum(60, np.ceil(daily_discharges * 40)).astype(np.int64)
-    return Facilities(frame, kind, level, private, district, weight, open24, n_terminals, n_operators, beds,
-                      dept_start, dept_n, doctors, doctor_facility, doctor_dept)
+    return Facilities(
+        frame,
+        kind,
+        level,
+        private,
+        district,
+        weight,
+        open24,
+        n_terminals,
+        n_operators,
+        beds,
+        dept_start,
+        dept_n,
+        doctors,
+        doctor_facility,
+        doctor_dept,
+    )

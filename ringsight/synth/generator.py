@@ -30,6 +30,7 @@ from ringsight.synth.lookalikes import plant_lookalikes
 from ringsight.synth.planter import Planter, Ring
 from ringsight.synth.population import build_population
 from ringsight.synth.presence import Presence
+from ringsight.synth.renderings import HELD_BACK, RENDERINGS
 from ringsight.synth.rings import CORE, PLANTERS
 from ringsight.synth.vocab import CITIES
 
@@ -51,7 +52,8 @@ class SynthResult:
 
 def _reserve(config: SynthConfig) -> int:
     knobs = config.knobs("ghost_patients")
-    return knobs.count * knobs.size
+    per = 3 * max(10, knobs.size) if config.all_renderings() else knobs.size
+    return knobs.count * per
 
 
 def plant_rings(p: Planter, config: SynthConfig) -> list[Ring]:
@@ -59,10 +61,13 @@ def plant_rings(p: Planter, config: SynthConfig) -> list[Ring]:
     rings: list[Ring] = []
     for typology in TYPOLOGIES:
         knobs = config.knobs(typology)
-        for _ in range(knobs.count):
-            ring = Ring(f"RING{len(rings) + 1:03d}", typology, core=list(CORE[typology]))
-            PLANTERS[typology](p, knobs, ring)
-            rings.append(ring)
+        renderings = RENDERINGS[typology] if config.all_renderings() else {"base": PLANTERS[typology]}
+        for name, planter in renderings.items():
+            for _ in range(knobs.count):
+                ring = Ring(f"RING{len(rings) + 1:03d}", typology, core=list(CORE[typology]))
+                ring.rendering, ring.held_back = name, (typology, name) in HELD_BACK
+                planter(p, knobs, ring)
+                rings.append(ring)
     return rings
 
 
@@ -81,16 +86,23 @@ def plant_coverage(p: Planter) -> None:
     visit = np.where(fac.kind == PHARMACY, PHARMACY_VISIT, OUTPATIENT)
     diag = np.where(pop.chronic_diag[person] >= 0, pop.chronic_diag[person], 0)
     days = p.rng.integers(0, p.days, n)
-    p.add(None, ts=p.at(days, p.rng.integers(9 * 3_600, 17 * 3_600, n)), visit=visit, person=person,
-          facility=np.arange(n), diag=diag)
+    p.add(
+        None,
+        ts=p.at(days, p.rng.integers(9 * 3_600, 17 * 3_600, n)),
+        visit=visit,
+        person=person,
+        facility=np.arange(n),
+        diag=diag,
+    )
 
 
 def build_world(config: SynthConfig) -> World:
     """Facilities and population for a configuration."""
     city = CITIES[config.city]
     facilities = build_facilities(config.claims, city, rng_for(config.seed, "facilities"))
-    population = build_population(config.claims, _reserve(config), city, config.start, facilities,
-                                  rng_for(config.seed, "population"))
+    population = build_population(
+        config.claims, _reserve(config), city, config.start, facilities, rng_for(config.seed, "population")
+    )
     return make_world(city, facilities, population, config.start, config.days, config.seed)
 
 
@@ -102,8 +114,9 @@ def plant(world: World, config: SynthConfig) -> tuple[Planter, list[Ring], list[
         planter.rng = rng_for(config.seed, "lookalikes")
         lookalikes = plant_lookalikes(planter, config.claims) if config.lookalikes else []
     except ValueError as exc:
-        raise InputError(f"Cannot plant the requested rings: {exc}.",
-                         hint="Generate more claims or ask for fewer or smaller rings.") from exc
+        raise InputError(
+            f"Cannot plant the requested rings: {exc}.", hint="Generate more claims or ask for fewer or smaller rings."
+        ) from exc
     planter.rng = rng_for(config.seed, "coverage")
     plant_coverage(planter)
     return planter, rings, lookalikes
@@ -116,8 +129,9 @@ def _block_of_day(blocks: list, days: int) -> np.ndarray:
     return out
 
 
-def generate(config: SynthConfig, out_dir: Path, progress: bool = False,
-             on_block: Callable[[int, int], None] | None = None) -> SynthResult:
+def generate(
+    config: SynthConfig, out_dir: Path, progress: bool = False, on_block: Callable[[int, int], None] | None = None
+) -> SynthResult:
     """Write claims, items, ground truth (and dirt logs) for ``config`` into ``out_dir``.
 
     ``on_block(claims_done, claims_total)`` is called after each block (the CLI's
@@ -195,8 +209,13 @@ def generate(config: SynthConfig, out_dir: Path, progress: bool = False,
 def _progress(total: int):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
-    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TimeRemainingColumn())
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     task = bar.add_task("claims", total=total)
     bar.start()
     return bar, task

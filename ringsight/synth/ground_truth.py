@@ -42,6 +42,8 @@ def ring_entry(ring: Ring, world: World, planted: pl.DataFrame) -> dict[str, Any
     return {
         "ring_id": ring.ring_id,
         "typology": ring.typology,
+        "rendering": ring.rendering,
+        "held_back": ring.held_back,
         "members": members(ring, world),
         "core": ring.core,
         "claim_ids": rows["claim_id"].to_list(),
@@ -63,8 +65,9 @@ def lookalike_entry(group: Ring, world: World) -> dict[str, Any]:
     }
 
 
-def write_ground_truth(path: Path, config: SynthConfig, rings: list[Ring], lookalikes: list[Ring], world: World,
-                       planted: pl.DataFrame) -> None:
+def write_ground_truth(
+    path: Path, config: SynthConfig, rings: list[Ring], lookalikes: list[Ring], world: World, planted: pl.DataFrame
+) -> None:
     """Write ground_truth.json (UTF-8, stable key order, so the same seed gives the same bytes)."""
     doc = {
         "seed": config.seed,

@@ -29,8 +29,14 @@ _SURGICAL = {
 _NO_DRUGS = DIAG_INDEX["Z34.900"]
 
 
-def _distinct_picks(rows: np.ndarray, k: np.ndarray, pool_start: np.ndarray, pool_n: np.ndarray, flat: np.ndarray,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _distinct_picks(
+    rows: np.ndarray,
+    k: np.ndarray,
+    pool_start: np.ndarray,
+    pool_n: np.ndarray,
+    flat: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
     """k[i] distinct items for row i from its pool flat[pool_start[i] : pool_start[i] + pool_n[i]]."""
     k = np.minimum(k, pool_n)
     rep = np.repeat(np.arange(len(rows)), k)
@@ -40,8 +46,14 @@ def _distinct_picks(rows: np.ndarray, k: np.ndarray, pool_start: np.ndarray, poo
     return rows[rep], pick
 
 
-def _lines(row: np.ndarray, item: np.ndarray, qty: np.ndarray | int, trace_n: np.ndarray | int = 0,
-           external: np.ndarray | bool = False, doctor: np.ndarray | int = -1) -> dict[str, np.ndarray]:
+def _lines(
+    row: np.ndarray,
+    item: np.ndarray,
+    qty: np.ndarray | int,
+    trace_n: np.ndarray | int = 0,
+    external: np.ndarray | bool = False,
+    doctor: np.ndarray | int = -1,
+) -> dict[str, np.ndarray]:
     n = len(row)
     return {
         "row": row,
@@ -53,9 +65,16 @@ def _lines(row: np.ndarray, item: np.ndarray, qty: np.ndarray | int, trace_n: np
     }
 
 
-def auto_items(visit: np.ndarray, diag: np.ndarray, los: np.ndarray, rng: np.random.Generator,
-               refill_drug: np.ndarray | None = None, refill_qty: np.ndarray | None = None,
-               external_doctor: np.ndarray | None = None, row_offset: int = 0) -> pl.DataFrame:
+def auto_items(
+    visit: np.ndarray,
+    diag: np.ndarray,
+    los: np.ndarray,
+    rng: np.random.Generator,
+    refill_drug: np.ndarray | None = None,
+    refill_qty: np.ndarray | None = None,
+    external_doctor: np.ndarray | None = None,
+    row_offset: int = 0,
+) -> pl.DataFrame:
     """Item spec rows for claims described by visit type, diagnosis and stay length.
 
     Parameters
@@ -98,9 +117,16 @@ def auto_items(visit: np.ndarray, diag: np.ndarray, los: np.ndarray, rng: np.ran
     refill_lines = sum(len(p["row"]) for p in parts)  # lines before this one are not drugs
     parts.append(_lines(idx[refill], refill_drug[refill], refill_qty[refill], trace_n=refill_qty[refill]))
     refill_lines += int(refill.sum())
-    k = np.select([out, pha & refill, pha, inp],
-                  [rng.choice([0, 1, 2, 3], n, p=[0.15, 0.4, 0.3, 0.15]), (rng.random(n) < 0.4).astype(np.int64),
-                   rng.choice([1, 2, 3], n, p=[0.55, 0.3, 0.15]), rng.integers(2, 7, n)], 0)
+    k = np.select(
+        [out, pha & refill, pha, inp],
+        [
+            rng.choice([0, 1, 2, 3], n, p=[0.15, 0.4, 0.3, 0.15]),
+            (rng.random(n) < 0.4).astype(np.int64),
+            rng.choice([1, 2, 3], n, p=[0.55, 0.3, 0.15]),
+            rng.integers(2, 7, n),
+        ],
+        0,
+    )
     k = np.where((diag == _NO_DRUGS) & ~pha, 0, k)
     d = np.maximum(diag, 0)
     r, it = _distinct_picks(idx, k, _POOLS.start[d], _POOLS.n[d], _POOLS.flat, rng)

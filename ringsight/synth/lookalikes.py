@@ -4,7 +4,9 @@ Detection must *not* flag these: nursing homes and dormitories (many insured
 at one address, spread-out ordinary visits), households whose elderly use a
 child's phone, a pharmacy next to a big hospital that fills many of one
 specialist's prescriptions (each fill right after a real visit, in ordinary
-quantities, by several staff), and the big hospitals every patient visits.
+quantities, by several staff), the big hospitals every patient visits, a
+care home's monthly check-up day at the community clinic, and same-day
+travellers seen at home and 100+ km away hours later.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ def shared_place_groups(p: Planter) -> list[Ring]:
         ring.phones = [g.phone] if g.phone else []
         where = "a nursing home" if g.kind == "nursing_home" else "a staff dormitory"
         extra = " and give the home's front desk as their contact phone" if g.phone else ""
-        ring.description_en = (f"{len(g.members)} insured live at {where}{extra}; their visits are ordinary and "
-                               "spread out.")
+        ring.description_en = (
+            f"{len(g.members)} insured live at {where}{extra}; their visits are ordinary and spread out."
+        )
         out.append(ring)
     return out
 
@@ -87,14 +90,85 @@ def hospital_pharmacy(p: Planter, size: int) -> Ring:
             rx = f"RX{int(p.rng.integers(10**13, 10**14))}"
             drug = int(p.rng.choice(drugs))
             lines = [[p.drug_line(drug, int(p.rng.integers(1, 3)), external=True, item_doctor=doctor, rx=rx)]]
-            p.add(None, items=lines, ts=t0 + int(p.rng.integers(_HOUR // 2, 2 * _HOUR)), visit=PHARMACY_VISIT,
-                  person=person, facility=pharmacy, diag=diag, doctor=doctor)
+            p.add(
+                None,
+                items=lines,
+                ts=t0 + int(p.rng.integers(_HOUR // 2, 2 * _HOUR)),
+                visit=PHARMACY_VISIT,
+                person=person,
+                facility=pharmacy,
+                diag=diag,
+                doctor=doctor,
+            )
     ring.persons = patients.tolist()
     ring.facilities = [pharmacy]
     ring.doctors = [doctor]
-    ring.description_en = (f"A specialty pharmacy beside the city's largest hospital fills one oncologist's "
-                           f"prescriptions for {len(patients)} patients, each right after a visit, in normal "
-                           "quantities.")
+    ring.description_en = (
+        f"A specialty pharmacy beside the city's largest hospital fills one oncologist's "
+        f"prescriptions for {len(patients)} patients, each right after a visit, in normal "
+        "quantities."
+    )
+    return ring
+
+
+def care_home_checkups(p: Planter) -> list[Ring]:
+    """A care home's monthly check-up day: every resident swiped at their community clinic within an hour."""
+    pop = p.world.population
+    out = []
+    for g in pop.groups:
+        if g.kind != "nursing_home" or len(g.members) < 20:
+            continue
+        clinic = int(pop.home_clinic[int(g.members[0])])
+        for day in range(int(p.rng.integers(2, 10)), p.days, 30):
+            n = len(g.members)
+            ts = p.at(day, 9 * _HOUR + np.sort(p.rng.integers(0, 3_600, n)))
+            p.add(
+                None, ts=ts, visit=OUTPATIENT, person=g.members, facility=clinic, diag=DIAG_INDEX["I10.x00"], terminal=0
+            )
+        ring = Ring("", "care_home_checkup", core=["patients"])
+        ring.persons = g.members.tolist()
+        ring.facilities = [clinic]
+        ring.description_en = (
+            f"{len(g.members)} residents of a care home swiped at their community clinic within an "
+            "hour on the monthly check-up day, at ordinary prices."
+        )
+        out.append(ring)
+    return out
+
+
+def travellers(p: Planter, size: int) -> Ring:
+    """Same-day travellers: a claim at home in the morning, another 100+ km away 5–9 hours later."""
+    n = len(p.world.city.districts)
+    home, away = max(((a, b) for a in range(n) for b in range(n) if a < b), key=lambda ab: p.distance(*ab))
+    hospital = p.facility(HOSPITAL, district=away, reserve=False)
+    people = p.persons(size, age=(30, 80), districts=[home])
+    pop = p.world.population
+    for person in people.tolist():
+        for day in np.sort(p.rng.choice(p.days, 3, replace=False)).tolist():
+            t0 = p.at(day, int(p.rng.integers(7 * _HOUR, 9 * _HOUR)))
+            p.add(
+                None,
+                ts=t0,
+                visit=OUTPATIENT,
+                person=person,
+                facility=int(pop.home_clinic[person]),
+                diag=DIAG_INDEX["I10.x00"],
+            )
+            p.add(
+                None,
+                ts=t0 + int(p.rng.integers(5 * _HOUR, 9 * _HOUR)),
+                visit=OUTPATIENT,
+                person=person,
+                facility=hospital,
+                diag=DIAG_INDEX["I10.x00"],
+            )
+    ring = Ring("", "travellers", core=["cards"])
+    ring.persons = people.tolist()
+    ring.cards_of = people.tolist()
+    ring.description_en = (
+        f"{len(people)} people of an outer county seen at home in the morning and at a hospital "
+        "on the far side of the prefecture 5–9 hours later, several times."
+    )
     return ring
 
 
@@ -115,6 +189,8 @@ def plant_lookalikes(p: Planter, claims: int) -> list[Ring]:
     groups += households(p, limit=int(np.clip(claims // 50_000, 3, 20)))
     groups.append(hospital_pharmacy(p, size=int(np.clip(claims // 20_000, 8, 60))))
     groups.append(big_hospitals(p))
+    groups += care_home_checkups(p)
+    groups.append(travellers(p, size=int(np.clip(claims // 100_000, 4, 12))))
     for i, g in enumerate(groups):
         g.ring_id = f"LOOK{i + 1:03d}"
     return groups

@@ -65,7 +65,8 @@ def home_addresses(district: np.ndarray, index: np.ndarray, city: City, rng: np.
             "house": index // (len(VILLAGES) * len(TOWNS)) + 1,
         }
     )
-    urban = pl.format(city.name + "{}{}{}号{}{}号楼{}单元{}室", "district", "street", "number", "compound", "building",
-                      "unit", "room")
+    urban = pl.format(
+        city.name + "{}{}{}号{}{}号楼{}单元{}室", "district", "street", "number", "compound", "building", "unit", "room"
+    )
     village_addr = pl.format(city.name + "{}{}镇{}村{}号", "district", "town", "village", "house")
     return frame.select(pl.when("rural").then(village_addr).otherwise(urban).alias("address")).to_series()

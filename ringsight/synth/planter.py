@@ -45,6 +45,8 @@ class Ring:
     facilities: list[int] = field(default_factory=list)
     doctors: list[int] = field(default_factory=list)
     claim_rows: list[int] = field(default_factory=list)  # rows of the planted spec that are fraudulent
+    rendering: str = "base"  # which rendering of the typology (ringsight.synth.renderings)
+    held_back: bool = False  # a rendering detection was not tuned on
 
 
 @dataclass
@@ -81,8 +83,9 @@ class Planter:
         return np.clip(np.asarray(day, np.int64), 0, self.days - 1)
 
     # ---- people and places ------------------------------------------------------------------------------------
-    def persons(self, k: int, age: tuple[int, int] = (18, 99), districts: list[int] | None = None,
-                male: bool | None = None) -> np.ndarray:
+    def persons(
+        self, k: int, age: tuple[int, int] = (18, 99), districts: list[int] | None = None, male: bool | None = None
+    ) -> np.ndarray:
         """k people with background claims nobody else has planted anything on (filters relax when scarce)."""
         pop = self.world.population
         n_bg = len(pop.age) - len(pop.reserved)
@@ -110,8 +113,16 @@ class Planter:
         pop.used[rows] = True
         return rows
 
-    def facility(self, kind: int, private: bool | None = None, max_level: int = 3, min_level: int = 0,
-                 district: int | None = None, far_from: int | None = None, reserve: bool = True) -> int:
+    def facility(
+        self,
+        kind: int,
+        private: bool | None = None,
+        max_level: int = 3,
+        min_level: int = 0,
+        district: int | None = None,
+        far_from: int | None = None,
+        reserve: bool = True,
+    ) -> int:
         """A facility of a kind, preferring ones no ring uses (filters relax when scarce).
 
         ``reserve=False`` picks an innocent bystander (a place an impostor or a reseller merely visits)
@@ -171,8 +182,10 @@ class Planter:
         city = self.world.city
         street = STREETS[int(self.rng.integers(len(STREETS)))]
         tower, unit, room = (int(self.rng.integers(lo, hi)) for lo, hi in ((1, 20), (1, 7), (101, 2000)))
-        return (f"{city.name}{city.districts[district].name}{street}{500 + self.next_address}{building}"
-                f"{tower}号楼{unit}单元{room}室")
+        return (
+            f"{city.name}{city.districts[district].name}{street}{500 + self.next_address}{building}"
+            f"{tower}号楼{unit}单元{room}室"
+        )
 
     def trace_codes(self, item: int, k: int) -> list[str]:
         """k fresh trace codes (one per package) of a drug, unique across the run."""
@@ -267,9 +280,12 @@ class Planter:
         cols = {k: np.concatenate([c[k] for c in self._cols]) for k in self._cols[0]}
         auto = np.flatnonzero(cols.pop("auto"))
         phone = cols.pop("phone")
-        spec = pl.DataFrame(cols).with_columns(
-            pl.when(pl.col(c) >= 0).then(c).alias(c) for c in ("admit_ts", "discharge_ts")
-        ).with_columns(phone=pl.Series(phone.tolist(), dtype=pl.String)).select(list(SPEC_SCHEMA))
+        spec = (
+            pl.DataFrame(cols)
+            .with_columns(pl.when(pl.col(c) >= 0).then(c).alias(c) for c in ("admit_ts", "discharge_ts"))
+            .with_columns(phone=pl.Series(phone.tolist(), dtype=pl.String))
+            .select(list(SPEC_SCHEMA))
+        )
         stay = np.where(cols["admit_ts"] >= 0, (cols["discharge_ts"] - cols["admit_ts"]) // 86_400, 0)
         generated = auto_items(cols["visit"][auto], cols["diag"][auto], stay[auto], self.rng)
         generated = generated.with_columns(row=pl.Series(auto).gather(generated["row"]))

@@ -122,8 +122,9 @@ def _special_groups(n: int, rng: np.random.Generator) -> list[tuple[str, int]]:
     return [("nursing_home", size(30, 80)) for _ in range(homes)] + [("dormitory", size(20, 60)) for _ in range(dorms)]
 
 
-def _home_facility(district: np.ndarray, facilities: Facilities, kind: int, rng: np.random.Generator,
-                   local_only: bool = False) -> np.ndarray:
+def _home_facility(
+    district: np.ndarray, facilities: Facilities, kind: int, rng: np.random.Generator, local_only: bool = False
+) -> np.ndarray:
     """A usual facility of one kind in the person's district (weighted by size; city-wide when none)."""
     out = np.empty(len(district), np.int64)
     pool_all = facilities.of_kind(kind)
@@ -163,8 +164,9 @@ def _chronic(age: np.ndarray, male: np.ndarray, rng: np.random.Generator) -> tup
     return diag, drug
 
 
-def build_population(claims: int, reserve: int, city: City, start: date, facilities: Facilities,
-                     rng: np.random.Generator) -> Population:
+def build_population(
+    claims: int, reserve: int, city: City, start: date, facilities: Facilities, rng: np.random.Generator
+) -> Population:
     """The insured persons for a run; the last ``reserve`` persons never get background claims."""
     n_bg = population_size(claims)
     n = n_bg + reserve
@@ -223,12 +225,20 @@ def build_population(claims: int, reserve: int, city: City, start: date, facilit
     card_kind = pick(["e_voucher", "social_security_card", "resident_id"], rng.choice(3, size=n, p=[0.45, 0.45, 0.1]))
     dcode = zfill(np.array([int(d.code) for d in city.districts])[district], 6)
     card_id = (
-        pl.DataFrame({"kind": card_kind, "pid": pid, "dcode": dcode,
-                      "ev": zfill(scramble(np.arange(n), 13, salt=9), 13),
-                      "ss": zfill(scramble(np.arange(n), 9, salt=5), 9)})
+        pl.DataFrame(
+            {
+                "kind": card_kind,
+                "pid": pid,
+                "dcode": dcode,
+                "ev": zfill(scramble(np.arange(n), 13, salt=9), 13),
+                "ss": zfill(scramble(np.arange(n), 9, salt=5), 9),
+            }
+        )
         .select(
-            pl.when(pl.col("kind") == "e_voucher").then(pl.lit("E") + pl.col("dcode") + pl.col("ev"))
-            .when(pl.col("kind") == "social_security_card").then(pl.lit("S") + pl.col("ss"))
+            pl.when(pl.col("kind") == "e_voucher")
+            .then(pl.lit("E") + pl.col("dcode") + pl.col("ev"))
+            .when(pl.col("kind") == "social_security_card")
+            .then(pl.lit("S") + pl.col("ss"))
             .otherwise(pl.col("pid"))
         )
         .to_series()

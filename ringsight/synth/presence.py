@@ -63,8 +63,9 @@ class Presence:
         """Sorted (person, time) keys of some claims, for :meth:`stay_clashes`."""
         return np.sort(person * _KEY + ts)
 
-    def stay_clashes(self, person: np.ndarray, admit: np.ndarray, discharge: np.ndarray,
-                     others: np.ndarray) -> np.ndarray:
+    def stay_clashes(
+        self, person: np.ndarray, admit: np.ndarray, discharge: np.ndarray, others: np.ndarray
+    ) -> np.ndarray:
         """Whether each stay overlaps a claim of its patient: earlier blocks, ``others`` (keys), planted claims."""
         clash = self.last_claim[person] >= admit
         for keys in (others, self.planted_visits):

@@ -37,8 +37,9 @@ def _count(base: float, knobs: ResolvedKnobs) -> int:
     return max(1, round(base * knobs.intensity))
 
 
-def _burst_claims(p: Planter, ring: Ring, pharmacy: int, holders: np.ndarray, days: np.ndarray,
-                  knobs: ResolvedKnobs) -> None:
+def _burst_claims(
+    p: Planter, ring: Ring, pharmacy: int, holders: np.ndarray, days: np.ndarray, knobs: ResolvedKnobs
+) -> None:
     """Bursts of swipes of collected cards on one back-office terminal, often off-hours, in round amounts."""
     fac = p.world.facilities
     terminal = int(fac.n_terminals[pharmacy])  # a terminal the counter staff never use
@@ -49,8 +50,15 @@ def _burst_claims(p: Planter, ring: Ring, pharmacy: int, holders: np.ndarray, da
         if len(take) < 2:
             take = holders[:2]
         off_hours = p.rng.random() < 1.0 - 0.5 * h
-        start = (int(p.rng.integers(21 * _HOUR, 23 * _HOUR)) if p.rng.random() < 0.6 else
-                 int(p.rng.integers(6 * _HOUR, 7 * _HOUR))) if off_hours else int(p.rng.integers(9 * _HOUR, 17 * _HOUR))
+        start = (
+            (
+                int(p.rng.integers(21 * _HOUR, 23 * _HOUR))
+                if p.rng.random() < 0.6
+                else int(p.rng.integers(6 * _HOUR, 7 * _HOUR))
+            )
+            if off_hours
+            else int(p.rng.integers(9 * _HOUR, 17 * _HOUR))
+        )
         gaps = p.rng.integers(40, 180, len(take)) * (1 + 3 * h)
         ts = p.at(day, start + np.cumsum(gaps).astype(np.int64))
         lines = []
@@ -62,8 +70,18 @@ def _burst_claims(p: Planter, ring: Ring, pharmacy: int, holders: np.ndarray, da
                 lines.append([{"item": drug, "qty": qty, "price": amount // qty}])
             else:
                 lines.append([{"item": drug, "qty": int(p.rng.integers(2, 6))}])
-        p.add(ring, items=lines, ts=ts, visit=PHARMACY_VISIT, person=take, facility=pharmacy,
-              diag=DIAG_INDEX["J06.900"], doctor=-1, terminal=terminal, operator=operator)
+        p.add(
+            ring,
+            items=lines,
+            ts=ts,
+            visit=PHARMACY_VISIT,
+            person=take,
+            facility=pharmacy,
+            diag=DIAG_INDEX["J06.900"],
+            doctor=-1,
+            terminal=terminal,
+            operator=operator,
+        )
 
 
 def card_collecting(p: Planter, knobs: ResolvedKnobs, ring: Ring, window: tuple[int, int] | None = None) -> None:
@@ -76,10 +94,13 @@ def card_collecting(p: Planter, knobs: ResolvedKnobs, ring: Ring, window: tuple[
     ring.persons += holders.tolist()
     ring.cards_of += holders.tolist()
     ring.facilities.append(pharmacy)
-    ring.description_en = (f"Pharmacy collects {len(holders)} elderly residents' cards (living far away) and swipes "
-                           "them in bursts on one back-office terminal, mostly off-hours, in round amounts.")
-    ring.description_zh = (f"药店聚敛{len(holders)}名外区老年参保人医保"
-                           f"卡，在同一终端集中突击刷卡，多在非营业时间，金额为整数。")
+    ring.description_en = (
+        f"Pharmacy collects {len(holders)} elderly residents' cards (living far away) and swipes "
+        "them in bursts on one back-office terminal, mostly off-hours, in round amounts."
+    )
+    ring.description_zh = (
+        f"药店聚敛{len(holders)}名外区老年参保人医保卡，在同一终端集中突击刷卡，多在非营业时间，金额为整数。"
+    )
 
 
 def goods_as_drugs(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
@@ -95,16 +116,27 @@ def goods_as_drugs(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
         days = _events(p, visits)
         ts = p.at(days, p.rng.integers(9 * _HOUR, 20 * _HOUR, visits))
         diag = DIAG_INDEX["J06.900"] if p.rng.random() < 0.5 else DIAG_INDEX["K29.700"]
-        p.add(ring, items=[lines] * visits, ts=ts, visit=PHARMACY_VISIT, person=person, facility=pharmacy,
-              diag=diag, doctor=-1)
+        p.add(
+            ring,
+            items=[lines] * visits,
+            ts=ts,
+            visit=PHARMACY_VISIT,
+            person=person,
+            facility=pharmacy,
+            diag=diag,
+            doctor=-1,
+        )
     ring.persons += buyers.tolist()
     ring.cards_of += buyers.tolist()
     ring.facilities.append(pharmacy)
     names = "、".join(p.world.items["item_name"][int(i)] for i in basket)
-    ring.description_en = (f"Pharmacy bills the same basket ({len(basket)} tonic items) as drugs on {len(buyers)} "
-                           "cards, against colds and gastritis — daily goods sold under drug codes.")
-    ring.description_zh = (f"药店以药品名义为{len(buyers)}张医保卡重复结算"
-                           f"同一组商品（{names}），与诊断不符，疑为串换生活用品。")
+    ring.description_en = (
+        f"Pharmacy bills the same basket ({len(basket)} tonic items) as drugs on {len(buyers)} "
+        "cards, against colds and gastritis — daily goods sold under drug codes."
+    )
+    ring.description_zh = (
+        f"药店以药品名义为{len(buyers)}张医保卡重复结算同一组商品（{names}），与诊断不符，疑为串换生活用品。"
+    )
 
 
 def impersonation(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
@@ -118,23 +150,40 @@ def impersonation(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
         home = int(pop.district[person])
         for day in _events(p, events).tolist():
             t0 = p.at(day, int(p.rng.integers(8 * _HOUR, 11 * _HOUR)))
-            p.add(None, ts=t0, visit=OUTPATIENT, person=person, facility=int(pop.home_clinic[person]),
-                  diag=int(pop.chronic_diag[person]) if pop.chronic_diag[person] >= 0 else DIAG_INDEX["M54.500"])
+            p.add(
+                None,
+                ts=t0,
+                visit=OUTPATIENT,
+                person=person,
+                facility=int(pop.home_clinic[person]),
+                diag=int(pop.chronic_diag[person]) if pop.chronic_diag[person] >= 0 else DIAG_INDEX["M54.500"],
+            )
             far = p.facility(HOSPITAL if p.rng.random() < 0.6 else PHARMACY, far_from=home, reserve=False)
             used_facilities.append(far)
             gap = int(p.rng.integers(1 * _HOUR, 3 * _HOUR) * (1 + knobs.hidden))
             diag = DIAG_INDEX["Z34.900"] if not pop.male[person] else DIAG_INDEX["R50.900"]
             kind = p.world.facilities.kind[far]
-            p.add(ring, ts=t0 + gap, visit=OUTPATIENT if kind == HOSPITAL else PHARMACY_VISIT, person=person,
-                  facility=far, diag=diag, phone=str(p.rng.choice(impostor_phones)))
+            p.add(
+                ring,
+                ts=t0 + gap,
+                visit=OUTPATIENT if kind == HOSPITAL else PHARMACY_VISIT,
+                person=person,
+                facility=far,
+                diag=diag,
+                phone=str(p.rng.choice(impostor_phones)),
+            )
     ring.persons += holders.tolist()
     ring.cards_of += holders.tolist()
     ring.phones += impostor_phones
     ring.facilities += sorted(set(used_facilities))
-    ring.description_en = (f"{len(holders)} cards used by impostors at distant facilities within hours of the holders' "
-                           "own visits, under other phone numbers and with diagnoses that do not fit the holder.")
-    ring.description_zh = (f"{len(holders)}张医保卡被冒用：持卡人本人就诊数小"
-                           f"时内在远处机构再次结算，联系电话不同，诊断与持卡人年龄性别不符。")
+    ring.description_en = (
+        f"{len(holders)} cards used by impostors at distant facilities within hours of the holders' "
+        "own visits, under other phone numbers and with diagnoses that do not fit the holder."
+    )
+    ring.description_zh = (
+        f"{len(holders)}张医保卡被冒用：持卡人本人就诊数小"
+        f"时内在远处机构再次结算，联系电话不同，诊断与持卡人年龄性别不符。"
+    )
 
 
 def reselling(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
@@ -154,19 +203,31 @@ def reselling(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
         ts = p.at(days, p.rng.integers(9 * _HOUR, 20 * _HOUR, visits))
         where = p.rng.choice(pharmacies, size=visits)
         lines = [[p.drug_line(drug, int(q))] for q in p.rng.integers(5, 11, visits)]
-        p.add(ring, items=lines, ts=ts, visit=PHARMACY_VISIT, person=person, facility=where,
-              diag=DIAG_INDEX["I63.900"], doctor=-1)
+        p.add(
+            ring,
+            items=lines,
+            ts=ts,
+            visit=PHARMACY_VISIT,
+            person=person,
+            facility=where,
+            diag=DIAG_INDEX["I63.900"],
+            doctor=-1,
+        )
     ring.persons += members.tolist()
     ring.cards_of += members.tolist()
     ring.phones.append(dealer)
     ring.addresses += addresses
     ring.facilities += pharmacies
     name = p.world.items["item_name"][drug]
-    ring.description_en = (f"{len(members)} insured sharing a dealer's contact phone and {len(addresses)} addresses "
-                           "buy "
-                           f"large quantities of one high-value drug at {len(pharmacies)} pharmacies for resale.")
-    ring.description_zh = (f"{len(members)}名参保人共用中间人联系电话和{len(addresses)}"
-                           f"个地址，在{len(pharmacies)}家药店大量购买{name}倒卖。")
+    ring.description_en = (
+        f"{len(members)} insured sharing a dealer's contact phone and {len(addresses)} addresses "
+        "buy "
+        f"large quantities of one high-value drug at {len(pharmacies)} pharmacies for resale."
+    )
+    ring.description_zh = (
+        f"{len(members)}名参保人共用中间人联系电话和{len(addresses)}"
+        f"个地址，在{len(pharmacies)}家药店大量购买{name}倒卖。"
+    )
 
 
 def ghost_patients(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
@@ -191,27 +252,55 @@ def ghost_patients(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
         admit = p.at(wave_day + spread, p.rng.integers(9 * _HOUR, 11 * _HOUR, len(group)))
         los = int(p.rng.integers(6, 10))
         discharge = admit + los * _DAY + p.rng.integers(0, 2 * _HOUR, len(group))
-        lines = [[{"item": ITEM_INDEX["床位费"], "qty": los}, {"item": ITEM_INDEX["一级护理"], "qty": los},
-                  {"item": rehab[0], "qty": los}, {"item": rehab[1], "qty": los}]] * len(group)
-        p.add(ring, items=lines, ts=discharge + 1_800, visit=INPATIENT, person=group, facility=hospital, diag=diag,
-              doctor=p.rng.choice(doctors, len(group)), admit_ts=admit, discharge_ts=discharge)
+        lines = [
+            [
+                {"item": ITEM_INDEX["床位费"], "qty": los},
+                {"item": ITEM_INDEX["一级护理"], "qty": los},
+                {"item": rehab[0], "qty": los},
+                {"item": rehab[1], "qty": los},
+            ]
+        ] * len(group)
+        p.add(
+            ring,
+            items=lines,
+            ts=discharge + 1_800,
+            visit=INPATIENT,
+            person=group,
+            facility=hospital,
+            diag=diag,
+            doctor=p.rng.choice(doctors, len(group)),
+            admit_ts=admit,
+            discharge_ts=discharge,
+        )
         # outpatient "rehab sessions" billed in the weeks around the stay
         sessions = np.repeat(group, 2)
         days = p.clip_day(wave_day + los + p.rng.integers(1, 20, len(sessions)))
         ts = p.at(days, p.rng.integers(8 * _HOUR, 17 * _HOUR, len(sessions)))
         lines = [[{"item": rehab[2], "qty": 5}, {"item": rehab[3], "qty": 5}]] * len(sessions)
-        p.add(ring, items=lines, ts=ts, visit=OUTPATIENT, person=sessions, facility=hospital, diag=diag,
-              doctor=p.rng.choice(doctors, len(sessions)))
+        p.add(
+            ring,
+            items=lines,
+            ts=ts,
+            visit=OUTPATIENT,
+            person=sessions,
+            facility=hospital,
+            diag=diag,
+            doctor=p.rng.choice(doctors, len(sessions)),
+        )
     ring.persons += ghosts.tolist()
     ring.cards_of += ghosts.tolist()
     ring.phones += phones
     ring.addresses += addresses
     ring.facilities.append(hospital)
     ring.doctors += sorted(set(doctors))
-    ring.description_en = (f"{len(ghosts)} 'patients' with no prior claims, sharing {len(phones)} phones and "
-                           f"{len(addresses)} addresses, admitted in groups at a private hospital with one diagnosis.")
-    ring.description_zh = (f"{len(ghosts)}名无就医史的“患者”共用{len(phones)}"
-                           f"个电话、{len(addresses)}个地址，在民营医院以同一诊断成批住院。")
+    ring.description_en = (
+        f"{len(ghosts)} 'patients' with no prior claims, sharing {len(phones)} phones and "
+        f"{len(addresses)} addresses, admitted in groups at a private hospital with one diagnosis."
+    )
+    ring.description_zh = (
+        f"{len(ghosts)}名无就医史的“患者”共用{len(phones)}"
+        f"个电话、{len(addresses)}个地址，在民营医院以同一诊断成批住院。"
+    )
 
 
 def induced_admission(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
@@ -227,8 +316,7 @@ def induced_admission(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     recruiter = p.new_phones(1)[0]
     from ringsight.synth.vocab import TOWNS, VILLAGES
 
-    village = (f"{city.name}{city.districts[village_district].name}{p.rng.choice(TOWNS)}镇"
-               f"{p.rng.choice(VILLAGES)}村")
+    village = f"{city.name}{city.districts[village_district].name}{p.rng.choice(TOWNS)}镇{p.rng.choice(VILLAGES)}村"
     addresses = [f"{village}{900 + i}号" for i in range(len(members))]
     pop.set_column("contact_phone", members, recruiter)
     pop.set_column("patient_address", members, addresses)
@@ -245,20 +333,38 @@ def induced_admission(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
         los = int(p.rng.integers(7, 11))
         admit = p.at(day + spread, p.rng.integers(9 * _HOUR, 11 * _HOUR, len(group)))
         discharge = p.at(day + spread + los, p.rng.integers(9 * _HOUR, 10 * _HOUR, len(group)))
-        lines = [[{"item": ITEM_INDEX["床位费"], "qty": los}, {"item": ITEM_INDEX["一级护理"], "qty": los},
-                  *({"item": c, "qty": 1} for c in checkups), {"item": ITEM_INDEX["康复理疗"], "qty": los},
-                  p.drug_line(ITEM_INDEX["丁苯酞软胶囊"], 4, traced=False),
-                  p.drug_line(ITEM_INDEX["银杏叶片"], 3, traced=False)]] * len(group)
-        p.add(ring, items=lines, ts=discharge + 1_800, visit=INPATIENT, person=group, facility=hospital, diag=diag,
-              doctor=doctor, admit_ts=admit, discharge_ts=discharge)
+        lines = [
+            [
+                {"item": ITEM_INDEX["床位费"], "qty": los},
+                {"item": ITEM_INDEX["一级护理"], "qty": los},
+                *({"item": c, "qty": 1} for c in checkups),
+                {"item": ITEM_INDEX["康复理疗"], "qty": los},
+                p.drug_line(ITEM_INDEX["丁苯酞软胶囊"], 4, traced=False),
+                p.drug_line(ITEM_INDEX["银杏叶片"], 3, traced=False),
+            ]
+        ] * len(group)
+        p.add(
+            ring,
+            items=lines,
+            ts=discharge + 1_800,
+            visit=INPATIENT,
+            person=group,
+            facility=hospital,
+            diag=diag,
+            doctor=doctor,
+            admit_ts=admit,
+            discharge_ts=discharge,
+        )
     ring.persons += members.tolist()
     ring.cards_of += members.tolist()
     ring.phones.append(recruiter)
     ring.addresses += addresses
     ring.facilities.append(hospital)
     ring.doctors.append(doctor)
-    ring.description_en = (f"{len(members)} elderly from one village, recruited through one contact phone for free "
-                           f"check-ups, admitted and discharged together {waves} times at a private hospital.")
+    ring.description_en = (
+        f"{len(members)} elderly from one village, recruited through one contact phone for free "
+        f"check-ups, admitted and discharged together {waves} times at a private hospital."
+    )
     ring.description_zh = f"同村{len(members)}名老人经同一联系人以免费体检为名被诱导入住民营医院，{waves}次同进同出。"
 
 
@@ -278,11 +384,26 @@ def bed_holding(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
                 break
             admit = p.at(day, int(p.rng.integers(8 * _HOUR, 12 * _HOUR)))
             discharge = admit + los * _DAY
-            lines = [[{"item": ITEM_INDEX["床位费"], "qty": los}, {"item": ITEM_INDEX["一级护理"], "qty": los},
-                      p.drug_line(int(p.rng.choice(items_in("htn"))), 1, traced=False)]]
-            p.add(ring, items=lines, ts=discharge + 3_600, visit=INPATIENT, person=person, facility=hospital,
-                  diag=DIAG_INDEX["I10.x00"], doctor=doctor, admit_ts=admit, discharge_ts=discharge,
-                  bed=int(p.rng.choice(beds)))
+            lines = [
+                [
+                    {"item": ITEM_INDEX["床位费"], "qty": los},
+                    {"item": ITEM_INDEX["一级护理"], "qty": los},
+                    p.drug_line(int(p.rng.choice(items_in("htn"))), 1, traced=False),
+                ]
+            ]
+            p.add(
+                ring,
+                items=lines,
+                ts=discharge + 3_600,
+                visit=INPATIENT,
+                person=person,
+                facility=hospital,
+                diag=DIAG_INDEX["I10.x00"],
+                doctor=doctor,
+                admit_ts=admit,
+                discharge_ts=discharge,
+                bed=int(p.rng.choice(beds)),
+            )
             # meanwhile the patient is seen elsewhere
             k = int(p.rng.integers(1, 4))
             days = day + 1 + p.rng.integers(0, los - 1, k)
@@ -290,17 +411,26 @@ def bed_holding(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
             visit = np.where(p.rng.random(k) < 0.5, OUTPATIENT, PHARMACY_VISIT)
             where = np.where(visit == OUTPATIENT, pop.home_clinic[person], pop.home_pharmacy[person])
             chronic = int(pop.chronic_diag[person])
-            p.add(None, ts=ts, visit=visit, person=person, facility=where,
-                  diag=chronic if chronic >= 0 else DIAG_INDEX["M54.500"])
+            p.add(
+                None,
+                ts=ts,
+                visit=visit,
+                person=person,
+                facility=where,
+                diag=chronic if chronic >= 0 else DIAG_INDEX["M54.500"],
+            )
             day += los + int(p.rng.integers(3, 15))
     ring.persons += members.tolist()
     ring.cards_of += members.tolist()
     ring.facilities.append(hospital)
     ring.doctors.append(doctor)
-    ring.description_en = (f"{len(members)} patients kept on the books of a primary hospital for 10–20 days with only "
-                           "bed and nursing fees, sharing beds, while claiming at clinics and pharmacies elsewhere.")
-    ring.description_zh = (f"{len(members)}名患者在一级医院挂床住院10–2"
-                           f"0天，仅有床位护理费，多人共用床位，住院期间在别处门诊购药。")
+    ring.description_en = (
+        f"{len(members)} patients kept on the books of a primary hospital for 10–20 days with only "
+        "bed and nursing fees, sharing beds, while claiming at clinics and pharmacies elsewhere."
+    )
+    ring.description_zh = (
+        f"{len(members)}名患者在一级医院挂床住院10–20天，仅有床位护理费，多人共用床位，住院期间在别处门诊购药。"
+    )
 
 
 def doctor_pharmacy(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
@@ -316,22 +446,46 @@ def doctor_pharmacy(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
         for day in _events(p, fills).tolist():
             t0 = p.at(day, int(p.rng.integers(8 * _HOUR, 12 * _HOUR)))
             if p.rng.random() < 0.65 + 0.3 * knobs.hidden:  # about one fill in three has no visit behind it
-                p.add(None, ts=t0, visit=OUTPATIENT, person=person, facility=hospital, diag=DIAG_INDEX["E11.900"],
-                      doctor=doctor)
+                p.add(
+                    None,
+                    ts=t0,
+                    visit=OUTPATIENT,
+                    person=person,
+                    facility=hospital,
+                    diag=DIAG_INDEX["E11.900"],
+                    doctor=doctor,
+                )
             rx = f"RX{int(p.rng.integers(10**13, 10**14))}"
             chosen = p.rng.choice(drugs, size=2, replace=False)
-            lines = [[p.drug_line(int(d), int(p.rng.integers(4, 7)), external=True, item_doctor=doctor, rx=rx)
-                      for d in chosen]]
-            p.add(ring, items=lines, ts=t0 + int(p.rng.integers(2 * _HOUR, 8 * _HOUR)), visit=PHARMACY_VISIT,
-                  person=person, facility=pharmacy, diag=DIAG_INDEX["E11.900"], doctor=doctor, operator=operator)
+            lines = [
+                [
+                    p.drug_line(int(d), int(p.rng.integers(4, 7)), external=True, item_doctor=doctor, rx=rx)
+                    for d in chosen
+                ]
+            ]
+            p.add(
+                ring,
+                items=lines,
+                ts=t0 + int(p.rng.integers(2 * _HOUR, 8 * _HOUR)),
+                visit=PHARMACY_VISIT,
+                person=person,
+                facility=pharmacy,
+                diag=DIAG_INDEX["E11.900"],
+                doctor=doctor,
+                operator=operator,
+            )
     ring.persons += patients.tolist()
     ring.facilities.append(pharmacy)
     ring.doctors.append(doctor)
-    ring.description_en = (f"Prescriptions of one endocrinologist are filled at one distant pharmacy for "
-                           f"{len(patients)} patients, in inflated quantities, settled by one operator; a third "
-                           "have no visit behind them.")
-    ring.description_zh = (f"某内分泌科医生的处方集中流向远处一家药店（{len(patients)}"
-                           f"名患者），数量超量，由同一操作员结算，约三分之一无对应就诊。")
+    ring.description_en = (
+        f"Prescriptions of one endocrinologist are filled at one distant pharmacy for "
+        f"{len(patients)} patients, in inflated quantities, settled by one operator; a third "
+        "have no visit behind them."
+    )
+    ring.description_zh = (
+        f"某内分泌科医生的处方集中流向远处一家药店（{len(patients)}"
+        f"名患者），数量超量，由同一操作员结算，约三分之一无对应就诊。"
+    )
 
 
 def trace_code_resale(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
@@ -350,9 +504,16 @@ def trace_code_resale(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
             bought_at = int(pop.home_pharmacy[person])
             if bought_at in resellers:
                 bought_at = int(p.rng.choice(others))
-            p.add(ring, items=[[line]], ts=p.at(day, int(p.rng.integers(9 * _HOUR, 19 * _HOUR))),
-                  visit=PHARMACY_VISIT, person=person, facility=bought_at,
-                  diag=DIAG_INDEX["E11.900"], doctor=-1)
+            p.add(
+                ring,
+                items=[[line]],
+                ts=p.at(day, int(p.rng.integers(9 * _HOUR, 19 * _HOUR))),
+                visit=PHARMACY_VISIT,
+                person=person,
+                facility=bought_at,
+                diag=DIAG_INDEX["E11.900"],
+                doctor=-1,
+            )
             packages += [(day, code) for code in line["trace"]]
     order = p.rng.permutation(len(packages))
     resold = [packages[i] for i in order[: max(2, int(len(packages) * (0.8 - 0.3 * knobs.hidden)))]]
@@ -361,18 +522,27 @@ def trace_code_resale(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
         batch, resold = resold[:k], resold[k:]
         day = int(p.clip_day(max(d for d, _ in batch) + p.rng.integers(3, 20)))
         codes = [c for _, c in batch]
-        p.add(ring, items=[[{"item": drug, "qty": len(codes), "trace": codes}]],
-              ts=p.at(day, int(p.rng.integers(9 * _HOUR, 20 * _HOUR))), visit=PHARMACY_VISIT,
-              person=int(p.rng.choice(buyers)), facility=int(p.rng.choice(resellers)), diag=DIAG_INDEX["E11.900"],
-              doctor=-1)
+        p.add(
+            ring,
+            items=[[{"item": drug, "qty": len(codes), "trace": codes}]],
+            ts=p.at(day, int(p.rng.integers(9 * _HOUR, 20 * _HOUR))),
+            visit=PHARMACY_VISIT,
+            person=int(p.rng.choice(buyers)),
+            facility=int(p.rng.choice(resellers)),
+            diag=DIAG_INDEX["E11.900"],
+            doctor=-1,
+        )
     ring.persons += sellers.tolist() + buyers.tolist()
     ring.cards_of += sellers.tolist() + buyers.tolist()
     ring.facilities += resellers
-    ring.description_en = (f"Packages bought on {len(sellers)} cards come back into {len(resellers)} pharmacies and "
-                           "are "
-                           f"settled again, same trace codes, on {len(buyers)} other cards.")
-    ring.description_zh = (f"{len(sellers)}张医保卡购买的药品经回收后在{len(resellers)}"
-                           f"家药店以相同追溯码再次结算（{len(buyers)}张卡）。")
+    ring.description_en = (
+        f"Packages bought on {len(sellers)} cards come back into {len(resellers)} pharmacies and "
+        "are "
+        f"settled again, same trace codes, on {len(buyers)} other cards."
+    )
+    ring.description_zh = (
+        f"{len(sellers)}张医保卡购买的药品经回收后在{len(resellers)}家药店以相同追溯码再次结算（{len(buyers)}张卡）。"
+    )
 
 
 def repeated_admission(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
@@ -391,13 +561,24 @@ def repeated_admission(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
             los = int(p.rng.integers(4, 8))
             admit = p.at(day, int(p.rng.integers(8 * _HOUR, 16 * _HOUR)))
             discharge = admit + los * _DAY
-            p.add(ring, ts=discharge + 3_600, visit=INPATIENT, person=person, facility=hospital,
-                  diag=DIAG_INDEX["J44.900"], doctor=doctor, admit_ts=admit, discharge_ts=discharge)
+            p.add(
+                ring,
+                ts=discharge + 3_600,
+                visit=INPATIENT,
+                person=person,
+                facility=hospital,
+                diag=DIAG_INDEX["J44.900"],
+                doctor=doctor,
+                admit_ts=admit,
+                discharge_ts=discharge,
+            )
     ring.persons += members.tolist()
     ring.facilities.append(hospital)
     ring.doctors.append(doctor)
-    ring.description_en = (f"{len(members)} low-income elderly (resident insurance) admitted about {times} times each "
-                           "at the same hospital, with short gaps.")
+    ring.description_en = (
+        f"{len(members)} low-income elderly (resident insurance) admitted about {times} times each "
+        "at the same hospital, with short gaps."
+    )
     ring.description_zh = f"{len(members)}名低收入老年居民医保参保人在同一医院反复住院，每人约{times}次。"
 
 
@@ -414,10 +595,14 @@ def recurrence(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     ring.persons += newcomers.tolist()
     ring.cards_of += newcomers.tolist()
     ring.rectification_date = p.date_of(rectified)
-    ring.description_en = (f"A card-collecting pharmacy ({len(again)} cards) stops at its rectification date "
-                           f"{ring.rectification_date} and reappears weeks later with mostly the same cards.")
-    ring.description_zh = (f"聚敛刷卡药店在整改日期{ring.rectification_date}后"
-                           f"暂停，数周后以基本相同的医保卡（{len(again)}张）再次突击刷卡。")
+    ring.description_en = (
+        f"A card-collecting pharmacy ({len(again)} cards) stops at its rectification date "
+        f"{ring.rectification_date} and reappears weeks later with mostly the same cards."
+    )
+    ring.description_zh = (
+        f"聚敛刷卡药店在整改日期{ring.rectification_date}后"
+        f"暂停，数周后以基本相同的医保卡（{len(again)}张）再次突击刷卡。"
+    )
 
 
 def split_charges(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
@@ -432,20 +617,39 @@ def split_charges(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
             for _part in range(int(p.rng.integers(2, 4))):
                 los = int(p.rng.integers(4, 8))
                 discharge = t + los * _DAY
-                lines = [[{"item": ITEM_INDEX["床位费"], "qty": los}, {"item": ITEM_INDEX["一级护理"], "qty": los},
-                          {"item": ct, "qty": 1}, {"item": ct, "qty": 1},
-                          {"item": ITEM_INDEX["康复理疗"], "qty": los},
-                          p.drug_line(ITEM_INDEX["塞来昔布胶囊"], 2, traced=False)]]
-                p.add(ring, items=lines, ts=discharge + 3_600, visit=INPATIENT, person=person, facility=hospital,
-                      diag=DIAG_INDEX["M47.800"], doctor=int(p.rng.choice(doctors)), admit_ts=t, discharge_ts=discharge)
+                lines = [
+                    [
+                        {"item": ITEM_INDEX["床位费"], "qty": los},
+                        {"item": ITEM_INDEX["一级护理"], "qty": los},
+                        {"item": ct, "qty": 1},
+                        {"item": ct, "qty": 1},
+                        {"item": ITEM_INDEX["康复理疗"], "qty": los},
+                        p.drug_line(ITEM_INDEX["塞来昔布胶囊"], 2, traced=False),
+                    ]
+                ]
+                p.add(
+                    ring,
+                    items=lines,
+                    ts=discharge + 3_600,
+                    visit=INPATIENT,
+                    person=person,
+                    facility=hospital,
+                    diag=DIAG_INDEX["M47.800"],
+                    doctor=int(p.rng.choice(doctors)),
+                    admit_ts=t,
+                    discharge_ts=discharge,
+                )
                 t = discharge + int(p.rng.integers(1, 3)) * _DAY
     ring.persons += members.tolist()
     ring.facilities.append(hospital)
     ring.doctors += sorted(set(doctors))
-    ring.description_en = (f"Two orthopaedists split {len(members)} patients' stays into back-to-back admissions for "
-                           "the same diagnosis and bill the same CT twice per stay.")
-    ring.description_zh = (f"两名骨科医生将{len(members)}名患者的住院"
-                           f"分解为连续多次入院（同一诊断），每次重复收取CT费用。")
+    ring.description_en = (
+        f"Two orthopaedists split {len(members)} patients' stays into back-to-back admissions for "
+        "the same diagnosis and bill the same CT twice per stay."
+    )
+    ring.description_zh = (
+        f"两名骨科医生将{len(members)}名患者的住院分解为连续多次入院（同一诊断），每次重复收取CT费用。"
+    )
 
 
 PLANTERS: dict[str, Callable[[Planter, ResolvedKnobs, Ring], None]] = {
@@ -478,4 +682,3 @@ CORE: dict[str, list[str]] = {
     "recurrence": ["cards", "facilities"],
     "split_charges": ["doctors", "facilities"],
 }
-

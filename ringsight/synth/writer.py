@@ -69,8 +69,9 @@ class Writer:
         ext = "parquet" if config.file_format == "parquet" else "csv"
         self.config = config
         self.claims = TableWriter(out_dir / f"claims.{ext}", config.file_format, config.encoding)
-        self.items = TableWriter(out_dir / f"claim_items.{ext}", config.file_format, config.encoding) \
-            if config.items else None
+        self.items = (
+            TableWriter(out_dir / f"claim_items.{ext}", config.file_format, config.encoding) if config.items else None
+        )
         self.dirty_rows_path = out_dir / "dirty_rows.csv" if config.dirty_rate > 0 else None
         self.variants_path = out_dir / "dirty_variants.csv" if config.dirty_rate > 0 else None
         self.log = DirtyLog()
@@ -78,11 +79,24 @@ class Writer:
     def write(self, claims: pl.DataFrame, items: pl.DataFrame, dirty_rng: np.random.Generator | None) -> None:
         """Write one block (claims sorted as they should appear)."""
         if self.dirty_rows_path is not None and dirty_rng is not None:
-            claims, rejected = dirty_claims(as_strings(claims), self.config.dirty_rate, self.claims.next_line,
-                                            self.claims.path.name, dirty_rng, self.log)
+            claims, rejected = dirty_claims(
+                as_strings(claims),
+                self.config.dirty_rate,
+                self.claims.next_line,
+                self.claims.path.name,
+                dirty_rng,
+                self.log,
+            )
             if self.items is not None:
-                items = dirty_items(as_strings(items), rejected, self.config.dirty_rate, self.items.next_line,
-                                    self.items.path.name, dirty_rng, self.log)
+                items = dirty_items(
+                    as_strings(items),
+                    rejected,
+                    self.config.dirty_rate,
+                    self.items.next_line,
+                    self.items.path.name,
+                    dirty_rng,
+                    self.log,
+                )
         self.claims.write(claims)
         if self.items is not None:
             self.items.write(items)

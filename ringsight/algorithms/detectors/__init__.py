@@ -12,7 +12,15 @@ from collections.abc import Callable
 
 import polars as pl
 
-from ringsight.algorithms.detectors import admissions, prescriptions, shared_attributes, swiping, trace_codes, travel
+from ringsight.algorithms.detectors import (
+    admissions,
+    contacts,
+    prescriptions,
+    shared_attributes,
+    swiping,
+    trace_codes,
+    travel,
+)
 from ringsight.algorithms.lazy import Items
 from ringsight.algorithms.leads import concat_leads
 from ringsight.config import DetectThresholds
@@ -23,6 +31,7 @@ DETECTORS: dict[str, Detector] = {
     "shared_card": lambda c, i, t: shared_attributes.shared_card(c, t),
     "shared_phone": lambda c, i, t: shared_attributes.shared_phone(c, t),
     "shared_address": lambda c, i, t: shared_attributes.shared_address(c, t),
+    "contact_stays": lambda c, i, t: contacts.contact_stays(c, t),
     "burst_swiping": lambda c, i, t: swiping.burst_swiping(c, t),
     "identical_baskets": swiping.identical_baskets,
     "co_admission": lambda c, i, t: admissions.co_admission(c, t),
@@ -30,7 +39,7 @@ DETECTORS: dict[str, Detector] = {
     "split_charges": lambda c, i, t: admissions.split_charges(c, t),
     "stay_overlap": admissions.stay_overlap,
     "shared_bed": lambda c, i, t: admissions.shared_bed(c, t),
-    "doctor_pharmacy": lambda c, i, t: prescriptions.doctor_pharmacy(c, t),
+    "doctor_pharmacy": prescriptions.doctor_pharmacy,
     "drug_shopping": prescriptions.drug_shopping,
     "impossible_travel": lambda c, i, t: travel.impossible_travel(c, t),
     "trace_code_resale": trace_codes.trace_code_resale,

@@ -10,9 +10,12 @@
 - *Split charges* (分解住院): readmission at the same facility for the same
   diagnosis within ``readmit_max_days`` of discharge; a lead per responsible doctor.
 - *Stay overlap* (挂床住院): barely treated stays (at most
-  ``stay_max_items_per_day`` billed lines per day) while the patient claims at
-  another facility; a lead per facility with two or more such patients whose
-  share of such stays is at least twice the share across all facilities.
+  ``stay_max_items_per_day`` billed lines per day; every stay when no items
+  were loaded) while the patient claims at another facility — an outpatient
+  or pharmacy claim inside the stay, or an inpatient stay at another facility
+  overlapping it by a day or more; a lead per facility with two or more such
+  patients whose share of such stays is at least twice the share across all
+  facilities.
 - *Shared bed*: three or more patients booked on the same beds at the same time.
 """
 
@@ -279,15 +282,30 @@ def stay_overlap(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.
         pl.col("claim_id").alias("stay_claim"),
         pl.col("total_amount").alias("stay_amount"),
     )
-    others = claims.lazy().filter(pl.col("admit_ts").is_null()).select("pid", "facility_code", "claim_ts", "claim_id")
+    # elsewhere: an outpatient or pharmacy claim inside the stay, or another inpatient stay at another
+    # facility overlapping it by a day or more (a patient in two hospitals at once)
+    others = claims.lazy().select(
+        "pid",
+        "facility_code",
+        "claim_id",
+        pl.coalesce("admit_ts", "claim_ts").alias("from_ts"),
+        pl.when(pl.col("admit_ts").is_not_null())
+        .then(pl.col("discharge_ts"))
+        .otherwise(pl.col("claim_ts"))
+        .alias("to_ts"),
+        pl.col("admit_ts").is_not_null().alias("inpatient"),
+    )
+    half = 86_400 // 2
+    inside = (pl.col("from_ts") > pl.col("admit_ts") + half) & (pl.col("from_ts") < pl.col("discharge_ts") - half)
+    overlap = pl.min_horizontal("to_ts", "discharge_ts") - pl.max_horizontal("from_ts", "admit_ts")
     hits = collect(
         stays.lazy()
         .join(others, on="pid")
         .filter(
-            (pl.col("claim_ts") > pl.col("admit_ts") + 86_400 // 2)
-            & (pl.col("claim_ts") < pl.col("discharge_ts") - 86_400 // 2)
-            & (pl.col("facility_code") != pl.col("stay_facility"))
+            (pl.col("facility_code") != pl.col("stay_facility"))
+            & pl.when(pl.col("inpatient")).then(overlap >= 86_400).otherwise(inside)
         )
+        .rename({"from_ts": "claim_ts"})
     ).sort("stay_claim", "claim_ts", "claim_id")
     per_stay = (
         hits.group_by("stay_claim")

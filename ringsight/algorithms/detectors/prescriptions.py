@@ -1,19 +1,27 @@
 """Prescription-flow detectors: doctor–pharmacy collusion and drug shopping for resale.
 
-*Doctor–pharmacy concentration* (处方外流, 内外勾结): the share of a doctor's
-externally filled prescriptions that go to one pharmacy, compared with the
-share of the same pharmacy among the prescriptions of the doctor's colleagues
-at the same facility — the *lift*. A pharmacy beside a hospital fills most of
-*every* doctor's prescriptions there (lift ≈ 1, ignored); a colluding doctor
-sends far more than the colleagues do (lift ≥ ``doctor_pharmacy_min_lift``).
-Doctors without colleagues in the data are compared with the pharmacy's
-share of all external prescriptions.
+*Doctor–pharmacy collusion* (处方外流, 内外勾结). The base: a doctor sends at
+least ``doctor_pharmacy_min_share`` of their externally filled prescriptions
+(``doctor_pharmacy_min_rx`` or more) to one pharmacy. Concentration alone is
+what the pharmacy by the hospital gate looks like, so a pair is a lead only
+when ``doctor_pharmacy_min_cues`` or more of these independent cues agree:
 
-A high lift alone also fits an honest specialty pharmacy beside a hospital
-that fills one specialist's prescriptions right after each visit, so a lead
-also needs fills with no visit to the doctor in the three days before
-(``no_visit`` ≥ 20 %) or one operator settling nearly all of them at a
-pharmacy in another district.
+- **lift** — the share is ``doctor_pharmacy_min_lift`` times or more the
+  share of the same pharmacy among the same facility's other doctors (all
+  external prescriptions when the doctor has no colleagues in the data);
+- **no visit** — 20 % or more of the fills have no visit to the doctor in the
+  three days before;
+- **one operator** — one operator settled 90 % or more of the fills;
+- **far** — the pharmacy is ``doctor_pharmacy_min_km`` km or more from the
+  doctor's facility, in another county (county seats, :mod:`ringsight.algorithms.geo`);
+- **big fills** — the median fill is ``doctor_pharmacy_fill_ratio`` times or
+  more the usual quantity of the same drug (its median over all pharmacy fills).
+
+Look-alikes ruled out: the pharmacy by the hospital gate filling most of
+every doctor's prescriptions (no lift, near, normal fills), the one by the gate
+filling one doctor's prescriptions at normal quantities right after visits
+(lift only), and the specialty pharmacy that fills an oncologist's
+prescriptions right after each visit (lift only).
 
 *Drug shopping* (套取药品倒卖): one person buys the same drug at
 ``shopping_min_pharmacies`` or more pharmacies, at least
@@ -25,13 +33,50 @@ from __future__ import annotations
 
 import polars as pl
 
+from ringsight.algorithms import geo
 from ringsight.algorithms.lazy import Items, collect
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
+DP_CUES = ("lift_cue", "no_visit_cue", "one_operator", "far", "big_fills")
 
-def doctor_pharmacy(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """Doctors whose prescriptions are filled at one pharmacy far more than their colleagues'."""
+
+def _drug_lines(items: Items) -> pl.LazyFrame:
+    """Drug lines of claim items (category ``drug``, or Western/Chinese drug codes X…/Z… when uncategorised)."""
+    return items.lazy().filter(
+        (pl.col("item_category") == "drug")
+        | (pl.col("item_category").is_null() & pl.col("item_code").cast(pl.String).str.slice(0, 1).is_in(["X", "Z"]))
+    )
+
+
+def _fill_ratio(claims: pl.DataFrame, items: Items, rx_claims: pl.DataFrame) -> pl.DataFrame:
+    """Per candidate prescription claim: the median of quantity / the drug's usual (median) fill quantity."""
+    if rx_claims.is_empty():
+        return pl.DataFrame(schema={"claim_id": pl.String, "fill_ratio": pl.Float64})
+    pharmacy = claims.lazy().filter(pl.col("facility_kind") == "pharmacy").select("claim_id")
+    drugs = _drug_lines(items).select(
+        "claim_id", pl.col("item_code").cast(pl.String).hash(seed=13).alias("ih"), "quantity"
+    )
+    mine = collect(drugs.join(rx_claims.lazy().select("claim_id"), on="claim_id", how="semi"))
+    if mine.is_empty():
+        return pl.DataFrame(schema={"claim_id": pl.String, "fill_ratio": pl.Float64})
+    usual = collect(
+        drugs.filter(pl.col("ih").is_in(mine["ih"].unique().implode()))
+        .join(pharmacy, on="claim_id", how="semi")
+        .group_by("ih")
+        .agg(pl.col("quantity").median().alias("usual"))
+    )
+    return (
+        mine.join(usual, on="ih")
+        .with_columns((pl.col("quantity") / pl.col("usual").clip(1e-6, None)).alias("r"))
+        .group_by("claim_id")
+        .agg(pl.col("r").max().alias("fill_ratio"))
+        .with_columns(pl.col("claim_id").cast(pl.String))
+    )
+
+
+def doctor_pharmacy(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.DataFrame:
+    """Doctors sending most of their prescriptions to one pharmacy, with corroborating cues."""
     rx = (
         claims.lazy()
         .filter((pl.col("facility_kind") == "pharmacy") & pl.col("doctor_code").is_not_null())
@@ -50,14 +95,22 @@ def doctor_pharmacy(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         .select("doctor_code", pl.col("facility_code").alias("home"))
         .collect()
     )
-    rx = rx.join(home, on="doctor_code", how="left").with_columns(pl.col("home").fill_null("?"))
-    rx = rx.join(_visited(claims, rx), on="claim_id", how="left")
+    rx = rx.join(home, on="doctor_code", how="left").with_columns(pl.col("home").cast(pl.String).fill_null("?"))
+    # the base: a doctor's prescriptions concentrated on one pharmacy
+    counts = rx.group_by("doctor_code", "facility_code").agg(pl.len().alias("n_dp"))
+    counts = counts.with_columns(pl.col("n_dp").sum().over("doctor_code").alias("n_d")).filter(
+        (pl.col("n_dp") >= t.doctor_pharmacy_min_rx) & (pl.col("n_dp") / pl.col("n_d") >= t.doctor_pharmacy_min_share)
+    )
+    candidates = rx.join(counts.select("doctor_code", "facility_code"), on=["doctor_code", "facility_code"], how="semi")
+    rx = rx.join(_visited(claims, candidates), on="claim_id", how="left")
+    rx = rx.join(_fill_ratio(claims, items, candidates), on="claim_id", how="left")
     dp = rx.group_by("doctor_code", "home", "facility_code").agg(
         pl.len().alias("n_dp"),
         (1 - pl.col("visited").fill_null(False).mean()).round(2).alias("no_visit"),
         (pl.col("operator_id").drop_nulls().value_counts().struct.field("count").max().fill_null(0) / pl.len())
         .round(2)
         .alias("top_operator"),
+        pl.col("fill_ratio").median().round(1).alias("fill_ratio"),
         pl.col("claim_id").alias("claim_ids"),
         pl.col("pid").drop_nulls().unique().sort().alias("pids"),
         pl.col("total_amount").sum().round(2).alias("amount"),
@@ -79,46 +132,65 @@ def doctor_pharmacy(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         )
         .with_columns((pl.col("share") / pl.col("peer_share").clip(0.01, None)).round(1).alias("lift"))
     )
-    hits = dp.filter(
-        (pl.col("n_dp") >= t.doctor_pharmacy_min_rx)
-        & (pl.col("share") >= t.doctor_pharmacy_min_share)
-        & (pl.col("lift") >= t.doctor_pharmacy_min_lift)
-        & (
-            (pl.col("no_visit") >= 0.2)
-            | (
-                (pl.col("top_operator") >= 0.9)
-                & (
-                    pl.col("facility_code").cast(pl.String).str.slice(1, 6)
-                    != pl.col("home").cast(pl.String).str.slice(1, 6)
-                )
-            )
+    dp = dp.filter((pl.col("n_dp") >= t.doctor_pharmacy_min_rx) & (pl.col("share") >= t.doctor_pharmacy_min_share))
+    dp = geo.with_distance(dp.with_columns(pl.col("facility_code").cast(pl.String)), "home", "facility_code")
+    dp = dp.with_columns(
+        (pl.col("lift") >= t.doctor_pharmacy_min_lift).alias("lift_cue"),
+        (pl.col("no_visit") >= 0.2).alias("no_visit_cue"),
+        (pl.col("top_operator") >= 0.9).alias("one_operator"),
+        (
+            (pl.col("km") >= t.doctor_pharmacy_min_km)
+            & (geo.division_of(pl.col("facility_code")) != geo.division_of(pl.col("home")))
         )
-    ).with_columns(pl.col("share").round(2), pl.col("peer_share").round(3))
+        .fill_null(False)
+        .alias("far"),
+        (pl.col("fill_ratio") >= t.doctor_pharmacy_fill_ratio).fill_null(False).alias("big_fills"),
+    ).with_columns(pl.sum_horizontal([pl.col(c).cast(pl.Int32) for c in DP_CUES]).alias("cues"))
+    hits = dp.filter(pl.col("cues") >= t.doctor_pharmacy_min_cues).with_columns(
+        pl.col("share").round(2), pl.col("peer_share").round(3)
+    )
+    cue_names = pl.concat_str([pl.when(pl.col(c)).then(pl.lit(c)) for c in DP_CUES], separator=", ", ignore_nulls=True)
     out = hits.with_columns(
-        ((pl.col("lift") / (4 * t.doctor_pharmacy_min_lift)).clip(0, 1) * 0.5 + pl.col("share") * 0.5).alias(
-            "strength"
-        ),
+        ((pl.col("cues") / len(DP_CUES)) * 0.6 + pl.col("share") * 0.4).alias("strength"),
         pl.format(
-            "医师 {} 的外配处方 {}% 流向药店 {}（{} 张），同院其他医师仅 {}%，为其 {} 倍",
+            "医师 {} 的外配处方 {}% 流向药店 {}（{} 张，距 {} 公里，同院其他医师仅 {}%；"
+            "单次配药量为常量的 {} 倍；线索：{}）",
             pl.col("doctor_code"),
             (pl.col("share") * 100).round(0),
             pl.col("facility_code"),
             pl.col("n_dp"),
+            pl.col("km").cast(pl.String).fill_null("?"),
             (pl.col("peer_share") * 100).round(1),
-            pl.col("lift"),
+            pl.col("fill_ratio").cast(pl.String).fill_null("?"),
+            cue_names,
         ).alias("evidence_zh"),
         pl.format(
-            "{}% of doctor {}'s filled prescriptions ({}) go to pharmacy {}, vs {}% for colleagues ({}× lift)",
+            "{}% of doctor {}'s filled prescriptions ({}) go to pharmacy {} {} km away, vs {}% for colleagues "
+            "({}× lift); fills {}× the usual quantity; cues: {}",
             (pl.col("share") * 100).round(0),
             pl.col("doctor_code"),
             pl.col("n_dp"),
             pl.col("facility_code"),
+            pl.col("km").cast(pl.String).fill_null("?"),
             (pl.col("peer_share") * 100).round(1),
             pl.col("lift"),
+            pl.col("fill_ratio").cast(pl.String).fill_null("?"),
+            cue_names,
         ).alias("evidence_en"),
-        numbers_json("n_dp", "n_d", "share", "peer_share", "lift", "no_visit", "top_operator", "amount").alias(
-            "numbers"
-        ),
+        numbers_json(
+            "n_dp",
+            "n_d",
+            "share",
+            "peer_share",
+            "lift",
+            "no_visit",
+            "top_operator",
+            "km",
+            "fill_ratio",
+            "cues",
+            *DP_CUES,
+            "amount",
+        ).alias("numbers"),
         pl.concat_list(
             pl.concat_list(member("Doctor", "doctor_code", "prescriber")),
             pl.concat_list(member("Facility", "facility_code", "pharmacy")),
@@ -147,14 +219,7 @@ def drug_shopping(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl
     # Two streaming passes over the items: the per-person totals of every drug (the median needs
     # them all), grouped on a 64-bit hash of the drug code; then the rows of the few hits only.
     drugs = (
-        items.lazy()
-        .filter(
-            (pl.col("item_category") == "drug")
-            | (
-                pl.col("item_category").is_null()
-                & pl.col("item_code").cast(pl.String).str.slice(0, 1).is_in(["X", "Z"])
-            )
-        )
+        _drug_lines(items)
         .select("claim_id", pl.col("item_code").cast(pl.String), "quantity", "amount")
         .with_columns(pl.col("item_code").hash(seed=3).alias("ih"))
     )

@@ -5,9 +5,24 @@ swipes them one after another at one terminal. A busy counter also sees many
 cards in half an hour, but not *the same* cards again and again: a window
 (``burst_minutes``, two offsets) with ``burst_min_cards`` or more cards is a
 burst, and two cards are linked when they burst together at the same
-terminal on ``burst_min_days`` or more days; a lead is a connected group of
-three or more such cards. Off-hours swipes and round amounts raise the
-strength.
+terminal on ``burst_min_days`` or more days; a *burst group* is a connected
+group of three or more such cards. A burst group is a lead when at least
+``burst_min_cues`` of these cues agree:
+
+- **pharmacy** — the facility is a pharmacy (cards are collected by shops);
+- **dedicated terminal** — 80 % or more of the terminal's swipes are the
+  group's (a back-office terminal the counter staff never use);
+- **off hours** — 30 % or more of the swipes before 07:00 or from 22:00;
+- **round amounts** — half or more of the amounts are whole tens of yuan;
+- **one operator** — one operator settled 90 % or more of the swipes;
+- **far holders** — the holders usually claim ``burst_far_km`` km or more
+  away (county seats of their most frequent other facility).
+
+Look-alike ruled out: a care home's check-up day — dozens of residents of
+one address swiped at their community clinic within an hour, monthly, at
+ordinary prices. When half or more of a group's holders live at one
+institution address (``institution_min`` residents or more) the group needs
+two cues more, so a clinic, a shared nurse and round fees are not enough.
 
 *Identical baskets* (诱导购买生活用品, goods billed as drugs): the same
 multi-item basket (codes and quantities) settled on ``basket_min_cards``
@@ -19,6 +34,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from ringsight.algorithms import geo
 from ringsight.algorithms.detectors.admissions import pair_components
 from ringsight.algorithms.lazy import Items, collect
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
@@ -114,29 +130,46 @@ def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         .with_columns(pl.col("cards").list.len().alias("n_cards"))
     )
     leads = leads.filter(pl.col("n_cards") >= 3)
+    leads = _burst_cues(claims, rows, leads, t).filter(pl.col("cues") >= pl.col("needed"))
+    cue_names = pl.concat_str(
+        [pl.when(pl.col(c)).then(pl.lit(c)) for c in BURST_CUES], separator=", ", ignore_nulls=True
+    )
     out = leads.with_columns(
         (
-            (pl.col("n_cards") / (2 * t.burst_min_cards)).clip(0, 1) * 0.6
+            (pl.col("cues") / len(BURST_CUES)).clip(0, 1) * 0.6
+            + (pl.col("n_cards") / (2 * t.burst_min_cards)).clip(0, 1) * 0.2
             + (pl.col("days") / 6).clip(0, 1) * 0.2
-            + pl.max_horizontal("off_hours", "round_amounts") * 0.2
         ).alias("strength"),
         pl.format(
-            "终端 {} 在 {} 天内集中刷卡 {} 张医保卡（非营业时段占比 {}，整数金额占比 {}）",
+            "终端 {} 在 {} 天内集中刷卡 {} 张医保卡（非营业时段占比 {}，整数金额占比 {}；线索：{}）",
             pl.col("term"),
             pl.col("days"),
             pl.col("n_cards"),
             pl.col("off_hours").round(2),
             pl.col("round_amounts").round(2),
+            cue_names,
         ).alias("evidence_zh"),
         pl.format(
-            "terminal {} swiped {} cards in bursts on {} days (off-hours share {}, round amounts {})",
+            "terminal {} swiped {} cards in bursts on {} days (off-hours share {}, round amounts {}; cues: {})",
             pl.col("term"),
             pl.col("n_cards"),
             pl.col("days"),
             pl.col("off_hours").round(2),
             pl.col("round_amounts").round(2),
+            cue_names,
         ).alias("evidence_en"),
-        numbers_json("n_cards", "days", "off_hours", "round_amounts", "amount").alias("numbers"),
+        numbers_json(
+            "n_cards",
+            "days",
+            "off_hours",
+            "round_amounts",
+            "terminal_share",
+            "institution_share",
+            "holder_km",
+            "cues",
+            *BURST_CUES,
+            "amount",
+        ).alias("numbers"),
         pl.concat_list(
             pl.concat_list(member("Facility", "facility_code", "pharmacy")),
             pl.concat_list(
@@ -156,6 +189,113 @@ def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         ).alias("members"),
     )
     return finish(out, "burst_swiping", "card_collecting")
+
+
+BURST_CUES = ("pharmacy", "dedicated_terminal", "off_hours_cue", "round_cue", "one_operator", "far_holders")
+
+
+def _burst_cues(claims: pl.DataFrame, rows: pl.DataFrame, leads: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """The card-collecting cues of each burst group, and how many it needs (more for an institution's residents)."""
+    if leads.is_empty():
+        return leads.with_columns(
+            *[pl.lit(False).alias(c) for c in BURST_CUES],
+            pl.lit(0.0).alias("terminal_share"),
+            pl.lit(0.0).alias("institution_share"),
+            pl.lit(None, dtype=pl.Float64).alias("holder_km"),
+            pl.lit(0).alias("cues"),
+            pl.lit(0).alias("needed"),
+        )
+    base = claims.lazy().filter(pl.col("admit_ts").is_null())
+    # share of the terminal's swipes that are the group's
+    th = rows.select("term", "th").unique()
+    per_term = collect(
+        _swipes(claims)
+        .join(th.lazy().select("th").unique(), on="th", how="semi")
+        .group_by("th")
+        .agg(pl.len().alias("n"))
+    )
+    term_total = th.join(per_term, on="th").group_by("term").agg(pl.col("n").sum().alias("term_swipes"))
+    n_rows = rows.group_by("term", "comp").agg(
+        pl.len().alias("group_swipes"),
+        pl.col("operator_id").drop_nulls().value_counts().struct.field("count").max().fill_null(0).alias("top_op"),
+        pl.col("facility_code").first().cast(pl.String).alias("fac"),
+    )
+    kinds = (
+        claims.lazy()
+        .select(pl.col("facility_code").cast(pl.String).alias("fac"), pl.col("facility_kind").cast(pl.String))
+        .unique("fac")
+        .collect()
+    )
+    # holders living at an institution address
+    pids = leads.select("term", "comp", pl.col("pids").alias("pid")).explode("pid").drop_nulls()
+    homes = (
+        base.select(pl.col("pid").cast(pl.String), pl.col("address_key").cast(pl.String))
+        .drop_nulls()
+        .join(pids.lazy().select(pl.col("pid").cast(pl.String)).unique(), on="pid", how="semi")
+        .unique("pid")
+        .collect()
+    )
+    residents = collect(
+        claims.lazy()
+        .select(pl.col("address_key").cast(pl.String), "pid")
+        .drop_nulls()
+        .join(homes.lazy().select("address_key").unique(), on="address_key", how="semi")
+        .group_by("address_key")
+        .agg(pl.col("pid").n_unique().alias("residents"))
+    )
+    inst = (
+        pids.with_columns(pl.col("pid").cast(pl.String))
+        .join(homes, on="pid", how="left")
+        .join(residents, on="address_key", how="left")
+        .group_by("term", "comp")
+        .agg((pl.col("residents").fill_null(0) >= t.institution_min).mean().alias("institution_share"))
+    )
+    # where the holders usually claim (their most frequent facility other than the shop)
+    usual = collect(
+        base.select(pl.col("pid").cast(pl.String), pl.col("facility_code").cast(pl.String))
+        .join(pids.lazy().select(pl.col("pid").cast(pl.String)).unique(), on="pid", how="semi")
+        .group_by("pid", "facility_code")
+        .agg(pl.len().alias("n"))
+    )
+    far = (
+        pids.with_columns(pl.col("pid").cast(pl.String))
+        .join(n_rows.select("term", "comp", "fac"), on=["term", "comp"])
+        .join(usual, on="pid")
+        .filter(pl.col("facility_code") != pl.col("fac"))
+        .sort("n", "facility_code", descending=[True, False])
+        .unique(["term", "comp", "pid"], keep="first")
+    )
+    far = (
+        geo.with_distance(far, "facility_code", "fac", "holder_km")
+        .group_by("term", "comp")
+        .agg(pl.col("holder_km").median())
+    )
+    out = (
+        leads.join(n_rows, on=["term", "comp"])
+        .join(term_total, on="term", how="left")
+        .join(kinds, on="fac", how="left")
+        .join(inst, on=["term", "comp"], how="left")
+        .join(far, on=["term", "comp"], how="left")
+        .with_columns(
+            (pl.col("group_swipes") / pl.col("term_swipes").clip(1, None)).round(2).alias("terminal_share"),
+            pl.col("institution_share").fill_null(0.0).round(2),
+        )
+        .with_columns(
+            (pl.col("facility_kind") == "pharmacy").fill_null(False).alias("pharmacy"),
+            (pl.col("terminal_share") >= 0.8).alias("dedicated_terminal"),
+            (pl.col("off_hours") >= 0.3).alias("off_hours_cue"),
+            (pl.col("round_amounts") >= 0.5).alias("round_cue"),
+            (pl.col("top_op") / pl.col("group_swipes") >= 0.9).alias("one_operator"),
+            (pl.col("holder_km") >= t.burst_far_km).fill_null(False).alias("far_holders"),
+        )
+        .with_columns(
+            pl.sum_horizontal([pl.col(c).cast(pl.Int32) for c in BURST_CUES]).alias("cues"),
+            (pl.lit(t.burst_min_cues) + pl.when(pl.col("institution_share") >= 0.5).then(2).otherwise(0)).alias(
+                "needed"
+            ),
+        )
+    )
+    return out
 
 
 def identical_baskets(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.DataFrame:

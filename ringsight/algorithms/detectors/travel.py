@@ -1,30 +1,52 @@
-"""One card in two places too fast to travel (冒名就医, 盗刷).
+"""One card in two places too far apart for the time between (冒名就医, 盗刷): impersonation.
 
-Consecutive settlements of one card at facilities in different administrative
-regions (the 6-digit region code of the national facility code) closer in
-time than ``travel_max_hours``, given under a phone number that is not the
-holder's usual one or in another city (people do cross a city in a few
-hours). Facilities in different cities (first four digits differ) make a
-stronger lead than two districts of one city. Phone
-numbers given on the far claim that are not the card holder's usual number
-are members too: impostors who use several cards under one phone are then
-linked into one cluster.
+A *jump* is two consecutive settlements of one card at facilities in
+different county-level divisions less than ``travel_max_hours`` apart. A jump
+alone is ordinary (a patient sees the local clinic, then a hospital across
+town). Each card's jumps are weighed on independent cues, and a card is a
+lead when at least ``travel_min_cues`` of them hold:
+
+- **repeated** — ``travel_min_jumps`` or more jumps in the window;
+- **far and fast** — a jump of ``travel_far_km`` km or more (county seats
+  from the division table of :mod:`ringsight.algorithms.geo`; a code the
+  table cannot place counts as far only when the prefecture differs) at an
+  implied door-to-door speed of ``travel_fast_kmh`` km/h or more, visit
+  included. One cue, not two: a suburban patient who sees the village clinic
+  and then the city hospital the same morning is both;
+- **impossible** — between two prefectures at ``travel_impossible_kmh``
+  km/h or more (faster than a high-speed train). Within a city a settlement
+  time can lag the visit (batch settlement), so the speed alone does not count;
+- **odd phone** — the far claim gives a phone that is not the card's usual one;
+- **impostor phone** — that odd phone is also given on other cards' jumps;
+- **hub** — the far facility receives ``travel_min_jumps`` or more far jumps
+  each from ``travel_hub_min_cards`` or more cards of one home county, who are
+  most of the cards it sees from that county (a clinic where one gang settles
+  collected cards; a referral hospital's far patients mostly come without a
+  claim at home that morning, and rarely twice);
+- **other city** — the two facilities are in different prefectures.
+
+Look-alikes ruled out: the same-day traveller 100+ km away 5–9 hours later
+(beyond the window, and slow: no jump); the chronic patient who goes from the
+community clinic to a hospital in the next district (near, slow, own phone:
+at most "repeated"); the suburban patient referred downtown again and again
+(repeated, far and fast: two cues); the one-off fast drive (one cue). The
+far facility is a member (role ``hub_clinic``, which links the cards of one
+gang into one cluster) only when the hub cue holds.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from ringsight.algorithms import geo
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
-
-def _region(col: str) -> pl.Expr:
-    return pl.col(col).cast(pl.String).str.slice(1, 6)
+CUES = ("repeated", "far_fast", "impossible", "odd_phone", "impostor_phone", "hub", "other_city")
 
 
-def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """Cards settled in two regions within ``travel_max_hours``."""
+def _jumps(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Consecutive claims of one card at two divisions within ``travel_max_hours``, with km and km/h."""
     seq = (
         claims.select("card_id", "pid", "facility_code", "claim_ts", "claim_id", "total_amount", "patient_phone")
         .filter(pl.col("card_id").is_not_null() & pl.col("facility_code").is_not_null())
@@ -39,20 +61,38 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
     )
     jumps = seq.filter(
         pl.col("prev_fac").is_not_null()
-        & (_region("facility_code") != _region("prev_fac"))
+        & (geo.division_of(pl.col("facility_code")) != geo.division_of(pl.col("prev_fac")))
         & ((pl.col("claim_ts") - pl.col("prev_ts")) < t.travel_max_hours * 3600)
     ).with_columns(
-        (
-            pl.col("facility_code").cast(pl.String).str.slice(1, 4)
-            != pl.col("prev_fac").cast(pl.String).str.slice(1, 4)
-        ).alias("other_city"),
-        ((pl.col("claim_ts") - pl.col("prev_ts")) / 60).round(0).alias("minutes"),
+        pl.col("facility_code").cast(pl.String),
+        pl.col("prev_fac").cast(pl.String),
     )
-    usual = (
+    jumps = geo.with_distance(jumps, "prev_fac", "facility_code")
+    hours = ((pl.col("claim_ts") - pl.col("prev_ts")).clip(60, None) / 3600).alias("hours")
+    other_city = geo.division_of(pl.col("facility_code")).str.slice(0, 4) != geo.division_of(
+        pl.col("prev_fac")
+    ).str.slice(0, 4)
+    return jumps.with_columns(
+        other_city.alias("other_city"),
+        ((pl.col("claim_ts") - pl.col("prev_ts")) / 60).round(0).alias("minutes"),
+        (pl.col("km") / hours).round(1).alias("kmh"),
+        geo.division_of(pl.col("prev_fac")).alias("home_division"),
+    ).with_columns(
+        pl.when(pl.col("km").is_not_null())
+        .then(pl.col("km") >= t.travel_far_km)
+        .otherwise(pl.col("other_city"))
+        .alias("far"),
+        ((pl.col("kmh") >= t.travel_fast_kmh) & (pl.col("km") >= t.travel_far_km / 2)).fill_null(False).alias("fast"),
+    )
+
+
+def _usual_phones(claims: pl.DataFrame, cards: pl.DataFrame) -> pl.DataFrame:
+    """Each jumping card's most frequent own phone."""
+    return (
         claims.lazy()
         .select("card_id", "patient_phone")
         .filter(pl.col("patient_phone").is_not_null())
-        .join(jumps.lazy().select("card_id").unique(), on="card_id", how="semi")
+        .join(cards.lazy(), on="card_id", how="semi")
         .group_by("card_id", "patient_phone")
         .agg(pl.len().alias("n"))
         .sort("n", "patient_phone", descending=[True, False])
@@ -60,15 +100,94 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
         .select("card_id", pl.col("patient_phone").alias("usual_phone"))
         .collect()
     )
+
+
+def _hubs(claims: pl.DataFrame, jumps: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """(facility_code, home_division, hub) of far facilities where one home county's cards arrive by jumps.
+
+    A hub receives ``travel_min_jumps`` or more far jumps each from
+    ``travel_hub_min_cards`` or more cards of one home county (a referral
+    hospital's far patients rarely jump to it twice within hours of a claim at
+    home), and they are half or more of the cards from that county it sees at
+    all (a big hospital's patients from a far county mostly come without a
+    claim at home the same morning).
+    """
+    far = jumps.filter(pl.col("far")).with_columns(
+        (pl.len().over("facility_code", "home_division", "card_id") >= t.travel_min_jumps).alias("again")
+    )
+    cand = (
+        far.filter(pl.col("again"))
+        .group_by("facility_code", "home_division")
+        .agg(pl.col("card_id").n_unique().alias("jumpers"))
+        .filter(pl.col("jumpers") >= t.travel_hub_min_cards)
+    )
+    if cand.is_empty():
+        return cand.select("facility_code", "home_division", pl.lit(True).alias("hub"))
+    at = (
+        claims.lazy()
+        .select("card_id", pl.col("facility_code").cast(pl.String))
+        .filter(pl.col("card_id").is_not_null())
+        .join(cand.lazy().select("facility_code").unique(), on="facility_code", how="semi")
+        .unique()
+        .collect()
+    )
+    # each visiting card's home county: the county where it settles most often
+    home = (
+        claims.lazy()
+        .select("card_id", geo.division_of(pl.col("facility_code")).alias("home_division"))
+        .join(at.lazy().select("card_id").unique(), on="card_id", how="semi")
+        .group_by("card_id", "home_division")
+        .agg(pl.len().alias("n"))
+        .sort("n", "home_division", descending=[True, False])
+        .unique("card_id", keep="first")
+        .select("card_id", "home_division")
+        .collect()
+    )
+    visitors = (
+        at.join(home, on="card_id")
+        .group_by("facility_code", "home_division")
+        .agg(pl.col("card_id").n_unique().alias("visitors"))
+    )
+    return cand.join(visitors, on=["facility_code", "home_division"], how="left").select(
+        "facility_code",
+        "home_division",
+        (pl.col("jumpers") >= 0.5 * pl.col("visitors").fill_null(0)).alias("hub"),
+    )
+
+
+def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Cards whose jumps between places show ``travel_min_cues`` or more impersonation cues."""
+    jumps = _jumps(claims, t)
+    if jumps.is_empty():
+        return finish(jumps, "impossible_travel", "impersonation")
+    usual = _usual_phones(claims, jumps.select("card_id").unique())
     jumps = jumps.join(usual, on="card_id", how="left").with_columns(
         pl.when(pl.col("patient_phone") != pl.col("usual_phone")).then(pl.col("patient_phone")).alias("odd_phone")
     )
-    leads = jumps.group_by("card_id").agg(
-        pl.col("odd_phone").drop_nulls().unique().sort().alias("odd_phones"),
+    # an odd phone given on the jumps of two or more cards is an impostor's
+    jumps = jumps.with_columns(
+        (pl.col("card_id").n_unique().over("odd_phone") >= 2)
+        .fill_null(False)
+        .and_(pl.col("odd_phone").is_not_null())
+        .alias("impostor_phone"),
+    )
+    jumps = jumps.join(_hubs(claims, jumps, t), on=["facility_code", "home_division"], how="left").with_columns(
+        pl.col("hub").fill_null(False) & pl.col("far")
+    )
+    per = jumps.group_by("card_id").agg(
         pl.len().alias("jumps"),
+        (pl.col("far") & pl.col("fast")).any().alias("far_fast"),
+        (pl.col("other_city") & (pl.col("kmh") >= t.travel_impossible_kmh)).fill_null(False).any().alias("impossible"),
+        pl.col("odd_phone").is_not_null().any().alias("odd_phone"),
+        pl.col("impostor_phone").any(),
+        pl.col("hub").any(),
         pl.col("other_city").any(),
+        pl.col("odd_phone").drop_nulls().unique().sort().alias("odd_phones"),
+        pl.col("km").max().alias("max_km"),
+        pl.col("kmh").max().alias("max_kmh"),
         pl.col("minutes").min().alias("min_minutes"),
         pl.col("pid").drop_nulls().unique().sort().alias("pids"),
+        pl.col("facility_code").filter(pl.col("hub")).unique().sort().alias("hubs"),
         pl.concat_list("facility_code", "prev_fac")
         .list.explode(keep_nulls=False, empty_as_null=False)
         .unique()
@@ -77,31 +196,37 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
         pl.concat_list("claim_id", "prev_claim").list.explode(keep_nulls=False, empty_as_null=False).alias("claim_ids"),
         pl.col("total_amount").sum().round(2).alias("amount"),
     )
-    leads = leads.filter((pl.col("odd_phones").list.len() > 0) | pl.col("other_city"))
-    out = leads.with_columns(
-        (
-            (pl.col("jumps") / 4).clip(0, 1) * 0.5
-            + pl.col("other_city").cast(pl.Float64) * 0.3
-            + (pl.col("odd_phones").list.len() > 0).cast(pl.Float64) * 0.2
-        ).alias("strength"),
+    per = per.with_columns((pl.col("jumps") >= t.travel_min_jumps).alias("repeated"))
+    per = per.with_columns(pl.sum_horizontal([pl.col(c).cast(pl.Int32) for c in CUES]).alias("cues"))
+    leads = per.filter(pl.col("cues") >= t.travel_min_cues)
+    cue_list = pl.concat_str(
+        [pl.when(pl.col(c)).then(pl.lit(c)) for c in CUES], separator=", ", ignore_nulls=True
+    ).alias("cue_names")
+    out = leads.with_columns(cue_list).with_columns(
+        (pl.col("cues") / len(CUES) * 1.4).clip(0, 1).alias("strength"),
         pl.format(
-            "医保卡 {} 有 {} 次在 {} 小时内于不同地区结算（最短间隔 {} 分钟）",
+            "医保卡 {} 有 {} 次在 {} 小时内于不同区县结算（最远 {} 公里，最快 {} 公里/小时；线索：{}）",
             pl.col("card_id"),
             pl.col("jumps"),
             pl.lit(t.travel_max_hours),
-            pl.col("min_minutes"),
+            pl.col("max_km").cast(pl.String).fill_null("?"),
+            pl.col("max_kmh").cast(pl.String).fill_null("?"),
+            pl.col("cue_names"),
         ).alias("evidence_zh"),
         pl.format(
-            "card {} settled in different regions {} times within {} h (shortest gap {} min)",
+            "card {} settled in different counties {} times within {} h (up to {} km, {} km/h; cues: {})",
             pl.col("card_id"),
             pl.col("jumps"),
             pl.lit(t.travel_max_hours),
-            pl.col("min_minutes"),
+            pl.col("max_km").cast(pl.String).fill_null("?"),
+            pl.col("max_kmh").cast(pl.String).fill_null("?"),
+            pl.col("cue_names"),
         ).alias("evidence_en"),
-        numbers_json("jumps", "other_city", "min_minutes", "amount").alias("numbers"),
+        numbers_json("jumps", "cues", *CUES, "max_km", "max_kmh", "min_minutes", "amount").alias("numbers"),
         pl.concat_list(
             pl.concat_list(member("Card", "card_id", "travelling_card")),
             member_list("Patient", "pids", "card_holder"),
+            member_list("Facility", "hubs", "hub_clinic"),  # before "facility": the first role of a key is kept
             member_list("Facility", "facilities", "facility"),
             member_list("Phone", "odd_phones", "impostor_phone"),
         ).alias("members"),
