@@ -214,7 +214,7 @@ def main() -> None:
         print(f"generated {args.claims:,} claims in {time.perf_counter() - t:.1f} s → {work}")
     data_dir = work / "data"
     load = LoadSettings(chunk_rows=args.chunk_rows) if args.chunk_rows else LoadSettings()
-    settings = Settings(graph="embedded", data_dir=data_dir, graph_name="bench_load", load=load)
+    settings = Settings(graph="embedded", data_dir=data_dir, graph_name="bench_load", load=load, demo=True)
     embedded_server(settings).stop()  # a fresh store: never wait for an old graph to be read back
     for old in ("falkordb", "staging", "loads"):
         shutil.rmtree(data_dir / old, ignore_errors=True)

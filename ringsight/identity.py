@@ -66,6 +66,27 @@ def keyed_hash(value: str, key: str) -> str:
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+# Kinds of personal value the graph holds only as pseudonyms (the identity vault holds the clear value).
+PSEUDONYM_PREFIX: dict[str, str] = {"patient": "", "card": "card:", "phone": "phone:", "address": "address:"}
+"""What is hashed before the value, per kind. Patients keep the bare ID (``Patient.pid`` predates the
+others); the prefixes keep a card number and a phone with the same digits from getting the same pseudonym."""
+
+
+def pseudonym(kind: str, value: str, key: str) -> str:
+    """The graph key of a personal value of ``kind`` (patient, card, phone, address) — an HMAC under ``key``.
+
+    ``value`` must already be in the loader's normalised form (upper-case ID,
+    digits-only phone, address matching key), so every spelling meets.
+    """
+    return keyed_hash(PSEUDONYM_PREFIX[kind] + value, key)
+
+
+def short_pseudonym(kind: str, value: str) -> str:
+    """How a pseudonym is shown to people not cleared for personal data: a kind letter and 8 hex characters."""
+    letter = {"patient": "P", "card": "C", "phone": "T", "address": "A"}.get(kind, "X")
+    return f"{letter}#{value[:8]}"
+
+
 def mask_id(value: str | None) -> str | None:
     """110105199001011234 -> 110105********123X-style: keep region and last four."""
     if not value:

@@ -30,6 +30,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,7 @@ import polars as pl
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from ringsight.appdb.vault import store_identities
 from ringsight.config import Settings
 from ringsight.graph.store import GraphStore
 from ringsight.loaders import entities as ent
@@ -61,7 +63,14 @@ from ringsight.loaders.classify import (
     trace_pairs,
 )
 from ringsight.loaders.journal import Journal, load_lock, write_parquet_atomic
-from ringsight.loaders.normalise import HASH_VERSION, claims_table, clean_frame, content_hashes, items_table
+from ringsight.loaders.normalise import (
+    HASH_VERSION,
+    claims_table,
+    clean_frame,
+    content_hashes,
+    items_table,
+    pseudonymise,
+)
 from ringsight.loaders.profiles import HeaderMapping, Profile, load_profile, map_headers, require_columns
 from ringsight.loaders.readers import LINE, Source, iter_chunks, open_source
 from ringsight.loaders.report import FileReport, LoadReport
@@ -172,10 +181,11 @@ class _Load:
         self.show = progress
         self.console = console
         self.timings: dict[str, float] = {}
+        self._vault_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="identity-vault")
 
     # -- the whole run ---------------------------------------------------------------
     def execute(self, t0: float, mode: str, rejects_dir: Path | None, report_path: Path | None) -> LoadReport:
-        with load_lock(self.staging), self._progress() as bar:
+        with load_lock(self.staging), self._progress() as bar, self._vault_writer:
             self.bar = bar
             journal, abandoned = Journal.open(self.staging, self._fingerprint())
             self.journal = journal
@@ -232,7 +242,7 @@ class _Load:
         parts = [f"{i.kind}:{i.source.fingerprint()}" for i in self.inputs]
         if self.profile.source is not None:
             parts.append(hashlib.sha1(Path(self.profile.source).read_bytes()).hexdigest())
-        parts.append(self.settings.id_hash_key)
+        parts.append(self.settings.pseudonym_key())
         return hashlib.sha1("\n".join(parts).encode()).hexdigest()
 
     def _choose_mode(self, mode: str) -> None:
@@ -318,7 +328,11 @@ class _Load:
         good = checked.filter(pl.col(val.REASON).is_null())
         if bad.height:
             write_parquet_atomic(self._rejects(inp, chunk, bad), self.journal.subdir("rejects") / f"{key}.parquet")
-        table = claims_table(good, id_hash_key=self.settings.id_hash_key, load_id=self.journal.load_id)
+        secret = self.settings.pseudonym_key()
+        table, identities = pseudonymise(claims_table(good, id_hash_key=secret, load_id=self.journal.load_id), secret)
+        # The vault is written while the chunk is staged, and finished before the chunk counts as done:
+        # a killed load re-runs the chunk and writes the same rows again, harmlessly.
+        vault = self._vault_writer.submit(store_identities, self.settings, identities)
         staged = table.with_columns(
             content_hashes(table), good.get_column(LINE), pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW)
         )
@@ -327,6 +341,7 @@ class _Load:
             self._stage_extras(inp, chunk, staged, key)
         index = staged.select("claim_id", "content_hash", pl.lit(seq, dtype=pl.Int64).alias(SEQ), ROW)
         write_buckets(index, "claim_id", self.buckets, self._pending("claim_index"), key)
+        vault.result()
         return {
             "rows": chunk.height,
             "rejected": _counts(bad.get_column(val.REASON)),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from ringsight.algorithms.evidence import entity_ref
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
@@ -86,14 +87,14 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
         ).alias("strength"),
         pl.format(
             "医保卡 {} 有 {} 次在 {} 小时内于不同地区结算（最短间隔 {} 分钟）",
-            pl.col("card_id"),
+            entity_ref("card", "card_id"),
             pl.col("jumps"),
             pl.lit(t.travel_max_hours),
             pl.col("min_minutes"),
         ).alias("evidence_zh"),
         pl.format(
             "card {} settled in different regions {} times within {} h (shortest gap {} min)",
-            pl.col("card_id"),
+            entity_ref("card", "card_id"),
             pl.col("jumps"),
             pl.lit(t.travel_max_hours),
             pl.col("min_minutes"),

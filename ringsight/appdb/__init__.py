@@ -1,0 +1,1 @@
+"""The relational application database (identity vault; accounts, sessions and audit trail)."""
