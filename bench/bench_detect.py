@@ -138,7 +138,11 @@ def main() -> None:
     server.ensure_running()
     try:
         if args.graph and args.truth:
-            settings, truth_path, figures = Settings(data_dir=args.data, graph_name=args.graph, demo=True), args.truth, {}
+            settings, truth_path, figures = (
+                Settings(data_dir=args.data, graph_name=args.graph, demo=True),
+                args.truth,
+                {},
+            )
             with open_store(settings) as store:
                 if not store.count_nodes("Sanction"):
                     write_sanctions(store, json.loads(truth_path.read_text(encoding="utf-8")))

@@ -11,9 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from ringsight.appdb.vault import lookup
 from ringsight.config import Settings
 from ringsight.graph.store import GraphStore
-from ringsight.appdb.vault import lookup
 from ringsight.identity import keyed_hash, pseudonym
 from ringsight.loaders import load_files
 from ringsight.loaders.profiles import MissingColumnError
