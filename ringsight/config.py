@@ -70,6 +70,28 @@ class UiSettings(BaseModel):
     language: str = Field("zh", description="default UI language: zh or en")
     session_minutes: int = Field(480, ge=1, description="idle time before a login expires")
     secret_key: str = Field("change-me-ringsight-session-key", description="signs session cookies")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses/networks of reverse proxies whose X-Forwarded-For/-Proto headers are believed",
+    )
+
+
+class AppDbSettings(BaseModel):
+    """The application database (accounts, sessions, login throttling, audit trail): ringsight.appdb."""
+
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pass@host/db; "
+        "default: a SQLite file per graph in <data_dir>/appdb/",
+    )
+
+
+class AuditSettings(BaseModel):
+    """The audit trail's own signing key (never the UI secret)."""
+
+    key: str | None = Field(
+        None, description="HMAC key for the audit hash chain; default: <data_dir>/appdb/audit.key, created 0600"
+    )
 
 
 class CasesSettings(BaseModel):
@@ -194,6 +216,8 @@ class Settings(BaseSettings):
     load: LoadSettings = LoadSettings()
     ui: UiSettings = UiSettings()
     cases: CasesSettings = CasesSettings()
+    appdb: AppDbSettings = AppDbSettings()
+    audit: AuditSettings = AuditSettings()
     detect: DetectSettings = DetectSettings()
 
     @classmethod

@@ -103,3 +103,45 @@ def any_store(
     yield graph
     graph.clear()
     graph.close()
+
+
+# --- the application database on SQLite and on a real PostgreSQL ----------------------------
+@pytest.fixture(scope="session")
+def pg_server():  # type: ignore[no-untyped-def]
+    """A PostgreSQL 15 cluster for the session (skipped locally, failing under CI, when not installed)."""
+    from pg_harness import PgServer, pg_available
+
+    if not pg_available():
+        message = "PostgreSQL 15 binaries not found (Debian package postgresql; .ci/run installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PgServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def appdb_settings(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Settings]:
+    """This test's settings with the app database on SQLite (a file per graph) or on a fresh PostgreSQL database."""
+    from ringsight.appdb import close_all
+
+    if request.param == "sqlite":
+        yield settings
+        close_all()
+        return
+    server = request.getfixturevalue("pg_server")
+    name = server.new_database()
+    yield settings.model_copy(update={"appdb": settings.appdb.model_copy(update={"url": server.url(name)})})
+    close_all()
+    server.drop_database(name)
+
+
+@pytest.fixture
+def app_store(embedded_server: EmbeddedServer, appdb_settings: Settings) -> Iterator[GraphStore]:
+    """A fresh graph whose application database is :func:`appdb_settings`' (SQLite or PostgreSQL)."""
+    graph = open_store(appdb_settings)
+    graph.ensure_schema()
+    yield graph
+    graph.clear()
+    graph.close()

@@ -1,4 +1,8 @@
-"""Accounts, login rate limiting (across processes) and sessions: expiry, logout, revocation."""
+"""Accounts, login throttling (atomic, across processes) and sessions: expiry, logout, revocation.
+
+The tests taking ``app_store`` run twice: with the application database on
+SQLite and on a real PostgreSQL (tests/pg_harness.py).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,15 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 from test_cases_data import PASSWORD, make_users
 
+from ringsight.appdb import for_store, login_attempts
+from ringsight.appdb import users as users_table
 from ringsight.cases import accounts, audit, sessions
 from ringsight.cases.accounts import AccountError, LoginRateLimited, LoginRefused, authenticate
 from ringsight.cases.roles import AccessDenied
@@ -22,13 +30,27 @@ def _with_cases(settings: Settings, **changes: object) -> Settings:
     return settings.model_copy(update={"cases": settings.cases.model_copy(update=changes)})
 
 
-def test_passwords_are_argon2_hashes_never_returned(store: GraphStore) -> None:
-    make_users(store)
-    props = store.read("MATCH (u:User {username: 'inv'}) RETURN u").scalar().properties
-    assert props["password_hash"].startswith("$argon2id$") and PASSWORD not in props["password_hash"]
-    user = accounts.get_user(store, "INV")  # names are case-insensitive
-    assert user is not None and not hasattr(user, "password_hash")
-    assert [u.username for u in accounts.list_users(store)] == ["adm", "ana", "inv", "inv2", "sup"]
+def test_passwords_are_argon2_hashes_never_returned_nor_in_the_graph(app_store: GraphStore) -> None:
+    store = app_store
+    users = make_users(store)
+    accounts.add_user(store, users["adm"], "zhao.min", "纸飞机 over the river", "analyst", "赵敏")
+    with for_store(store).read() as conn:
+        stored = conn.execute(select(users_table.c.password_hash).where(users_table.c.username == "zhao.min")).scalar()
+    assert stored.startswith("$argon2id$") and "纸飞机" not in stored
+    user = accounts.get_user(store, "ZHAO.MIN")  # names are case-insensitive
+    assert user is not None and user.display_name == "赵敏" and not hasattr(user, "password_hash")
+    assert [u.username for u in accounts.list_users(store)] == ["adm", "ana", "inv", "inv2", "sup", "zhao.min"]
+    assert store.count_nodes("User") == 0  # nothing about accounts in the graph
+
+
+def test_new_passwords_follow_nist_800_63b(store: GraphStore) -> None:
+    adm = make_users(store)["adm"]
+    for weak in ("12345678", "password1", "Qwertyuiop", "iloveyou", "inv3-secret-pass", "3vni"[::-1] + "abcdefgh"):
+        with pytest.raises(AccountError, match=r"commonly used|user name|too short"):
+            accounts.add_user(store, adm, "inv3", weak, "investigator")
+    with pytest.raises(AccountError, match="user name"):
+        accounts.set_password(store, adm, "inv2", "my name is inv2!")
+    assert accounts.add_user(store, adm, "inv3", "黄河远上白云间 2026", "investigator").username == "inv3"
 
 
 def test_login_success_failure_and_disabled(store: GraphStore, settings: Settings) -> None:
@@ -46,6 +68,19 @@ def test_login_success_failure_and_disabled(store: GraphStore, settings: Setting
     assert actions[:4] == ["user.disable", "user.login_failed", "user.login_failed", "user.login"]
 
 
+@pytest.mark.parametrize("name", ["x" * 151, "inv\n", "in\x00v", "inv\u202e", "a" * 20_000_000])
+def test_unstorable_user_names_are_refused_before_anything_is_stored(
+    store: GraphStore, settings: Settings, name: str
+) -> None:
+    make_users(store)
+    before = len(audit.list_entries(store))
+    with pytest.raises(LoginRefused, match="Wrong user name or password"):
+        authenticate(store, name, PASSWORD, "10.0.0.1", settings=settings)
+    assert len(audit.list_entries(store)) == before
+    with for_store(store).read() as conn:
+        assert conn.execute(select(func.count()).select_from(login_attempts)).scalar() == 0
+
+
 def test_user_management_rules(store: GraphStore) -> None:
     users = make_users(store)
     with pytest.raises(AccessDenied):
@@ -54,6 +89,8 @@ def test_user_management_rules(store: GraphStore) -> None:
         accounts.add_user(store, users["adm"], "inv", PASSWORD, "analyst")
     with pytest.raises(AccountError, match="too short"):
         accounts.add_user(store, users["adm"], "newbie", "short", "analyst")
+    with pytest.raises(AccountError, match="not a valid user name"):
+        accounts.add_user(store, users["adm"], "x" * 65, PASSWORD, "analyst")
     with pytest.raises(AccountError, match="not a valid user name"):
         accounts.add_user(store, users["adm"], "bad name!", PASSWORD, "analyst")
     with pytest.raises(Exception, match="not a RingSight role"):
@@ -65,7 +102,8 @@ def test_user_management_rules(store: GraphStore) -> None:
     assert authenticate(store, "inv2", "another long password", "10.0.0.2").username == "inv2"
 
 
-def test_rate_limit_refuses_the_attempt_after_the_limit(store: GraphStore, settings: Settings) -> None:
+def test_rate_limit_refuses_the_attempt_after_the_limit(app_store: GraphStore, settings: Settings) -> None:
+    store = app_store
     make_users(store)
     limit = settings.cases.login_max_failures_user
     for _ in range(limit):
@@ -78,6 +116,34 @@ def test_rate_limit_refuses_the_attempt_after_the_limit(store: GraphStore, setti
     assert 0 < exc.value.retry_after <= settings.cases.login_window_seconds
     # other users are not locked out by it
     assert authenticate(store, "inv", PASSWORD, "10.0.0.4", settings=settings).username == "inv"
+    # nor is "sup" from another address: a stranger's wrong guesses cannot lock anyone out
+    assert authenticate(store, "sup", PASSWORD, "10.0.0.5", settings=settings).username == "sup"
+
+
+def test_thirty_parallel_guesses_check_at_most_the_limit(app_store: GraphStore, settings: Settings) -> None:
+    store = app_store
+    make_users(store)
+    limit = settings.cases.login_max_failures_user
+    checked: list[str] = []
+    refused: list[str] = []
+    start = threading.Barrier(30)
+
+    def guess(i: int) -> None:
+        start.wait()
+        try:
+            authenticate(store, "sup", f"guess number {i}", "198.51.100.7", settings=settings)
+        except LoginRateLimited:
+            refused.append("limited")
+        except LoginRefused:
+            checked.append("checked")
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(checked) <= limit and len(checked) + len(refused) == 30
+    assert len(audit.list_entries(store, action="user.login_failed")) == len(checked)
 
 
 def test_rate_limit_per_address_across_user_names(store: GraphStore, settings: Settings) -> None:
@@ -92,6 +158,7 @@ def test_rate_limit_per_address_across_user_names(store: GraphStore, settings: S
 
 
 def test_rate_limit_holds_across_processes(store: GraphStore, settings: Settings, data_dir: Path) -> None:
+    """The throttle is in the app database: guesses made by another process count here too."""
     make_users(store)
     limit = settings.cases.login_max_failures_user
     script = textwrap.dedent(
@@ -109,10 +176,12 @@ def test_rate_limit_holds_across_processes(store: GraphStore, settings: Settings
     env = {**os.environ, "RINGSIGHT_DATA_DIR": str(data_dir), "RINGSIGHT_GRAPH_NAME": settings.graph_name}
     subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120)
     with pytest.raises(LoginRateLimited):
-        authenticate(store, "ana", PASSWORD, "10.1.1.1", settings=settings)
+        authenticate(store, "ana", PASSWORD, "10.9.9.9", settings=settings)
+    assert authenticate(store, "ana", PASSWORD, "10.1.1.1", settings=settings).username == "ana"
 
 
-def test_sessions_verify_expire_and_logout(store: GraphStore, settings: Settings) -> None:
+def test_sessions_verify_expire_and_logout(app_store: GraphStore, settings: Settings) -> None:
+    store = app_store
     make_users(store)
     user = authenticate(store, "inv", PASSWORD, "10.0.0.1", settings=settings)
     session = sessions.issue(store, user, settings=settings)
@@ -138,6 +207,10 @@ def test_sessions_verify_expire_and_logout(store: GraphStore, settings: Settings
         sessions.authorize(store, other.token, "audit.view", settings=settings)
     with pytest.raises(sessions.SessionError):
         sessions.authorize(store, session.token, settings=settings)
+    with pytest.raises(sessions.SessionError):  # a refresh never brings back an ended session
+        sessions.refresh(store, session, settings=settings)
+    with pytest.raises(sessions.SessionError):
+        sessions.verify(store, session.token, settings=settings)
 
 
 def test_sessions_end_on_password_reset_and_disable_and_follow_role_changes(
@@ -158,4 +231,7 @@ def test_sessions_end_on_password_reset_and_disable_and_follow_role_changes(
     s3 = sessions.issue(store, users["sup"], settings=settings)
     with pytest.raises(sessions.SessionError, match="not valid"):
         sessions.verify(store, s3.token, settings=other_key)
-    assert sessions.secret_is_default(settings)
+    assert sessions.secret_is_default(settings) and sessions.secret_is_weak(settings)
+    assert sessions.secret_is_weak(other_key)  # short
+    strong = settings.model_copy(update={"ui": settings.ui.model_copy(update={"secret_key": "k" * 40})})
+    assert not sessions.secret_is_weak(strong)

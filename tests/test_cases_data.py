@@ -256,10 +256,14 @@ USER_ROLES = {"inv": "investigator", "inv2": "investigator", "ana": "analyst", "
 def make_users(store: GraphStore) -> dict[str, User]:
     """One account per role (and a second investigator), all with PASSWORD.
 
-    Written straight to the graph with one argon2 hash computed once per test
-    session (hashing is deliberately slow); ``accounts.add_user`` itself is
-    tested in test_cases_accounts.py.
+    Written straight to the store's application database with one argon2 hash
+    computed once per test session (hashing is deliberately slow);
+    ``accounts.add_user`` itself is tested in test_cases_accounts.py.
     """
+    from sqlalchemy import insert
+
+    from ringsight.appdb import for_store, users
+
     now = int(time.time())
     rows = [
         {
@@ -270,11 +274,11 @@ def make_users(store: GraphStore) -> dict[str, User]:
             "active": True,
             "created_ts": now,
             "updated_ts": now,
-            "session_ids": [],
         }
         for n, r in USER_ROLES.items()
     ]
-    store.write("UNWIND $rows AS row CREATE (u:User) SET u = row", {"rows": rows})
+    with for_store(store).begin() as conn:
+        conn.execute(insert(users), rows)
     return {
         n: User(username=n, role=r, display_name=n.upper(), active=True, created_ts=now) for n, r in USER_ROLES.items()
     }

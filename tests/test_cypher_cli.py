@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from ringsight.cases import audit
 from ringsight.cli import app
 from ringsight.config import Settings, get_settings
 from ringsight.cypher.output import cell_text, plain, to_frame, to_json
@@ -92,7 +93,8 @@ def test_query_run_errors(cli_graph: GraphStore) -> None:
     args = ["query", "run", "tag_facility", "-p", "facility=P1", "-p", "tag=重点监控"]
     allowed = runner.invoke(app, [*args, "--allow-write", "--user", "u1"])
     assert allowed.exit_code == 0, allowed.output
-    assert cli_graph.count_nodes("Annotation") == 1 and cli_graph.count_nodes("AuditEntry") == 1
+    assert cli_graph.count_nodes("Annotation") == 1 and cli_graph.count_nodes("AuditEntry") == 0
+    assert [e["user"] for e in audit.list_entries(cli_graph, action="query.write")] == ["u1"]
     parquet = runner.invoke(app, ["query", "run", "cards_shared_by_persons", "-f", "parquet"])
     assert "--out" in (getattr(parquet.exception, "hint", "") or "")
     unknown = runner.invoke(app, ["query", "run", "cards_shared_by_persons", "-f", "xml"])

@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from ringsight.appdb import for_store
 from ringsight.appdb.vault import lookup
 from ringsight.config import Settings
 from ringsight.graph.store import GraphStore
@@ -67,7 +68,7 @@ def test_every_shape_builds_the_same_graph(
     assert row[:5] == ["inpatient", 1709604000, 1709341200, 3500.0, 2]
     assert row[5:] == [None, "F", None], "names and IDs are in the identity vault, not in the graph"
     pid = store.read("MATCH (:Claim {claim_id: 'S0003'})-[:BY_PATIENT]->(p:Patient) RETURN p.pid").scalar()
-    clear = lookup(settings, [("patient.name", pid), ("patient.resident_id", pid)])
+    clear = lookup(for_store(store, settings), [("patient.name", pid), ("patient.resident_id", pid)])
     assert clear[("patient.name", pid)] == "李四"
     assert clear[("patient.resident_id", pid)][:17] == "110108199001010020"[:17]
 
@@ -90,7 +91,7 @@ def test_graph_properties_follow_the_contract(store: GraphStore, settings: Setti
     address = store.read("MATCH (:Patient {pid: $pid})-[:LIVES_AT]->(a:Address) RETURN a", {"pid": pid}).scalar()
     assert address.properties == {"key": pseudonym("address", "朝阳区XX路1号院2栋3单元401", key), "district": "朝阳区"}
     clear = lookup(
-        settings,
+        for_store(store, settings),
         [
             ("patient.name", pid),
             ("patient.birth_date", pid),

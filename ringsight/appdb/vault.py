@@ -16,70 +16,23 @@ reveal. Nothing else should import it.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
-from functools import lru_cache
-from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Column, Engine, MetaData, String, Table, Text, create_engine, event, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.dialects import postgresql
 
-from ringsight.config import Settings
-
-metadata = MetaData()
-
-identity_vault = Table(
-    "identity_vault",
-    metadata,
-    Column("kind", String(16), primary_key=True, comment="patient | card | phone | address"),
-    Column("pseudonym", String(64), primary_key=True, comment="the keyed hash the graph holds"),
-    Column("value", Text, nullable=False, comment="clear value; for a patient a JSON object of its fields"),
-    sqlite_with_rowid=False,
-)
+from ringsight.appdb.engine import AppDb
+from ringsight.appdb.tables import identity_vault
 
 PATIENT_FIELDS = ("resident_id", "id_type", "person_no", "name", "birth_date")
 """Fields of a patient's vault value; each is revealed on its own (kind ``patient.<field>``)."""
 
 _BATCH = 50_000
+_SQLITE_INSERT = "INSERT OR IGNORE INTO identity_vault (kind, pseudonym, value) VALUES (?, ?, ?)"
 
 
-def database_url(settings: Settings) -> str:
-    """The application database: ``app_db_url`` when set, else SQLite in the data directory."""
-    url = getattr(settings, "app_db_url", None) or os.environ.get("RINGSIGHT_APP_DB_URL")
-    if url:
-        return str(url)
-    return f"sqlite:///{Path(settings.data_dir) / 'ringsight-app.sqlite3'}"
-
-
-@lru_cache(maxsize=8)
-def _engine_for(url: str) -> Engine:
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not path.exists():
-            path.touch(mode=0o600)  # personal data: readable by the service account only
-    engine = create_engine(url, future=True)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    metadata.create_all(engine)
-    return engine
-
-
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA cache_size=-65536")  # 64 MB: the loader inserts millions of keys
-    cursor.close()
-
-
-def engine(settings: Settings) -> Engine:
-    """The vault's engine (created once per URL; the table is created when missing)."""
-    return _engine_for(database_url(settings))
-
-
-def store_identities(settings: Settings, rows: pl.DataFrame) -> int:
+def store_identities(db: AppDb, rows: pl.DataFrame) -> int:
     """Insert the (kind, pseudonym, value) rows that are not in the vault yet; return how many were offered.
 
     Idempotent: a pseudonym already present keeps its first value, so
@@ -88,23 +41,19 @@ def store_identities(settings: Settings, rows: pl.DataFrame) -> int:
     if rows.height == 0:
         return 0
     rows = rows.sort("kind", "pseudonym")  # in key order: B-tree inserts stay local (several times faster)
-    eng = engine(settings)
-    with eng.begin() as conn:
-        for batch in rows.iter_slices(_BATCH):
-            if eng.dialect.name == "sqlite":  # the hot path of a load: tuples straight to the driver
+    with db.begin() as conn:
+        if db.dialect == "sqlite":  # the hot path of a load: tuples straight to the driver
+            conn.exec_driver_sql("PRAGMA cache_size=-65536")  # 64 MB for this connection's inserts
+            for batch in rows.iter_slices(_BATCH):
                 conn.exec_driver_sql(_SQLITE_INSERT, batch.rows())
-            else:
-                statement = postgresql.insert(identity_vault).on_conflict_do_nothing(
-                    index_elements=["kind", "pseudonym"]
-                )
+        else:
+            statement = postgresql.insert(identity_vault).on_conflict_do_nothing(index_elements=["kind", "pseudonym"])
+            for batch in rows.iter_slices(_BATCH):
                 conn.execute(statement, batch.to_dicts())
     return rows.height
 
 
-_SQLITE_INSERT = "INSERT OR IGNORE INTO identity_vault (kind, pseudonym, value) VALUES (?, ?, ?)"
-
-
-def lookup(settings: Settings, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+def lookup(db: AppDb, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """Clear values of (kind, pseudonym) pairs — kinds card, phone, address or ``patient.<field>``.
 
     Unchecked and unaudited: call it through ``ringsight.cases.identities``.
@@ -118,7 +67,7 @@ def lookup(settings: Settings, refs: Iterable[tuple[str, str]]) -> dict[tuple[st
         return {}
     out: dict[tuple[str, str], str] = {}
     keys = list(wanted)
-    with engine(settings).connect() as conn:
+    with db.read() as conn:
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
             query = select(identity_vault).where(tuple_(identity_vault.c.kind, identity_vault.c.pseudonym).in_(part))

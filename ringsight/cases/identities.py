@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from ringsight.appdb import vault
+from ringsight.appdb import for_store, vault
 from ringsight.cases import audit
 from ringsight.cases.roles import Permission, Principal, may_unmask, require
 from ringsight.config import Settings
@@ -94,12 +94,13 @@ def reveal_many(
         return {}
     audit.record(
         store,
+        settings=settings,
         user=principal.username,
         action="unmask",
         target=_target(wanted),
         after={"purpose": purpose, "count": len(wanted), "refs": [f"{k}:{p}" for k, p in wanted[:1000]]},
     )
-    return vault.lookup(settings, wanted)
+    return vault.lookup(for_store(store, settings), wanted)
 
 
 def _target(refs: list[tuple[str, str]]) -> str:

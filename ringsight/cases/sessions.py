@@ -3,10 +3,12 @@
 A token is ``itsdangerous``-signed (HMAC with ``ui.secret_key``) and carries
 the user name and a random session id; its signature carries the time it was
 issued. :func:`verify` refuses a token that is forged, older than
-``ui.session_minutes``, or whose session id is no longer listed on the user's
-node — which is how logout, a password reset and disabling an account end
-sessions in every process at once. The role is read from the graph on each
-verification, so a role change applies to the next request.
+``ui.session_minutes``, or whose session id has no row in the application
+database's ``sessions`` table — which is how logout, a password reset and
+disabling an account end sessions in every process at once. The session ids
+live in the application database, never in the graph, so no query can read
+one. The role is read on each verification, so a role change applies to the
+next request.
 
 Use in a Flask/Dash app::
 
@@ -27,30 +29,23 @@ import time
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, insert, select, update
 
+from ringsight.appdb import for_store, users
+from ringsight.appdb import sessions as sessions_table
 from ringsight.cases import audit
 from ringsight.cases.accounts import User
 from ringsight.cases.roles import Permission, require
 from ringsight.config import Settings, get_settings
 from ringsight.errors import RingSightError
-from ringsight.graph.model import USER
 from ringsight.graph.store import GraphStore
 
 SESSION_COOKIE = "ringsight_session"
 DEFAULT_SECRET = "change-me-ringsight-session-key"
 _SALT = "ringsight.session.v1"
 
-_ADD_SESSION = f"""
-MATCH (u:{USER.label} {{username: $u}})
-SET u.session_ids = [s IN coalesce(u.session_ids, [])
-                     WHERE toInteger(split(s, ':')[1]) > $cutoff AND NOT s STARTS WITH $prefix] + [$entry]
-RETURN u
-"""
-_DROP_SESSION = f"""
-MATCH (u:{USER.label} {{username: $u}})
-SET u.session_ids = [s IN coalesce(u.session_ids, []) WHERE NOT s STARTS WITH $prefix]
-RETURN u
-"""
+#: Secrets at most this long, or equal to the default, are weak: anyone may guess or know them.
+MIN_SECRET_LENGTH = 32
 
 
 class SessionError(RingSightError):
@@ -93,14 +88,31 @@ def secret_is_default(settings: Settings | None = None) -> bool:
     return _settings(settings).ui.secret_key == DEFAULT_SECRET
 
 
+def secret_is_weak(settings: Settings | None = None) -> bool:
+    """True when ``ui.secret_key`` is empty, shorter than 32 characters, or the shipped default."""
+    key = _settings(settings).ui.secret_key or ""
+    return key == DEFAULT_SECRET or len(key.strip()) < MIN_SECRET_LENGTH
+
+
 def issue(store: GraphStore, user: User, *, settings: Settings | None = None, sid: str | None = None) -> Session:
-    """Start a session for an authenticated user and return it with its token."""
+    """Start (or, with ``sid``, renew) a session for an authenticated user and return it with its token."""
     settings = _settings(settings)
     now = int(time.time())
-    sid = sid or secrets.token_urlsafe(16)
     life = lifetime_seconds(settings)
-    params = {"u": user.username, "cutoff": now - life, "prefix": f"{sid}:", "entry": f"{sid}:{now}"}
-    store.write(_ADD_SESSION, params)
+    t = sessions_table.c
+    with for_store(store, settings).begin() as conn:
+        conn.execute(delete(sessions_table).where(t.username == user.username, t.issued_ts < now - life))
+        if sid is None:
+            sid = secrets.token_urlsafe(16)
+            conn.execute(
+                insert(sessions_table).values(sid=sid, username=user.username, created_ts=now, issued_ts=now)
+            )
+        else:  # renewing: never bring back a session that was ended meanwhile
+            renewed = conn.execute(
+                update(sessions_table).where(t.sid == sid, t.username == user.username).values(issued_ts=now)
+            ).rowcount
+            if not renewed:
+                raise SessionError("This session has ended.", "Log in again.")
     token = _serializer(settings).dumps({"u": user.username, "s": sid})
     return Session(token=token, sid=sid, user=user, issued_ts=now, expires_ts=now + life)
 
@@ -108,7 +120,7 @@ def issue(store: GraphStore, user: User, *, settings: Settings | None = None, si
 def verify(
     store: GraphStore, token: str | None, *, settings: Settings | None = None, now: float | None = None
 ) -> Session:
-    """The session a token stands for, with the user as the graph has them now; else :class:`SessionError`.
+    """The session a token stands for, with the user as the database has them now; else :class:`SessionError`.
 
     ``now`` (epoch seconds) is for checking expiry at another moment; it defaults to the present.
     """
@@ -121,15 +133,21 @@ def verify(
         data, signed_at = _serializer(settings).loads(token, return_timestamp=True)
     except BadSignature as exc:
         raise SessionError("The session token is not valid.", "Log in again.") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("u"), str) or not isinstance(data.get("s"), str):
+        raise SessionError("The session token is not valid.", "Log in again.")
     issued = int(signed_at.timestamp())
     if now > issued + life:
         raise SessionError("Your session has expired.", "Log in again.")
-    node = store.read(f"MATCH (u:{USER.label} {{username: $u}}) RETURN u", {"u": data.get("u")}).scalar()
-    if node is None:
+    with for_store(store, settings).read() as conn:
+        props = conn.execute(select(users).where(users.c.username == data["u"])).mappings().first()
+        live = conn.execute(
+            select(sessions_table.c.sid).where(
+                sessions_table.c.sid == data["s"], sessions_table.c.username == data["u"]
+            )
+        ).first()
+    if props is None:
         raise SessionError("The account of this session no longer exists.", "Log in again.")
-    props = dict(node.properties)
-    prefix = f"{data.get('s')}:"
-    if not props.get("active") or not any(str(s).startswith(prefix) for s in props.get("session_ids") or []):
+    if not props["active"] or live is None:
         raise SessionError(
             "This session has ended (logged out, password changed or account disabled).", "Log in again."
         )
@@ -159,9 +177,11 @@ def refresh(store: GraphStore, session: Session, *, settings: Settings | None = 
     return issue(store, session.user, settings=settings, sid=session.sid)
 
 
-def revoke(store: GraphStore, username: str, sid: str) -> None:
+def revoke(store: GraphStore, username: str, sid: str, *, settings: Settings | None = None) -> None:
     """End one session of a user (any token carrying that session id stops verifying)."""
-    store.write(_DROP_SESSION, {"u": username, "prefix": f"{sid}:"})
+    t = sessions_table.c
+    with for_store(store, settings).begin() as conn:
+        conn.execute(delete(sessions_table).where(t.sid == sid, t.username == username))
 
 
 def logout(store: GraphStore, session: Session) -> None:

@@ -10,8 +10,9 @@ from entering the state); a case past it is *overdue*.
 change is applied by one Cypher statement that takes the node's write lock
 (``SET c._lock = true`` — Neo4j's documented way to lock before reading; on
 FalkorDB every write query runs alone), compares ``version``, applies the
-change *and creates its audit entry* only when they match, and reports
-whether it did. Two people editing the same version: one wins, the other gets
+change only when they match, and reports whether it did; the audit entry
+(in the application database, :mod:`ringsight.cases.audit`) is appended right
+after the change commits. Two people editing the same version: one wins, the other gets
 :class:`CaseConflict` naming who changed the case and when — nothing is lost
 silently. Additive changes (evidence, coverage) re-read and retry instead.
 
@@ -34,7 +35,7 @@ from ringsight.cases import audit
 from ringsight.cases.roles import Permission, Principal, can, require
 from ringsight.config import Settings, get_settings
 from ringsight.errors import RingSightError
-from ringsight.graph.model import AUDIT, CASE, NODE_TYPE_BY_LABEL, REL_TYPE_BY_NAME, USER
+from ringsight.graph.model import CASE, NODE_TYPE_BY_LABEL, REL_TYPE_BY_NAME
 from ringsight.graph.store import GraphStore
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -88,17 +89,7 @@ SET c._lock = true
 WITH c, c.version = $expected AS ok
 SET c += CASE WHEN ok THEN $changes ELSE {{}} END
 SET c._lock = null
-FOREACH (x IN CASE WHEN ok THEN [1] ELSE [] END | CREATE (a:{AUDIT.label}) SET a = $audit)
 RETURN ok, c.version AS version
-"""
-_SYNC_ASSIGNEE = f"""
-MATCH (c:{CASE.label} {{case_id: $case_id}})
-OPTIONAL MATCH (c)-[r:ASSIGNED_TO]->(:{USER.label})
-DELETE r
-WITH DISTINCT c
-OPTIONAL MATCH (u:{USER.label} {{username: c.assignee}})
-FOREACH (x IN CASE WHEN u IS NULL THEN [] ELSE [1] END | MERGE (c)-[:ASSIGNED_TO]->(u))
-RETURN c.assignee
 """
 
 
@@ -310,7 +301,12 @@ def _commit(
     event: dict[str, Any],
     action: str,
 ) -> Case:
-    """Apply ``changes`` if the case is still at ``expected_version``; the audit entry commits with it."""
+    """Apply ``changes`` if the case is still at ``expected_version``, then append the audit entry.
+
+    The case's own ``history`` is written in the same statement as the change;
+    the audit entry goes to the application database once the change has
+    committed (a change refused as stale is not audited).
+    """
     if case.version != expected_version:
         raise _conflict(store, case.case_id, expected_version)
     now = event["ts"]
@@ -327,16 +323,12 @@ def _commit(
     before["version"] = case.version
     after = {k: v for k, v in changes.items()}
     after["version"] = expected_version + 1
-    entry = audit.entry(user=user.username, action=action, target=f"Case:{case.case_id}", before=before, after=after)
-    row = store.write(
-        _CAS, {"case_id": case.case_id, "expected": expected_version, "changes": full, "audit": entry}
-    ).records()
+    row = store.write(_CAS, {"case_id": case.case_id, "expected": expected_version, "changes": full}).records()
     if not row:
         raise CaseNotFound(f"There is no case {case.case_id}.", "It may have been removed; reload the list.")
     if not row[0]["ok"]:
         raise _conflict(store, case.case_id, expected_version)
-    if "assignee" in changes:
-        store.write(_SYNC_ASSIGNEE, {"case_id": case.case_id})
+    audit.record(store, user=user.username, action=action, target=f"Case:{case.case_id}", before=before, after=after)
     return get_case(store, case.case_id)
 
 
@@ -355,12 +347,11 @@ def _retrying(store: GraphStore, user: Principal, case_id: str, build, action: s
 
 
 def _check_assignee(store: GraphStore, username: str) -> str:
-    node = store.read(f"MATCH (u:{USER.label} {{username: $u}}) RETURN u", {"u": username}).scalar()
-    if node is None:
-        raise CaseError(f"There is no user '{username}' to assign.", "List the users with `ringsight users list`.")
-    from ringsight.cases.accounts import User
+    from ringsight.cases.accounts import get_user
 
-    assignee = User.from_props(node.properties)
+    assignee = get_user(store, username)
+    if assignee is None:
+        raise CaseError(f"There is no user '{username}' to assign.", "List the users with `ringsight users list`.")
     if not can(assignee, Permission.CASE_EDIT):
         raise CaseError(
             f"'{username}' ({assignee.role}{'' if assignee.active else ', disabled'}) cannot work on cases.",
@@ -435,7 +426,6 @@ def create_case(
     if missing:
         store.write(f"MATCH (c:{CASE.label} {{case_id: $id}}) DETACH DELETE c", {"id": case_id})
         raise CaseError(f"Cannot open the case: {', '.join(missing)} not in the graph.", "Check the ids and try again.")
-    store.write(_SYNC_ASSIGNEE, {"case_id": case_id})
     audit.record(
         store, user=user.username, action="case.create", target=f"Case:{case_id}", after=props | {"history": None}
     )

@@ -24,8 +24,18 @@ def embedded_server(settings: Settings | None = None):  # type: ignore[no-untype
 
 
 def open_store(settings: Settings | None = None, *, graph_name: str | None = None) -> GraphStore:
-    """Open the store the ``graph`` setting names, starting the embedded server if needed."""
+    """Open the store the ``graph`` setting names, starting the embedded server if needed.
+
+    The store remembers its settings (``store.settings``) so the application
+    database that goes with the graph (``ringsight.appdb.for_store``) can be found from it.
+    """
     settings = settings or get_settings()
+    store = _open(settings, graph_name)
+    store.settings = settings.model_copy(update={"graph_name": graph_name or settings.graph_name})  # type: ignore[attr-defined]
+    return store
+
+
+def _open(settings: Settings, graph_name: str | None) -> GraphStore:
     url = settings.graph.strip()
     name = graph_name or settings.graph_name
     if url in ("", "embedded"):

@@ -66,8 +66,6 @@ RUN = NodeType("Run", "run_id", ("started_ts",), "one detection run with its par
 CLUSTER = NodeType("Cluster", "cluster_id", ("score", "status"), "a suspect ring found by detection")
 CASE = NodeType("Case", "case_id", ("state",), "an investigation case covering clusters and entities")
 ANNOTATION = NodeType("Annotation", "annotation_id", (), "a note or tag on an entity, relationship or cluster")
-USER = NodeType("User", "username", (), "a RingSight account")
-AUDIT = NodeType("AuditEntry", "audit_id", ("ts",), "one append-only audit record")
 SANCTION = NodeType("Sanction", "sanction_id", (), "a rectification or sanction on a facility or person")
 
 NODE_TYPES: tuple[NodeType, ...] = (
@@ -85,8 +83,6 @@ NODE_TYPES: tuple[NodeType, ...] = (
     CLUSTER,
     CASE,
     ANNOTATION,
-    USER,
-    AUDIT,
     SANCTION,
 )
 NODE_TYPE_BY_LABEL = {n.label: n for n in NODE_TYPES}
@@ -120,7 +116,6 @@ REL_TYPES: tuple[RelType, ...] = (
     RelType("FOUND", "Run", "Cluster", "the run that produced (or re-found) the cluster"),
     RelType("HAS_MEMBER", "Cluster", ENTITY_LABELS, "an entity in the cluster", ("role", "weight")),
     RelType("COVERS", "Case", ("Cluster", *ENTITY_LABELS), "what a case is about"),
-    RelType("ASSIGNED_TO", "Case", "User", "the investigator handling the case"),
     RelType("ABOUT", "Annotation", ("Cluster", "Case", "Claim", *ENTITY_LABELS), "what a note describes"),
     RelType("SANCTIONED", "Sanction", ("Facility", "Patient", "Doctor"), "who was rectified / sanctioned"),
 )

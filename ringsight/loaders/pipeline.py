@@ -38,6 +38,7 @@ import polars as pl
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from ringsight.appdb import for_store
 from ringsight.appdb.vault import store_identities
 from ringsight.config import Settings
 from ringsight.graph.store import GraphStore
@@ -182,6 +183,7 @@ class _Load:
         self.console = console
         self.timings: dict[str, float] = {}
         self._vault_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="identity-vault")
+        self.appdb = for_store(store, settings)  # the identity vault of this graph
 
     # -- the whole run ---------------------------------------------------------------
     def execute(self, t0: float, mode: str, rejects_dir: Path | None, report_path: Path | None) -> LoadReport:
@@ -332,7 +334,7 @@ class _Load:
         table, identities = pseudonymise(claims_table(good, id_hash_key=secret, load_id=self.journal.load_id), secret)
         # The vault is written while the chunk is staged, and finished before the chunk counts as done:
         # a killed load re-runs the chunk and writes the same rows again, harmlessly.
-        vault = self._vault_writer.submit(store_identities, self.settings, identities)
+        vault = self._vault_writer.submit(store_identities, self.appdb, identities)
         staged = table.with_columns(
             content_hashes(table), good.get_column(LINE), pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW)
         )

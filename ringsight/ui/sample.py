@@ -23,6 +23,7 @@ from typing import Any
 
 import polars as pl
 
+from ringsight.appdb import for_store
 from ringsight.appdb.vault import store_identities
 from ringsight.config import Settings
 from ringsight.graph.store import GraphStore
@@ -516,7 +517,9 @@ def _write_entities(store: GraphStore, b: _Builder, batch_size: int) -> None:
     for label, rows in rows_by_label.items():
         store.write_rows(_WRITE_NODES[label], rows, batch_size=batch_size)
     vault_rows = pl.DataFrame(b.identities, schema=["kind", "pseudonym", "value"], orient="row")
-    store_identities(b.settings, vault_rows.unique(["kind", "pseudonym"], keep="first", maintain_order=True))
+    store_identities(
+        for_store(store, b.settings), vault_rows.unique(["kind", "pseudonym"], keep="first", maintain_order=True)
+    )
     for kind, rows in b.rels.items():
         store.write_rows("UNWIND $rows AS r " + _WRITE_RELS[kind], rows, batch_size=batch_size)
 
