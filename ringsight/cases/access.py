@@ -195,7 +195,9 @@ def reveal(
     if not refs:
         return dict(node.properties)
     purpose = reason or f"reveal {label}"
-    clear = identities.reveal_many(user, refs, purpose, store=store, settings=settings or get_settings())
+    clear = identities.reveal_many(
+        user, refs, purpose, store=store, settings=settings or get_settings(), target=f"{label}:{key}"
+    )
     return {**node.properties, **identities.clear_properties(label, key, clear)}
 
 

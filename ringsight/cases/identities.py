@@ -24,7 +24,9 @@ from ringsight.cases import audit
 from ringsight.cases.roles import Permission, Principal, may_unmask, require
 from ringsight.config import Settings
 from ringsight.errors import InputError, RingSightError
-from ringsight.graph.store import GraphStore
+from ringsight.graph.model import NODE_TYPE_BY_LABEL
+from ringsight.graph.store import GraphStore, Node, QueryResult
+from ringsight.graph.store import Path as GraphPath
 from ringsight.identity import pseudonym, short_pseudonym
 
 KINDS: tuple[str, ...] = ("card", "phone", "address", *(f"patient.{f}" for f in vault.PATIENT_FIELDS))
@@ -78,10 +80,12 @@ def reveal_many(
     *,
     store: GraphStore,
     settings: Settings,
+    target: str | None = None,
 ) -> dict[tuple[str, str], str]:
     """Clear values of many (kind, pseudonym) pairs — a referral package, a result table — in one audited step.
 
-    One ``unmask`` audit entry lists every pseudonym asked for and the purpose.
+    One ``unmask`` audit entry lists every pseudonym asked for and the purpose
+    (``target`` names what was revealed, default the pair or the count).
     Pairs the vault does not know are left out of the answer.
     """
     require(principal, Permission.UNMASK)
@@ -97,7 +101,7 @@ def reveal_many(
         settings=settings,
         user=principal.username,
         action="unmask",
-        target=_target(wanted),
+        target=target or _target(wanted),
         after={"purpose": purpose, "count": len(wanted), "refs": [f"{k}:{p}" for k, p in wanted[:1000]]},
     )
     return vault.lookup(for_store(store, settings), wanted)
@@ -197,3 +201,68 @@ def node_refs(label: str, key: str) -> list[tuple[str, str]]:
 def clear_properties(label: str, key: str, clear: dict[tuple[str, str], str]) -> dict[str, Any]:
     """A node's personal properties by name (``name``, ``id_raw``, ``card_id``…) from revealed values."""
     return {prop: clear[(kind, key)] for prop, kind in PROPERTY_KINDS.get(label, {}).items() if (kind, key) in clear}
+
+
+# --- query results ------------------------------------------------------------------------------
+
+_PSEUDONYM_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def reveal_result(
+    principal: Principal, result: QueryResult, purpose: str, *, store: GraphStore, settings: Settings
+) -> QueryResult:
+    """A query result with every pseudonym in it resolved through the vault, in one audited reveal.
+
+    Nodes of personal labels get their clear properties (``name``, ``id_raw``,
+    ``card_id`` …); a bare pseudonym in a column (``RETURN p.pid``) becomes
+    its clear value. For ``ringsight cypher --reveal``: cleared roles only.
+    """
+    require(principal, Permission.UNMASK)
+    refs: list[tuple[str, str]] = []
+    for row in result.rows:
+        for value in row:
+            _collect(value, refs)
+    clear = reveal_many(principal, refs, purpose, store=store, settings=settings, target="query result") if refs else {}
+    rows = [[_resolve(v, clear) for v in row] for row in result.rows]
+    return QueryResult(columns=list(result.columns), rows=rows, truncated=result.truncated, stats=dict(result.stats))
+
+
+def _collect(value: Any, refs: list[tuple[str, str]]) -> None:
+    if isinstance(value, Node):
+        for label in value.labels:
+            key = value.properties.get(NODE_TYPE_BY_LABEL[label].key) if label in NODE_TYPE_BY_LABEL else None
+            if key:
+                refs.extend(node_refs(label, str(key)))
+    elif isinstance(value, GraphPath):
+        for node in value.nodes:
+            _collect(node, refs)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _collect(v, refs)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _collect(v, refs)
+    elif isinstance(value, str) and _PSEUDONYM_RE.match(value):
+        refs.extend((kind, value) for kind in ("patient.name", "patient.resident_id", "card", "phone", "address"))
+
+
+def _resolve(value: Any, clear: dict[tuple[str, str], str]) -> Any:
+    if isinstance(value, Node):
+        extra: dict[str, Any] = {}
+        for label in value.labels:
+            key = value.properties.get(NODE_TYPE_BY_LABEL[label].key) if label in NODE_TYPE_BY_LABEL else None
+            if key:
+                extra.update(clear_properties(label, str(key), clear))
+        return Node(value.id, value.labels, {**value.properties, **extra}) if extra else value
+    if isinstance(value, GraphPath):
+        return GraphPath(tuple(_resolve(n, clear) for n in value.nodes), value.relationships)
+    if isinstance(value, list | tuple):
+        return [_resolve(v, clear) for v in value]
+    if isinstance(value, dict):
+        return {k: _resolve(v, clear) for k, v in value.items()}
+    if isinstance(value, str) and _PSEUDONYM_RE.match(value):
+        name, rid = clear.get(("patient.name", value)), clear.get(("patient.resident_id", value))
+        if name or rid:
+            return " ".join(x for x in (name, rid) if x)
+        return next((clear[(k, value)] for k in ("card", "phone", "address") if (k, value) in clear), value)
+    return value
