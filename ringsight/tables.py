@@ -75,6 +75,7 @@ CLAIMS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "patient_id_type": pl.String,
     "patient_gender": pl.String,  # M | F
     "birth_cohort": pl.String,  # five-year birth cohort, e.g. 1955-1959
+    "surname_group": pl.String,  # pseudonym of the family name (counts distinct surnames, reveals none)
     "insurance_type": pl.String,  # employee | resident | maternity
     "card_id": pl.String,  # pseudonym of the card number (graph key of Card)
     "card_kind": pl.String,

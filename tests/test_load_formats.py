@@ -84,6 +84,7 @@ def test_graph_properties_follow_the_contract(store: GraphStore, settings: Setti
         "id_type": "resident_id",
         "gender": "M",
         "birth_cohort": "1985-1989",
+        "surname_group": keyed_hash("surname:张", settings.id_hash_key),
     } | ({"insurance_type": props["insurance_type"]} if "insurance_type" in props else {})
     key = settings.id_hash_key
     phone = store.read("MATCH (:Patient {pid: $pid})-[:HAS_PHONE]->(f:Phone) RETURN f.number", {"pid": pid})

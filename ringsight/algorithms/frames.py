@@ -49,7 +49,7 @@ OPTIONAL MATCH (p)-[:LIVES_AT]->(a:Address)
 RETURN c.claim_id AS claim_id, c.visit_type AS visit_type, c.time_ts AS claim_ts,
        c.admit_ts AS admit_ts, c.discharge_ts AS discharge_ts,
        p.pid AS pid, p.id_type AS patient_id_type,
-       p.gender AS patient_gender, p.birth_cohort AS birth_cohort,
+       p.gender AS patient_gender, p.birth_cohort AS birth_cohort, p.surname_group AS surname_group,
        p.insurance_type AS insurance_type, card.card_id AS card_id, card.card_kind AS card_kind,
        head(collect(DISTINCT ph.number)) AS patient_phone, head(collect(DISTINCT cp.number)) AS contact_phone,
        head(collect(DISTINCT a.key)) AS address_key,

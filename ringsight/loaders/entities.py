@@ -175,10 +175,11 @@ def entity_nodes(files: StagedClaims) -> Iterator[NodeTable]:
             pl.col("patient_id_type").alias("id_type"),
             pl.col("patient_gender").alias("gender"),
             "birth_cohort",
+            "surname_group",
             "insurance_type",
         )
 
-    props = ["id_type", "gender", "birth_cohort", "insurance_type"]
+    props = ["id_type", "gender", "birth_cohort", "surname_group", "insurance_type"]
     yield NodeTable("Patient", "pid", _dedupe(files, "Patient", patients, "pid", props))
     yield NodeTable(
         "Card", "card_id", _dedupe(files, "Card", lambda c: c.select("card_id", "card_kind"), "card_id", ["card_kind"])

@@ -470,6 +470,7 @@ def pseudonymise(table: pl.DataFrame, key: str) -> tuple[pl.DataFrame, pl.DataFr
     cards = keyed_hashes(table["card_id"], key, PSEUDONYM_PREFIX["card"])
     phones = keyed_hashes(pl.concat([table["patient_phone"], table["contact_phone"]]), key, PSEUDONYM_PREFIX["phone"])
     addresses = keyed_hashes(table["address_key"], key, PSEUDONYM_PREFIX["address"])
+    surnames = keyed_hashes(table["patient_name"].str.slice(0, 1), key, "surname:")
     n = table.height
     clear = table.with_columns(
         cards.alias("_card"),
@@ -483,6 +484,7 @@ def pseudonymise(table: pl.DataFrame, key: str) -> tuple[pl.DataFrame, pl.DataFr
         pl.col("_contact").alias("contact_phone"),
         pl.col("_address").alias("address_key"),
         birth_cohort(pl.col("patient_birth_date")).alias("birth_cohort"),
+        surnames.alias("surname_group"),
     ).select([pl.col(c).cast(t) for c, t in CLAIMS_SCHEMA.items()])
     return staged, _identities(clear)
 

@@ -113,6 +113,7 @@ class _Builder:
             "gender": gender,
             "birth_cohort": f"{int(birth[:4]) // 5 * 5}-{int(birth[:4]) // 5 * 5 + 4}",
             "insurance_type": rng.choice(["employee", "resident"]),
+            "surname_group": pseudonym("patient", "surname:" + name[0], self.settings.pseudonym_key()),
             # clear values: in the identity vault only (tests read them here)
             "id_raw": rid,
             "person_no": f"PSN{n:08d}",
