@@ -50,11 +50,11 @@ def core_members(group: dict[str, Any], id_hash_key: str) -> set[tuple[str, str]
         if label is None:
             continue
         for value in group["members"].get(kind, []):
-            out.add((label, _graph_key(label, str(value), id_hash_key)))
+            out.add((label, graph_key(label, str(value), id_hash_key)))
     return out
 
 
-def _graph_key(label: str, value: str, id_hash_key: str) -> str:
+def graph_key(label: str, value: str, id_hash_key: str) -> str:
     """The graph key of a ground-truth member: personal values are pseudonymised as the loader does."""
     kind = PERSONAL_LABELS.get(label)
     if kind is None:

@@ -39,7 +39,7 @@ PERSONAL: dict[str, dict[str, Callable[[Any], Any]]] = {
 }
 
 #: Properties that are internal plumbing, never shown.
-HIDDEN_PROPS = {"content_hash", "load_id", "pid"}
+HIDDEN_PROPS = {"content_hash", "load_id", "pid", "surname_group"}
 
 #: Properties shown first, in this order, for each label.
 ORDER: dict[str, tuple[str, ...]] = {

@@ -3,12 +3,12 @@
 // title_en: A person's claim timeline
 // description: >
 //   Every claim of one insured person in time order, with the facility, card,
-//   doctor, diagnosis and amounts. Give the pid (the graph key), the platform
-//   person number (人员编号) or the resident ID (证件号码; a slower search).
+//   doctor, diagnosis and amounts. Give the pid (the graph key, a pseudonym;
+//   the workbench search finds it from a resident ID).
 // tags: [impersonation, bed_holding, reselling, split_charges, repeated_admission]
 // mode: read
 // params:
-//   patient: {type: string, example: "110105194912310021", description: "pid, person number or resident ID"}
+//   patient: {type: string, example: "3f2a9c0d5b7e41a68d0c2e9f1b3a5d7c", description: "pid (pseudonym of the resident ID)"}
 //   since: {type: date, default: null, example: 2024-01-01, description: "claims from this day (inclusive)"}
 //   until: {type: date, default: null, example: 2025-01-01, description: "claims before this day (exclusive)"}
 MATCH (p:Patient)
