@@ -216,7 +216,7 @@ def main() -> None:
     load = LoadSettings(chunk_rows=args.chunk_rows) if args.chunk_rows else LoadSettings()
     settings = Settings(graph="embedded", data_dir=data_dir, graph_name="bench_load", load=load, demo=True)
     embedded_server(settings).stop()  # a fresh store: never wait for an old graph to be read back
-    for old in ("falkordb", "staging", "loads"):
+    for old in ("falkordb", "staging", "loads", "appdb"):
         shutil.rmtree(data_dir / old, ignore_errors=True)
     store = open_store(settings)
     try:

@@ -213,10 +213,14 @@ class _Load:
             self.timings["stage_s"] = round(time.perf_counter() - tick, 3)
             self.timings["stage_cpu_s"] = round(time.process_time() - cpu, 3)
             tick, cpu = time.perf_counter(), time.process_time()
+            vault = None if journal.get("vault_written") else self._vault_writer.submit(self._write_vault)
             if not journal.get("written"):
                 written = self._write_graph()
                 journal.data["written_stats"] = written
                 journal.set("written", True)
+            if vault is not None:
+                journal.data["vault_rows"] = vault.result()
+                journal.set("vault_written", True)
             self.timings["graph_s"] = round(time.perf_counter() - tick, 3)
             self.timings["graph_cpu_s"] = round(time.process_time() - cpu, 3)
             report = self._finish(t0, rejects_dir, report_path, abandoned)
@@ -332,9 +336,9 @@ class _Load:
             write_parquet_atomic(self._rejects(inp, chunk, bad), self.journal.subdir("rejects") / f"{key}.parquet")
         secret = self.settings.pseudonym_key()
         table, identities = pseudonymise(claims_table(good, id_hash_key=secret, load_id=self.journal.load_id), secret)
-        # The vault is written while the chunk is staged, and finished before the chunk counts as done:
-        # a killed load re-runs the chunk and writes the same rows again, harmlessly.
-        vault = self._vault_writer.submit(store_identities, self.appdb, identities)
+        # The chunk's identities wait beside it in the load's pending directory (as private as the input
+        # file they come from) until the vault step writes them all at once (see _write_vault).
+        write_parquet_atomic(identities, self.journal.subdir("identities") / f"{key}.parquet")
         staged = table.with_columns(
             content_hashes(table), good.get_column(LINE), pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW)
         )
@@ -343,12 +347,33 @@ class _Load:
             self._stage_extras(inp, chunk, staged, key)
         index = staged.select("claim_id", "content_hash", pl.lit(seq, dtype=pl.Int64).alias(SEQ), ROW)
         write_buckets(index, "claim_id", self.buckets, self._pending("claim_index"), key)
-        vault.result()
         return {
             "rows": chunk.height,
             "rejected": _counts(bad.get_column(val.REASON)),
             "warnings": val.claim_warnings(good),
         }
+
+    def _write_vault(self) -> int:
+        """Write the identities of every staged chunk into the vault, while the graph is written.
+
+        Each pseudonym keeps its first value in staging order (and, across
+        loads, the value already in the vault). Idempotent: a resumed load
+        runs it again from the same files. Returns the rows written.
+        """
+        order = list(self.journal.data.get("chunks", {}))
+        folder = self.journal.directory / "identities"
+        files = [folder / f"{key}.parquet" for key in order if (folder / f"{key}.parquet").exists()]
+        if not files:
+            return 0
+        prefixes = [None] if self.buckets == 1 else list("0123456789abcdef")  # one slice at a time when big
+        written = 0
+        for prefix in prefixes:
+            rows = pl.scan_parquet(files)
+            if prefix is not None:
+                rows = rows.filter(pl.col("pseudonym").str.starts_with(prefix))
+            rows = rows.unique(["kind", "pseudonym"], keep="first", maintain_order=True).collect()
+            written += store_identities(self.appdb, rows)
+        return written
 
     def _stage_extras(self, inp: Input, chunk: pl.DataFrame, staged: pl.DataFrame, key: str) -> None:
         """Columns the profile keeps (``keep_extra``) become Claim properties; staged beside the chunk."""
