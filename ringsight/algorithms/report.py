@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from ringsight.identity import render_text
+
 if TYPE_CHECKING:
     from ringsight.algorithms.pipeline import RunSummary
 
@@ -128,7 +130,8 @@ def _html(data: dict[str, Any]) -> str:
     rows = []
     for e in data["clusters"]:
         signals = "".join(
-            f"<li>{html.escape(s['evidence_zh'])}<br><small>{html.escape(s['evidence_en'])}</small> "
+            f"<li>{html.escape(render_text(s['evidence_zh']))}<br>"
+            f"<small>{html.escape(render_text(s['evidence_en']))}</small> "
             f"<b>+{s['contribution']:g}</b></li>"
             for s in e["signals"]
         )
@@ -159,4 +162,3 @@ Window {_day(run["since_ts"])} – {_day(run["until_ts"])} (Asia/Shanghai).</p><
 def _day(ts: int) -> str:
     """Epoch seconds as a local (Asia/Shanghai) date-time for display."""
     return datetime.fromtimestamp(ts, ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
-

@@ -27,7 +27,9 @@ from ringsight.errors import InputError, RingSightError
 from ringsight.graph.model import NODE_TYPE_BY_LABEL
 from ringsight.graph.store import GraphStore, Node, QueryResult
 from ringsight.graph.store import Path as GraphPath
-from ringsight.identity import pseudonym, short_pseudonym
+from ringsight.identity import REF_RE, pseudonym, render_text, short_pseudonym, text_refs
+
+__all__ = ["REF_RE", "render_text", "reveal", "reveal_many", "reveal_result", "search_pseudonyms", "text_refs"]
 
 KINDS: tuple[str, ...] = ("card", "phone", "address", *(f"patient.{f}" for f in vault.PATIENT_FIELDS))
 
@@ -122,26 +124,7 @@ def display(kind: str, pseudonym_: str | None, clear: dict[tuple[str, str], str]
     return short_pseudonym(kind.split(".", 1)[0], pseudonym_)
 
 
-# --- references inside text -------------------------------------------------------------------
-
-REF_RE = re.compile(r"\{(patient|card|phone|address):([0-9a-f]{8,64})\}")
-"""An entity reference inside an evidence sentence: ``{card:<pseudonym>}``."""
-
-
-def text_refs(text: str | None) -> list[tuple[str, str]]:
-    """The (kind, pseudonym) references in a text; patients as ``patient.name``."""
-    return [(_ref_kind(k), p) for k, p in REF_RE.findall(text or "")]
-
-
-def _ref_kind(kind: str) -> str:
-    return "patient.name" if kind == "patient" else kind
-
-
-def render_text(text: str | None, clear: dict[tuple[str, str], str] | None = None) -> str:
-    """An evidence sentence with each ``{kind:pseudonym}`` shown per :func:`display`."""
-    if not text:
-        return text or ""
-    return REF_RE.sub(lambda m: display(_ref_kind(m.group(1)), m.group(2), clear), text)
+# --- references inside text (defined in ringsight.identity, the lowest layer) ---------------------
 
 
 def render_for(
