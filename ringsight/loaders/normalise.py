@@ -417,9 +417,10 @@ def _pids(ids: pl.Series, key: str) -> pl.Series:
 def keyed_hashes(values: pl.Series, key: str, prefix: str = "") -> pl.Series:
     """HMAC-SHA256 pseudonyms of ``prefix + value`` (equal to ``identity.keyed_hash``), once per distinct value.
 
-    The inner and outer pads are hashed once and copied per value (RFC 2104),
-    which is several times faster than ``hmac.new`` per value — it matters
-    for millions of persons, cards, phones and addresses.
+    The inner pad (with the prefix) and the outer pad are hashed once and
+    copied per value (RFC 2104), and the distinct values' hashes are joined
+    back — several times faster than ``hmac.new`` per row, which matters for
+    millions of persons, cards, phones and addresses.
     """
     import hashlib
 
@@ -428,19 +429,21 @@ def keyed_hashes(values: pl.Series, key: str, prefix: str = "") -> pl.Series:
         secret = hashlib.sha256(secret).digest()
     secret = secret.ljust(64, b"\0")
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in secret))
+    inner.update(prefix.encode())
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in secret))
-    head = prefix.encode()
+    inner_copy, outer_copy = inner.copy, outer.copy
 
     def digest(value: str) -> str:
-        i = inner.copy()
-        i.update(head + value.encode())
-        o = outer.copy()
+        i = inner_copy()
+        i.update(value.encode())
+        o = outer_copy()
         o.update(i.digest())
         return o.hexdigest()[:32]
 
-    distinct = values.drop_nulls().unique().to_list()
-    mapping = {v: digest(v) for v in distinct}
-    return values.replace_strict(mapping, default=None, return_dtype=pl.String)
+    distinct = values.drop_nulls().unique()
+    table = pl.DataFrame({"v": distinct, "h": pl.Series(list(map(digest, distinct.to_list())), dtype=pl.String)})
+    joined = values.rename("v").to_frame().join(table, on="v", how="left", maintain_order="left")
+    return joined.get_column("h").rename(values.name)
 
 
 IDENTITY_SCHEMA: dict[str, type[pl.DataType]] = {"kind": pl.String, "pseudonym": pl.String, "value": pl.String}
