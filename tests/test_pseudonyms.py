@@ -107,3 +107,30 @@ def test_search_hashes_the_typed_value_like_the_loader(tmp_path: Path) -> None:
     phones = {key for label, key in search_pseudonyms("+86 138-0000-0001", settings) if label == "Phone"}
     assert phones == {pseudonym("phone", "13800000001", "s" * 20)}
     assert not [label for label, _ in search_pseudonyms("康顺", settings) if label == "Phone"]
+
+
+def test_vault_keeps_the_first_value_and_rewriting_is_a_no_op(appdb_settings: Settings) -> None:
+    """On SQLite and on a real PostgreSQL: insert-if-absent, lookups by kind and patient field."""
+    from ringsight.appdb import open_appdb
+    from ringsight.appdb.vault import lookup, store_identities
+
+    db = open_appdb(appdb_settings)
+    rows = pl.DataFrame(
+        {
+            "kind": ["card", "phone", "patient", "card"],
+            "pseudonym": ["c1", "t1", "p1", "c2"],
+            "value": ["6217000011112222", "13800000001", '{"name": "张三", "resident_id": "X1"}', "6217999"],
+        }
+    )
+    assert store_identities(db, rows) == 4
+    later = pl.DataFrame({"kind": ["card", "address"], "pseudonym": ["c1", "a1"], "value": ["OTHER", "朝阳区某路1号"]})
+    store_identities(db, later)
+    store_identities(db, rows)  # a resumed or repeated load
+    got = lookup(db, [("card", "c1"), ("patient.name", "p1"), ("patient.resident_id", "p1"), ("address", "a1")])
+    assert got == {
+        ("card", "c1"): "6217000011112222",  # the first value stays
+        ("patient.name", "p1"): "张三",
+        ("patient.resident_id", "p1"): "X1",
+        ("address", "a1"): "朝阳区某路1号",
+    }
+    assert lookup(db, [("phone", "missing"), ("patient.person_no", "p1")]) == {}
