@@ -83,7 +83,7 @@ def prepare(claims: int, seed: int, data: Path, graph: str) -> tuple[Settings, P
     from ringsight.synth.config import SynthConfig
     from ringsight.synth.generator import generate
 
-    settings = Settings(data_dir=data, graph_name=graph)
+    settings = Settings(data_dir=data, graph_name=graph, demo=True)
     out = data / f"synth-{graph}"
     truth_path = out / "ground_truth.json"
     figures: dict[str, float] = {}
@@ -140,7 +140,11 @@ def main() -> None:
     server.ensure_running()
     try:
         if args.graph and args.truth:
-            settings, truth_path, figures = Settings(data_dir=args.data, graph_name=args.graph), args.truth, {}
+            settings, truth_path, figures = (
+                Settings(data_dir=args.data, graph_name=args.graph, demo=True),
+                args.truth,
+                {},
+            )
             with open_store(settings) as store:
                 if not store.count_nodes("Sanction"):
                     write_sanctions(store, json.loads(truth_path.read_text(encoding="utf-8")))
@@ -252,7 +256,7 @@ def scale_run(folder: Path, data: Path, top: int) -> None:
     report are written); accuracy is scored on the run's member frame.
     """
     truth = json.loads((folder / "ground_truth.json").read_text(encoding="utf-8"))
-    settings = Settings(data_dir=data, graph_name="scale")
+    settings = Settings(data_dir=data, graph_name="scale", demo=True)
     t0 = time.perf_counter()
     n = stage_synth(folder, settings)
     stage_s = time.perf_counter() - t0

@@ -255,11 +255,11 @@ def main() -> None:
     )
     data_dir = work / "data"
     load = LoadSettings(chunk_rows=args.chunk_rows) if args.chunk_rows else LoadSettings()
-    settings = Settings(graph=args.graph, data_dir=data_dir, graph_name="bench_load", load=load)
+    settings = Settings(graph=args.graph, data_dir=data_dir, graph_name="bench_load", load=load, demo=True)
     embedded = args.graph in ("", "embedded")
     if embedded:
         embedded_server(settings).stop()  # a fresh store: never wait for an old graph to be read back
-    for old in ("falkordb", "staging", "loads"):
+    for old in ("falkordb", "staging", "loads", "appdb"):
         shutil.rmtree(data_dir / old, ignore_errors=True)
     store = open_store(settings)
     try:

@@ -289,7 +289,7 @@ def main() -> None:
     args = parser.parse_args()
 
     graph = f"bench_ui_{args.claims}"
-    settings = Settings(graph="embedded", data_dir=args.data_dir, graph_name=graph)
+    settings = Settings(graph="embedded", data_dir=args.data_dir, graph_name=graph, demo=True)
     steps: dict[str, float] = {}
     store = open_store(settings)
     if not (args.reuse and store.count_nodes("Run")):

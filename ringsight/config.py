@@ -29,6 +29,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+DEMO_ID_HASH_KEY = "ringsight-demo-key"
+"""The shipped id_hash_key: public, so pseudonyms made with it can be reversed by enumerating IDs."""
+
 
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("ringsight", appauthor=False))
@@ -248,9 +251,10 @@ class Settings(BaseSettings):
     graph_name: str = Field("ringsight", description="graph (FalkorDB) or database (Neo4j) name")
     data_dir: Path = Field(default_factory=_default_data_dir)
     id_hash_key: str = Field(
-        "ringsight-demo-key",
-        description="secret key for the keyed hash that pseudonymises person IDs",
+        DEMO_ID_HASH_KEY,
+        description="secret key of the keyed hashes (pseudonyms) of persons, cards, phones and addresses",
     )
+    demo: bool = Field(False, description="demo data only: allows the default id_hash_key (RINGSIGHT_DEMO=1)")
     query: QuerySettings = QuerySettings()
     store: StoreSettings = StoreSettings()
     queries_dir: Path | None = Field(
@@ -277,6 +281,31 @@ class Settings(BaseSettings):
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+    def pseudonym_key(self) -> str:
+        """The id_hash_key, refused when it is the public default outside the demo.
+
+        With the shipped key anyone can hash every possible resident ID or
+        phone number and match the graph's pseudonyms, so it is only allowed
+        for demo data (``ringsight demo`` or ``RINGSIGHT_DEMO=1``).
+        """
+        if self.id_hash_key == DEMO_ID_HASH_KEY and not self.demo:
+            from ringsight.errors import ConfigError
+
+            raise ConfigError(
+                "The setting id_hash_key still has its public default value, which is allowed only for demo data.",
+                "Set RINGSIGHT_ID_HASH_KEY (or id_hash_key in ringsight.toml) to a long random secret, e.g. "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`, and keep it: pseudonyms change with "
+                "it. For demo data only, set RINGSIGHT_DEMO=1.",
+            )
+        if len(self.id_hash_key) < 16:
+            from ringsight.errors import ConfigError
+
+            raise ConfigError(
+                f"The setting id_hash_key is {len(self.id_hash_key)} characters long; at least 16 are needed.",
+                "Set RINGSIGHT_ID_HASH_KEY to a long random secret.",
+            )
+        return self.id_hash_key
 
     @property
     def graph_display(self) -> str:

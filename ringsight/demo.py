@@ -13,6 +13,7 @@ loads nothing twice and adds one more detection run.
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -125,6 +126,8 @@ def demo(
     """Run the whole flow on the embedded store: generate, load, detect, then serve the workbench."""
     from ringsight.graph import open_store
 
+    os.environ.setdefault("RINGSIGHT_DEMO", "1")  # synthetic data: the public default id_hash_key is allowed
+    get_settings.cache_clear()
     settings = get_settings()
     console.rule("RingSight demo")
     console.print(f"graph store: {settings.graph_display}; data directory: {settings.data_dir}")

@@ -56,3 +56,9 @@ class InputError(RingSightError):
     """An input file cannot be used as given."""
 
     exit_code = 2
+
+
+class ConfigError(RingSightError):
+    """A setting is missing or unsafe for the way RingSight is being run."""
+
+    exit_code = 2

@@ -66,6 +66,55 @@ def keyed_hash(value: str, key: str) -> str:
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+# Kinds of personal value the graph holds only as pseudonyms (the identity vault holds the clear value).
+PSEUDONYM_PREFIX: dict[str, str] = {"patient": "", "card": "card:", "phone": "phone:", "address": "address:"}
+"""What is hashed before the value, per kind. Patients keep the bare ID (``Patient.pid`` predates the
+others); the prefixes keep a card number and a phone with the same digits from getting the same pseudonym."""
+
+
+def pseudonym(kind: str, value: str, key: str) -> str:
+    """The graph key of a personal value of ``kind`` (patient, card, phone, address) — an HMAC under ``key``.
+
+    ``value`` must already be in the loader's normalised form (upper-case ID,
+    digits-only phone, address matching key), so every spelling meets.
+    """
+    return keyed_hash(PSEUDONYM_PREFIX[kind] + value, key)
+
+
+def short_pseudonym(kind: str, value: str) -> str:
+    """How a pseudonym is shown to people not cleared for personal data: a kind letter and 8 hex characters."""
+    letter = {"patient": "P", "card": "C", "phone": "T", "address": "A"}.get(kind, "X")
+    return f"{letter}#{value[:8]}"
+
+
+# --- entity references inside text (detection's evidence sentences) ------------------------------
+
+REF_RE = re.compile(r"\{(patient|card|phone|address):([0-9a-f]{8,64})\}")
+"""An entity reference inside an evidence sentence: ``{card:<pseudonym>}``."""
+
+
+def text_refs(text: str | None) -> list[tuple[str, str]]:
+    """The (kind, pseudonym) references in a text; patients as ``patient.name``."""
+    return [(_ref_kind(k), p) for k, p in REF_RE.findall(text or "")]
+
+
+def _ref_kind(kind: str) -> str:
+    return "patient.name" if kind == "patient" else kind
+
+
+def render_text(text: str | None, clear: dict[tuple[str, str], str] | None = None) -> str:
+    """An evidence sentence with each ``{kind:pseudonym}`` shown per :func:`display`."""
+    if not text:
+        return text or ""
+    return REF_RE.sub(lambda m: _display(_ref_kind(m.group(1)), m.group(2), clear), text)
+
+
+def _display(kind: str, pseudonym_: str, clear: dict[tuple[str, str], str] | None) -> str:
+    if clear and (kind, pseudonym_) in clear:
+        return clear[(kind, pseudonym_)]
+    return short_pseudonym(kind.split(".", 1)[0], pseudonym_)
+
+
 def mask_id(value: str | None) -> str | None:
     """110105199001011234 -> 110105********123X-style: keep region and last four.
 

@@ -23,6 +23,9 @@ from ringsight.graph.embedded import EmbeddedServer
 from ringsight.graph.store import GraphStore
 
 NEO4J_URI_ENV = "RINGSIGHT_TEST_NEO4J_URI"
+TEST_ID_HASH_KEY = "test-pseudonym-key-0123456789abcdef"
+# The default id_hash_key is refused outside the demo; tests (and the CLIs they start) use their own key.
+os.environ.setdefault("RINGSIGHT_ID_HASH_KEY", TEST_ID_HASH_KEY)
 
 
 def require_tool(name: str, package: str) -> str:

@@ -18,7 +18,7 @@ from ringsight.config import Settings
 
 def test_open_migrates_to_head_and_is_reused(appdb_settings: Settings) -> None:
     db = open_appdb(appdb_settings)
-    assert current_revision(db) == head_revision() == "0001"
+    assert current_revision(db) == head_revision() == "0002"
     assert {"users", "sessions", "login_attempts", "audit_log"} <= set(inspect(db.engine).get_table_names())
     assert open_appdb(appdb_settings) is db
     with db.begin() as conn:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import time
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,7 @@ from argon2 import PasswordHasher
 
 from ringsight.cases.accounts import User
 from ringsight.graph.store import GraphStore
-from ringsight.identity import resident_id_check_char
+from ringsight.identity import pseudonym, resident_id_check_char
 
 TZ = ZoneInfo("Asia/Shanghai")
 PASSWORD = "correct horse battery"
@@ -78,16 +79,31 @@ PATIENTS = [
         "address": "北京市丰台区南苑路2号",
     },
 ]
-RECRUITER_PHONE = "13800001111"
+RECRUITER_PHONE_NUMBER = "13800001111"
+
+
+def _key(kind: str, value: str) -> str:
+    """The graph key (pseudonym) of a personal value, with the tests' id_hash_key (see conftest)."""
+    return pseudonym(kind, value, os.environ["RINGSIGHT_ID_HASH_KEY"])
+
+
+RECRUITER_PHONE = _key("phone", RECRUITER_PHONE_NUMBER)  # the Phone node's key
+for _p in PATIENTS:  # graph keys next to the clear values the vault holds
+    _p |= {"card_number": _p["card"], "phone_number": _p["phone"], "address_text": _p["address"]}
+    _p |= {
+        "card": _key("card", _p["card"]),
+        "phone": _key("phone", _p["phone"]),
+        "address": _key("address", _p["address"]),
+    }
 PHARMACY = {"code": "P11010500001", "name": "康宁大药房", "kind": "pharmacy"}
 HOSPITAL = {"code": "H11010500009", "name": "朝阳第一医院", "kind": "hospital"}
 
 _WRITE = """
 UNWIND $patients AS p
-CREATE (pt:Patient {pid: p.pid, name: p.name, id_raw: p.id_raw, gender: p.gender, birth_date: p.birth_date})
+CREATE (pt:Patient {pid: p.pid, gender: p.gender, birth_cohort: substring(p.birth_date, 0, 4)})
 CREATE (cd:Card {card_id: p.card})
 CREATE (ph:Phone {number: p.phone})
-CREATE (ad:Address {key: p.address, text: p.address})
+CREATE (ad:Address {key: p.address})
 CREATE (pt)-[:HAS_CARD]->(cd)
 CREATE (pt)-[:HAS_PHONE]->(ph)
 CREATE (pt)-[:LIVES_AT]->(ad)
@@ -227,6 +243,7 @@ def build_ring(store: GraphStore) -> dict[str, Any]:
     """Write the ring and return its facts."""
     store.write("CREATE (a:Facility) SET a = $a CREATE (b:Facility) SET b = $b", {"a": PHARMACY, "b": HOSPITAL})
     store.write(_WRITE, {"patients": PATIENTS})
+    write_vault(store)
     store.write(
         "CREATE (rp:Phone {number: $n}) WITH rp MATCH (p:Patient) CREATE (p)-[:CONTACT_PHONE]->(rp)",
         {"n": RECRUITER_PHONE},
@@ -243,6 +260,27 @@ def build_ring(store: GraphStore) -> dict[str, Any]:
         facilities=[PHARMACY["code"]],
     )
     return {"cluster_id": "C000001", "totals": expected_totals(), "patients": PATIENTS, "pharmacy": PHARMACY}
+
+
+def write_vault(store: GraphStore) -> None:
+    """The clear values behind the ring's pseudonyms, in the identity vault of the store's app database."""
+    import polars as pl
+
+    from ringsight.appdb import for_store
+    from ringsight.appdb.vault import store_identities
+
+    rows = [("phone", RECRUITER_PHONE, RECRUITER_PHONE_NUMBER)]
+    for p in PATIENTS:
+        person = {
+            "resident_id": p["id_raw"],
+            "name": p["name"],
+            "birth_date": p["birth_date"],
+            "id_type": "resident_id",
+        }
+        rows += [("patient", p["pid"], json.dumps(person, ensure_ascii=False))]
+        rows += [("card", p["card"], p["card_number"]), ("phone", p["phone"], p["phone_number"])]
+        rows += [("address", p["address"], p["address_text"])]
+    store_identities(for_store(store), pl.DataFrame(rows, schema=["kind", "pseudonym", "value"], orient="row"))
 
 
 @functools.cache

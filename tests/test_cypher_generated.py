@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from ringsight.algorithms.evaluate import graph_key
 from ringsight.config import Settings
 from ringsight.cypher import QueryLibrary, run_named
 from ringsight.graph import open_store
@@ -33,14 +34,17 @@ class Generated:
     library: QueryLibrary
     rings: dict[str, dict[str, Any]]  # typology → ring (ground truth)
     lookalikes: list[dict[str, Any]]
-    pid_of: dict[str, str]  # resident ID → graph pid
 
     def records(self, name: str, **params: Any) -> list[dict[str, Any]]:
         return run_named(self.store, self.library, name, params, settings=self.settings).records()
 
     def members(self, typology: str, kind: str) -> set[str]:
-        values = set(self.rings[typology]["members"][kind])
-        return {self.pid_of[v] for v in values} if kind == "patients" else values
+        """The graph keys of a ring's members: persons, cards and phones by their pseudonyms."""
+        return self.keys(kind, self.rings[typology]["members"][kind])
+
+    def keys(self, kind: str, values: list[str]) -> set[str]:
+        label = {"patients": "Patient", "cards": "Card", "phones": "Phone"}.get(kind, "")
+        return {graph_key(label, str(v), self.settings.pseudonym_key()) for v in values}
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +62,8 @@ def generated(
     store.ensure_schema()
     items = [result.items_path] if result.items_path else None
     load_files([result.claims_path], items, settings=settings, store=store)
-    pid_of = {r[1]: r[0] for r in store.read("MATCH (p:Patient) RETURN p.pid, p.id_raw").rows}
     rings = {r["typology"]: r for r in truth["rings"]}
-    yield Generated(store, settings, QueryLibrary.load(settings), rings, truth["lookalikes"], pid_of)
+    yield Generated(store, settings, QueryLibrary.load(settings), rings, truth["lookalikes"])
     store.clear()
     store.close()
 
@@ -123,7 +126,7 @@ def test_shared_phones_rank_rings_above_look_alikes(generated: Generated) -> Non
     phones = [r["phone"] for r in rows]
     ring_phones = generated.members("ghost_patients", "phones") | generated.members("induced_admission", "phones")
     assert phones[0] in ring_phones
-    legit = {p for g in generated.lookalikes for p in g["members"]["phones"]}
+    legit = {p for g in generated.lookalikes for p in generated.keys("phones", g["members"]["phones"])}
     first_legit = min(phones.index(p) for p in legit if p in phones)
     assert generated.members("induced_admission", "phones") <= set(phones[:first_legit])
 

@@ -76,13 +76,12 @@ class Graph:
     def patient(self, name: str, birth: str, *, pid: str | None = None, **props: Any) -> str:
         self.seq += 1
         pid = pid or f"pid{self.seq:05d}"
-        self.patients[pid] = {
-            "name": name,
-            "birth_date": birth,
+        year = int(birth[:4]) // 5 * 5
+        self.patients[pid] = {  # the contract's analysis fields only: names and IDs are in the vault
+            "surname_group": f"sg-{name[0]}",
+            "birth_cohort": f"{year}-{year + 4}",
             "gender": "F" if self.seq % 2 else "M",
-            "id_raw": f"11010519{self.seq:010d}",
-            "person_no": f"PN{self.seq:08d}",
-            **props,
+            **{k: v for k, v in props.items() if k not in ("id_raw", "name", "person_no", "birth_date")},
         }
         return pid
 
@@ -506,13 +505,12 @@ def test_inpatient_claims_elsewhere(planted: Planted) -> None:
     assert planted.records("inpatient_claims_elsewhere", margin_hours=120) == []
 
 
-def test_patient_timeline_by_pid_and_resident_id(planted: Planted) -> None:
+def test_patient_timeline_by_pid_not_by_resident_id(planted: Planted) -> None:
     pid = planted.facts["bed_holding"]["pid"]
     rows = planted.records("patient_timeline", patient=pid)
     assert [r["visit_type"] for r in rows] == ["pharmacy", "outpatient", "inpatient"]
     assert [r["time"][:10] for r in rows] == ["2024-06-05", "2024-06-06", "2024-06-10"]
-    by_id = planted.records("patient_timeline", patient="11010519550601002x")  # lower-case x still matches
-    assert [r["claim_id"] for r in by_id] == [r["claim_id"] for r in rows]
+    assert planted.records("patient_timeline", patient="11010519550601002X") == []  # no IDs in the graph
     assert len(planted.records("patient_timeline", patient=pid, since="2024-06-06")) == 2
 
 

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from sqlalchemy import select
 from test_load_idempotent import _bench, snapshot
 
+from ringsight.appdb import AppDb, open_appdb
+from ringsight.appdb.tables import identity_vault
 from ringsight.config import Settings
 from ringsight.graph import open_store
 from ringsight.graph.store import GraphStore
@@ -46,6 +49,11 @@ def _journal(settings: Settings) -> dict:
         except (OSError, json.JSONDecodeError):
             return {}
     return {}
+
+
+def _vault(db: AppDb) -> list[tuple]:
+    with db.read() as conn:
+        return sorted(tuple(row) for row in conn.execute(select(identity_vault)))
 
 
 def _run_and_kill(settings: Settings, args: list[str], env: dict, ready) -> bool:  # type: ignore[no-untyped-def]
@@ -86,6 +94,8 @@ def test_kill_then_resume_gives_identical_graph(
         ref_report = load_files([claims], [items], settings=reference_settings, store=reference, mode=mode)
         expected = snapshot(reference)
         expected_claims = reference.read(CLAIM_SUMS).rows
+        expected_vault = _vault(open_appdb(reference_settings))
+        assert len(expected_vault) > N_CLAIMS // 4  # persons, cards, phones, addresses
         reference.clear()
 
     env = {
@@ -102,6 +112,7 @@ def test_kill_then_resume_gives_identical_graph(
     assert report.resumed, "the rerun resumed the interrupted load from its journal"
     assert snapshot(store) == expected
     assert store.read(CLAIM_SUMS).rows == expected_claims
+    assert _vault(open_appdb(settings)) == expected_vault, "the resumed load wrote the same identity vault"
     assert report.rows_read == ref_report.rows_read and report.loaded == ref_report.loaded == N_CLAIMS
     staged = scan_claims(settings).collect()
     assert staged.height == N_CLAIMS and staged["claim_id"].n_unique() == N_CLAIMS

@@ -11,9 +11,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from ringsight.appdb import for_store
+from ringsight.appdb.vault import lookup
 from ringsight.config import Settings
 from ringsight.graph.store import GraphStore
-from ringsight.identity import keyed_hash
+from ringsight.identity import keyed_hash, pseudonym
 from ringsight.loaders import load_files
 from ringsight.loaders.profiles import MissingColumnError
 from ringsight.tables import scan_claims, scan_items, staging_dir
@@ -64,8 +66,11 @@ def test_every_shape_builds_the_same_graph(
         "RETURN c.visit_type, c.time_ts, c.admit_ts, c.total_amount, c.item_count, p.name, p.gender, p.id_raw"
     ).rows[0]
     assert row[:5] == ["inpatient", 1709604000, 1709341200, 3500.0, 2]
-    assert row[5:7] == ["李四", "F"]
-    assert row[7] == "110108199001010020"[:17] + row[7][17]
+    assert row[5:] == [None, "F", None], "names and IDs are in the identity vault, not in the graph"
+    pid = store.read("MATCH (:Claim {claim_id: 'S0003'})-[:BY_PATIENT]->(p:Patient) RETURN p.pid").scalar()
+    clear = lookup(for_store(store, settings), [("patient.name", pid), ("patient.resident_id", pid)])
+    assert clear[("patient.name", pid)] == "李四"
+    assert clear[("patient.resident_id", pid)][:17] == "110108199001010020"[:17]
 
 
 def test_graph_properties_follow_the_contract(store: GraphStore, settings: Settings) -> None:
@@ -74,12 +79,30 @@ def test_graph_properties_follow_the_contract(store: GraphStore, settings: Setti
     patient = store.read("MATCH (p:Patient {pid: $pid}) RETURN p", {"pid": pid}).scalar()
     assert patient is not None, "patients are keyed by keyed_hash(ID, settings.id_hash_key)"
     props = patient.properties
-    assert props["id_raw"] == _patient_id("S0001") and props["name"] == "张三" and props["gender"] == "M"
-    assert props["birth_date"] == "1985-03-12" and props["id_type"] == "resident_id"
+    assert props == {
+        "pid": pid,
+        "id_type": "resident_id",
+        "gender": "M",
+        "birth_cohort": "1985-1989",
+        "surname_group": keyed_hash("surname:张", settings.id_hash_key),
+    } | ({"insurance_type": props["insurance_type"]} if "insurance_type" in props else {})
+    key = settings.id_hash_key
     phone = store.read("MATCH (:Patient {pid: $pid})-[:HAS_PHONE]->(f:Phone) RETURN f.number", {"pid": pid})
-    assert phone.column("f.number") == ["13812345678"]
-    address = store.read("MATCH (:Patient {pid: $pid})-[:LIVES_AT]->(a:Address) RETURN a.key, a.district", {"pid": pid})
-    assert address.rows == [["朝阳区XX路1号院2栋3单元401", "朝阳区"]]
+    assert phone.column("f.number") == [pseudonym("phone", "13812345678", key)]
+    address = store.read("MATCH (:Patient {pid: $pid})-[:LIVES_AT]->(a:Address) RETURN a", {"pid": pid}).scalar()
+    assert address.properties == {"key": pseudonym("address", "朝阳区XX路1号院2栋3单元401", key), "district": "朝阳区"}
+    clear = lookup(
+        for_store(store, settings),
+        [
+            ("patient.name", pid),
+            ("patient.birth_date", pid),
+            ("phone", phone.scalar()),
+            ("address", address.properties["key"]),
+        ],
+    )
+    assert clear[("patient.name", pid)] == "张三" and clear[("patient.birth_date", pid)] == "1985-03-12"
+    assert clear[("phone", phone.scalar())] == "13812345678"
+    assert "朝阳区" in clear[("address", address.properties["key"])]
     claim = store.read("MATCH (c:Claim {claim_id: 'S0005'}) RETURN c").scalar().properties
     assert claim["time"] == "2024-03-07T16:30:00+08:00"
     assert claim["item_codes"] == ["XA01BAC123456789012345B"]
@@ -113,7 +136,8 @@ def test_staged_tables_keep_the_shared_schema(store: GraphStore, settings: Setti
     s3 = items.filter(pl.col("claim_id") == "S0003").sort("line_no")
     assert s3["line_no"].to_list() == [1, 2]
     assert s3["item_category"].to_list() == ["service", "material"]
-    assert claims.filter(pl.col("claim_id") == "S0002")["address_key"].item() == "朝阳区XX路1号院2栋3单元401"
+    address = pseudonym("address", "朝阳区XX路1号院2栋3单元401", settings.id_hash_key)
+    assert claims.filter(pl.col("claim_id") == "S0002")["address_key"].item() == address
     assert not (staging_dir(settings) / ".pending").exists() or not any((staging_dir(settings) / ".pending").iterdir())
 
 
@@ -180,9 +204,7 @@ def test_load_cli_writes_report_and_rejects(data_dir: Path, tmp_path: Path, grap
 
 
 def test_profile_keeps_extra_columns_as_claim_properties(store: GraphStore, settings: Settings) -> None:
-    report = load_files(
-        [FIX / "claims_province.csv"], settings=settings, store=store, profile=FIX / "province.toml"
-    )
+    report = load_files([FIX / "claims_province.csv"], settings=settings, store=store, profile=FIX / "province.toml")
     assert report.loaded == 6
     assert report.files[0].ignored_headers == ["备注"]
     values = store.read("MATCH (c:Claim) RETURN DISTINCT c.`统筹区` AS region").column("region")

@@ -34,6 +34,7 @@ from ui_harness import (
 
 from ringsight.config import Settings
 from ringsight.graph import open_store
+from ringsight.identity import pseudonym, short_pseudonym
 from ringsight.ui.app import create_app
 from ringsight.ui.sample import build_sample
 
@@ -48,7 +49,9 @@ def ui_server(embedded_server, data_dir) -> Iterator[SimpleNamespace]:  # type: 
     users = make_accounts(store, "investigator")
     app = create_app(settings, store, supernode=150, expand_cap=25)
     with serve(app) as url:
-        yield SimpleNamespace(url=url, sample=sample, store=store, app=app, user=users["investigator"])
+        yield SimpleNamespace(
+            url=url, sample=sample, store=store, app=app, user=users["investigator"], settings=settings
+        )
     store.clear()
     store.close()
 
@@ -147,7 +150,8 @@ def test_search_a_phone_and_drop_it_on_the_canvas(page, ui_server) -> None:  # t
     phone = ui_server.sample.clusters["C000002"]["phones"][0]
     search(page, phone)
     hit = page.find_element("css selector", "#search-hits .hit")
-    masked = phone[:3] + "****" + phone[-4:]
+    key = pseudonym("phone", phone, ui_server.settings.pseudonym_key())
+    masked = short_pseudonym("phone", key)
     assert masked in hit.text and phone not in hit.text
     add_first_hit(page)
     node = wait(lambda: cy(page, "cy.nodes('[type = \"Phone\"]').map(n => n.data())"), what="phone on canvas")
@@ -184,14 +188,15 @@ def test_time_filter_applies_to_the_canvas(page) -> None:  # type: ignore[no-unt
     wait(lambda: cy(page, "cy.edges('[rel = \"VISITED\"]').map(e => e.data('count'))") == [4] * 10, what="cleared")
 
 
-def test_details_panel_timeline_and_unfolded_claims(page) -> None:  # type: ignore[no-untyped-def]
+def test_details_panel_timeline_and_unfolded_claims(page, ui_server) -> None:  # type: ignore[no-untyped-def]
     ids = open_cluster(page, 1)
     fit(page)
     patient = next(i for i in ids if i.startswith("Patient:"))
     click_element(page, patient)
     details = wait(lambda: by_id(page, "node-panel"), what="node details")
     text = details.text
-    assert "身份证号" in text and "********" in text  # resident ID masked
+    assert "出生年段" in text and "身份证号" not in text  # analysis fields only: the graph holds no ID
+    assert not [p["id_raw"] for p in ui_server.sample.patients if p["id_raw"] in text]
     assert "C000002" in text  # cluster membership
     wait(lambda: page.find_elements("css selector", "#timeline .scatterlayer .point"), what="timeline points")
     assert len(page.find_elements("css selector", "#timeline .scatterlayer .point")) == 4

@@ -14,12 +14,12 @@ import pytest
 from typer.testing import CliRunner
 
 from ringsight.graph.store import Node
-from ringsight.identity import mask_phone
+from ringsight.identity import mask_phone, pseudonym, short_pseudonym
 from ringsight.ui import session
 from ringsight.ui.canvas import Canvas
 from ringsight.ui.data import LINK_KINDS, Ref, UiData, date_to_ts
 from ringsight.ui.i18n import TEXT, t
-from ringsight.ui.present import display_label, mask_column
+from ringsight.ui.present import display_label
 from ringsight.ui.sample import build_sample
 
 UI_DIR = Path(__file__).resolve().parents[1] / "ringsight" / "ui"
@@ -68,19 +68,21 @@ def test_open_cluster_folds_claims_into_links(ui) -> None:  # type: ignore[no-un
     assert out.relayout and out.state["cluster"] == "C000002"
 
 
-def test_personal_keys_never_reach_the_browser(ui) -> None:  # type: ignore[no-untyped-def]
+def test_personal_keys_never_reach_the_browser(ui, settings) -> None:  # type: ignore[no-untyped-def]
     data, canvas, sample = ui
     out = canvas.open_cluster("C000002")
     text = repr(out.elements) + repr(out.state)
+    key = settings.pseudonym_key()
     for phone in sample.clusters["C000002"]["phones"]:
-        assert phone not in text
-        assert mask_phone(phone) in text
+        assert phone not in text and mask_phone(phone) not in text
+        assert short_pseudonym("phone", pseudonym("phone", phone, key)) in text
     for p in sample.patients:
-        assert p["name"] not in text or len(p["name"]) == 1
-        assert p["id_raw"] not in text
+        assert p["name"] not in text and p["id_raw"] not in text and p["card_number"] not in text
+        assert p["address_text"] not in text and p["phone_number"] not in text
     phone_id = next(i for i in _nodes(out.elements) if i.startswith("Phone:"))
     assert phone_id.startswith("Phone:~")
-    assert data.registry.ref_for(phone_id).key in sample.clusters["C000002"]["phones"]
+    shared = {pseudonym("phone", n, key) for n in sample.clusters["C000002"]["phones"]}
+    assert data.registry.ref_for(phone_id).key in shared
 
 
 def test_expand_adds_neighbours_and_keeps_positions(ui) -> None:  # type: ignore[no-untyped-def]
@@ -167,13 +169,16 @@ def test_time_filter_recomputes_claim_links(ui) -> None:  # type: ignore[no-unty
 
 def test_search_by_every_identifier(ui, settings) -> None:  # type: ignore[no-untyped-def]
     data, _, sample = ui
-    person = sample.clusters["C000002"]["phones"][0]
-    hits = data.search(person)
-    assert hits[0].ref == Ref("Phone", person) and hits[0].display == mask_phone(person)
+    phone = sample.clusters["C000002"]["phones"][0]
+    key = pseudonym("phone", phone, settings.pseudonym_key())
+    for typed in (phone, f"+86 {phone[:3]}-{phone[3:7]}-{phone[7:]}", f"0086{phone}"):
+        hits = data.search(typed)
+        assert hits[0].ref == Ref("Phone", key) and hits[0].display == short_pseudonym("phone", key)
     patient = sample.patients[3]
     assert Ref("Patient", patient["pid"]) in {h.ref for h in data.search(patient["id_raw"])}
-    assert Ref("Patient", patient["pid"]) in {h.ref for h in data.search(patient["name"])}
-    assert Ref("Card", patient["card"]) in {h.ref for h in data.search(patient["card"])}
+    assert Ref("Patient", patient["pid"]) in {h.ref for h in data.search(patient["id_raw"].lower() + " ")}
+    assert data.search(patient["name"]) == []  # names are not in the graph: nothing to match
+    assert Ref("Card", patient["card"]) in {h.ref for h in data.search(patient["card_number"])}
     assert data.search("P110105000021")[0].ref == Ref("Facility", "P110105000021")
     assert Ref("Facility", "P110105000021") in {h.ref for h in data.search("康顺")}
     assert data.search("D9901")[0].ref == Ref("Doctor", "D9901")
@@ -188,7 +193,8 @@ def test_details_timeline_and_unfolded_claims(ui) -> None:  # type: ignore[no-un
     ref = Ref(ghost[0], ghost[1])
     entity = data.entity(ref)
     props = dict(entity["properties"])
-    assert props["id_raw"].count("*") == 8 and props["name"].endswith("*")
+    assert "id_raw" not in props and "name" not in props and props["birth_cohort"].count("-") == 1
+    assert entity["display"] == short_pseudonym("patient", ghost[1])
     assert entity["memberships"][0]["cluster_id"] == "C000002"
     tl = data.timeline(ref)
     assert tl["mode"] == "claims" and tl["total"] == 4
@@ -210,18 +216,15 @@ def test_every_link_kind_counts_and_expands(ui) -> None:  # type: ignore[no-unty
 
 
 def test_masking_goes_through_the_session(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    props = {"name": "张三丰", "id_raw": "110105199001011234"}
+    props = {"pid": "0123456789abcdef0123456789abcdef", "gender": "F"}
     assert session.current_role() == "investigator"
     assert not session.personal_data_visible()
     assert session.personal_data_visible("investigator", reveal=True)
     assert not session.personal_data_visible("analyst", reveal=True)
-    assert display_label("Patient", props) == "张**"
-    assert display_label("Patient", props, visible=True) == "张三丰"
-    assert mask_column("p.name", "张三丰") == "张**"
-    assert mask_column("names", "李四") == "李*"
-    assert mask_column("amount", 12.5) == 12.5
+    assert display_label("Patient", props) == "P#01234567"
+    assert display_label("Card", {"card_id": "fedcba9876543210"}, visible=True) == "C#fedcba98"  # nothing clear
     monkeypatch.setattr("ringsight.ui.present.personal_data_visible", lambda *a, **k: True)
-    assert display_label("Patient", props) == "张三丰"
+    assert display_label("Patient", props) == "P#01234567"
 
 
 def test_query_result_entities_for_the_canvas(ui) -> None:  # type: ignore[no-untyped-def]

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from ringsight.config import get_settings
 from ringsight.errors import InputError
+from ringsight.identity import render_text
 
 console = Console()
 
@@ -95,7 +96,7 @@ def _print_summary(summary, top: int) -> None:  # type: ignore[no-untyped-def]
                 row["change"],
                 ", ".join(row["typologies"] or []),
                 str(row["member_count"]),
-                row["explanation_en"].split(": ", 1)[-1][:70],
+                render_text(row["explanation_en"]).split(": ", 1)[-1][:70],
             )
         console.print(table)
     console.print(f"report: {summary.report_html}")

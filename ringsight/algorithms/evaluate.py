@@ -16,13 +16,15 @@ are compared by their graph key (the keyed hash of the resident ID).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from ringsight.identity import keyed_hash
+from ringsight.graph.model import PERSONAL_LABELS
+from ringsight.identity import pseudonym
 
 _KIND_LABEL = {"patients": "Patient", "cards": "Card", "phones": "Phone", "facilities": "Facility", "doctors": "Doctor"}
 
@@ -53,9 +55,18 @@ def core_members(group: dict[str, Any], id_hash_key: str) -> set[tuple[str, str]
         if label is None:
             continue
         for value in group["members"].get(kind, []):
-            key = keyed_hash(str(value).strip().upper(), id_hash_key) if kind == "patients" else str(value)
-            out.add((label, key))
+            out.add((label, graph_key(label, str(value), id_hash_key)))
     return out
+
+
+def graph_key(label: str, value: str, id_hash_key: str) -> str:
+    """The graph key of a ground-truth member: personal values are pseudonymised as the loader does."""
+    kind = PERSONAL_LABELS.get(label)
+    if kind is None:
+        return value
+    if kind == "phone":
+        return pseudonym(kind, re.sub(r"\D", "", value), id_hash_key)  # the truth holds clean numbers
+    return pseudonym(kind, re.sub(r"\s+", "", value).upper(), id_hash_key)
 
 
 def evaluate(

@@ -48,11 +48,11 @@ OPTIONAL MATCH (p)-[:CONTACT_PHONE]->(cp:Phone)
 OPTIONAL MATCH (p)-[:LIVES_AT]->(a:Address)
 RETURN c.claim_id AS claim_id, c.visit_type AS visit_type, c.time_ts AS claim_ts,
        c.admit_ts AS admit_ts, c.discharge_ts AS discharge_ts,
-       p.pid AS pid, p.id_raw AS patient_id, p.id_type AS patient_id_type, p.person_no AS person_no,
-       p.name AS patient_name, p.gender AS patient_gender, p.birth_date AS patient_birth_date,
+       p.pid AS pid, p.id_type AS patient_id_type,
+       p.gender AS patient_gender, p.birth_cohort AS birth_cohort, p.surname_group AS surname_group,
        p.insurance_type AS insurance_type, card.card_id AS card_id, card.card_kind AS card_kind,
        head(collect(DISTINCT ph.number)) AS patient_phone, head(collect(DISTINCT cp.number)) AS contact_phone,
-       head(collect(DISTINCT a.key)) AS address_key, head(collect(DISTINCT a.text)) AS address_text,
+       head(collect(DISTINCT a.key)) AS address_key,
        head(collect(DISTINCT a.district)) AS district,
        f.code AS facility_code, f.name AS facility_name, f.kind AS facility_kind, f.level AS facility_level,
        f.ownership AS facility_ownership, d.code AS doctor_code, d.name AS doctor_name,
@@ -254,11 +254,8 @@ def _from_store(
 def _claims_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     if not rows:
         return empty_claims()
-    cols = {name: [r.get(name) for r in rows] for name in CLAIMS_SCHEMA if name != "patient_birth_date"}
-    frame = pl.DataFrame(cols, schema={k: v for k, v in CLAIMS_SCHEMA.items() if k != "patient_birth_date"})
-    birth = pl.Series("patient_birth_date", [r.get("patient_birth_date") for r in rows], dtype=pl.String)
-    frame = frame.with_columns(birth.str.to_date(strict=False))
-    return frame.select(list(CLAIMS_SCHEMA))
+    cols = {name: [r.get(name) for r in rows] for name in CLAIMS_SCHEMA}
+    return pl.DataFrame(cols, schema=CLAIMS_SCHEMA)
 
 
 def _items_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from ringsight.identity import render_text
 from ringsight.money import cents
 
 if TYPE_CHECKING:
@@ -130,7 +131,8 @@ def _html(data: dict[str, Any]) -> str:
     rows = []
     for e in data["clusters"]:
         signals = "".join(
-            f"<li>{html.escape(s['evidence_zh'])}<br><small>{html.escape(s['evidence_en'])}</small> "
+            f"<li>{html.escape(render_text(s['evidence_zh']))}<br>"
+            f"<small>{html.escape(render_text(s['evidence_en']))}</small> "
             f"<b>+{s['contribution']:g}</b></li>"
             for s in e["signals"]
         )

@@ -77,3 +77,14 @@ audit_log = Table(
     Index("ix_audit_log_ts", "ts"),
     Index("ix_audit_log_target", "target", postgresql_using="hash"),
 )
+
+#: The identity vault: the clear value behind each pseudonym in the graph (ringsight.appdb.vault).
+#: Read only through ringsight.cases.identities (role check + audited reveal).
+identity_vault = Table(
+    "identity_vault",
+    metadata,
+    Column("kind", String(16), primary_key=True),  # patient | card | phone | address
+    Column("pseudonym", String(64), primary_key=True),  # the keyed hash the graph holds
+    Column("value", Text, nullable=False),  # clear value; a patient's is a JSON object of its fields
+    sqlite_with_rowid=False,
+)

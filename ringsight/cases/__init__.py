@@ -11,7 +11,7 @@ One module per job; import what you need (nothing heavy is imported here):
   ``set_password``, ``change_own_password``, ``set_role``; ``system_actor`` for the CLI.
 - :mod:`~ringsight.cases.sessions` — ``issue``, ``verify``, ``authorize`` (verify + permission, for every
   route and callback), ``refresh``, ``logout``, ``revoke``; ``SESSION_COOKIE``; ``SessionError``.
-- :mod:`~ringsight.cases.access` — ``mask_record``, ``mask_rows``, ``mask_query_result``, ``mask_text``,
+- :mod:`~ringsight.cases.access` — ``mask_record``, ``mask_rows``, ``mask_text``,
   ``mask_node_properties``; ``reveal`` / ``reveal_record`` (audited unmasking).
 - :mod:`~ringsight.cases.annotations` — ``annotate``, ``list_annotations``, ``annotations_for``, ``tags_for``,
   ``recent_annotations``, ``retract``, ``link_key``, ``tag_vocabulary``.

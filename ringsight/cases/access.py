@@ -1,25 +1,13 @@
-"""Personal-data masking: one policy for UI rows, query results and exports.
+"""Personal-data masking and reveals of records.
 
-Resident IDs, names, phones, addresses and card numbers (and the person
-numbers and birth dates that give an ID away) are shown masked — ``110105********123X``,
-``张**``, ``138****5678`` — unless the viewer's role is cleared for personal data
-(:func:`ringsight.cases.roles.may_unmask`) *and* the viewer asked to see this
-record unmasked. Asking is an action: :func:`reveal` checks the permission,
-appends an ``unmask`` audit entry and only then returns the clear values.
-
-How a field is recognised:
-
-1. by label — a node's properties (``Patient.id_raw``, ``Card.card_id``,
-   ``Phone.number``, ``Address.text``…) through :data:`PERSONAL_FIELDS`;
-2. by field or column name when the label is unknown (``patient_name``,
-   ``p.id_raw``, ``contact_phone``…) through :data:`FIELD_HINTS`;
-3. by shape, in any remaining text: 18-character resident IDs and 11-digit
-   mainland mobiles inside any string are masked wherever they appear.
-
-Limits: an analyst who aliases a name column to something innocent
-(``RETURN p.name AS facility``) defeats rule 2; rule 3 still catches IDs and
-mobiles. Card numbers and names have no reliable shape, so free text written by
-detection should not carry them in clear.
+The graph holds pseudonyms of persons, cards, phones and addresses, not their
+clear values (those are in the identity vault, read only through
+:mod:`ringsight.cases.identities`), so what an analyst can query holds no
+identity. The masks here remain for records that carry clear values outside
+the graph — revealed records, referral rows, audit exports — shown to someone
+not entitled: ``110105********123X``, ``张**``, ``138****5678``. Asking to see a
+record in clear is an action: :func:`reveal` checks the permission, appends an
+``unmask`` audit entry and only then returns the clear values.
 """
 
 from __future__ import annotations
@@ -31,8 +19,9 @@ from typing import Any
 
 from ringsight.cases import audit
 from ringsight.cases.roles import AccessDenied, Permission, Principal, may_unmask, require
+from ringsight.config import Settings
 from ringsight.graph.model import ENTITY_LABELS, NODE_TYPE_BY_LABEL
-from ringsight.graph.store import GraphStore, Node, Path, QueryResult
+from ringsight.graph.store import GraphStore, Node, Path
 from ringsight.identity import mask_address, mask_card, mask_id, mask_name, mask_phone
 
 Masker = Callable[[str | None], str | None]
@@ -174,42 +163,25 @@ def mask_rows(
     return [mask_record(r, role, label=label, unmask=unmask) for r in rows]
 
 
-_VAR_LABEL = re.compile(r"\(\s*(\w+)\s*:\s*(\w+)")
-
-
-def _column_masker(column: str, var_labels: dict[str, str]) -> Masker | None:
-    """How to mask a column: by the label of its variable (``f.name`` with ``(f:Facility)``), else by name."""
-    var, dot, prop = column.partition(".")
-    label = var_labels.get(var.strip()) if dot else None
-    if label in NODE_TYPE_BY_LABEL:
-        return PERSONAL_FIELDS.get(label, {}).get(prop.strip())
-    return _hint(column)
-
-
-def mask_query_result(
-    result: QueryResult, role: str, *, unmask: bool = False, cypher: str | None = None
-) -> QueryResult:
-    """A query result as ``role`` may see it: nodes masked by label, columns by name, text by shape.
-
-    Pass the query's ``cypher`` so that a column like ``f.name`` is judged by the
-    label of ``f`` in the pattern (``(f:Facility)`` — not personal) rather than by
-    its name alone (``name`` — masked when the label is unknown).
-    """
-    if unmask and may_unmask(role):
-        return result
-    var_labels = dict(_VAR_LABEL.findall(cypher or ""))
-    maskers = [_column_masker(col, var_labels) for col in result.columns]
-    rows = [[_mask_any(v, m) for v, m in zip(row, maskers, strict=True)] for row in result.rows]
-    return QueryResult(columns=list(result.columns), rows=rows, truncated=result.truncated, stats=dict(result.stats))
-
-
-def reveal(store: GraphStore, user: Principal, label: str, key: str, *, reason: str | None = None) -> dict[str, Any]:
-    """The clear properties of one node, for a user cleared to see them; the reveal is audited.
+def reveal(
+    store: GraphStore,
+    user: Principal,
+    label: str,
+    key: str,
+    *,
+    reason: str | None = None,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """A node's properties with its clear personal values from the identity vault; the reveal is audited.
 
     Raises :class:`AccessDenied` for roles not cleared (analyst, admin) and
     :class:`~ringsight.errors.RingSightError` when no such node exists. The
-    audit entry names the node and the fields revealed, never their values.
+    audit entry (written by :func:`ringsight.cases.identities.reveal_many`)
+    names the pseudonyms and the purpose, never the values.
     """
+    from ringsight.cases import identities
+    from ringsight.config import get_settings
+
     require(user, Permission.UNMASK)
     node_type = NODE_TYPE_BY_LABEL.get(label)
     if node_type is None:
@@ -219,15 +191,14 @@ def reveal(store: GraphStore, user: Principal, label: str, key: str, *, reason: 
         from ringsight.errors import RingSightError
 
         raise RingSightError(f"No {label} with {node_type.key} = {key!r} in the graph.", "Check the key.")
-    fields = sorted(PERSONAL_FIELDS.get(label, {}))
-    audit.record(
-        store,
-        user=user.username,
-        action="unmask",
-        target=f"{label}:{key}",
-        after={"fields": fields, "reason": reason},
+    refs = identities.node_refs(label, key)
+    if not refs:
+        return dict(node.properties)
+    purpose = reason or f"reveal {label}"
+    clear = identities.reveal_many(
+        user, refs, purpose, store=store, settings=settings or get_settings(), target=f"{label}:{key}"
     )
-    return dict(node.properties)
+    return {**node.properties, **identities.clear_properties(label, key, clear)}
 
 
 def reveal_record(

@@ -24,6 +24,7 @@ audit entry with the files' SHA-256 digests.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -38,6 +39,7 @@ from zoneinfo import ZoneInfo
 from ringsight import __version__, safecsv
 from ringsight.cases import audit
 from ringsight.cases.annotations import annotations_for
+from ringsight.cases.identities import render_text, reveal_many, text_refs
 from ringsight.cases.labels_zh import LABEL_ZH, signal_zh, typology_zh, value_zh
 from ringsight.cases.network import PictureNode, draw_network
 from ringsight.cases.roles import Permission, Principal, require
@@ -47,6 +49,7 @@ from ringsight.config import Settings, get_settings
 from ringsight.errors import RingSightError
 from ringsight.graph.model import NODE_TYPE_BY_LABEL
 from ringsight.graph.store import GraphStore
+from ringsight.identity import short_pseudonym
 from ringsight.private import private_dir, private_file, restrict_umask
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -180,7 +183,7 @@ def _add_person_details(store: GraphStore, members: list[dict[str, Any]]) -> Non
     if pids:
         for rel, attr, prop in (
             ("HAS_PHONE|CONTACT_PHONE", "Phone", "number"),
-            ("LIVES_AT", "Address", "text"),
+            ("LIVES_AT", "Address", "key"),
             ("HAS_CARD", "Card", "card_id"),
         ):
             rows = store.read(
@@ -197,9 +200,7 @@ def _add_person_details(store: GraphStore, members: list[dict[str, Any]]) -> Non
             continue
         rows = store.read(
             f"MATCH (p:Patient)-[:{rel}]->(x:{label}) WHERE x.{prop} IN $keys "
-            "RETURN x.{prop} AS k, collect(DISTINCT p.name + ' ' + coalesce(p.id_raw, '')) AS who".replace(
-                "{prop}", prop
-            ),
+            "RETURN x.{prop} AS k, collect(DISTINCT p.pid) AS who".replace("{prop}", prop),
             {"keys": keys},
         ).records()
         for rec in rows:
@@ -289,8 +290,8 @@ def _claims_of_members(
             "OPTIONAL MATCH (cl)-[:BY_PATIENT]->(p:Patient) "
             "OPTIONAL MATCH (cl)-[:WITH_CARD]->(cd:Card) "
             "OPTIONAL MATCH (cl)-[:BY_DOCTOR]->(d:Doctor) "
-            "RETURN cl, f.code AS facility_code, f.name AS facility_name, p.pid AS pid, p.name AS patient_name, "
-            "p.id_raw AS patient_id, cd.card_id AS card_id, d.code AS doctor_code, d.name AS doctor_name "
+            "RETURN cl, f.code AS facility_code, f.name AS facility_name, p.pid AS pid, "
+            "cd.card_id AS card_id, d.code AS doctor_code, d.name AS doctor_name "
             "ORDER BY cl.time_ts LIMIT $cap"
         )
         for row in _claim_rows(store.read(cypher, {**params, "keys": keys})):
@@ -419,11 +420,21 @@ def _notes(store: GraphStore, case: Case, clusters: list[str], members: list[dic
     return sorted(notes, key=lambda n: n["created_ts"])
 
 
-def _network(members: list[dict[str, Any]], claims: list[dict[str, Any]]) -> tuple[list[PictureNode], list]:
-    """Nodes and claim-weighted edges among the members (and the facilities their claims went to)."""
+def _network(
+    members: list[dict[str, Any]], claims: list[dict[str, Any]], captions: dict[str, str] | None = None
+) -> tuple[list[PictureNode], list]:
+    """Nodes and claim-weighted edges among the members (and the facilities their claims went to).
+
+    Nodes are joined by their graph keys (pseudonyms); ``captions`` gives the
+    revealed names of personal nodes by ``Label:key``.
+    """
+    captions = captions or {}
 
     def caption(m: dict[str, Any]) -> str:
         label, key, name = m["label"], m["key"], m.get("name") or ""
+        if f"{label}:{key}" in captions:
+            shown = captions[f"{label}:{key}"]
+            return f"卡 …{shown[-6:]}" if label == "Card" else shown[:12]
         if label == "Card":
             return f"卡 …{key[-6:]}"
         if label in ("Phone", "Patient", "Doctor"):
@@ -461,7 +472,8 @@ def _network(members: list[dict[str, Any]], claims: list[dict[str, Any]]) -> tup
     for a, b in list(edges):
         for end in (a, b):
             if end not in nodes and end.startswith("Phone:"):
-                nodes[end] = PictureNode(end, "Phone", end.split(":", 1)[1], member=False)
+                shown = captions.get(end) or short_pseudonym("phone", end.split(":", 1)[1])
+                nodes[end] = PictureNode(end, "Phone", shown, member=False)
     kept = [(a, b, w) for (a, b), w in edges.items() if a in nodes and b in nodes]
     linked = {end for a, b, _ in kept for end in (a, b)}
     # a phone or address nobody in the package is linked to says nothing on paper: leave it out
@@ -488,10 +500,13 @@ def _people(store: GraphStore, case: Case, notes: list[dict[str, Any]], by: str)
 
 
 def collect_referral(store: GraphStore, case_id: str, *, by: str = "", document_no: str = "") -> dict[str, Any]:
-    """Everything the referral needs, as plain data (the content of ``referral.json``), identities in clear.
+    """Everything the referral needs, as plain data (the content of ``referral.json``), with pseudonyms.
 
     The claims are the evidence: those the clusters' signals cite plus those
     an investigator added to the case — never every claim at a facility.
+    Persons, cards, phones and addresses appear by their pseudonyms (the
+    graph holds nothing else); :func:`build_referral` resolves them through
+    the identity vault in one audited batch reveal (:func:`reveal_identities`).
     Not audited and not permission-checked by itself: call :func:`build_referral`.
     """
     case = get_case(store, case_id)
@@ -577,6 +592,101 @@ def _evidence_list(case: Case, totals: dict[str, Any], member_count: int) -> lis
     return items
 
 
+# --- identities ------------------------------------------------------------------------
+_PERSON_FIELDS = ("name", "resident_id", "person_no", "birth_date")
+_KIND_OF = {"Card": "card", "Phone": "phone", "Address": "address"}
+
+
+def reveal_identities(
+    data: dict[str, Any], user: Principal, *, store: GraphStore, settings: Settings, case_id: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The referral data with clear identities from the vault (one audited batch reveal), and node captions.
+
+    Members get ``name``, ``id_raw``, ``person_no``, ``birth_date`` and their
+    phones, cards and addresses in clear; claims their ``patient_name``,
+    ``patient_id`` and ``card_id``; evidence sentences their references
+    rendered. Graph keys (``key``, ``pid``) stay pseudonyms.
+    """
+    refs: list[tuple[str, str]] = []
+    for m in data["members"]:
+        if m["label"] == "Patient":
+            refs += [(f"patient.{f}", m["key"]) for f in _PERSON_FIELDS]
+        elif m["label"] in _KIND_OF:
+            refs.append((_KIND_OF[m["label"]], m["key"]))
+        refs += [("phone", v) for v in m.get("phones", [])] + [("card", v) for v in m.get("cards", [])]
+        refs += [("address", v) for v in m.get("addresses", [])]
+        refs += [(f"patient.{f}", pid) for pid in m.get("holders", []) for f in ("name", "resident_id")]
+    for c in data["claims"]:
+        if c.get("pid"):
+            refs += [("patient.name", c["pid"]), ("patient.resident_id", c["pid"])]
+        if c.get("card_id"):
+            refs.append(("card", c["card_id"]))
+    texts = _evidence_texts(data)
+    refs += [r for t in texts for r in text_refs(t)]
+    clear = reveal_many(
+        user, refs, f"referral package of Case:{case_id}", store=store, settings=settings, target=f"Case:{case_id}"
+    )
+    return _with_clear(data, clear), _captions(data["members"], clear)
+
+
+def _evidence_texts(data: dict[str, Any]) -> list[str]:
+    texts = []
+    for c in data["found"]["clusters"]:
+        texts += [c.get("explanation_zh") or "", c.get("explanation_en") or ""]
+        texts += [s.get(k) or "" for s in c.get("signals", []) for k in ("evidence_zh", "evidence_en")]
+    return texts
+
+
+def _with_clear(data: dict[str, Any], clear: dict[tuple[str, str], str]) -> dict[str, Any]:
+    def person(pid: str) -> str:
+        return " ".join(x for x in (clear.get(("patient.name", pid)), clear.get(("patient.resident_id", pid))) if x)
+
+    out = copy.deepcopy(data)
+    for m in out["members"]:
+        key = m["key"]
+        if m["label"] == "Patient":
+            m.update(
+                name=clear.get(("patient.name", key), ""),
+                id_raw=clear.get(("patient.resident_id", key)),
+                person_no=clear.get(("patient.person_no", key)),
+                birth_date=clear.get(("patient.birth_date", key)),
+            )
+        elif m["label"] in _KIND_OF:
+            m["name"] = clear.get((_KIND_OF[m["label"]], key), short_pseudonym(_KIND_OF[m["label"]], key))
+        m["phones"] = [clear.get(("phone", v), v) for v in m.get("phones", [])]
+        m["cards"] = [clear.get(("card", v), v) for v in m.get("cards", [])]
+        m["addresses"] = [clear.get(("address", v), v) for v in m.get("addresses", [])]
+        m["holders"] = sorted(person(pid) or pid for pid in m.get("holders", []))
+    for c in out["claims"]:
+        if c.get("pid"):
+            c["patient_name"] = clear.get(("patient.name", c["pid"]))
+            c["patient_id"] = clear.get(("patient.resident_id", c["pid"]))
+        if c.get("card_id"):
+            c["card_id"] = clear.get(("card", c["card_id"]), c["card_id"])
+    for cl in out["found"]["clusters"]:
+        for k in ("explanation_zh", "explanation_en"):
+            if cl.get(k):
+                cl[k] = render_text(cl[k], clear)
+        for s in cl.get("signals", []):
+            for k in ("evidence_zh", "evidence_en"):
+                if s.get(k):
+                    s[k] = render_text(s[k], clear)
+    return out
+
+
+def _captions(members: list[dict[str, Any]], clear: dict[tuple[str, str], str]) -> dict[str, str]:
+    captions = {}
+    for m in members:
+        key = m["key"]
+        kind = "patient.name" if m["label"] == "Patient" else _KIND_OF.get(m["label"])
+        if kind and (kind, key) in clear:
+            captions[f"{m['label']}:{key}"] = clear[(kind, key)]
+        for phone in m.get("phones", []):
+            if ("phone", phone) in clear:
+                captions[f"Phone:{phone}"] = clear[("phone", phone)]
+    return captions
+
+
 # --- writing ---------------------------------------------------------------------------
 def _csv(path: Path, rows: list[dict[str, Any]], fields: tuple[str, ...]) -> Path:
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
@@ -639,12 +749,13 @@ def build_referral(
     data = collect_referral(store, case_id, by=user.username, document_no=document_no)
     data["sender"] = settings.cases.bureau
     data["receiver"] = settings.cases.police
+    data, captions = reveal_identities(data, user, store=store, settings=settings, case_id=case_id)
     restrict_umask()  # the package holds identities: its files 0600, new directories 0700
     out_dir = private_dir(out_dir)
     stem = f"referral-{case_id}"
     members_csv = _csv(out_dir / "members.csv", data["members"], MEMBER_FIELDS)
     claims_csv = _csv(out_dir / "claims.csv", data["claims"], CLAIM_FIELDS)
-    nodes, edges = _network(data["members"], data["claims"])
+    nodes, edges = _network(data["members"], data["claims"], captions)
     png = draw_network(nodes, edges, out_dir / "network.png", font, title=f"案件 {case_id} 关系网络图")
     json_path = out_dir / "referral.json"
     json_path.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")

@@ -134,8 +134,18 @@ def cypher(
     ),
     fmt: str = _FORMAT,
     out: Path | None = _OUT,
+    reveal: bool = typer.Option(
+        False, "--reveal", help="Resolve pseudonyms to clear values (roles cleared for personal data; audited)."
+    ),
+    acting: str | None = typer.Option(None, "--as", envvar="RINGSIGHT_USER", help="Act as this user (for --reveal)."),
+    purpose: str | None = typer.Option(None, "--purpose", help="Why the identities are needed (audit trail)."),
 ) -> None:
-    """Run ad-hoc Cypher read-only (a write is refused by the database), with the timeout and row cap."""
+    """Run ad-hoc Cypher read-only (a write is refused by the database), with the timeout and row cap.
+
+    The graph holds pseudonyms of persons, cards, phones and addresses; with
+    ``--reveal --as USER`` a user cleared for personal data gets them resolved
+    through the identity vault, and the reveal is audited.
+    """
     from ringsight.graph import open_store
 
     settings = get_settings()
@@ -145,7 +155,23 @@ def cypher(
     t0 = time.perf_counter()
     with open_store(settings) as store:
         result = run_adhoc(store, statement, params, settings=settings)
+        if reveal:
+            result = _revealed(store, settings, result, acting, purpose or statement)
     _finish(result, fmt, out, None, time.perf_counter() - t0)
+
+
+def _revealed(store: object, settings: object, result: QueryResult, acting: str | None, purpose: str) -> QueryResult:
+    """The result with pseudonyms resolved for a cleared user (refused for others, before anything is read)."""
+    from ringsight.cases.accounts import get_user
+    from ringsight.cases.identities import reveal_result
+    from ringsight.cases.roles import AccessDenied
+
+    if not acting:
+        raise AccessDenied("--reveal acts as a RingSight user, and none was given.", "Add --as NAME.")
+    user = get_user(store, acting)  # type: ignore[arg-type]
+    if user is None or not user.active:
+        raise AccessDenied(f"There is no active user '{acting}'.", "List users with `ringsight users list`.")
+    return reveal_result(user, result, purpose, store=store, settings=settings)  # type: ignore[arg-type]
 
 
 def _statement(text: str | None, file: Path | None) -> str:

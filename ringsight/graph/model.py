@@ -40,12 +40,15 @@ class RelType:
 PATIENT = NodeType(
     "Patient",
     "pid",
-    ("person_no", "name"),
-    "insured person; pid is a keyed hash of the resident ID, id_raw keeps the ID",
+    (),
+    "insured person; pid is a keyed hash (pseudonym) of the resident ID, the ID itself is in the identity vault",
 )
-CARD = NodeType("Card", "card_id", (), "medical-insurance card or e-voucher")
-PHONE = NodeType("Phone", "number", (), "normalised phone number")
-ADDRESS = NodeType("Address", "key", (), "normalised address; key is the matching key, text the display")
+CARD = NodeType("Card", "card_id", (), "medical-insurance card or e-voucher; card_id is a pseudonym of its number")
+PHONE = NodeType("Phone", "number", (), "phone; number is a pseudonym of the normalised number")
+ADDRESS = NodeType("Address", "key", ("district",), "address; key is a pseudonym of the normalised matching key")
+
+PERSONAL_LABELS: dict[str, str] = {"Patient": "patient", "Card": "card", "Phone": "phone", "Address": "address"}
+"""Labels keyed by pseudonyms, and the identity-vault kind of each key."""
 FACILITY = NodeType("Facility", "code", ("name", "kind"), "designated hospital, clinic or pharmacy")
 DOCTOR = NodeType("Doctor", "code", ("name",), "medical-insurance doctor")
 TERMINAL = NodeType("Terminal", "key", (), "card reader / POS; key is facility code + ':' + terminal id")

@@ -163,26 +163,24 @@ def with_keys(claims: pl.DataFrame) -> pl.DataFrame:
 def entity_nodes(files: StagedClaims) -> Iterator[NodeTable]:
     """The distinct entities of the staged claims chunks, one label at a time (Claim and TraceCode come separately).
 
-    Derived properties (ISO birth date, facility region) are computed after
-    deduplication, on one row per entity instead of one per claim.
+    Patients, cards, phones and addresses are keyed by their pseudonyms and
+    carry no clear personal value (those are in the identity vault). Derived
+    properties (facility region) are computed after deduplication, on one row
+    per entity instead of one per claim.
     """
 
     def patients(c: pl.LazyFrame) -> pl.LazyFrame:
         return c.select(
             "pid",
-            pl.col("patient_id").alias("id_raw"),
             pl.col("patient_id_type").alias("id_type"),
-            "person_no",
-            pl.col("patient_name").alias("name"),
             pl.col("patient_gender").alias("gender"),
-            pl.col("patient_birth_date").alias("birth_date"),
+            "birth_cohort",
+            "surname_group",
             "insurance_type",
         )
 
-    props = ["id_raw", "id_type", "person_no", "name", "gender", "birth_date", "insurance_type"]
-    table = _dedupe(files, "Patient", patients, "pid", props)
-    yield NodeTable("Patient", "pid", table.with_columns(pl.col("birth_date").dt.strftime("%Y-%m-%d")))
-    del table
+    props = ["id_type", "gender", "birth_cohort", "surname_group", "insurance_type"]
+    yield NodeTable("Patient", "pid", _dedupe(files, "Patient", patients, "pid", props))
     yield NodeTable(
         "Card", "card_id", _dedupe(files, "Card", lambda c: c.select("card_id", "card_kind"), "card_id", ["card_kind"])
     )
@@ -195,9 +193,9 @@ def entity_nodes(files: StagedClaims) -> Iterator[NodeTable]:
     yield NodeTable("Phone", "number", _dedupe(files, "Phone", phones, "number", []))
 
     def addresses(c: pl.LazyFrame) -> pl.LazyFrame:
-        return c.select(pl.col("address_key").alias("key"), pl.col("address_text").alias("text"), "district")
+        return c.select(pl.col("address_key").alias("key"), "district")
 
-    yield NodeTable("Address", "key", _dedupe(files, "Address", addresses, "key", ["text", "district"]))
+    yield NodeTable("Address", "key", _dedupe(files, "Address", addresses, "key", ["district"]))
 
     def facilities(c: pl.LazyFrame) -> pl.LazyFrame:
         return c.select(

@@ -26,6 +26,8 @@ from collections.abc import Callable
 
 import polars as pl
 
+from ringsight.identity import PSEUDONYM_PREFIX
+
 TZ = "Asia/Shanghai"
 NULL_TOKENS = ("null", "NULL", "Null", "None", "none", "nan", "NaN", "N/A", "n/a", "NA", "-", "--", "/", "无", "空")
 _FULL_WIDTH = r"[\x{3000}\x{FF01}-\x{FF5E}]"
@@ -345,8 +347,11 @@ def split_trace_codes(expr: pl.Expr) -> pl.Expr:
 
 
 def claims_table(frame: pl.DataFrame, *, id_hash_key: str, load_id: str) -> pl.DataFrame:
-    """The accepted rows of a parsed claims chunk in the shared CLAIMS_SCHEMA (ringsight.tables)."""
-    from ringsight.tables import CLAIMS_SCHEMA
+    """The accepted rows of a parsed claims chunk, normalised and still in clear (:data:`CLEAR_CLAIMS_SCHEMA`).
+
+    :func:`pseudonymise` turns it into the staged table and the vault's rows.
+    """
+    from ringsight.tables import CLEAR_CLAIMS_SCHEMA
 
     col = pl.col
     inpatient = col("p_visit_type") == "inpatient"
@@ -396,7 +401,7 @@ def claims_table(frame: pl.DataFrame, *, id_hash_key: str, load_id: str) -> pl.D
         pl.lit(load_id).alias("load_id"),
     )
     out = out.with_columns(_pids(out["patient_id"], id_hash_key).alias("pid"))
-    return out.select([pl.col(c).cast(t) for c, t in CLAIMS_SCHEMA.items()])
+    return out.select([pl.col(c).cast(t) for c, t in CLEAR_CLAIMS_SCHEMA.items()])
 
 
 def _address_parts(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
@@ -405,11 +410,17 @@ def _address_parts(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
 
 
 def _pids(ids: pl.Series, key: str) -> pl.Series:
-    """Keyed hashes of the IDs (equal to ``identity.keyed_hash``), computed once per distinct ID.
+    """Keyed hashes of the resident IDs (``Patient.pid``)."""
+    return keyed_hashes(ids, key, PSEUDONYM_PREFIX["patient"])
 
-    HMAC-SHA256 with the inner and outer pads hashed once and copied per
-    value (RFC 2104), which is several times faster than ``hmac.new`` per
-    value — it matters for millions of persons.
+
+def keyed_hashes(values: pl.Series, key: str, prefix: str = "") -> pl.Series:
+    """HMAC-SHA256 pseudonyms of ``prefix + value`` (equal to ``identity.keyed_hash``), once per distinct value.
+
+    The inner pad (with the prefix) and the outer pad are hashed once and
+    copied per value (RFC 2104), and the distinct values' hashes are joined
+    back — several times faster than ``hmac.new`` per row, which matters for
+    millions of persons, cards, phones and addresses.
     """
     import hashlib
 
@@ -418,18 +429,106 @@ def _pids(ids: pl.Series, key: str) -> pl.Series:
         secret = hashlib.sha256(secret).digest()
     secret = secret.ljust(64, b"\0")
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in secret))
+    inner.update(prefix.encode())
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in secret))
+    inner_copy, outer_copy = inner.copy, outer.copy
 
     def digest(value: str) -> str:
-        i = inner.copy()
+        i = inner_copy()
         i.update(value.encode())
-        o = outer.copy()
+        o = outer_copy()
         o.update(i.digest())
         return o.hexdigest()[:32]
 
-    distinct = ids.drop_nulls().unique().to_list()
-    mapping = {v: digest(v) for v in distinct}
-    return ids.replace_strict(mapping, default=None, return_dtype=pl.String)
+    distinct = values.drop_nulls().unique()
+    table = pl.DataFrame({"v": distinct, "h": pl.Series(list(map(digest, distinct.to_list())), dtype=pl.String)})
+    joined = values.rename("v").to_frame().join(table, on="v", how="left", maintain_order="left")
+    return joined.get_column("h").rename(values.name)
+
+
+IDENTITY_SCHEMA: dict[str, type[pl.DataType]] = {"kind": pl.String, "pseudonym": pl.String, "value": pl.String}
+"""Rows for the identity vault: the clear value behind each pseudonym (kind patient | card | phone | address)."""
+
+_PATIENT_FIELDS = {
+    "resident_id": "patient_id",
+    "id_type": "patient_id_type",
+    "person_no": "person_no",
+    "name": "patient_name",
+    "birth_date": "patient_birth_date",
+}
+
+
+def pseudonymise(table: pl.DataFrame, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split a claims chunk (clear, as :func:`claims_table` makes it) into the staged table and its identities.
+
+    The staged table (``CLAIMS_SCHEMA``) keys patients, cards, phones and
+    addresses by keyed hashes and keeps only what analysis needs in clear
+    (gender, birth cohort, district, insurance type). The identities
+    (``IDENTITY_SCHEMA``) hold each pseudonym's clear value once — the first
+    non-null one in file order — for the vault; a patient's value is a JSON
+    object of its fields (:data:`_PATIENT_FIELDS`).
+    """
+    from ringsight.tables import CLAIMS_SCHEMA
+
+    cards = keyed_hashes(table["card_id"], key, PSEUDONYM_PREFIX["card"])
+    phones = keyed_hashes(pl.concat([table["patient_phone"], table["contact_phone"]]), key, PSEUDONYM_PREFIX["phone"])
+    addresses = keyed_hashes(table["address_key"], key, PSEUDONYM_PREFIX["address"])
+    surnames = keyed_hashes(table["patient_name"].str.slice(0, 1), key, "surname:")
+    n = table.height
+    clear = table.with_columns(
+        cards.alias("_card"),
+        phones.slice(0, n).alias("_phone"),
+        phones.slice(n, n).alias("_contact"),
+        addresses.alias("_address"),
+    )
+    staged = clear.with_columns(
+        pl.col("_card").alias("card_id"),
+        pl.col("_phone").alias("patient_phone"),
+        pl.col("_contact").alias("contact_phone"),
+        pl.col("_address").alias("address_key"),
+        birth_cohort(pl.col("patient_birth_date")).alias("birth_cohort"),
+        surnames.alias("surname_group"),
+    ).select([pl.col(c).cast(t) for c, t in CLAIMS_SCHEMA.items()])
+    return staged, _identities(clear)
+
+
+def birth_cohort(birth: pl.Expr) -> pl.Expr:
+    """Five-year birth cohort (``1955-1959``): the age band analysis needs, without the identifying date."""
+    start = (birth.dt.year() // 5) * 5
+    return pl.format("{}-{}", start, start + 4)
+
+
+def _identities(clear: pl.DataFrame) -> pl.DataFrame:
+    fields = [pl.col(src).alias(dst) for dst, src in _PATIENT_FIELDS.items()]
+    patients = (
+        clear.select(pl.col("pid").alias("pseudonym"), *fields)
+        .drop_nulls("pseudonym")
+        .with_columns(pl.col("birth_date").dt.strftime("%Y-%m-%d"))
+        .group_by("pseudonym", maintain_order=True)
+        .agg([pl.col(f).drop_nulls().first() for f in _PATIENT_FIELDS])
+        .select(
+            pl.lit("patient").alias("kind"),
+            "pseudonym",
+            pl.struct(list(_PATIENT_FIELDS)).struct.json_encode().alias("value"),
+        )
+    )
+
+    def pairs(kind: str, pseud: str, value: str) -> pl.DataFrame:
+        return clear.select(pl.lit(kind).alias("kind"), pl.col(pseud).alias("pseudonym"), pl.col(value).alias("value"))
+
+    address_text = pl.coalesce("address_text", "address_key")
+    others = pl.concat(
+        [
+            pairs("card", "_card", "card_id"),
+            pairs("phone", "_phone", "patient_phone"),
+            pairs("phone", "_contact", "contact_phone"),
+            clear.select(
+                pl.lit("address").alias("kind"), pl.col("_address").alias("pseudonym"), address_text.alias("value")
+            ),
+        ]
+    )
+    others = others.drop_nulls().unique(["kind", "pseudonym"], keep="first", maintain_order=True)
+    return pl.concat([patients, others]).select([pl.col(c).cast(t) for c, t in IDENTITY_SCHEMA.items()])
 
 
 _HASHED = (
@@ -438,19 +537,16 @@ _HASHED = (
     "claim_ts",
     "admit_ts",
     "discharge_ts",
-    "patient_id",
+    "pid",
     "patient_id_type",
-    "person_no",
-    "patient_name",
     "patient_gender",
-    "patient_birth_date",
+    "birth_cohort",
     "insurance_type",
     "card_id",
     "card_kind",
     "patient_phone",
     "contact_phone",
     "address_key",
-    "address_text",
     "facility_code",
     "facility_name",
     "facility_kind",
@@ -471,7 +567,7 @@ _HASHED = (
 )
 
 
-HASH_VERSION = f"polars-{pl.__version__}-v2"  # v2: the staged index is kept in hash buckets
+HASH_VERSION = f"polars-{pl.__version__}-v3"  # v2: staged index in hash buckets; v3: digests of pseudonymised claims
 
 
 def content_hashes(claims: pl.DataFrame) -> pl.Series:

@@ -30,6 +30,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,8 @@ import polars as pl
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from ringsight.appdb import for_store
+from ringsight.appdb.vault import store_identities
 from ringsight.config import Settings
 from ringsight.errors import InputError
 from ringsight.graph.store import GraphStore
@@ -63,7 +66,14 @@ from ringsight.loaders.classify import (
 )
 from ringsight.loaders.create import CreateWriter
 from ringsight.loaders.journal import Journal, load_lock, write_parquet_atomic
-from ringsight.loaders.normalise import HASH_VERSION, claims_table, clean_frame, content_hashes, items_table
+from ringsight.loaders.normalise import (
+    HASH_VERSION,
+    claims_table,
+    clean_frame,
+    content_hashes,
+    items_table,
+    pseudonymise,
+)
 from ringsight.loaders.profiles import (
     HeaderMapping,
     Profile,
@@ -221,10 +231,12 @@ class _Load:
         self.console = console
         self.timings: dict[str, float] = {}
         self.max_reject_share = 0.5
+        self._vault_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="identity-vault")
+        self.appdb = for_store(store, settings)  # the identity vault of this graph
 
     # -- the whole run ---------------------------------------------------------------
     def execute(self, t0: float, mode: str, rejects_dir: Path | None, report_path: Path | None) -> LoadReport:
-        with load_lock(self.staging), self._progress() as bar:
+        with load_lock(self.staging), self._progress() as bar, self._vault_writer:
             self.bar = bar
             journal, abandoned = Journal.open(self.staging, self._fingerprint())
             self.journal = journal
@@ -252,10 +264,14 @@ class _Load:
             if not journal.get("written"):
                 self._refuse_if_mostly_rejected(t0, rejects_dir, report_path, abandoned)
             tick, cpu = time.perf_counter(), time.process_time()
+            vault = None if journal.get("vault_written") else self._vault_writer.submit(self._write_vault)
             if not journal.get("written"):
                 written = self._write_graph() if self.store is not None else {}
                 journal.data["written_stats"] = written
                 journal.set("written", True)
+            if vault is not None:
+                journal.data["vault_rows"] = vault.result()
+                journal.set("vault_written", True)
             self.timings["graph_s"] = round(time.perf_counter() - tick, 3)
             self.timings["graph_cpu_s"] = round(time.process_time() - cpu, 3)
             report = self._finish(t0, rejects_dir, report_path, abandoned)
@@ -284,7 +300,7 @@ class _Load:
         parts += [f"join:{j.spec.name}:{Source(j.path, '').fingerprint()}" for i in self.inputs for j in i.joins]
         if self.profile.source is not None:
             parts.append(hashlib.sha1(Path(self.profile.source).read_bytes()).hexdigest())
-        parts.append(self.settings.id_hash_key)
+        parts.append(self.settings.pseudonym_key())
         return hashlib.sha1("\n".join(parts).encode()).hexdigest()
 
     def _choose_mode(self, mode: str) -> None:
@@ -384,7 +400,11 @@ class _Load:
         good = checked.filter(pl.col(val.REASON).is_null())
         if bad.height:
             write_parquet_atomic(self._rejects(inp, chunk, bad), self.journal.subdir("rejects") / f"{key}.parquet")
-        table = claims_table(good, id_hash_key=self.settings.id_hash_key, load_id=self.journal.load_id)
+        secret = self.settings.pseudonym_key()
+        table, identities = pseudonymise(claims_table(good, id_hash_key=secret, load_id=self.journal.load_id), secret)
+        # The chunk's identities wait beside it in the load's pending directory (as private as the input
+        # file they come from) until the vault step writes them all at once (see _write_vault).
+        write_parquet_atomic(identities, self.journal.subdir("identities") / f"{key}.parquet")
         staged = table.with_columns(
             content_hashes(table), good.get_column(LINE), pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW)
         )
@@ -398,6 +418,28 @@ class _Load:
             "rejected": _counts(bad.get_column(val.REASON)),
             "warnings": val.claim_warnings(good),
         }
+
+    def _write_vault(self) -> int:
+        """Write the identities of every staged chunk into the vault, while the graph is written.
+
+        Each pseudonym keeps its first value in staging order (and, across
+        loads, the value already in the vault). Idempotent: a resumed load
+        runs it again from the same files. Returns the rows written.
+        """
+        order = list(self.journal.data.get("chunks", {}))
+        folder = self.journal.directory / "identities"
+        files = [folder / f"{key}.parquet" for key in order if (folder / f"{key}.parquet").exists()]
+        if not files:
+            return 0
+        prefixes = [None] if self.buckets == 1 else list("0123456789abcdef")  # one slice at a time when big
+        written = 0
+        for prefix in prefixes:
+            rows = pl.scan_parquet(files)
+            if prefix is not None:
+                rows = rows.filter(pl.col("pseudonym").str.starts_with(prefix))
+            rows = rows.unique(["kind", "pseudonym"], keep="first", maintain_order=True).collect()
+            written += store_identities(self.appdb, rows)
+        return written
 
     def _stage_extras(self, inp: Input, chunk: pl.DataFrame, staged: pl.DataFrame, key: str) -> None:
         """Columns the profile keeps (``keep_extra``) become Claim properties; staged beside the chunk."""

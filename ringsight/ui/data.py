@@ -29,6 +29,7 @@ from threading import Lock
 from typing import Any
 
 from ringsight.algorithms.results import cluster_members, cluster_queue, latest_run
+from ringsight.cases.identities import search_pseudonyms
 from ringsight.config import Settings
 from ringsight.graph.model import ENTITY_LABELS, key_of
 from ringsight.graph.store import GraphStore, Node, Path, Relationship
@@ -223,7 +224,7 @@ class UiData:
         self.expand_cap = expand_cap
         self.claims_cap = claims_cap
         self.count_cap = count_cap
-        self.registry = NodeRegistry(settings.id_hash_key + "|" + settings.ui.secret_key)
+        self.registry = NodeRegistry(settings.pseudonym_key() + "|" + settings.ui.secret_key)
         self.timeout_ms = settings.query.timeout_ms
 
     def _read(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -592,7 +593,12 @@ class UiData:
 
     # -- search ---------------------------------------------------------------------
     def search(self, text: str, limit: int = 20) -> list[SearchHit]:
-        """Find entities by resident ID, name, phone, card, facility code/name, doctor code or claim id."""
+        """Find entities by resident ID, phone, card, facility code/name, doctor code/name or claim id.
+
+        Resident IDs, card numbers and phones are not in the graph: the typed
+        value is normalised and hashed with the same key as the loader's, and
+        the pseudonym is looked up (``identities.search_pseudonyms``).
+        """
         value = (text or "").strip()
         if not value:
             return []
@@ -605,17 +611,13 @@ class UiData:
             if ref not in hits:
                 hits[ref] = SearchHit(ref, display_label(label, props), matched_by)
 
-        if re.fullmatch(r"\d{17}[\dX]", upper):
-            pid = keyed_hash(upper, self.settings.id_hash_key)
-            for rec in self._read("MATCH (p:Patient {pid: $pid}) RETURN p", {"pid": pid}):
-                add("Patient", rec["p"].properties, "id_raw")
+        matched_by = {"Patient": "id_raw", "Card": "card_id", "Phone": "number"}
         exact = [
-            ("Phone", "number", compact.removeprefix("+86"), "number"),
-            ("Card", "card_id", compact, "card_id"),
+            (label, key_of(label), key, matched_by[label]) for label, key in search_pseudonyms(value, self.settings)
+        ]
+        exact += [
             ("Facility", "code", upper, "code"),
             ("Doctor", "code", upper, "code"),
-            ("Patient", "person_no", upper, "person_no"),
-            ("Patient", "name", value, "name"),
             ("Doctor", "name", value, "name"),
         ]
         for label, prop, v, matched in exact:

@@ -207,6 +207,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "prop.name": ("名称/姓名", "Name"),
     "prop.gender": ("性别", "Gender"),
     "prop.birth_date": ("出生日期", "Birth date"),
+    "prop.birth_cohort": ("出生年段", "Birth cohort"),
     "prop.insurance_type": ("参保类型", "Insurance"),
     "prop.card_id": ("卡号", "Card no."),
     "prop.card_kind": ("卡类型", "Card kind"),

@@ -1,9 +1,11 @@
-"""How an entity is shown: its one-line label and its property list, masked per session.
+"""How an entity is shown: its one-line label and its property list.
 
-Personal identifiers (resident ID, name, phone, card and address) pass through
-the masks in :mod:`ringsight.identity` unless
-:func:`ringsight.ui.session.personal_data_visible` says otherwise; nothing
-in the UI formats a person's identifier without going through here.
+Patients, cards, phones and addresses are keyed in the graph by pseudonyms
+and carry no clear personal value; they are labelled by the short pseudonym
+(``P#1a2b3c4d``) for every role. Clear values come only from the identity
+vault through an audited reveal (``ringsight.cases.identities``). The masks
+below remain for records that still carry clear values (a revealed panel
+shown to someone not entitled, sample data) and for free text.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ringsight.identity import mask_address, mask_card, mask_id, mask_name, mask_phone
+from ringsight.cases.identities import render_text
+from ringsight.graph.model import PERSONAL_LABELS as PSEUDONYM_KIND
+from ringsight.graph.model import key_of
+from ringsight.identity import mask_address, mask_card, mask_id, mask_name, mask_phone, short_pseudonym
 from ringsight.ui.session import personal_data_visible
 
 
@@ -33,34 +38,8 @@ PERSONAL: dict[str, dict[str, Callable[[Any], Any]]] = {
     "Address": {"text": mask_address, "key": mask_address},
 }
 
-#: Column names in query results that hold personal values whatever the label.
-PERSONAL_COLUMNS: dict[str, Callable[[Any], Any]] = {
-    "id_raw": mask_id,
-    "resident_id": mask_id,
-    "patient_id": mask_id,
-    "name": mask_name,
-    "patient_name": mask_name,
-    "person_no": mask_card,
-    "number": mask_phone,
-    "phone": mask_phone,
-    "patient_phone": mask_phone,
-    "contact_phone": mask_phone,
-    "card_id": mask_card,
-    "card": mask_card,
-    "text": mask_address,
-    "address": mask_address,
-    "address_text": mask_address,
-    "birth_date": _mask_birth,
-    "names": mask_name,
-    "phones": mask_phone,
-    "cards": mask_card,
-    "address_key": mask_address,
-    "address_keys": mask_address,
-    "id_raws": mask_id,
-}
-
 #: Properties that are internal plumbing, never shown.
-HIDDEN_PROPS = {"content_hash", "load_id", "pid"}
+HIDDEN_PROPS = {"content_hash", "load_id", "pid", "surname_group"}
 
 #: Properties shown first, in this order, for each label.
 ORDER: dict[str, tuple[str, ...]] = {
@@ -95,14 +74,9 @@ def display_label(label: str, props: Mapping[str, Any], *, visible: bool | None 
     def m(prop: str) -> str:
         return str(mask_value(label, prop, props.get(prop), visible=visible) or "")
 
-    if label == "Patient":
-        return m("name") or m("id_raw") or "?"
-    if label == "Card":
-        return m("card_id")
-    if label == "Phone":
-        return m("number")
-    if label == "Address":
-        return m("text") or m("key")
+    if label in PSEUDONYM_KIND:  # keyed by a pseudonym: shown as its short form (clear only after a reveal)
+        key = props.get(key_of(label))
+        return short_pseudonym(PSEUDONYM_KIND[label], str(key)) if key else "?"
     if label in ("Facility", "Doctor"):
         return str(props.get("name") or props.get("code") or "?")
     if label == "Terminal":
@@ -123,25 +97,21 @@ def property_rows(label: str, props: Mapping[str, Any], *, visible: bool | None 
     return [(p, mask_value(label, p, props[p], visible=visible)) for p in (*first, *rest)]
 
 
-def mask_column(column: str, value: Any, *, visible: bool | None = None) -> Any:
-    """A scalar in a query-result column, masked when the column name says it is personal.
-
-    Query results can return personal values as plain columns (``RETURN
-    p.name AS name``); the column name is the only hint, so the console masks
-    known personal column names (the last dotted part of the name counts).
-    """
-    if visible is None:
-        visible = personal_data_visible()
-    if visible or value is None or isinstance(value, (int, float, bool)):
-        return value
-    mask = PERSONAL_COLUMNS.get(column.rsplit(".", 1)[-1].lower())
-    return mask(str(value)) if mask else value
-
-
 _ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 _MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _LONG_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{12,19}(?![0-9A-Za-z])")
 _HOUSE_IN_TEXT = re.compile(r"(?<=[路街道巷弄村])\d+号[0-9A-Za-z\u4e00-\u9fff\-]*?(?=[（(，,；;。\s]|$)")
+
+
+def evidence_text(text: str | None) -> str:
+    """A detection sentence as shown on screen: entity references as short pseudonyms.
+
+    Evidence names cards, phones, addresses and persons by reference
+    (``{card:<pseudonym>}``); the screen shows the short pseudonym to every
+    role, the clear value only through an audited reveal. Older sentences that
+    still carry identifiers in prose are masked by shape as before.
+    """
+    return mask_text(render_text(text)) or ""
 
 
 def mask_text(text: str | None, *, visible: bool | None = None) -> str | None:

@@ -21,9 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import polars as pl
+
+from ringsight.appdb import for_store
+from ringsight.appdb.vault import store_identities
 from ringsight.config import Settings
 from ringsight.graph.store import GraphStore
-from ringsight.identity import keyed_hash, resident_id_check_char
+from ringsight.identity import pseudonym, resident_id_check_char
 
 SHANGHAI = timezone(timedelta(hours=8))
 START = datetime(2025, 1, 1, tzinfo=SHANGHAI)
@@ -92,6 +96,7 @@ class _Builder:
         self.operators: list[dict[str, Any]] = []
         self.claims: list[dict[str, Any]] = []
         self.rels: dict[str, list[dict[str, Any]]] = {}
+        self.identities: list[tuple[str, str, str]] = []
         self.seq = 0
 
     # -- entities -----------------------------------------------------------------
@@ -100,35 +105,46 @@ class _Builder:
         region, dname = _DISTRICTS[district if district is not None else rng.randrange(len(_DISTRICTS))]
         rid, birth, gender = _resident_id(rng, region)
         name = rng.choice(_FAMILY) + rng.choice(_GIVEN) + (rng.choice(_GIVEN) if rng.random() < 0.6 else "")
-        pid = keyed_hash(rid, self.settings.id_hash_key)
+        pid = self.pseudonym("patient", rid)
         n = len(self.patients)
         p = {
             "pid": pid,
-            "id_raw": rid,
             "id_type": "resident_id",
+            "gender": gender,
+            "birth_cohort": f"{int(birth[:4]) // 5 * 5}-{int(birth[:4]) // 5 * 5 + 4}",
+            "insurance_type": rng.choice(["employee", "resident"]),
+            "surname_group": pseudonym("patient", "surname:" + name[0], self.settings.pseudonym_key()),
+            # clear values: in the identity vault only (tests read them here)
+            "id_raw": rid,
             "person_no": f"PSN{n:08d}",
             "name": name,
-            "gender": gender,
             "birth_date": birth,
-            "insurance_type": rng.choice(["employee", "resident"]),
             "district": dname,
         }
         self.patients.append(p)
+        fields = {"resident_id": rid, "id_type": "resident", "person_no": p["person_no"], "name": name}
+        self.identities.append(("patient", pid, json.dumps({**fields, "birth_date": birth}, ensure_ascii=False)))
         card = f"6217{rng.randrange(10**11, 10**12)}{n % 10}"
-        self.cards.append({"card_id": card, "card_kind": "ssc"})
-        self.rel("HAS_CARD", pid, card)
-        p["card"] = card
+        p["card_number"], p["card"] = card, self.pseudonym("card", card)
+        self.cards.append({"card_id": p["card"], "card_kind": "ssc"})
+        self.rel("HAS_CARD", pid, p["card"])
         phone = phone or f"1{rng.choice('3589')}{rng.randrange(10**8, 10**9)}"
-        self.phones.setdefault(phone, {"number": phone})
-        self.rel("HAS_PHONE", pid, phone)
-        p["phone"] = phone
+        p["phone_number"], p["phone"] = phone, self.pseudonym("phone", phone)
+        self.phones.setdefault(phone, {"number": p["phone"]})
+        self.rel("HAS_PHONE", pid, p["phone"])
         if address is None:
             address = f"北京市{dname}{rng.choice(['幸福', '和平', '建设', '光明', '团结'])}路{rng.randrange(1, 300)}号"
-        key = address.replace("北京市", "")
-        self.addresses.setdefault(key, {"key": key, "text": address, "district": dname})
-        self.rel("LIVES_AT", pid, key)
-        p["address"] = key
+        p["address_text"], p["address"] = address, self.pseudonym("address", address.replace("北京市", ""), address)
+        self.addresses.setdefault(p["address"], {"key": p["address"], "district": dname})
+        self.rel("LIVES_AT", pid, p["address"])
         return p
+
+    def pseudonym(self, kind: str, value: str, shown: str | None = None) -> str:
+        """The graph key of a personal value, its clear form (``shown``, default ``value``) kept for the vault."""
+        key = pseudonym(kind, value, self.settings.pseudonym_key())
+        if kind != "patient":
+            self.identities.append((kind, key, shown or value))
+        return key
 
     def facility(self, code: str, name: str, kind: str, ownership: str, level: str, region: str) -> dict:
         f = {"code": code, "name": name, "kind": kind, "level": level, "ownership": ownership, "region": region}
@@ -284,8 +300,8 @@ def _ghost_patients(b: _Builder, hospital: dict) -> dict:
             b.claim(p, hospital, b.ts(admit + 5, 10), 8800.0, doctor=doctor, visit="inpatient", stay_days=5)
     members = [("Facility", hospital["code"], "hub"), ("Doctor", doctor["code"], "doctor")]
     members += [("Patient", p["pid"], "patient") for p in group]
-    members += [("Phone", n, "shared_phone") for n in shared]
-    members += [("Address", address.replace("北京市", ""), "shared_address")]
+    members += [("Phone", b.pseudonym("phone", n), "shared_phone") for n in shared]
+    members += [("Address", group[0]["address"], "shared_address")]
     return {
         "cluster_id": "C000002",
         "score": 81.0,
@@ -482,7 +498,10 @@ def build_sample(
     )
 
 
-_BUILDER_ONLY = ("card", "phone", "address", "district")
+_BUILDER_ONLY = (
+    *("card", "phone", "address", "district", "id_raw", "person_no", "name", "birth_date"),
+    *("card_number", "phone_number", "address_text"),
+)
 
 
 def _write_entities(store: GraphStore, b: _Builder, batch_size: int) -> None:
@@ -498,6 +517,10 @@ def _write_entities(store: GraphStore, b: _Builder, batch_size: int) -> None:
     }
     for label, rows in rows_by_label.items():
         store.write_rows(_WRITE_NODES[label], rows, batch_size=batch_size)
+    vault_rows = pl.DataFrame(b.identities, schema=["kind", "pseudonym", "value"], orient="row")
+    store_identities(
+        for_store(store, b.settings), vault_rows.unique(["kind", "pseudonym"], keep="first", maintain_order=True)
+    )
     for kind, rows in b.rels.items():
         store.write_rows("UNWIND $rows AS r " + _WRITE_RELS[kind], rows, batch_size=batch_size)
 

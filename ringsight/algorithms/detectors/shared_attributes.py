@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from ringsight.algorithms.evidence import entity_ref
 from ringsight.algorithms.lazy import collect
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
@@ -58,10 +59,12 @@ def shared_card(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     groups = groups.filter(~((pl.col("n_addr") == 1) & (pl.col("persons") <= t.household_max - 2)))
     out = groups.with_columns(
         ((pl.col("persons") - t.card_min_persons + 1) / 3).alias("strength"),
-        pl.format("医保卡 {} 被 {} 名不同参保人使用", pl.col("card_id"), pl.col("persons")).alias("evidence_zh"),
-        pl.format("card {} used by {} different insured persons", pl.col("card_id"), pl.col("persons")).alias(
-            "evidence_en"
+        pl.format("医保卡 {} 被 {} 名不同参保人使用", entity_ref("card", "card_id"), pl.col("persons")).alias(
+            "evidence_zh"
         ),
+        pl.format(
+            "card {} used by {} different insured persons", entity_ref("card", "card_id"), pl.col("persons")
+        ).alias("evidence_en"),
         numbers_json("persons", "n_addr", "amount").alias("numbers"),
         pl.concat_list(
             pl.concat_list(member("Card", "card_id", "shared_card")), member_list("Patient", "pids", "card_user")
@@ -86,11 +89,14 @@ def shared_phone(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         out = groups.with_columns(
             ((pl.col("persons") - t.phone_min_persons + 1) / 4).alias("strength"),
             pl.format(
-                f"{zh} {{}} 被 {{}} 名参保人共用，分属 {{}} 个住址", pl.col(col), pl.col("persons"), pl.col("n_addr")
+                f"{zh} {{}} 被 {{}} 名参保人共用，分属 {{}} 个住址",
+                entity_ref("phone", col),
+                pl.col("persons"),
+                pl.col("n_addr"),
             ).alias("evidence_zh"),
             pl.format(
                 f"{en} {{}} shared by {{}} insured persons at {{}} addresses",
-                pl.col(col),
+                entity_ref("phone", col),
                 pl.col("persons"),
                 pl.col("n_addr"),
             ).alias("evidence_en"),
@@ -110,10 +116,12 @@ def shared_address(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     )
     out = groups.with_columns(
         ((pl.col("persons") - t.household_max) / 6).alias("strength"),
-        pl.format("住址 {} 登记了 {} 名参保人", pl.col("address_key"), pl.col("persons")).alias("evidence_zh"),
-        pl.format("{} insured persons registered at address {}", pl.col("persons"), pl.col("address_key")).alias(
-            "evidence_en"
+        pl.format("住址 {} 登记了 {} 名参保人", entity_ref("address", "address_key"), pl.col("persons")).alias(
+            "evidence_zh"
         ),
+        pl.format(
+            "{} insured persons registered at address {}", pl.col("persons"), entity_ref("address", "address_key")
+        ).alias("evidence_en"),
         numbers_json("persons", "amount").alias("numbers"),
         pl.concat_list(
             pl.concat_list(member("Address", "address_key", "shared_address")),

@@ -39,6 +39,7 @@ from __future__ import annotations
 import polars as pl
 
 from ringsight.algorithms import geo
+from ringsight.algorithms.evidence import entity_ref
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
@@ -206,7 +207,7 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
         (pl.col("cues") / len(CUES) * 1.4).clip(0, 1).alias("strength"),
         pl.format(
             "医保卡 {} 有 {} 次在 {} 小时内于不同区县结算（最远 {} 公里，最快 {} 公里/小时；线索：{}）",
-            pl.col("card_id"),
+            entity_ref("card", "card_id"),
             pl.col("jumps"),
             pl.lit(t.travel_max_hours),
             pl.col("max_km").cast(pl.String).fill_null("?"),
@@ -215,7 +216,7 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
         ).alias("evidence_zh"),
         pl.format(
             "card {} settled in different counties {} times within {} h (up to {} km, {} km/h; cues: {})",
-            pl.col("card_id"),
+            entity_ref("card", "card_id"),
             pl.col("jumps"),
             pl.lit(t.travel_max_hours),
             pl.col("max_km").cast(pl.String).fill_null("?"),

@@ -24,16 +24,16 @@ OPTIONAL MATCH (p)-[:HAS_PHONE]->(ph:Phone)
 WITH a, p, collect(DISTINCT ph.number) AS nums
 WITH a,
      count(p) AS persons,
-     count(DISTINCT substring(p.name, 0, 1)) AS surnames,
-     count(DISTINCT substring(p.birth_date, 0, 4)) AS birth_years,
-     min(p.birth_date) AS oldest_birth,
-     max(p.birth_date) AS youngest_birth,
-     collect(p.name) AS names,
+     count(DISTINCT p.surname_group) AS surnames,
+     count(DISTINCT p.birth_cohort) AS birth_years,
+     min(p.birth_cohort) AS oldest_birth,
+     max(p.birth_cohort) AS youngest_birth,
+     collect(p.pid) AS names,
      collect(nums) AS num_lists
 WHERE surnames >= $min_surnames
 WITH a, persons, surnames, birth_years, oldest_birth, youngest_birth, names,
      reduce(acc = [], xs IN num_lists | acc + [x IN xs WHERE NOT x IN acc]) AS phones
-RETURN a.key AS address_key, a.text AS address, a.district AS district, persons, surnames,
+RETURN a.key AS address_key, a.key AS address, a.district AS district, persons, surnames,
        size(phones) AS phones, birth_years, oldest_birth, youngest_birth, names
 ORDER BY surnames DESC, phones DESC, birth_years DESC, persons DESC, address_key
 LIMIT $limit

@@ -22,7 +22,7 @@ WHERE ($since IS NULL OR c.time_ts >= $since) AND ($until IS NULL OR c.time_ts <
 OPTIONAL MATCH (c)-[:AT_FACILITY]->(f:Facility)
 WITH k,
      count(DISTINCT p) AS persons,
-     collect(DISTINCT p.name) AS names,
+     collect(DISTINCT p.pid) AS names,
      collect(DISTINCT p.pid) AS pids,
      count(DISTINCT c) AS claims,
      count(DISTINCT f) AS facilities,

@@ -32,7 +32,7 @@ UNWIND patients AS p
 OPTIONAL MATCH (p)-[:HAS_PHONE|CONTACT_PHONE]->(ph:Phone)
 OPTIONAL MATCH (p)-[:LIVES_AT]->(a:Address)
 WITH f, admit_day, discharge_day, stays, amount, diagnoses, diagnosis_names,
-     collect(DISTINCT p.name) AS names, collect(DISTINCT p.pid) AS pids, count(DISTINCT p) AS group_size,
+     collect(DISTINCT p.pid) AS names, collect(DISTINCT p.pid) AS pids, count(DISTINCT p) AS group_size,
      count(DISTINCT ph) AS phones, count(DISTINCT a) AS addresses
 RETURN f.code AS facility, f.name AS facility_name, admit_day, discharge_day, group_size, stays, phones, addresses,
        diagnoses, diagnosis_names, amount, names, pids

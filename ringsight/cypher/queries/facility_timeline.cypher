@@ -20,7 +20,7 @@ OPTIONAL MATCH (c)-[:WITH_CARD]->(k:Card)
 OPTIONAL MATCH (c)-[:ON_TERMINAL]->(t:Terminal)
 OPTIONAL MATCH (c)-[:BY_OPERATOR]->(o:Operator)
 OPTIONAL MATCH (c)-[:BY_DOCTOR]->(d:Doctor)
-RETURN c.time AS time, c.visit_type AS visit_type, p.name AS name, p.pid AS pid, k.card_id AS card,
+RETURN c.time AS time, c.visit_type AS visit_type, p.pid AS name, p.pid AS pid, k.card_id AS card,
        t.terminal_id AS terminal, o.operator_id AS operator, d.name AS doctor,
        c.diagnosis_name AS diagnosis_name, c.admit_time AS admit_time, c.discharge_time AS discharge_time,
        c.total_amount AS total_amount, c.fund_paid AS fund_paid, c.item_count AS items, c.claim_id AS claim_id

@@ -37,7 +37,7 @@ WITH s, p, h, items_per_day,
      count(DISTINCT f) AS facilities,
      sum(o.total_amount) AS elsewhere_amount
 WHERE size(elsewhere) >= $min_claims
-RETURN s.claim_id AS stay_claim, p.pid AS pid, p.name AS name, h.code AS hospital, h.name AS hospital_name,
+RETURN s.claim_id AS stay_claim, p.pid AS pid, p.pid AS name, h.code AS hospital, h.name AS hospital_name,
        s.admit_time AS admit_time, s.discharge_time AS discharge_time,
        (s.discharge_ts - s.admit_ts) / 86400 AS stay_days, s.item_count AS stay_items,
        round(items_per_day * 100) / 100.0 AS items_per_day, s.total_amount AS stay_amount,

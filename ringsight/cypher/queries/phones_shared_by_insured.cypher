@@ -24,12 +24,12 @@ OPTIONAL MATCH (p)-[:LIVES_AT]->(a:Address)
 WITH ph, p, how, collect(DISTINCT a.key) AS addr
 WITH ph,
      count(p) AS persons,
-     count(DISTINCT substring(p.name, 0, 1)) AS surnames,
-     count(DISTINCT substring(p.birth_date, 0, 4)) AS birth_years,
-     min(p.birth_date) AS oldest_birth,
-     max(p.birth_date) AS youngest_birth,
+     count(DISTINCT p.surname_group) AS surnames,
+     count(DISTINCT p.birth_cohort) AS birth_years,
+     min(p.birth_cohort) AS oldest_birth,
+     max(p.birth_cohort) AS youngest_birth,
      count(CASE WHEN 'CONTACT_PHONE' IN how THEN 1 END) AS as_contact,
-     collect(p.name) AS names,
+     collect(p.pid) AS names,
      collect(addr) AS addr_lists
 WHERE surnames >= $min_surnames
 WITH ph, persons, surnames, birth_years, oldest_birth, youngest_birth, as_contact, names,

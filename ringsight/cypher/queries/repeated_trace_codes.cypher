@@ -32,7 +32,7 @@ WITH t,
      min(c.time) AS first_time,
      max(c.time) AS last_time,
      collect({time: c.time, claim: c.claim_id, facility: f.code, facility_name: f.name, card: k.card_id,
-              person: p.name}) AS settlements
+              person: p.pid}) AS settlements
 WHERE claims >= $min_claims AND facilities >= $min_facilities
   AND ($facility IS NULL OR $facility IN facility_codes)
 RETURN t.code AS trace_code, claims, facilities, cards, persons, first_time, last_time, settlements

@@ -20,7 +20,7 @@
 //   limit: {type: int, default: 200, min: 1, example: 50, description: "at most this many person–item rows"}
 MATCH (p:Patient)<-[:BY_PATIENT]-(c:Claim)-[:AT_FACILITY]->(f:Facility)
 WHERE ($kind IS NULL OR f.kind = $kind)
-  AND ($patient IS NULL OR p.pid = $patient OR p.person_no = $patient)
+  AND ($patient IS NULL OR p.pid = $patient)
   AND ($since IS NULL OR c.time_ts >= $since) AND ($until IS NULL OR c.time_ts < $until)
 WITH p, collect({c: c, f: f}) AS visits, count(DISTINCT f) AS places
 WHERE places >= $min_pharmacies
@@ -32,7 +32,7 @@ WHERE ($item_code IS NULL OR code = $item_code) AND (NOT $drugs_only OR substrin
 WITH p, code, count(DISTINCT f) AS pharmacies, count(DISTINCT c) AS claims, sum(c.total_amount) AS claims_amount,
      min(c.time) AS first_time, max(c.time) AS last_time, collect(DISTINCT f.name) AS pharmacy_names
 WHERE pharmacies >= $min_pharmacies
-RETURN p.pid AS pid, p.name AS name, code AS item_code, pharmacies, claims, claims_amount, first_time, last_time,
+RETURN p.pid AS pid, p.pid AS name, code AS item_code, pharmacies, claims, claims_amount, first_time, last_time,
        pharmacy_names
 ORDER BY pharmacies DESC, claims DESC, pid, item_code
 LIMIT $limit

@@ -31,7 +31,7 @@ WITH ph, p, c, f, code
 WHERE ($item_code IS NULL OR code = $item_code) AND (NOT $drugs_only OR substring(code, 0, 1) IN ['X', 'Z'])
 WITH ph, code, count(DISTINCT p) AS persons, count(DISTINCT f) AS pharmacies, count(DISTINCT c) AS claims,
      sum(c.total_amount) AS claims_amount, min(c.time) AS first_time, max(c.time) AS last_time,
-     collect(DISTINCT p.name) AS names, collect(DISTINCT f.name) AS pharmacy_names
+     collect(DISTINCT p.pid) AS names, collect(DISTINCT f.name) AS pharmacy_names
 WHERE pharmacies >= $min_pharmacies AND persons >= $min_persons
 RETURN ph.number AS phone, code AS item_code, persons, pharmacies, claims, claims_amount, first_time, last_time,
        names, pharmacy_names

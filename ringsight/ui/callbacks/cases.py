@@ -31,7 +31,7 @@ from ringsight.ui.callbacks import Services
 from ringsight.ui.casework import HIDDEN, appeal_options, outcome_options
 from ringsight.ui.data import SHANGHAI
 from ringsight.ui.i18n import t, type_label, typology
-from ringsight.ui.present import display_label, mask_text
+from ringsight.ui.present import display_label, evidence_text
 
 
 # -- queue columns ----------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def _default_title(services: Services, cluster_id: str, lang: str) -> tuple[str,
         rec = services.data.store.read("MATCH (f:Facility {code: $c}) RETURN f.name", {"c": code}).scalar()
         names.append(str(rec or code))
     title = " ".join(x for x in (cluster_id, kinds, "、".join(names)) if x)
-    summary = mask_text(cluster.get("explanation_zh")) or ""
+    summary = evidence_text(cluster.get("explanation_zh")) or ""
     return title[:200], summary
 
 

@@ -1,7 +1,9 @@
 """The query console: named queries from the Cypher library with a generated form, and ad-hoc read-only Cypher.
 
-Results go to a grid (entities shown masked, personal columns masked by
-name) and their entities can be put on the canvas. The library is
+Results go to a grid as the store returns them — the graph holds pseudonyms
+of persons, cards, phones and addresses, never their clear values, so there
+is nothing to mask (entities are shown by their one-line label) — and their
+entities can be put on the canvas. The library is
 ``ringsight.cypher`` (``QueryLibrary``, ``run_named``, ``run_adhoc``); when
 it is missing the console says so and the ad-hoc box still works through the
 store's read-only path.
@@ -15,7 +17,6 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
-from ringsight.cases.access import mask_query_result
 from ringsight.cases.roles import Permission
 from ringsight.errors import RingSightError, StoreUnavailable
 from ringsight.graph.store import Node, Path, QueryResult, Relationship
@@ -23,8 +24,8 @@ from ringsight.ui.auth import guarded
 from ringsight.ui.callbacks import Services
 from ringsight.ui.data import CANVAS_LABELS
 from ringsight.ui.i18n import t, type_label
-from ringsight.ui.present import display_label, mask_column
-from ringsight.ui.session import can_run_adhoc, current_role
+from ringsight.ui.present import display_label
+from ringsight.ui.session import can_run_adhoc
 
 GRID_ROWS = 2000
 
@@ -42,7 +43,7 @@ def load_library(settings: Any) -> tuple[Any, str | None]:
 
 
 def cell(column: str, value: Any, lang: str) -> Any:
-    """One result value as grid text: entities by their masked label, personal columns masked."""
+    """One result value as grid text: entities by their one-line label, everything else as returned."""
     if isinstance(value, Node):
         label = next((lb for lb in value.labels if lb in CANVAS_LABELS or lb == "Claim"), value.label)
         return f"{type_label(label, lang)} {display_label(label, value.properties)}"
@@ -54,7 +55,7 @@ def cell(column: str, value: Any, lang: str) -> Any:
         return ", ".join(str(cell(column, v, lang)) for v in value)
     if isinstance(value, dict):
         return ", ".join(f"{k}: {cell(k, v, lang)}" for k, v in value.items())
-    return mask_column(column, value)
+    return value
 
 
 def result_grid(result: QueryResult, lang: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -181,10 +182,7 @@ def register(app: Dash, services: Services) -> None:
                 no_update,
                 html.Div(text, className="console-message error"),
             )
-        adhoc = ctx.triggered_id == "adhoc-run"
-        cypher = text if adhoc else getattr(services.library.get(name), "text", None)
-        # the grid gets what this role may see; the canvas ids below come from the unmasked keys
-        rows, columns = result_grid(mask_query_result(result, current_role(), cypher=cypher), lang)
+        rows, columns = result_grid(result, lang)
         refs = services.data.refs_in_result(result.columns, result.rows)
         node_ids = [services.data.registry.id_for(r) for r in refs]
         seconds = time.perf_counter() - t0

@@ -15,7 +15,7 @@ from ringsight.ui.callbacks import Services
 from ringsight.ui.data import LINK_KIND_BY_NAME, Expansion
 from ringsight.ui.i18n import member_role, prop_label, t, type_label, typology, value_label
 from ringsight.ui.layout import GRID_THEME
-from ringsight.ui.present import mask_text, money
+from ringsight.ui.present import evidence_text, money
 from ringsight.ui.styles import FONT, TYPES
 
 _VISIT_COLOURS = {"outpatient": "#2563eb", "inpatient": "#dc2626", "pharmacy": "#16a34a"}
@@ -31,7 +31,7 @@ def _signal_row(signal: dict[str, Any], lang: str) -> html.Div:
     value = signal.get("contribution", signal.get("weight")) or 0
     evidence = signal.get("evidence_en" if lang == "en" else "evidence_zh") or signal.get("name")
     return html.Div(
-        [html.Span(f"+{float(value):.1f}", className="signal-weight"), html.Span(mask_text(evidence))],
+        [html.Span(f"+{float(value):.1f}", className="signal-weight"), html.Span(evidence_text(evidence))],
         className="signal",
         title=signal.get("name"),
     )
@@ -66,7 +66,7 @@ def cluster_panel(cluster: dict[str, Any] | None, lang: str) -> Any:
             ),
             html.Div([html.Span(typology(c, lang), className="typ") for c in cluster.get("typologies") or []]),
             html.Div(
-                mask_text(cluster.get("explanation_en" if lang == "en" else "explanation_zh")) or "",
+                evidence_text(cluster.get("explanation_en" if lang == "en" else "explanation_zh")) or "",
                 className="mt-1",
                 style={"fontSize": "12px"},
             ),

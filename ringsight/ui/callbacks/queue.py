@@ -12,7 +12,7 @@ from ringsight.ui.auth import guarded
 from ringsight.ui.callbacks import Services
 from ringsight.ui.callbacks.cases import people, queue_case_info
 from ringsight.ui.i18n import change_label, t, typology
-from ringsight.ui.present import mask_text
+from ringsight.ui.present import evidence_text
 
 _NUMBER = {
     "function": "params.value == null ? '' : Number(params.value).toLocaleString('zh-CN', {maximumFractionDigits: 0})"
@@ -45,7 +45,7 @@ def queue_rows(rows: list[dict[str, Any]], lang: str, names: dict[str, str] | No
                 "repeat": t("repeat.badge", lang) if r.get("repeat") else "",
                 "repeat_text": " ".join(r.get("repeat") or []),
                 "dates": f"{r.get('date_from') or ''} ~ {r.get('date_to') or ''}",
-                "explanation": mask_text(r.get("explanation_en" if lang == "en" else "explanation_zh")) or "",
+                "explanation": evidence_text(r.get("explanation_en" if lang == "en" else "explanation_zh")) or "",
             }
         )
     return out
