@@ -119,7 +119,9 @@ def bench_edits(store: GraphStore, second: GraphStore, user: User, edits: int, r
 
 
 def bench_referral(store: GraphStore, user: User) -> None:
-    case = workflow.create_case(store, user, "基准案件", clusters=["C1"])
+    # the edits bench already opened a case on C1: a second one on purpose
+    case = workflow.create_case(store, user, "基准案件", clusters=["C1"], allow_second=True)
+    case = workflow.move_case(store, user, case.case_id, "复审", case.version)  # a package leaves only after 初审
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         pkg = build_referral(store, case.case_id, Path(tmp), user)

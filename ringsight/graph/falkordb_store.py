@@ -124,6 +124,8 @@ class FalkorDBStore(GraphStore):
         try:
             raw = self._call(call, retry=method == self.graph.ro_query)
         except redis.ResponseError as exc:
+            if method == self.graph.ro_query and "empty key" in str(exc).lower():
+                return QueryResult(columns=[], rows=[])  # no graph yet (nothing loaded): a read finds nothing
             raise _query_error(str(exc), timeout) from exc
         columns = [h[1] for h in (raw.header or [])]
         rows = [[_convert(v) for v in row] for row in (raw.result_set or [])]

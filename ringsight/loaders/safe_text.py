@@ -27,8 +27,16 @@ def excerpt(text: object, limit: int = 40) -> str:
     return f"'{plain(text, limit)}'"
 
 
+def _bad(text: str) -> int:
+    return sum(1 for ch in text if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\r\n"))
+
+
 def looks_binary(text: str) -> bool:
-    """True when the start of a file holds many NUL, control or replacement characters (one NUL in a cell is a
-    bad row, not a binary file)."""
-    bad = sum(1 for ch in text if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\r\n"))
-    return bad > max(2, len(text) // 20)
+    """True when the start of a file holds many NUL, control or replacement characters — unless its first line
+    is a clean delimited header: then the control characters below it are bad rows, each rejected with its
+    reason, not a binary file."""
+    header = text.split("\n", 1)[0]
+    clean_header = _bad(header) == 0 and max(header.count(sep) for sep in ",\t|;") >= 2
+    if clean_header:
+        return False
+    return _bad(text) > max(2, len(text) // 20)
