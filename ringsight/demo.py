@@ -27,7 +27,7 @@ from ringsight.config import Settings, get_settings
 from ringsight.graph.store import GraphStore
 
 if TYPE_CHECKING:
-    from ringsight.algorithms.pipeline import RunSummary
+    from ringsight.algorithms.summary import RunSummary
 
 console = Console()
 

@@ -166,3 +166,13 @@ def mask_card(value: str | None) -> str | None:
         keep = max(1, len(value) // 5)
         return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def mask_text(text: str) -> str:
+    """Mask resident IDs and mainland mobile numbers wherever they appear inside a string."""
+    text = _ID_IN_TEXT.sub(lambda m: mask_id(m.group(0).upper()) or "", text)
+    return _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)) or "", text)

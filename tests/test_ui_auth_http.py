@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sample_graph import build_sample
 from sqlalchemy import func, select
 from test_ui_cases_http import _payload, _text
 from typer.testing import CliRunner
@@ -31,7 +32,6 @@ from ringsight.config import Settings
 from ringsight.graph import open_store
 from ringsight.ui.app import create_app
 from ringsight.ui.auth import InsecureBind, check_bind, check_serving
-from ringsight.ui.sample import build_sample
 
 PROXY = "10.20.0.2"
 

@@ -1,6 +1,6 @@
 """The workbench in headless Chromium: click and read the page like an investigator.
 
-One app per module serves the UI sample graph (ringsight.ui.sample) from the
+One app per module serves the UI sample graph (tests/sample_graph.py) from the
 real embedded store in a background thread; the browser logs in once as an
 investigator and each test reloads the page (helpers in tests/ui_harness.py).
 Screenshots of each main screen go to test-artifacts/ (look at them).
@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sample_graph import build_sample
 from ui_harness import (
     by_id,
     click_element,
@@ -36,7 +37,6 @@ from ringsight.config import Settings
 from ringsight.graph import open_store
 from ringsight.identity import pseudonym, short_pseudonym
 from ringsight.ui.app import create_app
-from ringsight.ui.sample import build_sample
 
 pytestmark = pytest.mark.browser
 

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sample_graph import SHANGHAI, build_sample
 from ui_harness import (
     by_id,
     click_element,
@@ -42,7 +43,6 @@ from ringsight.config import Settings
 from ringsight.graph import open_store
 from ringsight.identity import short_pseudonym
 from ringsight.ui.app import create_app
-from ringsight.ui.sample import SHANGHAI, build_sample
 
 pytestmark = pytest.mark.browser
 

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sample_graph import build_sample
 from typer.testing import CliRunner
 from ui_harness import PASSWORD, make_accounts
 
@@ -27,7 +28,6 @@ from ringsight.graph import open_store
 from ringsight.identity import short_pseudonym
 from ringsight.ui.app import create_app
 from ringsight.ui.auth import PUBLIC_PATHS, PUBLIC_PREFIXES, InsecureBind, check_bind, safe_next
-from ringsight.ui.sample import build_sample
 
 
 @pytest.fixture(scope="module")

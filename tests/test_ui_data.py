@@ -1,6 +1,6 @@
 """The workbench's store reads and canvas operations, on the real embedded store (no browser).
 
-The graph is the UI sample (ringsight.ui.sample): a small city with four
+The graph is the UI sample (tests/sample_graph.py): a small city with four
 planted rings and one finished detection run, written per the graph contract.
 """
 
@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from sample_graph import build_sample
 from typer.testing import CliRunner
 
 from ringsight.graph.store import Node
@@ -20,7 +21,6 @@ from ringsight.ui.canvas import Canvas
 from ringsight.ui.data import LINK_KINDS, Ref, UiData, date_to_ts
 from ringsight.ui.i18n import TEXT, t
 from ringsight.ui.present import display_label
-from ringsight.ui.sample import build_sample
 
 UI_DIR = Path(__file__).resolve().parents[1] / "ringsight" / "ui"
 

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sample_graph import build_sample
 from ui_harness import (
     by_id,
     click_element,
@@ -36,7 +37,6 @@ from ringsight.cases import accounts, workflow
 from ringsight.config import Settings
 from ringsight.graph import open_store
 from ringsight.ui.app import create_app
-from ringsight.ui.sample import build_sample
 
 pytestmark = pytest.mark.browser
 

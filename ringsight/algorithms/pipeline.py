@@ -26,6 +26,7 @@ from ringsight.algorithms.lazy import Items
 from ringsight.algorithms.leads import lead_members
 from ringsight.algorithms.projections import contexts, person_edges
 from ringsight.algorithms.scoring import score_clusters
+from ringsight.algorithms.summary import RunSummary
 from ringsight.config import DetectSettings, Settings
 from ringsight.errors import RingSightError
 from ringsight.graph.store import GraphStore
@@ -52,30 +53,6 @@ class DetectionResult:
     edge_count: int = 0
     #: per detector: status (ok | partial | no input), inputs missing, leads (see coverage.py)
     coverage: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class RunSummary:
-    """What a run did: its id, the clusters by change, timings and where the report is."""
-
-    run_id: str
-    status: str
-    since_ts: int
-    until_ts: int
-    claims: int
-    leads: int
-    clusters: int
-    changes: dict[str, int]
-    timings: dict[str, float]
-    report_html: Path | None = None
-    report_json: Path | None = None
-    source: str = ""
-    #: per detector: status (ok | partial | no input), inputs missing, leads (see coverage.py)
-    coverage: list[dict[str, Any]] = field(default_factory=list)
-    top: list[dict[str, Any]] = field(default_factory=list)
-    #: The written clusters (with ids) and members, for callers that evaluate or export a run.
-    cluster_frame: pl.DataFrame | None = field(default=None, repr=False)
-    member_frame: pl.DataFrame | None = field(default=None, repr=False)
 
 
 def detect_frames(

@@ -23,7 +23,7 @@ from ringsight.identity import render_text
 from ringsight.money import cents
 
 if TYPE_CHECKING:
-    from ringsight.algorithms.pipeline import RunSummary
+    from ringsight.algorithms.summary import RunSummary
 
 COLOURS = {
     "Patient": "#4e79a7",

@@ -12,7 +12,6 @@ record in clear is an action: :func:`reveal` checks the permission, appends an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -22,7 +21,7 @@ from ringsight.cases.roles import AccessDenied, Permission, Principal, may_unmas
 from ringsight.config import Settings
 from ringsight.graph.model import ENTITY_LABELS, NODE_TYPE_BY_LABEL
 from ringsight.graph.store import GraphStore, Node, Path
-from ringsight.identity import mask_address, mask_card, mask_id, mask_name, mask_phone
+from ringsight.identity import mask_address, mask_card, mask_id, mask_name, mask_phone, mask_text
 
 Masker = Callable[[str | None], str | None]
 
@@ -61,16 +60,6 @@ FIELD_HINTS: dict[str, Masker] = {
 
 # Name-like columns that are not about an insured person (institutions, doctors, codes).
 NOT_PERSONAL_PREFIXES = ("facility", "doctor", "diagnosis", "item", "drug", "department", "display", "run", "query")
-
-_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-
-
-def mask_text(text: str) -> str:
-    """Mask resident IDs and mainland mobile numbers wherever they appear inside a string."""
-    text = _ID_IN_TEXT.sub(lambda m: mask_id(m.group(0).upper()) or "", text)
-    return _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)) or "", text)
-
 
 def _hint(field: str) -> Masker | None:
     name = field.rsplit(".", 1)[-1].strip().lower()

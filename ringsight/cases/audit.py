@@ -50,6 +50,7 @@ from ringsight.cases.roles import Permission, Principal, may_unmask, require
 from ringsight.config import Settings, get_settings
 from ringsight.errors import RingSightError
 from ringsight.graph.store import GraphStore
+from ringsight.identity import mask_text
 from ringsight.private import private_dir, restrict_umask
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -306,8 +307,6 @@ def list_for(store: GraphStore, actor: Principal, **filters: Any) -> list[dict[s
     entries = list_entries(store, **filters)
     if may_unmask(actor.role):
         return entries
-    from ringsight.cases.access import mask_text
-
     for e in entries:
         for name in ("before", "after", "target"):
             if e.get(name):

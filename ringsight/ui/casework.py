@@ -18,13 +18,12 @@ from dash import dcc, html
 
 from ringsight.cases.workflow import APPEAL_OUTCOMES, OUTCOMES
 from ringsight.ui.i18n import t, tr
+from ringsight.ui.styles import GRID_THEME
 
 HIDDEN = {"display": "none"}
 
 
 def _grid_theme() -> dict[str, str]:
-    from ringsight.ui.layout import GRID_THEME
-
     return GRID_THEME
 
 

@@ -20,13 +20,7 @@ from dash import dcc, html
 from ringsight.ui import casework
 from ringsight.ui.canvas import empty_state
 from ringsight.ui.i18n import t, tr
-from ringsight.ui.styles import LAYOUT_NAMES, legend, stylesheet
-
-GRID_THEME = {
-    "function": "themeBalham.withParams({ fontFamily: 'Noto Sans CJK SC, Microsoft YaHei, sans-serif', "
-    "fontSize: 13, headerFontSize: 13, rowHeight: 34, headerHeight: 36, accentColor: '#1d4ed8', "
-    "headerBackgroundColor: '#f1f5f9', borderColor: '#e2e8f0' })"
-}
+from ringsight.ui.styles import GRID_THEME, LAYOUT_NAMES, legend, stylesheet
 
 #: Sections of the network side panel, top to bottom; cases/annotations add theirs here.
 SIDE_PANEL_SECTIONS = ("search", "cluster", "details")

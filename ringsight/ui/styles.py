@@ -273,3 +273,11 @@ def legend(lang: str) -> html.Div:
         className="legend",
         id="legend",
     )
+
+
+#: The AG Grid theme of every table in the workbench (queue, details, cases).
+GRID_THEME = {
+    "function": "themeBalham.withParams({ fontFamily: 'Noto Sans CJK SC, Microsoft YaHei, sans-serif', "
+    "fontSize: 13, headerFontSize: 13, rowHeight: 34, headerHeight: 36, accentColor: '#1d4ed8', "
+    "headerBackgroundColor: '#f1f5f9', borderColor: '#e2e8f0' })"
+}

@@ -14,9 +14,8 @@ from ringsight.ui.auth import guarded
 from ringsight.ui.callbacks import Services
 from ringsight.ui.data import LINK_KIND_BY_NAME, Expansion
 from ringsight.ui.i18n import member_role, prop_label, t, type_label, typology, value_label
-from ringsight.ui.layout import GRID_THEME
 from ringsight.ui.present import evidence_text, money
-from ringsight.ui.styles import FONT, TYPES
+from ringsight.ui.styles import FONT, GRID_THEME, TYPES
 
 _VISIT_COLOURS = {"outpatient": "#2563eb", "inpatient": "#dc2626", "pharmacy": "#16a34a"}
 
