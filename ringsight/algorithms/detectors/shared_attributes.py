@@ -46,7 +46,7 @@ def _persons_by(claims: ClaimsIn, col: str, min_persons: int = 2) -> pl.DataFram
             pl.col("pid").unique().sort().alias("pids"),
             pl.col("address_key").drop_nulls().unique().alias("addresses"),
             pl.col("claim_id").alias("claim_ids"),
-            pl.col("total_amount").sum().alias("amount"),
+            pl.col("total_amount").sum().round(2).alias("amount"),  # cents: the same whatever the row order
         )
         .with_columns(pl.col("pids").list.len().alias("persons"), pl.col("addresses").list.len().alias("n_addr"))
         .filter(pl.col("persons") >= min_persons)
