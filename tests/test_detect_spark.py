@@ -142,3 +142,11 @@ def test_open_session_without_java_says_what_to_install(monkeypatch: pytest.Monk
     with pytest.raises(spark.SparkUnavailable, match="Java runtime") as err:
         spark.open_session(DetectSparkSettings())
     assert err.value.exit_code == 2 and "default-jre-headless" in str(err.value)
+
+
+def test_an_empty_window_on_spark_gives_no_leads_in_the_lead_schema(spark_session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tables = _tables(tmp_path)
+    nothing = spark.read_claims(spark_session, tables, T0 + 400 * DAY, T0 + 401 * DAY)
+    t = DetectSettings().thresholds
+    leads, _ = run_detectors(claims_frame([]), items_frame([]), t, list(PORTED), source=nothing)
+    assert leads.is_empty() and "members" in leads.columns
