@@ -220,8 +220,24 @@ class DetectWeights(BaseModel):
     amount: float = 10
 
 
+class DetectSparkSettings(BaseModel):
+    """``ringsight detect --engine spark``: where the ported detectors' scans run (docs/engines.md)."""
+
+    master: str = Field("local[2]", description="Spark master URL: spark://host:7077, yarn, local[N]")
+    tables: str | None = Field(
+        None, description="folder (or URL) holding claims/ and items/ Parquet; default: this graph's staged tables"
+    )
+    app_name: str = Field("ringsight-detect", description="application name shown by the cluster")
+    conf: dict[str, str] = Field(
+        default_factory=dict, description="extra Spark settings, e.g. spark.executor.memory = '8g'"
+    )
+
+
 class DetectSettings(BaseModel):
     """The weekly detection job (``ringsight detect``)."""
+
+    engine: str = Field("polars", pattern="^(polars|spark)$", description="where ported detectors run")
+    spark: DetectSparkSettings = DetectSparkSettings()
 
     window_days: int = Field(90, ge=1, description="claims window ending at --until (default: the latest claim)")
     algorithm: str = Field("leiden", pattern="^(leiden|louvain)$", description="community detection")

@@ -145,3 +145,30 @@ def app_store(embedded_server: EmbeddedServer, appdb_settings: Settings) -> Iter
     yield graph
     graph.clear()
     graph.close()
+
+
+@pytest.fixture(scope="session")
+def spark_session():  # type: ignore[no-untyped-def]
+    """A local Spark session (``local[1]``) for the session: skipped locally, failing under CI, without Java/PySpark.
+
+    CI installs PySpark from the dev extras and Debian's Java runtime in .ci/run.
+    """
+    require_tool("java", "default-jre-headless")
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        message = "pyspark not installed (pip install -e '.[dev]')"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from ringsight.algorithms import spark
+    from ringsight.config import DetectSparkSettings
+
+    cfg = DetectSparkSettings(
+        master="local[1]",
+        app_name="ringsight-tests",
+        conf={"spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false", "spark.driver.memory": "1g"},
+    )
+    session = spark.open_session(cfg)
+    yield session
+    session.stop()

@@ -31,6 +31,7 @@ SMOKE = {
     "bench_cypher.py": (["--repeat", "1"], r"\d+(\.\d+)? ?(ms|s)\b"),
     "bench_cases.py": (["--edits", "10", "--races", "3"], r"\d"),
     "bench_ui.py": ([], r"ms"),
+    "bench_spark.py": (["--claims", "20000", "--master", "local[1]"], r"the same leads on both engines: True"),
 }
 
 
@@ -43,6 +44,8 @@ def test_every_benchmark_has_a_smoke_run() -> None:
 def test_benchmark_runs_and_prints_its_figures(script: str, tmp_path: Path) -> None:
     if script == "bench_ui.py":
         require_tool("chromedriver", "chromium-driver")
+    if script == "bench_spark.py":
+        require_tool("java", "default-jre-headless")
     args, pattern = SMOKE[script]
     env = {**os.environ, "RINGSIGHT_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(BENCH.parent)}
     env.pop("RINGSIGHT_GRAPH", None)

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ringsight.config import get_settings
+from ringsight.config import DetectSettings, get_settings
 from ringsight.errors import InputError
 from ringsight.identity import render_text
 
@@ -45,6 +45,13 @@ def detect_command(
     resolution: float | None = typer.Option(None, "--resolution", help="community resolution (default: size-aware)"),
     algorithm: str | None = typer.Option(None, "--algorithm", help="leiden (default) or louvain"),
     top: int = typer.Option(10, "--top", min=0, help="clusters to list at the end"),
+    engine: str | None = typer.Option(
+        None, "--engine", help="polars (this machine) or spark: ported detectors scan on Spark (docs/engines.md)"
+    ),
+    spark_master: str | None = typer.Option(None, "--spark-master", help="Spark master URL ([detect.spark] master)"),
+    tables: str | None = typer.Option(
+        None, "--tables", help="folder/URL with claims/ and items/ Parquet (default: this graph's staged tables)"
+    ),
 ) -> None:
     """Find, score and explain suspect clusters over a window of claims and write them to the graph."""
     from ringsight.algorithms import run_detection
@@ -58,6 +65,7 @@ def detect_command(
         if algorithm not in ("leiden", "louvain"):
             raise InputError(f"--algorithm {algorithm!r} is not known.", "Use leiden or louvain.")
         changes["algorithm"] = algorithm
+    changes.update(_engine_changes(settings.detect, engine, spark_master, tables))
     if changes:
         settings = settings.model_copy(update={"detect": settings.detect.model_copy(update=changes)})
     start, end = _parse_time(since, "since"), _parse_time(until, "until")
@@ -76,6 +84,25 @@ def detect_command(
     _print_summary(summary, top)
 
 
+def _engine_changes(
+    detect: DetectSettings, engine: str | None, spark_master: str | None, tables: str | None
+) -> dict[str, object]:
+    """The ``--engine``, ``--spark-master`` and ``--tables`` options as changes to ``[detect]``."""
+    if engine is not None and engine not in ("polars", "spark"):
+        raise InputError(f"--engine {engine!r} is not known.", "Use polars or spark.")
+    if (spark_master or tables) and (engine or detect.engine) != "spark":
+        raise InputError(
+            "--spark-master and --tables are for --engine spark.", "Add --engine spark (or set [detect] engine)."
+        )
+    changes: dict[str, object] = {}
+    if engine is not None:
+        changes["engine"] = engine
+    spark_changes = {k: v for k, v in (("master", spark_master), ("tables", tables)) if v is not None}
+    if spark_changes:
+        changes["spark"] = detect.spark.model_copy(update=spark_changes)
+    return changes
+
+
 def _print_summary(summary, top: int) -> None:  # type: ignore[no-untyped-def]
     changes = ", ".join(f"{k} {v}" for k, v in summary.changes.items()) or "none"
     console.print(
@@ -87,6 +114,10 @@ def _print_summary(summary, top: int) -> None:  # type: ignore[no-untyped-def]
     if summary.coverage:
         idle = any(c["status"] == "no input" for c in summary.coverage)
         console.print(("[yellow]" if idle else "") + "coverage: " + summary_line(summary.coverage))
+    from ringsight.algorithms.report import engines_line
+
+    if engines_line(summary.engines):
+        console.print("engines: " + engines_line(summary.engines))
     if top and summary.top:
         table = Table("cluster", "score", "change", "typologies", "members", "why", title="Top clusters")
         for row in summary.top[:top]:

@@ -26,6 +26,7 @@ import polars as pl
 
 from ringsight.algorithms.lazy import Items
 from ringsight.config import Settings
+from ringsight.errors import InputError
 from ringsight.graph.store import GraphStore
 from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, empty_claims, empty_items, scan_claims, scan_items
 
@@ -181,9 +182,17 @@ def load_window(
     until: datetime | None = None,
     window_days: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    tables: str | None = None,
 ) -> ClaimsWindow:
-    """The claims of the window, from the staged tables when present, else from the store."""
+    """The claims of the window, from the staged tables when present, else from the store.
+
+    ``tables``: read the claims/ and items/ Parquet under this folder or URL instead of the graph's
+    staged tables (``ringsight detect --tables``; what Spark reads too).
+    """
     days = window_days or settings.detect.window_days
+    if tables is not None:
+        claims_lf, items_lf = scan_tables(tables)
+        return _from_staging(claims_lf, items_lf, since, until, days)
     staged = scan_claims(settings)
     if staged is not None:
         return _from_staging(staged, scan_items(settings), since, until, days)
@@ -191,6 +200,36 @@ def load_window(
         since_ts, until_ts = resolve_window(None, since, until, days)
         return ClaimsWindow(empty_claims(), empty_items(), since_ts, until_ts, "empty")
     return _from_store(store, since, until, days, progress)
+
+
+def scan_tables(tables: str) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
+    """Lazy scans of ``tables``/claims and ``tables``/items (a local folder, or a URL Polars reads: s3://, gs://…).
+
+    Raises :class:`InputError` naming the folder when there is no claims Parquet to read, or when
+    the URL's scheme is one Polars cannot read (hdfs://): the detectors not yet ported to Spark
+    and the rest of the run read the window on this machine.
+    """
+    scheme = tables.split("://", 1)[0].lower() if "://" in tables else ""
+    if scheme in ("hdfs", "viewfs", "wasb", "abfs"):
+        raise InputError(
+            f"--tables {tables}: {scheme}:// cannot be read on this machine, and the detectors not yet "
+            "ported to Spark, the projection and scoring read the window here (docs/engines.md).",
+            "Give a folder this machine can read (a mount, or s3:// / gs:// object storage) holding claims/ "
+            "and items/ Parquet.",
+        )
+    if scheme:
+        items = pl.scan_parquet(f"{tables.rstrip('/')}/items/*.parquet")
+        return pl.scan_parquet(f"{tables.rstrip('/')}/claims/*.parquet"), items
+    base = Path(tables)
+    claim_files = sorted((base / "claims").glob("*.parquet"))
+    if not claim_files:
+        raise InputError(
+            f"--tables {tables}: no claims Parquet files in {base / 'claims'}.",
+            "Point --tables at a folder holding claims/*.parquet (and items/*.parquet), e.g. "
+            "the staged tables under the data directory's staging/<graph>/.",
+        )
+    item_files = sorted((base / "items").glob("*.parquet"))
+    return pl.scan_parquet(claim_files), (pl.scan_parquet(item_files) if item_files else None)
 
 
 def _from_staging(

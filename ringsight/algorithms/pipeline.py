@@ -21,7 +21,8 @@ import polars as pl
 
 from ringsight.algorithms import coverage, frames, history, report, writeback
 from ringsight.algorithms.clusters import ClusterSet, build_clusters
-from ringsight.algorithms.detectors import run_detectors
+from ringsight.algorithms.detectors import engines_used, run_detectors
+from ringsight.algorithms.engine import Source
 from ringsight.algorithms.lazy import Items
 from ringsight.algorithms.leads import lead_members
 from ringsight.algorithms.projections import contexts, person_edges
@@ -30,6 +31,7 @@ from ringsight.algorithms.summary import RunSummary
 from ringsight.config import DetectSettings, Settings
 from ringsight.errors import RingSightError
 from ringsight.graph.store import GraphStore
+from ringsight.tables import staging_dir
 
 #: Person pairs lighter than this are dropped from the projection (one chance co-visit).
 MIN_PAIR_WEIGHT = 0.6
@@ -53,6 +55,8 @@ class DetectionResult:
     edge_count: int = 0
     #: per detector: status (ok | partial | no input), inputs missing, leads (see coverage.py)
     coverage: list[dict[str, Any]] = field(default_factory=list)
+    #: per detector: the engine its scan ran on (polars | spark), see docs/engines.md
+    engines: dict[str, str] = field(default_factory=dict)
 
 
 def detect_frames(
@@ -62,11 +66,15 @@ def detect_frames(
     *,
     sanctions: pl.DataFrame | None = None,
     initial: dict[str, int] | None = None,
+    source: Source | None = None,
 ) -> DetectionResult:
-    """Run detectors, the projection, community detection and scoring on plain frames."""
+    """Run detectors, the projection, community detection and scoring on plain frames.
+
+    ``source``: the same window on another engine (Spark); the ported detectors scan it there.
+    """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    leads, det_times = run_detectors(claims, items, cfg.thresholds)
+    leads, det_times = run_detectors(claims, items, cfg.thresholds, source=source)
     timings["detectors"] = round(time.perf_counter() - t0, 3)
     timings.update({f"detector.{k}": v for k, v in det_times.items()})
     t0 = time.perf_counter()
@@ -87,7 +95,7 @@ def detect_frames(
     t0 = time.perf_counter()
     covered = coverage.detector_coverage(claims, items, leads)
     timings["coverage"] = round(time.perf_counter() - t0, 3)
-    return DetectionResult(leads, scored, members, cs, timings, pe.height, covered)
+    return DetectionResult(leads, scored, members, cs, timings, pe.height, covered, engines_used(source))
 
 
 def run_detection(
@@ -123,7 +131,10 @@ def run_detection(
     run_id = _unique_run_id(store)
     stage("read")
     t0 = time.perf_counter()
-    window = frames.load_window(store, settings, since=since, until=until, window_days=window_days)
+    spark = cfg.engine == "spark"
+    tables = (cfg.spark.tables or str(staging_dir(settings))) if spark else None
+    window = frames.load_window(store, settings, since=since, until=until, window_days=window_days, tables=tables)
+    source = _spark_source(cfg, tables, window.since_ts, window.until_ts) if tables else None
     sanctions = frames.load_sanctions(store)
     previous, latest_ids = frames.load_previous_clusters(store)
     _, highest = frames.load_known_cluster_ids(store)
@@ -132,7 +143,7 @@ def run_detection(
         "window": [window.since_ts, window.until_ts],
         "source": window.source,
         "claims": window.claims.height,
-        "detect": cfg.model_dump(),
+        "detect": cfg.model_dump(exclude={"spark": {"conf"}}),  # Spark settings may hold storage keys
     }
     writeback.start_run(store, run_id, since_ts=window.since_ts, until_ts=window.until_ts, params=params)
     try:
@@ -143,6 +154,7 @@ def run_detection(
             cfg,
             sanctions=sanctions,
             initial=frames.load_partition(settings) or history.seed_membership(previous, latest_ids),
+            source=source,
         )
         timings.update(result.timings)
         stage("history")
@@ -185,6 +197,7 @@ def run_detection(
         coverage=result.coverage,
         cluster_frame=clusters,
         member_frame=members,
+        engines=result.engines,
     )
     paths = report.write_report(Path(settings.data_dir) / "reports", summary, clusters, members, result.leads)
     summary.report_html, summary.report_json = paths
@@ -195,6 +208,14 @@ def run_detection(
         .to_dicts()
     )
     return summary
+
+
+def _spark_source(cfg: DetectSettings, tables: str, since_ts: int, until_ts: int) -> Source:
+    """The window's claims on the Spark cluster of ``[detect.spark]`` (see docs/engines.md)."""
+    from ringsight.algorithms import spark
+
+    session = spark.open_session(cfg.spark)
+    return spark.read_claims(session, tables, since_ts, until_ts)
 
 
 def _finalise(scored: pl.DataFrame, ids: pl.DataFrame) -> pl.DataFrame:

@@ -145,7 +145,7 @@ def _html(data: dict[str, Any]) -> str:
             f"{html.escape(str(e['date_from']))} – {html.escape(str(e['date_to']))}</p>"
             f"<ul>{signals}</ul></div></div></section>"
         )
-    cov = _coverage_html(run.get("coverage") or [])
+    cov = _coverage_html(run.get("coverage") or []) + _engines_html(run.get("engines") or {})
     legend = " ".join(f"<span style='color:{c}'>●</span> {lb}" for lb, c in COLOURS.items())
     changes = ", ".join(f"{k}: {v}" for k, v in run["changes"].items()) or "none"
     return f"""<!doctype html><html lang="zh"><head><meta charset="utf-8">
@@ -179,6 +179,23 @@ def _coverage_html(coverage: list[dict[str, Any]]) -> str:
         "<h3>检测覆盖 / what could not be checked</h3><table class='cov'><tr><th>detector</th><th>status</th>"
         f"<th>needs (absent)</th><th>ran without</th><th>leads</th></tr>{rows}</table>"
     )
+
+
+def engines_line(engines: dict[str, str]) -> str:
+    """Which detectors scanned the window on which engine, when any ran off this machine ('' otherwise)."""
+    if not engines or set(engines.values()) == {"polars"}:
+        return ""
+    by: dict[str, list[str]] = {}
+    for name, engine in engines.items():
+        by.setdefault(engine, []).append(name)
+    parts = [f"{engine}: {', '.join(names)}" for engine, names in sorted(by.items(), key=lambda kv: kv[0] == "polars")]
+    note = " (polars: not yet ported to Spark, run on this machine over the same tables)" if "polars" in by else ""
+    return "; ".join(parts) + note
+
+
+def _engines_html(engines: dict[str, str]) -> str:
+    line = engines_line(engines)
+    return f"<p>引擎 / engines — {html.escape(line)}</p>" if line else ""
 
 
 def _day(ts: int) -> str:

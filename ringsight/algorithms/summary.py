@@ -35,3 +35,5 @@ class RunSummary:
     #: The written clusters (with ids) and members, for callers that evaluate or export a run.
     cluster_frame: pl.DataFrame | None = field(default=None, repr=False)
     member_frame: pl.DataFrame | None = field(default=None, repr=False)
+    #: per detector: the engine its scan ran on (polars | spark), see docs/engines.md
+    engines: dict[str, str] = field(default_factory=dict)

@@ -21,6 +21,7 @@ from ringsight.algorithms.detectors import (
     trace_codes,
     travel,
 )
+from ringsight.algorithms.engine import PORTED, Source
 from ringsight.algorithms.lazy import Items
 from ringsight.algorithms.leads import concat_leads
 from ringsight.config import DetectThresholds
@@ -47,12 +48,27 @@ DETECTORS: dict[str, Detector] = {
 
 
 def run_detectors(
-    claims: pl.DataFrame, items: Items, thresholds: DetectThresholds, names: list[str] | None = None
+    claims: pl.DataFrame,
+    items: Items,
+    thresholds: DetectThresholds,
+    names: list[str] | None = None,
+    *,
+    source: Source | None = None,
 ) -> tuple[pl.DataFrame, dict[str, float]]:
-    """Run the named detectors (all by default); return all leads with ids and each one's seconds."""
+    """Run the named detectors (all by default); return all leads with ids and each one's seconds.
+
+    With ``source`` (the same window on another engine, e.g. Spark), the ported detectors
+    (:data:`~ringsight.algorithms.engine.PORTED`) scan it there; the others run on ``claims``.
+    """
     frames, timings = [], {}
     for name in names or list(DETECTORS):
         t0 = time.perf_counter()
-        frames.append(DETECTORS[name](claims, items, thresholds))
+        where = source if source is not None and name in PORTED else claims
+        frames.append(DETECTORS[name](where, items, thresholds))  # type: ignore[arg-type]
         timings[name] = round(time.perf_counter() - t0, 3)
     return concat_leads(frames), timings
+
+
+def engines_used(source: Source | None, names: list[str] | None = None) -> dict[str, str]:
+    """Per detector, the engine its scan ran on (``polars`` or the source's engine)."""
+    return {n: (source.engine if source is not None and n in PORTED else "polars") for n in names or list(DETECTORS)}

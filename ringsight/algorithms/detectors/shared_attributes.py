@@ -11,49 +11,55 @@ nor one institution's residents, and an address only between ``household_max`` a
 
 from __future__ import annotations
 
+from typing import Any
+
+import narwhals as nw
 import polars as pl
 
+from ringsight.algorithms.engine import Source, source_of
 from ringsight.algorithms.evidence import entity_ref
-from ringsight.algorithms.lazy import collect
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
+#: The window's claims: a Polars frame (this machine) or a :class:`Source` on either engine.
+ClaimsIn = pl.DataFrame | Source
 
-def _persons_by(claims: pl.DataFrame, col: str, min_persons: int = 2) -> pl.DataFrame:
-    """Per value of ``col`` shared by at least ``min_persons`` persons: the persons, addresses and claims.
 
-    Counting runs on 64-bit hashes of the values (integers group much faster
-    than strings); the few shared values are then gathered by their hash.
+def shared_rows(claims: nw.LazyFrame[Any], col: str, min_persons: int) -> nw.LazyFrame[Any]:
+    """The scan: claim rows whose ``col`` value is shared by at least ``min_persons`` persons.
+
+    Written once on Narwhals (see :mod:`ringsight.algorithms.engine`): Polars runs it here, Spark on
+    a cluster; only the rows of the few shared values come back.
     """
-    base = (
-        claims.lazy()
-        .select(list(dict.fromkeys([col, "pid", "address_key", "claim_id", "total_amount"])))
-        .filter(pl.col(col).is_not_null() & (pl.col(col) != "") & pl.col("pid").is_not_null())
-    )
-    hashed = base.select(pl.col(col).hash(seed=7).alias("h"), pl.col("pid").hash(seed=7).alias("ph"))
-    shared_h = collect(
-        hashed.group_by("h").agg(pl.col("ph").n_unique().alias("n")).filter(pl.col("n") >= min_persons).select("h")
-    )
-    sub = base.filter(pl.col(col).hash(seed=7).is_in(shared_h["h"].implode())).collect()
+    keep = list(dict.fromkeys([col, "pid", "address_key", "claim_id", "total_amount"]))
+    base = claims.select(keep).filter(~nw.col(col).is_null() & (nw.col(col) != "") & ~nw.col("pid").is_null())
+    shared = base.group_by(col).agg(nw.col("pid").n_unique().alias("n")).filter(nw.col("n") >= min_persons)
+    return base.join(shared.select(col), on=col, how="semi")
+
+
+def _persons_by(claims: ClaimsIn, col: str, min_persons: int = 2) -> pl.DataFrame:
+    """Per value of ``col`` shared by at least ``min_persons`` persons: the persons, addresses and claims."""
+    src = source_of(claims)
+    sub = src.collect(shared_rows(src.claims, col, min_persons))
     return (
         sub.group_by(col)
         .agg(
             pl.col("pid").unique().sort().alias("pids"),
             pl.col("address_key").drop_nulls().unique().alias("addresses"),
             pl.col("claim_id").alias("claim_ids"),
-            pl.col("total_amount").sum().alias("amount"),
+            pl.col("total_amount").sum().round(2).alias("amount"),  # cents: the same whatever the row order
         )
         .with_columns(pl.col("pids").list.len().alias("persons"), pl.col("addresses").list.len().alias("n_addr"))
         .filter(pl.col("persons") >= min_persons)
     )
 
 
-def _institutions(claims: pl.DataFrame, t: DetectThresholds) -> pl.Series:
+def _institutions(claims: ClaimsIn, t: DetectThresholds) -> pl.Series:
     """Addresses with ``institution_min`` or more residents (nursing homes, dormitories)."""
     return _persons_by(claims, "address_key", t.institution_min)["address_key"]
 
 
-def shared_card(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def shared_card(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
     """Cards used by ``card_min_persons`` or more distinct persons (冒名就医, 盗刷)."""
     groups = _persons_by(claims, "card_id", t.card_min_persons)
     groups = groups.filter(~((pl.col("n_addr") == 1) & (pl.col("persons") <= t.household_max - 2)))
@@ -73,7 +79,7 @@ def shared_card(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     return finish(out, "shared_card", "impersonation")
 
 
-def shared_phone(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def shared_phone(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
     """Own or emergency-contact phones shared by unrelated persons beyond a household."""
     institutions = _institutions(claims, t)
     frames = []
@@ -109,7 +115,7 @@ def shared_phone(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     return pl.concat(frames)
 
 
-def shared_address(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def shared_address(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
     """Addresses with more residents than a household but fewer than an institution."""
     groups = _persons_by(claims, "address_key", t.household_max + 1).filter(
         (pl.col("persons") > t.household_max) & (pl.col("persons") < t.institution_min)
