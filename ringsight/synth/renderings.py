@@ -34,7 +34,7 @@ import numpy as np
 
 from ringsight.synth.catalog import DIAG_INDEX, items_in
 from ringsight.synth.config import ResolvedKnobs
-from ringsight.synth.facilities import CLINIC, HOSPITAL, PHARMACY
+from ringsight.synth.facilities import CLINIC, HOSPITAL
 from ringsight.synth.planter import Planter, Ring
 from ringsight.synth.rings import PLANTERS
 from ringsight.synth.steps import (
@@ -49,6 +49,7 @@ from ringsight.synth.steps import (
     outpatient,
     own_visit,
     pharmacy_sale,
+    prescriber_and_far_pharmacy,
     rx_number,
     scaled,
     share_contacts,
@@ -89,9 +90,7 @@ def prefecture_hub(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
 
 def real_visits(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     """处方外流 with real visits: fills follow a visit, several operators, far pharmacy, inflated quantities."""
-    hospital = p.facility(HOSPITAL, private=False, min_level=2)
-    doctor = p.doctor_at(hospital)
-    pharmacy = p.facility(PHARMACY, far_from=int(p.world.facilities.district[hospital]))
+    hospital, doctor, pharmacy = prescriber_and_far_pharmacy(p)
     patients = p.persons(knobs.size, age=(35, 85))
     drugs = np.concatenate([items_in("diab"), items_in("lipid"), items_in("htn")])
     for person in patients.tolist():

@@ -33,6 +33,7 @@ from ringsight.synth.steps import (
     outpatient,
     own_visit,
     pharmacy_sale,
+    prescriber_and_far_pharmacy,
     round_robin,
     rx_number,
     scaled,
@@ -325,9 +326,7 @@ def bed_holding(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
 
 def doctor_pharmacy(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     """处方外流/内外勾结: one doctor's prescriptions filled at one distant pharmacy, inflated, by one operator."""
-    hospital = p.facility(HOSPITAL, private=False, min_level=2)
-    doctor = p.doctor_at(hospital, DEPT_INDEX["内分泌科"])
-    pharmacy = p.facility(PHARMACY, private=True, far_from=int(p.world.facilities.district[hospital]))
+    hospital, doctor, pharmacy = prescriber_and_far_pharmacy(p, DEPT_INDEX["内分泌科"], private=True)
     operator = int(p.world.facilities.n_operators[pharmacy])
     patients = p.persons(knobs.size, age=(35, 85))
     drugs = np.concatenate([items_in("diab"), items_in("lipid")])

@@ -15,7 +15,7 @@ import numpy as np
 from ringsight.synth.catalog import DIAG_INDEX, ITEM_INDEX, items_in
 from ringsight.synth.claims import INPATIENT, OUTPATIENT, PHARMACY_VISIT
 from ringsight.synth.config import ResolvedKnobs
-from ringsight.synth.facilities import PHARMACY
+from ringsight.synth.facilities import HOSPITAL, PHARMACY
 from ringsight.synth.planter import Planter, Ring
 
 #: Ordinary drugs a pharmacy counter sells every day (colds, stomach, blood pressure).
@@ -44,6 +44,20 @@ def collected_cards(p: Planter, knobs: ResolvedKnobs) -> tuple[int, np.ndarray]:
     pharmacy = p.facility(PHARMACY, private=True)
     far = p.far_districts(int(p.world.facilities.district[pharmacy]))
     return pharmacy, p.persons(knobs.size, age=(55, 95), districts=far)
+
+
+def prescriber_and_far_pharmacy(
+    p: Planter, dept: int | None = None, private: bool | None = None
+) -> tuple[int, int, int]:
+    """A public hospital (level 2+), one of its doctors, and a pharmacy in another district.
+
+    Prescriptions that travel across the city to one pharmacy are the doctor–pharmacy signal;
+    ``dept`` and ``private`` narrow the doctor and the pharmacy when a rendering needs them.
+    """
+    hospital = p.facility(HOSPITAL, private=False, min_level=2)
+    doctor = p.doctor_at(hospital, dept)
+    pharmacy = p.facility(PHARMACY, private=private, far_from=int(p.world.facilities.district[hospital]))
+    return hospital, doctor, pharmacy
 
 
 def some_of(p: Planter, members: np.ndarray, share: float, at_least: int = 2) -> np.ndarray:
