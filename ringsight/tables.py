@@ -20,28 +20,18 @@ import polars as pl
 
 from ringsight.config import Settings
 
-#: One row per accepted settlement, after normalisation, before pseudonymisation: held in memory by
-#: the loader only, never written (``normalise.pseudonymise`` turns it into CLAIMS_SCHEMA + vault rows).
-CLEAR_CLAIMS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+#: The settlement itself, first in both claims tables.
+_SETTLEMENT_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
     "claim_id": pl.String,
     "visit_type": pl.String,  # outpatient | inpatient | pharmacy
     "claim_ts": pl.Int64,  # epoch seconds (UTC) of the settlement
     "admit_ts": pl.Int64,  # inpatient only, else null
     "discharge_ts": pl.Int64,  # inpatient only, else null
-    "pid": pl.String,  # keyed hash of the patient ID (graph key of Patient)
-    "patient_id": pl.String,  # the raw ID, upper-cased
-    "patient_id_type": pl.String,
-    "person_no": pl.String,
-    "patient_name": pl.String,
-    "patient_gender": pl.String,  # M | F
-    "patient_birth_date": pl.Date,
-    "insurance_type": pl.String,  # employee | resident | maternity
-    "card_id": pl.String,
-    "card_kind": pl.String,
-    "patient_phone": pl.String,  # normalised
-    "contact_phone": pl.String,  # normalised
-    "address_key": pl.String,  # normalised matching key
-    "address_text": pl.String,  # as written (trimmed)
+}
+
+#: Place, doctor, diagnosis, money and provenance, last in both claims tables: the same before and after
+#: pseudonymisation, so they are declared once and the two tables cannot drift apart.
+_FACILITY_AND_AMOUNT_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
     "district": pl.String,  # district name parsed from the address, when found
     "facility_code": pl.String,
     "facility_name": pl.String,
@@ -63,14 +53,31 @@ CLEAR_CLAIMS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "load_id": pl.String,
 }
 
+#: One row per accepted settlement, after normalisation, before pseudonymisation: held in memory by
+#: the loader only, never written (``normalise.pseudonymise`` turns it into CLAIMS_SCHEMA + vault rows).
+CLEAR_CLAIMS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    **_SETTLEMENT_COLUMNS,
+    "pid": pl.String,  # keyed hash of the patient ID (graph key of Patient)
+    "patient_id": pl.String,  # the raw ID, upper-cased
+    "patient_id_type": pl.String,
+    "person_no": pl.String,
+    "patient_name": pl.String,
+    "patient_gender": pl.String,  # M | F
+    "patient_birth_date": pl.Date,
+    "insurance_type": pl.String,  # employee | resident | maternity
+    "card_id": pl.String,
+    "card_kind": pl.String,
+    "patient_phone": pl.String,  # normalised
+    "contact_phone": pl.String,  # normalised
+    "address_key": pl.String,  # normalised matching key
+    "address_text": pl.String,  # as written (trimmed)
+    **_FACILITY_AND_AMOUNT_COLUMNS,
+}
+
 #: One row per accepted settlement as staged and as detection reads it: persons, cards, phones and
 #: addresses appear only as keyed hashes (pseudonyms; clear values are in the identity vault).
 CLAIMS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
-    "claim_id": pl.String,
-    "visit_type": pl.String,  # outpatient | inpatient | pharmacy
-    "claim_ts": pl.Int64,  # epoch seconds (UTC) of the settlement
-    "admit_ts": pl.Int64,  # inpatient only, else null
-    "discharge_ts": pl.Int64,  # inpatient only, else null
+    **_SETTLEMENT_COLUMNS,
     "pid": pl.String,  # pseudonym of the patient ID (graph key of Patient)
     "patient_id_type": pl.String,
     "patient_gender": pl.String,  # M | F
@@ -82,25 +89,7 @@ CLAIMS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "patient_phone": pl.String,  # pseudonym of the normalised phone (graph key of Phone)
     "contact_phone": pl.String,  # pseudonym of the normalised phone
     "address_key": pl.String,  # pseudonym of the normalised matching key (graph key of Address)
-    "district": pl.String,  # district name parsed from the address, when found
-    "facility_code": pl.String,
-    "facility_name": pl.String,
-    "facility_kind": pl.String,  # hospital | clinic | pharmacy
-    "facility_level": pl.String,
-    "facility_ownership": pl.String,  # public | private
-    "doctor_code": pl.String,
-    "doctor_name": pl.String,
-    "department": pl.String,
-    "bed_no": pl.String,
-    "diagnosis_code": pl.String,
-    "diagnosis_name": pl.String,
-    "total_amount": pl.Float64,
-    "fund_paid": pl.Float64,
-    "account_paid": pl.Float64,
-    "self_paid": pl.Float64,
-    "terminal_id": pl.String,
-    "operator_id": pl.String,
-    "load_id": pl.String,
+    **_FACILITY_AND_AMOUNT_COLUMNS,
 }
 
 #: One row per accepted claim item (费用明细).

@@ -26,7 +26,15 @@ from ringsight.config import Settings
 from ringsight.cypher import QueryLibrary
 
 PACKAGE = "@neo4j-cypher/language-support@2.0.0-next.38"
-LINT_JS = """
+
+
+def lint_script(max_severity: int) -> str:
+    """A Node script linting each query on stdin as ``CYPHER 5``; it prints the messages per query name.
+
+    ``max_severity`` is the least grave diagnostic kept (1 errors only, 2 warnings too): the
+    library must be valid, while our own statements must not even be deprecated.
+    """
+    return """
 const ls = require('@neo4j-cypher/language-support');
 let input = '';
 process.stdin.on('data', d => input += d);
@@ -34,11 +42,24 @@ process.stdin.on('end', () => {
   const out = {};
   for (const q of JSON.parse(input)) {
     const r = ls.lintCypherQuery('CYPHER 5 ' + q.text, {});
-    out[q.name] = r.diagnostics.filter(ls.isNotParamError).filter(d => d.severity === 1).map(d => d.message);
+    out[q.name] = r.diagnostics.filter(ls.isNotParamError).filter(d => d.severity <= MAX).map(d => d.message);
   }
   process.stdout.write(JSON.stringify(out));
 });
-"""
+""".replace("MAX", str(max_severity))
+
+
+def run_lint(directory: Path, script: str, queries: dict[str, str]) -> dict[str, list[str]]:
+    """Run the lint script ``script`` (a file in ``directory``) on the queries; messages per query name."""
+    todo = [{"name": k, "text": v} for k, v in queries.items()]
+    proc = subprocess.run(
+        ["node", script], cwd=directory, input=json.dumps(todo), capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+LINT_JS = lint_script(max_severity=1)
 
 
 @pytest.fixture(scope="module")
@@ -72,14 +93,10 @@ def lint(directory: Path, queries: dict[str, str]) -> dict[str, list[str]]:
     cache_file = directory / "clean.json"
     clean = set(json.loads(cache_file.read_text())) if cache_file.exists() else set()
     digest = {name: hashlib.sha256(f"{PACKAGE}\n{text}".encode()).hexdigest() for name, text in queries.items()}
-    todo = [{"name": k, "text": v} for k, v in queries.items() if digest[k] not in clean]
+    todo = {k: v for k, v in queries.items() if digest[k] not in clean}
     found: dict[str, list[str]] = {k: [] for k in queries}
     if todo:
-        proc = subprocess.run(
-            ["node", "lint.cjs"], cwd=directory, input=json.dumps(todo), capture_output=True, text=True, timeout=600
-        )
-        assert proc.returncode == 0, proc.stderr
-        found.update(json.loads(proc.stdout))
+        found.update(run_lint(directory, "lint.cjs", todo))
     clean |= {digest[k] for k, msgs in found.items() if not msgs}
     cache_file.write_text(json.dumps(sorted(clean)))
     return found

@@ -8,12 +8,10 @@ query library, a case and its referral package must cope with what is absent.
 from __future__ import annotations
 
 import csv
-import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import require_tool
-from test_cases_data import make_users
+from referral_walk import referred_claims_csv
 from typer.testing import CliRunner
 
 from ringsight.config import Settings, get_settings
@@ -61,8 +59,6 @@ def cli(store: GraphStore, settings: Settings, monkeypatch: pytest.MonkeyPatch):
 def test_required_columns_only_every_screen_and_command_works(
     store: GraphStore, settings: Settings, cli: CliRunner, tmp_path: Path
 ) -> None:
-    from ringsight.cases import workflow
-    from ringsight.cases.referral import build_referral
     from ringsight.cli import app
     from ringsight.ui.callbacks.queue import queue_rows
     from ringsight.ui.canvas import Canvas
@@ -104,18 +100,7 @@ def test_required_columns_only_every_screen_and_command_works(
         ran = cli.invoke(app, args)
         assert ran.exit_code == 0, (args, ran.output, ran.exception)
 
-    require_tool("pdftotext", "poppler-utils")
-    users = make_users(store)
-    inv, sup = users["inv"], users["sup"]
-    case = workflow.create_case(store, inv, "P1 夜间刷卡", clusters=[cluster_id])
-    case = workflow.move_case(store, inv, case.case_id, "复审", case.version)
-    case = workflow.move_case(store, inv, case.case_id, "调查核实", case.version)
-    case = workflow.move_case(
-        store, sup, case.case_id, "处理", case.version, outcome=["referred_police"], basis="条例第四十条"
-    )
-    pkg = build_referral(store, case.case_id, tmp_path / "referral", inv)
-    with zipfile.ZipFile(pkg.zip) as zf:
-        assert "R030" in zf.read("claims.csv").decode("utf-8-sig")
+    assert "R030" in referred_claims_csv(store, cluster_id, "P1 夜间刷卡", tmp_path / "referral")
 
 
 def test_queue_rows_cope_with_absent_values() -> None:

@@ -9,13 +9,11 @@ a cluster's canvas and a referral package all work on it.
 from __future__ import annotations
 
 import csv
-import zipfile
 from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import require_tool
-from test_cases_data import make_users
+from referral_walk import referred_claims_csv
 
 from ringsight.config import Settings
 from ringsight.errors import InputError
@@ -104,8 +102,6 @@ def test_foreign_export_loads_and_the_whole_tool_works_on_it(
     store: GraphStore, settings: Settings, foreign: dict, tmp_path: Path
 ) -> None:
     from ringsight.algorithms.pipeline import run_detection
-    from ringsight.cases import workflow
-    from ringsight.cases.referral import build_referral
     from ringsight.ui.callbacks.queue import queue_rows
     from ringsight.ui.canvas import Canvas
     from ringsight.ui.data import UiData
@@ -141,18 +137,7 @@ def test_foreign_export_loads_and_the_whole_tool_works_on_it(
     assert display_label("Patient", {"id_raw": "BENE11000"}, visible=False) == "B*******0"
     assert display_label("Card", {"card_id": "BENE11000"}, visible=False) == "B*******0"
 
-    require_tool("pdftotext", "poppler-utils")
-    users = make_users(store)
-    inv, sup = users["inv"], users["sup"]
-    case = workflow.create_case(store, inv, "PRV900 co-admissions", clusters=[queue[0]["cluster_id"]])
-    case = workflow.move_case(store, inv, case.case_id, "复审", case.version)
-    case = workflow.move_case(store, inv, case.case_id, "调查核实", case.version)
-    case = workflow.move_case(
-        store, sup, case.case_id, "处理", case.version, outcome=["referred_police"], basis="条例第四十条"
-    )
-    pkg = build_referral(store, case.case_id, tmp_path / "referral", inv)
-    with zipfile.ZipFile(pkg.zip) as zf:
-        claims_csv = zf.read("claims.csv").decode("utf-8-sig")
+    claims_csv = referred_claims_csv(store, queue[0]["cluster_id"], "PRV900 co-admissions", tmp_path / "referral")
     assert "CLM40001" in claims_csv
 
 

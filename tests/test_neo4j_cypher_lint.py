@@ -8,42 +8,23 @@ is caught before a server prints it.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import polars as pl
-from test_cypher_portability import neo4j_lint  # noqa: F401 - the fixture is used by name
+from test_cypher_portability import lint_script, neo4j_lint, run_lint  # noqa: F401 - the fixture is used by name
 
 from ringsight.graph import neo4j_store as ns
 from ringsight.graph.model import NODE_TYPES, REL_TYPES, key_of
 from ringsight.loaders.create import link_statements, node_statements
 from ringsight.loaders.entities import CLAIM_PROPS, LinkTable, NodeTable
 
-LINT_ALL_JS = """
-const ls = require('@neo4j-cypher/language-support');
-let input = '';
-process.stdin.on('data', d => input += d);
-process.stdin.on('end', () => {
-  const out = {};
-  for (const q of JSON.parse(input)) {
-    const r = ls.lintCypherQuery('CYPHER 5 ' + q.text, {});
-    out[q.name] = r.diagnostics.filter(ls.isNotParamError).filter(d => d.severity <= 2).map(d => d.message);
-  }
-  process.stdout.write(JSON.stringify(out));
-});
-"""
+LINT_ALL_JS = lint_script(max_severity=2)
 
 
 def lint_all(directory: Path, queries: dict[str, str]) -> dict[str, list[str]]:
     """Errors and warnings per statement."""
     (directory / "lint_all.cjs").write_text(LINT_ALL_JS, encoding="utf-8")
-    todo = [{"name": k, "text": v} for k, v in queries.items()]
-    proc = subprocess.run(
-        ["node", "lint_all.cjs"], cwd=directory, input=json.dumps(todo), capture_output=True, text=True, timeout=600
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return run_lint(directory, "lint_all.cjs", queries)
 
 
 def store_statements() -> dict[str, str]:

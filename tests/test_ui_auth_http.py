@@ -19,11 +19,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sample_graph import build_sample
 from sqlalchemy import func, select
-from test_ui_cases_http import _payload, _text
+from test_ui_cases_http import _console_payload, _payload, _text
 from typer.testing import CliRunner
-from ui_harness import PASSWORD, make_accounts
+from ui_harness import PASSWORD, make_accounts, sample_store
 
 from ringsight.appdb import for_store, login_attempts, sessions, users
 from ringsight.cases import accounts, audit
@@ -38,16 +37,10 @@ PROXY = "10.20.0.2"
 
 @pytest.fixture(scope="module")
 def web(embedded_server, data_dir) -> Iterator[SimpleNamespace]:  # type: ignore[no-untyped-def]
-    base = Settings(graph="embedded", data_dir=data_dir, graph_name=f"t_uia_{uuid.uuid4().hex[:10]}")
-    settings = base.model_copy(update={"ui": base.ui.model_copy(update={"trusted_proxies": [f"{PROXY}/32"]})})
-    store = open_store(settings)
-    store.ensure_schema()
-    build_sample(store, settings)
-    names = make_accounts(store)
-    app = create_app(settings, store)
-    yield SimpleNamespace(app=app, store=store, users=names, settings=settings)
-    store.clear()
-    store.close()
+    with sample_store(data_dir, "t_uia", ui={"trusted_proxies": [f"{PROXY}/32"]}) as (settings, store, _sample):
+        names = make_accounts(store)
+        app = create_app(settings, store)
+        yield SimpleNamespace(app=app, store=store, users=names, settings=settings)
 
 
 def _client(web: SimpleNamespace, role: str | None = None, addr: str = "127.0.0.9", **headers: str) -> Any:
@@ -62,14 +55,7 @@ def _client(web: SimpleNamespace, role: str | None = None, addr: str = "127.0.0.
 
 
 def _console(web: SimpleNamespace, client: Any, cypher: str) -> str:
-    payload = _payload(
-        web,
-        "query-grid.rowData",
-        inputs=[("query-run", "n_clicks", None), ("adhoc-run", "n_clicks", 1)],
-        state=[("query-select", "value", None), [], [], ("adhoc-text", "value", cypher), ("lang", "data", "zh")],
-        changed="adhoc-run.n_clicks",
-    )
-    reply = client.post("/_dash-update-component", json=payload)
+    reply = client.post("/_dash-update-component", json=_console_payload(web, cypher))
     assert reply.status_code == 200, reply.data
     return _text(reply)
 

@@ -9,13 +9,11 @@ Screenshots of each main screen go to test-artifacts/ (look at them).
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sample_graph import build_sample
 from ui_harness import (
     by_id,
     click_element,
@@ -26,6 +24,7 @@ from ui_harness import (
     make_accounts,
     node_ids,
     open_cluster,
+    sample_store,
     serve,
     shot,
     start_browser,
@@ -33,27 +32,21 @@ from ui_harness import (
     wait,
 )
 
-from ringsight.config import Settings
-from ringsight.graph import open_store
 from ringsight.identity import pseudonym, short_pseudonym
 from ringsight.ui.app import create_app
 
 pytestmark = pytest.mark.browser
 
+
 @pytest.fixture(scope="module")
 def ui_server(embedded_server, data_dir) -> Iterator[SimpleNamespace]:  # type: ignore[no-untyped-def]
-    settings = Settings(graph="embedded", data_dir=data_dir, graph_name=f"t_ui_{uuid.uuid4().hex[:10]}")
-    store = open_store(settings)
-    store.ensure_schema()
-    sample = build_sample(store, settings)
-    users = make_accounts(store, "investigator")
-    app = create_app(settings, store, supernode=150, expand_cap=25)
-    with serve(app) as url:
-        yield SimpleNamespace(
-            url=url, sample=sample, store=store, app=app, user=users["investigator"], settings=settings
-        )
-    store.clear()
-    store.close()
+    with sample_store(data_dir, "t_ui") as (settings, store, sample):
+        users = make_accounts(store, "investigator")
+        app = create_app(settings, store, supernode=150, expand_cap=25)
+        with serve(app) as url:
+            yield SimpleNamespace(
+                url=url, sample=sample, store=store, app=app, user=users["investigator"], settings=settings
+            )
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import time
-import uuid
 import zipfile
 from collections.abc import Iterator
 from datetime import datetime
@@ -20,7 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sample_graph import SHANGHAI, build_sample
+from sample_graph import SHANGHAI
 from ui_harness import (
     by_id,
     click_element,
@@ -32,41 +31,32 @@ from ui_harness import (
     make_accounts,
     node_ids,
     open_cluster,
-    serve,
+    sample_store,
+    serve_to_browser,
     shot,
-    start_browser,
     wait,
 )
 
 from ringsight.cases import accounts, audit, sanctions, workflow
-from ringsight.config import Settings
-from ringsight.graph import open_store
 from ringsight.identity import short_pseudonym
 from ringsight.ui.app import create_app
 
 pytestmark = pytest.mark.browser
 
-XSS = '<img src=x onerror=alert(1)><script>window.__xss = 1</script>'
+XSS = "<img src=x onerror=alert(1)><script>window.__xss = 1</script>"
 
 
 @pytest.fixture(scope="module")
 def site(embedded_server, data_dir) -> Iterator[SimpleNamespace]:  # type: ignore[no-untyped-def]
-    settings = Settings(graph="embedded", data_dir=data_dir, graph_name=f"t_uic_{uuid.uuid4().hex[:10]}")
-    store = open_store(settings)
-    store.ensure_schema()
-    sample = build_sample(store, settings)
-    users = make_accounts(store)
-    supervisor = accounts.get_user(store, users["supervisor"])
-    facility = store.read("MATCH (c:Cluster {cluster_id: 'C000003'}) RETURN c.facilities").scalar()[0]
-    rectified = int(datetime(2025, 3, 1, tzinfo=SHANGHAI).timestamp())
-    sanctions.add_sanction(store, supervisor, "Facility", facility, "rectification", rectified, note="2025 年约谈整改")
-    app = create_app(settings, store)
-    driver = start_browser()
-    with serve(app) as url:
-        yield SimpleNamespace(url=url, store=store, sample=sample, users=users, driver=driver, case={})
-    driver.quit()
-    store.clear()
-    store.close()
+    with sample_store(data_dir, "t_uic") as (settings, store, sample):
+        users = make_accounts(store)
+        supervisor = accounts.get_user(store, users["supervisor"])
+        facility = store.read("MATCH (c:Cluster {cluster_id: 'C000003'}) RETURN c.facilities").scalar()[0]
+        rectified = int(datetime(2025, 3, 1, tzinfo=SHANGHAI).timestamp())
+        note = "2025 年约谈整改"
+        sanctions.add_sanction(store, supervisor, "Facility", facility, "rectification", rectified, note=note)
+        with serve_to_browser(create_app(settings, store)) as (url, driver):
+            yield SimpleNamespace(url=url, store=store, sample=sample, users=users, driver=driver, case={})
 
 
 def _patient(site: SimpleNamespace) -> dict[str, Any]:
@@ -157,9 +147,10 @@ def test_a_note_with_markup_is_shown_as_text_and_marks_the_node(site) -> None:  
     note = wait(lambda: driver.find_element("css selector", "#notes-list .note-text"), what="the note")
     assert note.text == XSS  # shown literally
     assert not driver.find_elements("css selector", "#notes-list img, #notes-list script")
-    assert "疑似聚敛刷卡" in by_id(driver, "notes-list").text and site.users["investigator"] in note.find_element(
-        "xpath", ".."
-    ).text
+    assert (
+        "疑似聚敛刷卡" in by_id(driver, "notes-list").text
+        and site.users["investigator"] in note.find_element("xpath", "..").text
+    )
     with pytest.raises(NoAlertPresentException):
         driver.switch_to.alert.text  # noqa: B018
     assert driver.execute_script("return window.__xss") is None

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sample_graph import build_sample
 from typer.testing import CliRunner
-from ui_harness import PASSWORD, make_accounts
+from ui_harness import PASSWORD, make_accounts, sample_store
 
 from ringsight.cases import audit
 from ringsight.cases.sessions import SESSION_COOKIE
 from ringsight.config import Settings, get_settings
-from ringsight.graph import open_store
 from ringsight.identity import short_pseudonym
 from ringsight.ui.app import create_app
 from ringsight.ui.auth import PUBLIC_PATHS, PUBLIC_PREFIXES, InsecureBind, check_bind, safe_next
@@ -32,15 +29,10 @@ from ringsight.ui.auth import PUBLIC_PATHS, PUBLIC_PREFIXES, InsecureBind, check
 
 @pytest.fixture(scope="module")
 def web(embedded_server, data_dir) -> Iterator[SimpleNamespace]:  # type: ignore[no-untyped-def]
-    settings = Settings(graph="embedded", data_dir=data_dir, graph_name=f"t_uih_{uuid.uuid4().hex[:10]}")
-    store = open_store(settings)
-    store.ensure_schema()
-    sample = build_sample(store, settings)
-    users = make_accounts(store)
-    app = create_app(settings, store)
-    yield SimpleNamespace(app=app, store=store, sample=sample, users=users, settings=settings)
-    store.clear()
-    store.close()
+    with sample_store(data_dir, "t_uih") as (settings, store, sample):
+        users = make_accounts(store)
+        app = create_app(settings, store)
+        yield SimpleNamespace(app=app, store=store, sample=sample, users=users, settings=settings)
 
 
 def _client(web: SimpleNamespace, role: str | None = None, addr: str = "127.0.0.9") -> Any:
@@ -167,6 +159,17 @@ def _payload(
     }
 
 
+def _console_payload(web: SimpleNamespace, cypher: str) -> dict[str, Any]:
+    """The request the console's 运行 button sends for an ad-hoc query, as the browser would send it."""
+    return _payload(
+        web,
+        "query-grid.rowData",
+        inputs=[("query-run", "n_clicks", None), ("adhoc-run", "n_clicks", 1)],
+        state=[("query-select", "value", None), [], [], ("adhoc-text", "value", cypher), ("lang", "data", "zh")],
+        changed="adhoc-run.n_clicks",
+    )
+
+
 def _patient_node(web: SimpleNamespace) -> tuple[str, dict[str, Any]]:
     node = web.store.read(
         "MATCH (c:Cluster {cluster_id: 'C000002'})-[:HAS_MEMBER]->(p:Patient) RETURN p ORDER BY p.pid LIMIT 1"
@@ -238,14 +241,7 @@ def test_console_returns_no_identity_whatever_the_query(web, role) -> None:  # t
     clear = _clear_values(web)
     assert len(clear) > 500
     for cypher in ATTACKS:
-        payload = _payload(
-            web,
-            "query-grid.rowData",
-            inputs=[("query-run", "n_clicks", None), ("adhoc-run", "n_clicks", 1)],
-            state=[("query-select", "value", None), [], [], ("adhoc-text", "value", cypher), ("lang", "data", "zh")],
-            changed="adhoc-run.n_clicks",
-        )
-        reply = _client(web, role).post("/_dash-update-component", json=payload)
+        reply = _client(web, role).post("/_dash-update-component", json=_console_payload(web, cypher))
         assert reply.status_code == 200, cypher
         text = _text(reply)
         assert "rowData" in text and "console-message error" not in text, (cypher, text[:300])

@@ -10,13 +10,11 @@ from __future__ import annotations
 import math
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sample_graph import build_sample
 from ui_harness import (
     by_id,
     click_element,
@@ -26,16 +24,14 @@ from ui_harness import (
     goto_tab,
     make_accounts,
     node_ids,
-    serve,
+    sample_store,
+    serve_to_browser,
     shot,
-    start_browser,
     status,
     wait,
 )
 
 from ringsight.cases import accounts, workflow
-from ringsight.config import Settings
-from ringsight.graph import open_store
 from ringsight.ui.app import create_app
 
 pytestmark = pytest.mark.browser
@@ -43,20 +39,12 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def site(embedded_server, data_dir) -> Iterator[SimpleNamespace]:  # type: ignore[no-untyped-def]
-    settings = Settings(graph="embedded", data_dir=data_dir, graph_name=f"t_uiw_{uuid.uuid4().hex[:10]}")
-    store = open_store(settings)
-    store.ensure_schema()
-    sample = build_sample(store, settings)
-    users = make_accounts(store, "investigator", "supervisor")
-    inv = accounts.get_user(store, users["investigator"])
-    case = workflow.create_case(store, inv, "幸福路医院虚构住院", clusters=["C000002"])
-    app = create_app(settings, store)
-    driver = start_browser()
-    with serve(app) as url:
-        yield SimpleNamespace(url=url, store=store, sample=sample, users=users, driver=driver, case=case)
-    driver.quit()
-    store.clear()
-    store.close()
+    with sample_store(data_dir, "t_uiw") as (settings, store, sample):
+        users = make_accounts(store, "investigator", "supervisor")
+        inv = accounts.get_user(store, users["investigator"])
+        case = workflow.create_case(store, inv, "幸福路医院虚构住院", clusters=["C000002"])
+        with serve_to_browser(create_app(settings, store)) as (url, driver):
+            yield SimpleNamespace(url=url, store=store, sample=sample, users=users, driver=driver, case=case)
 
 
 @pytest.fixture

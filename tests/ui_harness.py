@@ -1,14 +1,17 @@
-"""What the browser tests of the workbench share: serving an app, headless Chromium, logging in, reading the page.
+"""What the UI tests of the workbench share: a sample graph, serving an app, headless Chromium, logging in, reading
+the page.
 
-Used by tests/test_ui_browser.py (the workbench) and tests/test_ui_cases*.py
-(login, cases, notes, audit). Nothing here is a fixture: each test module
-builds its own graph and server and calls these helpers from its fixtures.
+Used by tests/test_ui_browser.py and tests/test_ui_workbench_browser.py (the
+workbench), tests/test_ui_cases*.py (login, cases, notes, audit) and
+tests/test_ui_auth_http.py. Nothing here is a fixture: each test module builds
+its own graph and server and calls these helpers from its fixtures.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,9 +19,12 @@ from threading import Thread
 from typing import Any
 
 from conftest import require_tool
+from sample_graph import SampleGraph, build_sample
 from werkzeug.serving import make_server
 
 from ringsight.cases import accounts
+from ringsight.config import Settings
+from ringsight.graph import open_store
 from ringsight.graph.store import GraphStore
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -42,6 +48,27 @@ def make_accounts(store: GraphStore, *roles: str) -> dict[str, str]:
             accounts.add_user(store, accounts.system_actor(), username, PASSWORD, role, display)
         out[role] = username
     return out
+
+
+@contextmanager
+def sample_store(
+    data_dir: Path, prefix: str, *, ui: dict[str, Any] | None = None
+) -> Iterator[tuple[Settings, GraphStore, SampleGraph]]:
+    """A graph of its own (``<prefix>_<random>``) on the embedded server holding the UI sample graph.
+
+    Each module gets a fresh graph so modules cannot see each other's cases and accounts;
+    ``ui`` overrides UI settings (e.g. trusted proxies). The graph is cleared and closed afterwards.
+    """
+    settings = Settings(graph="embedded", data_dir=data_dir, graph_name=f"{prefix}_{uuid.uuid4().hex[:10]}")
+    if ui:
+        settings = settings.model_copy(update={"ui": settings.ui.model_copy(update=ui)})
+    store = open_store(settings)
+    store.ensure_schema()
+    try:
+        yield settings, store, build_sample(store, settings)
+    finally:
+        store.clear()
+        store.close()
 
 
 @contextmanager
@@ -86,6 +113,17 @@ def start_browser() -> Any:
     driver.set_script_timeout(30)
     driver.downloads = downloads
     return driver
+
+
+@contextmanager
+def serve_to_browser(app: Any) -> Iterator[tuple[str, Any]]:
+    """Serve the app and open a headless Chromium for it; yield (URL, driver). The browser quits first."""
+    driver = start_browser()
+    try:
+        with serve(app) as url:
+            yield url, driver
+    finally:
+        driver.quit()
 
 
 # -- logging in ---------------------------------------------------------------------------------

@@ -48,13 +48,17 @@ VALUE_ZH = {
     "id_type": {"resident_id": "居民身份证", "resident": "居民身份证", "passport": "护照", "other": "其他证件"},
     "visit_type": {"outpatient": "门诊", "inpatient": "住院", "pharmacy": "药店购药", "unknown": "未知"},
 }
-LABEL_ZH = {
+#: The parties of a claim, named alike in the referral text and on the network picture.
+PARTY_ZH = {
     "Patient": "参保人",
     "Card": "医保卡",
     "Phone": "电话",
     "Address": "地址",
     "Facility": "定点医药机构",
     "Doctor": "医师",
+}
+LABEL_ZH = {
+    **PARTY_ZH,
     "Terminal": "终端",
     "Operator": "操作员",
     "Cluster": "团伙",

@@ -15,14 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ringsight.cases.fonts import CjkFont
+from ringsight.cases.labels_zh import PARTY_ZH
 
+#: Legend names; the picture stands alone on paper, so a terminal is named as the card terminal it is.
 LABEL_ZH = {
-    "Patient": "参保人",
-    "Card": "医保卡",
-    "Phone": "电话",
-    "Address": "地址",
-    "Facility": "定点医药机构",
-    "Doctor": "医师",
+    **PARTY_ZH,
     "Terminal": "刷卡终端",
     "Operator": "操作员",
     "TraceCode": "追溯码",

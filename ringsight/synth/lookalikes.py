@@ -15,9 +15,10 @@ import numpy as np
 import polars as pl
 
 from ringsight.synth.catalog import DEPT_INDEX, DIAG_INDEX, items_in
-from ringsight.synth.claims import OUTPATIENT, PHARMACY_VISIT
+from ringsight.synth.claims import OUTPATIENT
 from ringsight.synth.facilities import HOSPITAL, PHARMACY
 from ringsight.synth.planter import Planter, Ring
+from ringsight.synth.steps import farthest_pair, home_visit, own_visit, pharmacy_sale, rx_number
 
 _HOUR = 3_600
 
@@ -86,20 +87,12 @@ def hospital_pharmacy(p: Planter, size: int) -> Ring:
     for person in patients.tolist():
         for day in np.sort(p.rng.integers(0, p.days, int(p.rng.integers(1, 4)))).tolist():
             t0 = p.at(day, int(p.rng.integers(8 * _HOUR, 15 * _HOUR)))
-            p.add(None, ts=t0, visit=OUTPATIENT, person=person, facility=hospital, diag=diag, doctor=doctor)
-            rx = f"RX{int(p.rng.integers(10**13, 10**14))}"
+            own_visit(p, t0, person, hospital, diag, doctor=doctor)
+            rx = rx_number(p)
             drug = int(p.rng.choice(drugs))
             lines = [[p.drug_line(drug, int(p.rng.integers(1, 3)), external=True, item_doctor=doctor, rx=rx)]]
-            p.add(
-                None,
-                items=lines,
-                ts=t0 + int(p.rng.integers(_HOUR // 2, 2 * _HOUR)),
-                visit=PHARMACY_VISIT,
-                person=person,
-                facility=pharmacy,
-                diag=diag,
-                doctor=doctor,
-            )
+            ts = t0 + int(p.rng.integers(_HOUR // 2, 2 * _HOUR))
+            pharmacy_sale(p, None, lines, ts, person, pharmacy, diag, doctor=doctor)
     ring.persons = patients.tolist()
     ring.facilities = [pharmacy]
     ring.doctors = [doctor]
@@ -138,30 +131,14 @@ def care_home_checkups(p: Planter) -> list[Ring]:
 
 def travellers(p: Planter, size: int) -> Ring:
     """Same-day travellers: a claim at home in the morning, another 100+ km away 5–9 hours later."""
-    n = len(p.world.city.districts)
-    home, away = max(((a, b) for a in range(n) for b in range(n) if a < b), key=lambda ab: p.distance(*ab))
+    home, away = farthest_pair(p)
     hospital = p.facility(HOSPITAL, district=away, reserve=False)
     people = p.persons(size, age=(30, 80), districts=[home])
-    pop = p.world.population
     for person in people.tolist():
         for day in np.sort(p.rng.choice(p.days, 3, replace=False)).tolist():
             t0 = p.at(day, int(p.rng.integers(7 * _HOUR, 9 * _HOUR)))
-            p.add(
-                None,
-                ts=t0,
-                visit=OUTPATIENT,
-                person=person,
-                facility=int(pop.home_clinic[person]),
-                diag=DIAG_INDEX["I10.x00"],
-            )
-            p.add(
-                None,
-                ts=t0 + int(p.rng.integers(5 * _HOUR, 9 * _HOUR)),
-                visit=OUTPATIENT,
-                person=person,
-                facility=hospital,
-                diag=DIAG_INDEX["I10.x00"],
-            )
+            home_visit(p, t0, person, DIAG_INDEX["I10.x00"])
+            own_visit(p, t0 + int(p.rng.integers(5 * _HOUR, 9 * _HOUR)), person, hospital, DIAG_INDEX["I10.x00"])
     ring = Ring("", "travellers", core=["cards"])
     ring.persons = people.tolist()
     ring.cards_of = people.tolist()

@@ -33,11 +33,28 @@ from collections.abc import Callable
 import numpy as np
 
 from ringsight.synth.catalog import DIAG_INDEX, items_in
-from ringsight.synth.claims import INPATIENT, OUTPATIENT, PHARMACY_VISIT
 from ringsight.synth.config import ResolvedKnobs
-from ringsight.synth.facilities import CLINIC, HOSPITAL, PHARMACY
+from ringsight.synth.facilities import CLINIC, HOSPITAL
 from ringsight.synth.planter import Planter, Ring
-from ringsight.synth.rings import _COMMON_PHARMACY_DRUGS, PLANTERS, _count, _events
+from ringsight.synth.rings import PLANTERS
+from ringsight.synth.steps import (
+    COMMON_PHARMACY_DRUGS,
+    collected_cards,
+    describe,
+    enrol,
+    event_days,
+    farthest_pair,
+    home_visit,
+    inpatient_stay,
+    outpatient,
+    own_visit,
+    pharmacy_sale,
+    prescriber_and_far_pharmacy,
+    rx_number,
+    scaled,
+    share_contacts,
+    some_of,
+)
 
 _HOUR = 3_600
 _DAY = 86_400
@@ -52,168 +69,90 @@ def _blurred(typology: str) -> Planted:
     return plant
 
 
-def _farthest_pair(p: Planter) -> tuple[int, int]:
-    """The two districts of the city farthest apart (an outer county and the far side of the prefecture)."""
-    n = len(p.world.city.districts)
-    best = max(((a, b) for a in range(n) for b in range(n) if a < b), key=lambda ab: p.distance(ab[0], ab[1]))
-    return best
-
-
 def prefecture_hub(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     """冒名就医 inside one prefecture: one outer county's cards settled at one far clinic, own phones."""
-    pop = p.world.population
-    home, away = _farthest_pair(p)
+    home, away = farthest_pair(p)
     hub = p.facility(CLINIC, district=away)
     holders = p.persons(max(4, knobs.size), age=(45, 90), districts=[home])
     for person in holders.tolist():
-        for day in _events(p, max(2, _count(3, knobs))).tolist():
+        for day in event_days(p, max(2, scaled(3, knobs))).tolist():
             t0 = p.at(day, int(p.rng.integers(8 * _HOUR, 10 * _HOUR)))
-            p.add(
-                None,
-                ts=t0,
-                visit=OUTPATIENT,
-                person=person,
-                facility=int(pop.home_clinic[person]),
-                diag=DIAG_INDEX["I10.x00"] if "I10.x00" in DIAG_INDEX else DIAG_INDEX["M54.500"],
-            )
-            p.add(
-                ring,
-                ts=t0 + int(p.rng.integers(10, 110)) * 60,
-                visit=OUTPATIENT,
-                person=person,
-                facility=hub,
-                diag=DIAG_INDEX["R50.900"],
-            )
-    ring.persons += holders.tolist()
-    ring.cards_of += holders.tolist()
-    ring.facilities.append(hub)
-    ring.description_en = (
+            home_visit(p, t0, person, DIAG_INDEX["I10.x00"] if "I10.x00" in DIAG_INDEX else DIAG_INDEX["M54.500"])
+            outpatient(p, ring, t0 + int(p.rng.integers(10, 110)) * 60, person, hub, DIAG_INDEX["R50.900"])
+    enrol(ring, holders, cards=True, facilities=[hub])
+    describe(
+        ring,
         f"{len(holders)} cards of one outer county settled at one clinic on the far side of the "
-        "prefecture within two hours of the holders' own visits, under the holders' own phones."
-    )
-    ring.description_zh = (
-        f"{len(holders)}张同一远郊区县的医保卡在本人就诊后两小时内于市域另一端同一诊所结算，留的是本人电话。"
+        "prefecture within two hours of the holders' own visits, under the holders' own phones.",
+        f"{len(holders)}张同一远郊区县的医保卡在本人就诊后两小时内于市域另一端同一诊所结算，留的是本人电话。",
     )
 
 
 def real_visits(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     """处方外流 with real visits: fills follow a visit, several operators, far pharmacy, inflated quantities."""
-    hospital = p.facility(HOSPITAL, private=False, min_level=2)
-    doctor = p.doctor_at(hospital)
-    pharmacy = p.facility(PHARMACY, far_from=int(p.world.facilities.district[hospital]))
+    hospital, doctor, pharmacy = prescriber_and_far_pharmacy(p)
     patients = p.persons(knobs.size, age=(35, 85))
     drugs = np.concatenate([items_in("diab"), items_in("lipid"), items_in("htn")])
     for person in patients.tolist():
-        for day in _events(p, _count(2, knobs)).tolist():
+        for day in event_days(p, scaled(2, knobs)).tolist():
             t0 = p.at(day, int(p.rng.integers(8 * _HOUR, 12 * _HOUR)))
-            p.add(
-                None,
-                ts=t0,
-                visit=OUTPATIENT,
-                person=person,
-                facility=hospital,
-                diag=DIAG_INDEX["E11.900"],
-                doctor=doctor,
-            )
-            rx = f"RX{int(p.rng.integers(10**13, 10**14))}"
+            own_visit(p, t0, person, hospital, DIAG_INDEX["E11.900"], doctor=doctor)
+            rx = rx_number(p)
             drug = int(p.rng.choice(drugs))
             lines = [[p.drug_line(drug, int(p.rng.integers(6, 10)), external=True, item_doctor=doctor, rx=rx)]]
-            p.add(
-                ring,
-                items=lines,
-                ts=t0 + int(p.rng.integers(1 * _HOUR, 4 * _HOUR)),
-                visit=PHARMACY_VISIT,
-                person=person,
-                facility=pharmacy,
-                diag=DIAG_INDEX["E11.900"],
-                doctor=doctor,
-            )
-    ring.persons += patients.tolist()
-    ring.facilities.append(pharmacy)
-    ring.doctors.append(doctor)
-    ring.description_en = (
+            ts = t0 + int(p.rng.integers(1 * _HOUR, 4 * _HOUR))
+            pharmacy_sale(p, ring, lines, ts, person, pharmacy, DIAG_INDEX["E11.900"], doctor=doctor)
+    enrol(ring, patients, facilities=[pharmacy], doctors=[doctor])
+    describe(
+        ring,
         f"One doctor's prescriptions for {len(patients)} patients, each after a real visit, are "
-        "filled at a pharmacy in another district in three to four times the usual quantity."
-    )
-    ring.description_zh = (
-        f"某医生为{len(patients)}名患者开具的处方（均有真实就诊）集中流向外区一家药店，每次配药量为常量的三到四倍。"
+        "filled at a pharmacy in another district in three to four times the usual quantity.",
+        f"某医生为{len(patients)}名患者开具的处方（均有真实就诊）集中流向外区一家药店，每次配药量为常量的三到四倍。",
     )
 
 
 def shared_contacts(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     """假病人 on shared contact details: scattered single stays at a private hospital, 2–3 phones, 2 addresses."""
-    pop = p.world.population
     hospital = p.facility(HOSPITAL, private=True, max_level=1)
     district = int(p.world.facilities.district[hospital])
     ghosts = p.reserved_persons(max(10, knobs.size))
     phones = p.new_phones(3 if len(ghosts) > 14 else 2)
     addresses = [p.new_address(district) for _ in range(2)]
-    pop.set_column("patient_phone", ghosts, [phones[i % len(phones)] for i in range(len(ghosts))])
-    pop.set_column("patient_address", ghosts, [addresses[i % 2] for i in range(len(ghosts))])
+    share_contacts(p, ghosts, phones, addresses)
     diags = [DIAG_INDEX[d] for d in ("M47.800", "M54.500", "E11.900", "R50.900")]
     for i, person in enumerate(ghosts.tolist()):
         for _ in range(1 + i % 2):
             day = int(p.rng.integers(0, p.days - 12))
             admit = p.at(day, int(p.rng.integers(8 * _HOUR, 16 * _HOUR)))
             discharge = admit + int(p.rng.integers(4, 9)) * _DAY
-            p.add(
-                ring,
-                ts=discharge + 1_800,
-                visit=INPATIENT,
-                person=person,
-                facility=hospital,
-                diag=diags[(i + day) % len(diags)],
-                admit_ts=admit,
-                discharge_ts=discharge,
-            )
-    ring.persons += ghosts.tolist()
-    ring.cards_of += ghosts.tolist()
-    ring.phones += phones
-    ring.addresses += addresses
-    ring.facilities.append(hospital)
-    ring.description_en = (
+            inpatient_stay(p, ring, person, hospital, diags[(i + day) % len(diags)], admit, discharge, 1_800)
+    enrol(ring, ghosts, cards=True, phones=phones, addresses=addresses, facilities=[hospital])
+    describe(
+        ring,
         f"{len(ghosts)} unrelated 'patients' with one or two stays each at a private hospital, "
-        f"admitted on scattered days, on {len(phones)} shared phones and 2 shared addresses."
-    )
-    ring.description_zh = (
-        f"{len(ghosts)}名互不相关的“患者”在民营医院各住院一两次，入院日期分散，共用{len(phones)}个电话和2个地址。"
+        f"admitted on scattered days, on {len(phones)} shared phones and 2 shared addresses.",
+        f"{len(ghosts)}名互不相关的“患者”在民营医院各住院一两次，入院日期分散，共用{len(phones)}个电话和2个地址。",
     )
 
 
 def daytime_counter(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     """聚敛盗刷 in business hours: collected cards of far-away holders, counter terminal, ordinary amounts."""
-    fac = p.world.facilities
-    pharmacy = p.facility(PHARMACY, private=True)
-    far = p.far_districts(int(fac.district[pharmacy]))
-    holders = p.persons(knobs.size, age=(55, 95), districts=far)
-    operator = int(p.rng.integers(0, fac.n_operators[pharmacy]))
-    for day in _events(p, _count(6, knobs)).tolist():
-        take = holders[p.rng.random(len(holders)) < 0.8]
-        take = take if len(take) >= 3 else holders[:3]
+    pharmacy, holders = collected_cards(p, knobs)
+    operator = int(p.rng.integers(0, p.world.facilities.n_operators[pharmacy]))
+    for day in event_days(p, scaled(6, knobs)).tolist():
+        take = some_of(p, holders, 0.8, at_least=3)
         start = int(p.rng.integers(10 * _HOUR, 16 * _HOUR))
         ts = p.at(day, start + np.cumsum(p.rng.integers(60, 240, len(take))).astype(np.int64))
-        lines = [[{"item": int(p.rng.choice(_COMMON_PHARMACY_DRUGS)), "qty": int(p.rng.integers(1, 4))}] for _ in take]
-        p.add(
-            ring,
-            items=lines,
-            ts=ts,
-            visit=PHARMACY_VISIT,
-            person=take,
-            facility=pharmacy,
-            diag=DIAG_INDEX["J06.900"],
-            doctor=-1,
-            terminal=0,
-            operator=operator,
+        lines = [[{"item": int(p.rng.choice(COMMON_PHARMACY_DRUGS)), "qty": int(p.rng.integers(1, 4))}] for _ in take]
+        pharmacy_sale(
+            p, ring, lines, ts, take, pharmacy, DIAG_INDEX["J06.900"], doctor=-1, terminal=0, operator=operator
         )
-    ring.persons += holders.tolist()
-    ring.cards_of += holders.tolist()
-    ring.facilities.append(pharmacy)
-    ring.description_en = (
+    enrol(ring, holders, cards=True, facilities=[pharmacy])
+    describe(
+        ring,
         f"Pharmacy swipes {len(holders)} collected cards of far-away holders in business hours "
-        "on its counter terminal, at ordinary amounts, always by one operator."
-    )
-    ring.description_zh = (
-        f"药店在营业时间用柜台终端集中刷{len(holders)}张外区参保人的医保卡，金额普通，均由同一操作员结算。"
+        "on its counter terminal, at ordinary amounts, always by one operator.",
+        f"药店在营业时间用柜台终端集中刷{len(holders)}张外区参保人的医保卡，金额普通，均由同一操作员结算。",
     )
 
 

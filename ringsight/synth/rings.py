@@ -16,25 +16,35 @@ import numpy as np
 
 from ringsight.synth.background import RING_BED_BASE
 from ringsight.synth.catalog import DEPT_INDEX, DIAG_INDEX, ITEM_INDEX, items_in
-from ringsight.synth.claims import INPATIENT, OUTPATIENT, PHARMACY_VISIT
+from ringsight.synth.claims import OUTPATIENT, PHARMACY_VISIT
 from ringsight.synth.config import ResolvedKnobs
 from ringsight.synth.facilities import HOSPITAL, PHARMACY
 from ringsight.synth.planter import Planter, Ring
+from ringsight.synth.steps import (
+    COMMON_PHARMACY_DRUGS,
+    bed_and_nursing,
+    collected_cards,
+    day_spread,
+    describe,
+    enrol,
+    event_days,
+    home_visit,
+    inpatient_stay,
+    outpatient,
+    own_visit,
+    pharmacy_sale,
+    prescriber_and_far_pharmacy,
+    round_robin,
+    rx_number,
+    scaled,
+    share_contacts,
+    some_of,
+    usual_diag,
+)
 
 _HOUR = 3_600
 _DAY = 86_400
-_COMMON_PHARMACY_DRUGS = np.concatenate([items_in("resp_sym"), items_in("gastro"), items_in("htn")])
 _TONICS = items_in("tonic")
-
-
-def _events(p: Planter, k: int, lo: int = 0, hi: int | None = None) -> np.ndarray:
-    """k event days spread over [lo, hi) of the period."""
-    hi = p.days if hi is None else hi
-    return np.sort(p.rng.integers(lo, max(lo + 1, hi), k))
-
-
-def _count(base: float, knobs: ResolvedKnobs) -> int:
-    return max(1, round(base * knobs.intensity))
 
 
 def _burst_claims(
@@ -46,9 +56,7 @@ def _burst_claims(
     operator = int(fac.n_operators[pharmacy])
     h = knobs.hidden
     for day in days.tolist():
-        take = holders[p.rng.random(len(holders)) < 1.0 - 0.4 * h]
-        if len(take) < 2:
-            take = holders[:2]
+        take = some_of(p, holders, 1.0 - 0.4 * h)
         off_hours = p.rng.random() < 1.0 - 0.5 * h
         start = (
             (
@@ -63,43 +71,29 @@ def _burst_claims(
         ts = p.at(day, start + np.cumsum(gaps).astype(np.int64))
         lines = []
         for _ in take:
-            drug = int(p.rng.choice(_COMMON_PHARMACY_DRUGS))
+            drug = int(p.rng.choice(COMMON_PHARMACY_DRUGS))
             if p.rng.random() < 1.0 - 0.6 * h:
                 amount = int(p.rng.choice([100, 150, 200, 200, 300, 500])) * 100
                 qty = 2 if amount % 200 == 0 and p.rng.random() < 0.5 else 1
                 lines.append([{"item": drug, "qty": qty, "price": amount // qty}])
             else:
                 lines.append([{"item": drug, "qty": int(p.rng.integers(2, 6))}])
-        p.add(
-            ring,
-            items=lines,
-            ts=ts,
-            visit=PHARMACY_VISIT,
-            person=take,
-            facility=pharmacy,
-            diag=DIAG_INDEX["J06.900"],
-            doctor=-1,
-            terminal=terminal,
-            operator=operator,
+        pharmacy_sale(
+            p, ring, lines, ts, take, pharmacy, DIAG_INDEX["J06.900"], doctor=-1, terminal=terminal, operator=operator
         )
 
 
 def card_collecting(p: Planter, knobs: ResolvedKnobs, ring: Ring, window: tuple[int, int] | None = None) -> None:
     """聚敛盗刷社保卡: a pharmacy holds many collected cards and swipes them in bursts on one terminal."""
-    pharmacy = p.facility(PHARMACY, private=True)
-    far = p.far_districts(int(p.world.facilities.district[pharmacy]))
-    holders = p.persons(knobs.size, age=(55, 95), districts=far)
+    pharmacy, holders = collected_cards(p, knobs)
     lo, hi = window or (0, p.days)
-    _burst_claims(p, ring, pharmacy, holders, _events(p, _count(6, knobs), lo, hi), knobs)
-    ring.persons += holders.tolist()
-    ring.cards_of += holders.tolist()
-    ring.facilities.append(pharmacy)
-    ring.description_en = (
+    _burst_claims(p, ring, pharmacy, holders, event_days(p, scaled(6, knobs), lo, hi), knobs)
+    enrol(ring, holders, cards=True, facilities=[pharmacy])
+    describe(
+        ring,
         f"Pharmacy collects {len(holders)} elderly residents' cards (living far away) and swipes "
-        "them in bursts on one back-office terminal, mostly off-hours, in round amounts."
-    )
-    ring.description_zh = (
-        f"药店聚敛{len(holders)}名外区老年参保人医保卡，在同一终端集中突击刷卡，多在非营业时间，金额为整数。"
+        "them in bursts on one back-office terminal, mostly off-hours, in round amounts.",
+        f"药店聚敛{len(holders)}名外区老年参保人医保卡，在同一终端集中突击刷卡，多在非营业时间，金额为整数。",
     )
 
 
@@ -111,31 +105,19 @@ def goods_as_drugs(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     basket = p.rng.choice(_TONICS, size=min(3, len(_TONICS)), replace=False)
     qty = p.rng.integers(1, 4, len(basket))
     lines = [{"item": int(it), "qty": int(q)} for it, q in zip(basket, qty, strict=True)]
-    visits = _count(3, knobs)
+    visits = scaled(3, knobs)
     for person in buyers.tolist():
-        days = _events(p, visits)
+        days = event_days(p, visits)
         ts = p.at(days, p.rng.integers(9 * _HOUR, 20 * _HOUR, visits))
         diag = DIAG_INDEX["J06.900"] if p.rng.random() < 0.5 else DIAG_INDEX["K29.700"]
-        p.add(
-            ring,
-            items=[lines] * visits,
-            ts=ts,
-            visit=PHARMACY_VISIT,
-            person=person,
-            facility=pharmacy,
-            diag=diag,
-            doctor=-1,
-        )
-    ring.persons += buyers.tolist()
-    ring.cards_of += buyers.tolist()
-    ring.facilities.append(pharmacy)
+        pharmacy_sale(p, ring, [lines] * visits, ts, person, pharmacy, diag, doctor=-1)
+    enrol(ring, buyers, cards=True, facilities=[pharmacy])
     names = "、".join(p.world.items["item_name"][int(i)] for i in basket)
-    ring.description_en = (
+    describe(
+        ring,
         f"Pharmacy bills the same basket ({len(basket)} tonic items) as drugs on {len(buyers)} "
-        "cards, against colds and gastritis — daily goods sold under drug codes."
-    )
-    ring.description_zh = (
-        f"药店以药品名义为{len(buyers)}张医保卡重复结算同一组商品（{names}），与诊断不符，疑为串换生活用品。"
+        "cards, against colds and gastritis — daily goods sold under drug codes.",
+        f"药店以药品名义为{len(buyers)}张医保卡重复结算同一组商品（{names}），与诊断不符，疑为串换生活用品。",
     )
 
 
@@ -144,20 +126,13 @@ def impersonation(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     pop = p.world.population
     holders = p.persons(knobs.size, age=(50, 90))
     impostor_phones = p.new_phones(max(1, knobs.size // 2))
-    events = _count(3, knobs)
+    events = scaled(3, knobs)
     used_facilities: list[int] = []
     for person in holders.tolist():
         home = int(pop.district[person])
-        for day in _events(p, events).tolist():
+        for day in event_days(p, events).tolist():
             t0 = p.at(day, int(p.rng.integers(8 * _HOUR, 11 * _HOUR)))
-            p.add(
-                None,
-                ts=t0,
-                visit=OUTPATIENT,
-                person=person,
-                facility=int(pop.home_clinic[person]),
-                diag=int(pop.chronic_diag[person]) if pop.chronic_diag[person] >= 0 else DIAG_INDEX["M54.500"],
-            )
+            home_visit(p, t0, person, usual_diag(p, person))
             far = p.facility(HOSPITAL if p.rng.random() < 0.6 else PHARMACY, far_from=home, reserve=False)
             used_facilities.append(far)
             gap = int(p.rng.integers(1 * _HOUR, 3 * _HOUR) * (1 + knobs.hidden))
@@ -172,17 +147,12 @@ def impersonation(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
                 diag=diag,
                 phone=str(p.rng.choice(impostor_phones)),
             )
-    ring.persons += holders.tolist()
-    ring.cards_of += holders.tolist()
-    ring.phones += impostor_phones
-    ring.facilities += sorted(set(used_facilities))
-    ring.description_en = (
+    enrol(ring, holders, cards=True, phones=impostor_phones, facilities=sorted(set(used_facilities)))
+    describe(
+        ring,
         f"{len(holders)} cards used by impostors at distant facilities within hours of the holders' "
-        "own visits, under other phone numbers and with diagnoses that do not fit the holder."
-    )
-    ring.description_zh = (
-        f"{len(holders)}张医保卡被冒用：持卡人本人就诊数小"
-        f"时内在远处机构再次结算，联系电话不同，诊断与持卡人年龄性别不符。"
+        "own visits, under other phone numbers and with diagnoses that do not fit the holder.",
+        f"{len(holders)}张医保卡被冒用：持卡人本人就诊数小时内在远处机构再次结算，联系电话不同，诊断与持卡人年龄性别不符。",
     )
 
 
@@ -194,39 +164,23 @@ def reselling(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     district = int(pop.district[members[0]])
     addresses = [p.new_address(district) for _ in range(max(1, knobs.size // 4))]
     pop.set_column("contact_phone", members, dealer)
-    pop.set_column("patient_address", members, [addresses[i % len(addresses)] for i in range(len(members))])
+    pop.set_column("patient_address", members, round_robin(addresses, len(members)))
     drug = int(p.rng.choice([ITEM_INDEX["安宫牛黄丸"], ITEM_INDEX["人血白蛋白"], ITEM_INDEX["吉非替尼片"]]))
     pharmacies = sorted({p.facility(PHARMACY, reserve=False) for _ in range(min(8, 2 + knobs.size))})
-    visits = _count(6, knobs)
+    visits = scaled(6, knobs)
     for person in members.tolist():
-        days = _events(p, visits)
+        days = event_days(p, visits)
         ts = p.at(days, p.rng.integers(9 * _HOUR, 20 * _HOUR, visits))
         where = p.rng.choice(pharmacies, size=visits)
         lines = [[p.drug_line(drug, int(q))] for q in p.rng.integers(5, 11, visits)]
-        p.add(
-            ring,
-            items=lines,
-            ts=ts,
-            visit=PHARMACY_VISIT,
-            person=person,
-            facility=where,
-            diag=DIAG_INDEX["I63.900"],
-            doctor=-1,
-        )
-    ring.persons += members.tolist()
-    ring.cards_of += members.tolist()
-    ring.phones.append(dealer)
-    ring.addresses += addresses
-    ring.facilities += pharmacies
+        pharmacy_sale(p, ring, lines, ts, person, where, DIAG_INDEX["I63.900"], doctor=-1)
+    enrol(ring, members, cards=True, phones=[dealer], addresses=addresses, facilities=pharmacies)
     name = p.world.items["item_name"][drug]
-    ring.description_en = (
+    describe(
+        ring,
         f"{len(members)} insured sharing a dealer's contact phone and {len(addresses)} addresses "
-        "buy "
-        f"large quantities of one high-value drug at {len(pharmacies)} pharmacies for resale."
-    )
-    ring.description_zh = (
-        f"{len(members)}名参保人共用中间人联系电话和{len(addresses)}"
-        f"个地址，在{len(pharmacies)}家药店大量购买{name}倒卖。"
+        f"buy large quantities of one high-value drug at {len(pharmacies)} pharmacies for resale.",
+        f"{len(members)}名参保人共用中间人联系电话和{len(addresses)}个地址，在{len(pharmacies)}家药店大量购买{name}倒卖。",
     )
 
 
@@ -238,68 +192,41 @@ def ghost_patients(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     ghosts = p.reserved_persons(knobs.size)
     phones = p.new_phones(max(2, knobs.size // 6))
     addresses = [p.new_address(district) for _ in range(max(1, knobs.size // 8))]
-    pop.set_column("patient_phone", ghosts, [phones[i % len(phones)] for i in range(len(ghosts))])
+    share_contacts(p, ghosts, phones, addresses)
     pop.set_column("contact_phone", ghosts, phones[0])
-    pop.set_column("patient_address", ghosts, [addresses[i % len(addresses)] for i in range(len(ghosts))])
     doctors = [p.doctor_at(hospital) for _ in range(2)]
     diag = DIAG_INDEX["M47.800"]
     rehab = [ITEM_INDEX["针灸治疗"], ITEM_INDEX["康复理疗"], ITEM_INDEX["中频脉冲电治疗"], ITEM_INDEX["颈椎牵引"]]
-    for wave_day in _events(p, _count(3, knobs), 0, p.days - 10).tolist():
-        group = ghosts[p.rng.random(len(ghosts)) < 0.9 - 0.3 * knobs.hidden]
-        if len(group) < 2:
-            group = ghosts[:2]
-        spread = p.rng.integers(0, 1 + round(2 * knobs.hidden), len(group))
+    for wave_day in event_days(p, scaled(3, knobs), 0, p.days - 10).tolist():
+        group = some_of(p, ghosts, 0.9 - 0.3 * knobs.hidden)
+        spread = day_spread(p, len(group), knobs.hidden)
         admit = p.at(wave_day + spread, p.rng.integers(9 * _HOUR, 11 * _HOUR, len(group)))
         los = int(p.rng.integers(6, 10))
         discharge = admit + los * _DAY + p.rng.integers(0, 2 * _HOUR, len(group))
-        lines = [
-            [
-                {"item": ITEM_INDEX["床位费"], "qty": los},
-                {"item": ITEM_INDEX["一级护理"], "qty": los},
-                {"item": rehab[0], "qty": los},
-                {"item": rehab[1], "qty": los},
-            ]
-        ] * len(group)
-        p.add(
-            ring,
-            items=lines,
-            ts=discharge + 1_800,
-            visit=INPATIENT,
-            person=group,
-            facility=hospital,
-            diag=diag,
-            doctor=p.rng.choice(doctors, len(group)),
-            admit_ts=admit,
-            discharge_ts=discharge,
+        lines = [[*bed_and_nursing(los), {"item": rehab[0], "qty": los}, {"item": rehab[1], "qty": los}]] * len(group)
+        inpatient_stay(
+            p, ring, group, hospital, diag, admit, discharge, 1_800, lines, doctor=p.rng.choice(doctors, len(group))
         )
         # outpatient "rehab sessions" billed in the weeks around the stay
         sessions = np.repeat(group, 2)
         days = p.clip_day(wave_day + los + p.rng.integers(1, 20, len(sessions)))
         ts = p.at(days, p.rng.integers(8 * _HOUR, 17 * _HOUR, len(sessions)))
         lines = [[{"item": rehab[2], "qty": 5}, {"item": rehab[3], "qty": 5}]] * len(sessions)
-        p.add(
-            ring,
-            items=lines,
-            ts=ts,
-            visit=OUTPATIENT,
-            person=sessions,
-            facility=hospital,
-            diag=diag,
-            doctor=p.rng.choice(doctors, len(sessions)),
-        )
-    ring.persons += ghosts.tolist()
-    ring.cards_of += ghosts.tolist()
-    ring.phones += phones
-    ring.addresses += addresses
-    ring.facilities.append(hospital)
-    ring.doctors += sorted(set(doctors))
-    ring.description_en = (
-        f"{len(ghosts)} 'patients' with no prior claims, sharing {len(phones)} phones and "
-        f"{len(addresses)} addresses, admitted in groups at a private hospital with one diagnosis."
+        outpatient(p, ring, ts, sessions, hospital, diag, lines, doctor=p.rng.choice(doctors, len(sessions)))
+    enrol(
+        ring,
+        ghosts,
+        cards=True,
+        phones=phones,
+        addresses=addresses,
+        facilities=[hospital],
+        doctors=sorted(set(doctors)),
     )
-    ring.description_zh = (
-        f"{len(ghosts)}名无就医史的“患者”共用{len(phones)}"
-        f"个电话、{len(addresses)}个地址，在民营医院以同一诊断成批住院。"
+    describe(
+        ring,
+        f"{len(ghosts)} 'patients' with no prior claims, sharing {len(phones)} phones and "
+        f"{len(addresses)} addresses, admitted in groups at a private hospital with one diagnosis.",
+        f"{len(ghosts)}名无就医史的“患者”共用{len(phones)}个电话、{len(addresses)}个地址，在民营医院以同一诊断成批住院。",
     )
 
 
@@ -323,49 +250,31 @@ def induced_admission(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     doctor = p.doctor_at(hospital)
     diag = DIAG_INDEX["I67.800"]
     checkups = [ITEM_INDEX[name] for name in ("健康体检套餐", "胸部CT平扫", "磁共振平扫", "生化全项检查")]
-    waves = _count(3, knobs)
+    waves = scaled(3, knobs)
     starts = np.linspace(0, p.days - 14, waves + 1)[:-1].astype(np.int64) + p.rng.integers(0, 5, waves)
     for day in starts.tolist():
-        group = members[p.rng.random(len(members)) < 0.95 - 0.3 * knobs.hidden]
-        if len(group) < 2:
-            group = members[:2]
-        spread = p.rng.integers(0, 1 + round(2 * knobs.hidden), len(group))
+        group = some_of(p, members, 0.95 - 0.3 * knobs.hidden)
+        spread = day_spread(p, len(group), knobs.hidden)
         los = int(p.rng.integers(7, 11))
         admit = p.at(day + spread, p.rng.integers(9 * _HOUR, 11 * _HOUR, len(group)))
         discharge = p.at(day + spread + los, p.rng.integers(9 * _HOUR, 10 * _HOUR, len(group)))
         lines = [
             [
-                {"item": ITEM_INDEX["床位费"], "qty": los},
-                {"item": ITEM_INDEX["一级护理"], "qty": los},
+                *bed_and_nursing(los),
                 *({"item": c, "qty": 1} for c in checkups),
                 {"item": ITEM_INDEX["康复理疗"], "qty": los},
                 p.drug_line(ITEM_INDEX["丁苯酞软胶囊"], 4, traced=False),
                 p.drug_line(ITEM_INDEX["银杏叶片"], 3, traced=False),
             ]
         ] * len(group)
-        p.add(
-            ring,
-            items=lines,
-            ts=discharge + 1_800,
-            visit=INPATIENT,
-            person=group,
-            facility=hospital,
-            diag=diag,
-            doctor=doctor,
-            admit_ts=admit,
-            discharge_ts=discharge,
-        )
-    ring.persons += members.tolist()
-    ring.cards_of += members.tolist()
-    ring.phones.append(recruiter)
-    ring.addresses += addresses
-    ring.facilities.append(hospital)
-    ring.doctors.append(doctor)
-    ring.description_en = (
+        inpatient_stay(p, ring, group, hospital, diag, admit, discharge, 1_800, lines, doctor=doctor)
+    enrol(ring, members, cards=True, phones=[recruiter], addresses=addresses, facilities=[hospital], doctors=[doctor])
+    describe(
+        ring,
         f"{len(members)} elderly from one village, recruited through one contact phone for free "
-        f"check-ups, admitted and discharged together {waves} times at a private hospital."
+        f"check-ups, admitted and discharged together {waves} times at a private hospital.",
+        f"同村{len(members)}名老人经同一联系人以免费体检为名被诱导入住民营医院，{waves}次同进同出。",
     )
-    ring.description_zh = f"同村{len(members)}名老人经同一联系人以免费体检为名被诱导入住民营医院，{waves}次同进同出。"
 
 
 def bed_holding(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
@@ -375,7 +284,7 @@ def bed_holding(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     members = p.persons(knobs.size, age=(40, 80))
     doctor = p.doctor_at(hospital)
     beds = RING_BED_BASE + np.arange(max(1, knobs.size // 2))
-    stays = _count(2, knobs)
+    stays = scaled(2, knobs)
     for person in members.tolist():
         day = int(p.rng.integers(0, max(1, p.days // (stays + 1))))
         for _ in range(stays):
@@ -384,24 +293,18 @@ def bed_holding(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
                 break
             admit = p.at(day, int(p.rng.integers(8 * _HOUR, 12 * _HOUR)))
             discharge = admit + los * _DAY
-            lines = [
-                [
-                    {"item": ITEM_INDEX["床位费"], "qty": los},
-                    {"item": ITEM_INDEX["一级护理"], "qty": los},
-                    p.drug_line(int(p.rng.choice(items_in("htn"))), 1, traced=False),
-                ]
-            ]
-            p.add(
+            lines = [[*bed_and_nursing(los), p.drug_line(int(p.rng.choice(items_in("htn"))), 1, traced=False)]]
+            inpatient_stay(
+                p,
                 ring,
-                items=lines,
-                ts=discharge + 3_600,
-                visit=INPATIENT,
-                person=person,
-                facility=hospital,
-                diag=DIAG_INDEX["I10.x00"],
+                person,
+                hospital,
+                DIAG_INDEX["I10.x00"],
+                admit,
+                discharge,
+                3_600,
+                lines,
                 doctor=doctor,
-                admit_ts=admit,
-                discharge_ts=discharge,
                 bed=int(p.rng.choice(beds)),
             )
             # meanwhile the patient is seen elsewhere
@@ -410,52 +313,30 @@ def bed_holding(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
             ts = p.at(days, p.rng.integers(9 * _HOUR, 18 * _HOUR, k))
             visit = np.where(p.rng.random(k) < 0.5, OUTPATIENT, PHARMACY_VISIT)
             where = np.where(visit == OUTPATIENT, pop.home_clinic[person], pop.home_pharmacy[person])
-            chronic = int(pop.chronic_diag[person])
-            p.add(
-                None,
-                ts=ts,
-                visit=visit,
-                person=person,
-                facility=where,
-                diag=chronic if chronic >= 0 else DIAG_INDEX["M54.500"],
-            )
+            p.add(None, ts=ts, visit=visit, person=person, facility=where, diag=usual_diag(p, person))
             day += los + int(p.rng.integers(3, 15))
-    ring.persons += members.tolist()
-    ring.cards_of += members.tolist()
-    ring.facilities.append(hospital)
-    ring.doctors.append(doctor)
-    ring.description_en = (
+    enrol(ring, members, cards=True, facilities=[hospital], doctors=[doctor])
+    describe(
+        ring,
         f"{len(members)} patients kept on the books of a primary hospital for 10–20 days with only "
-        "bed and nursing fees, sharing beds, while claiming at clinics and pharmacies elsewhere."
-    )
-    ring.description_zh = (
-        f"{len(members)}名患者在一级医院挂床住院10–20天，仅有床位护理费，多人共用床位，住院期间在别处门诊购药。"
+        "bed and nursing fees, sharing beds, while claiming at clinics and pharmacies elsewhere.",
+        f"{len(members)}名患者在一级医院挂床住院10–20天，仅有床位护理费，多人共用床位，住院期间在别处门诊购药。",
     )
 
 
 def doctor_pharmacy(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     """处方外流/内外勾结: one doctor's prescriptions filled at one distant pharmacy, inflated, by one operator."""
-    hospital = p.facility(HOSPITAL, private=False, min_level=2)
-    doctor = p.doctor_at(hospital, DEPT_INDEX["内分泌科"])
-    pharmacy = p.facility(PHARMACY, private=True, far_from=int(p.world.facilities.district[hospital]))
+    hospital, doctor, pharmacy = prescriber_and_far_pharmacy(p, DEPT_INDEX["内分泌科"], private=True)
     operator = int(p.world.facilities.n_operators[pharmacy])
     patients = p.persons(knobs.size, age=(35, 85))
     drugs = np.concatenate([items_in("diab"), items_in("lipid")])
-    fills = _count(2, knobs)
+    fills = scaled(2, knobs)
     for person in patients.tolist():
-        for day in _events(p, fills).tolist():
+        for day in event_days(p, fills).tolist():
             t0 = p.at(day, int(p.rng.integers(8 * _HOUR, 12 * _HOUR)))
             if p.rng.random() < 0.65 + 0.3 * knobs.hidden:  # about one fill in three has no visit behind it
-                p.add(
-                    None,
-                    ts=t0,
-                    visit=OUTPATIENT,
-                    person=person,
-                    facility=hospital,
-                    diag=DIAG_INDEX["E11.900"],
-                    doctor=doctor,
-                )
-            rx = f"RX{int(p.rng.integers(10**13, 10**14))}"
+                own_visit(p, t0, person, hospital, DIAG_INDEX["E11.900"], doctor=doctor)
+            rx = rx_number(p)
             chosen = p.rng.choice(drugs, size=2, replace=False)
             lines = [
                 [
@@ -463,28 +344,15 @@ def doctor_pharmacy(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
                     for d in chosen
                 ]
             ]
-            p.add(
-                ring,
-                items=lines,
-                ts=t0 + int(p.rng.integers(2 * _HOUR, 8 * _HOUR)),
-                visit=PHARMACY_VISIT,
-                person=person,
-                facility=pharmacy,
-                diag=DIAG_INDEX["E11.900"],
-                doctor=doctor,
-                operator=operator,
-            )
-    ring.persons += patients.tolist()
-    ring.facilities.append(pharmacy)
-    ring.doctors.append(doctor)
-    ring.description_en = (
+            ts = t0 + int(p.rng.integers(2 * _HOUR, 8 * _HOUR))
+            pharmacy_sale(p, ring, lines, ts, person, pharmacy, DIAG_INDEX["E11.900"], doctor=doctor, operator=operator)
+    enrol(ring, patients, facilities=[pharmacy], doctors=[doctor])
+    describe(
+        ring,
         f"Prescriptions of one endocrinologist are filled at one distant pharmacy for "
         f"{len(patients)} patients, in inflated quantities, settled by one operator; a third "
-        "have no visit behind them."
-    )
-    ring.description_zh = (
-        f"某内分泌科医生的处方集中流向远处一家药店（{len(patients)}"
-        f"名患者），数量超量，由同一操作员结算，约三分之一无对应就诊。"
+        "have no visit behind them.",
+        f"某内分泌科医生的处方集中流向远处一家药店（{len(patients)}名患者），数量超量，由同一操作员结算，约三分之一无对应就诊。",
     )
 
 
@@ -498,22 +366,14 @@ def trace_code_resale(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     pop = p.world.population
     packages: list[tuple[int, str]] = []  # (day bought, trace code)
     for person in sellers.tolist():
-        for day in _events(p, _count(3, knobs), 0, p.days - 20).tolist():
+        for day in event_days(p, scaled(3, knobs), 0, p.days - 20).tolist():
             qty = int(p.rng.integers(2, 5))
             line = p.drug_line(drug, qty)
             bought_at = int(pop.home_pharmacy[person])
             if bought_at in resellers:
                 bought_at = int(p.rng.choice(others))
-            p.add(
-                ring,
-                items=[[line]],
-                ts=p.at(day, int(p.rng.integers(9 * _HOUR, 19 * _HOUR))),
-                visit=PHARMACY_VISIT,
-                person=person,
-                facility=bought_at,
-                diag=DIAG_INDEX["E11.900"],
-                doctor=-1,
-            )
+            ts = p.at(day, int(p.rng.integers(9 * _HOUR, 19 * _HOUR)))
+            pharmacy_sale(p, ring, [[line]], ts, person, bought_at, DIAG_INDEX["E11.900"], doctor=-1)
             packages += [(day, code) for code in line["trace"]]
     order = p.rng.permutation(len(packages))
     resold = [packages[i] for i in order[: max(2, int(len(packages) * (0.8 - 0.3 * knobs.hidden)))]]
@@ -522,26 +382,22 @@ def trace_code_resale(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
         batch, resold = resold[:k], resold[k:]
         day = int(p.clip_day(max(d for d, _ in batch) + p.rng.integers(3, 20)))
         codes = [c for _, c in batch]
-        p.add(
+        pharmacy_sale(
+            p,
             ring,
-            items=[[{"item": drug, "qty": len(codes), "trace": codes}]],
-            ts=p.at(day, int(p.rng.integers(9 * _HOUR, 20 * _HOUR))),
-            visit=PHARMACY_VISIT,
-            person=int(p.rng.choice(buyers)),
-            facility=int(p.rng.choice(resellers)),
-            diag=DIAG_INDEX["E11.900"],
+            [[{"item": drug, "qty": len(codes), "trace": codes}]],
+            p.at(day, int(p.rng.integers(9 * _HOUR, 20 * _HOUR))),
+            int(p.rng.choice(buyers)),
+            int(p.rng.choice(resellers)),
+            DIAG_INDEX["E11.900"],
             doctor=-1,
         )
-    ring.persons += sellers.tolist() + buyers.tolist()
-    ring.cards_of += sellers.tolist() + buyers.tolist()
-    ring.facilities += resellers
-    ring.description_en = (
+    enrol(ring, np.concatenate([sellers, buyers]), cards=True, facilities=resellers)
+    describe(
+        ring,
         f"Packages bought on {len(sellers)} cards come back into {len(resellers)} pharmacies and "
-        "are "
-        f"settled again, same trace codes, on {len(buyers)} other cards."
-    )
-    ring.description_zh = (
-        f"{len(sellers)}张医保卡购买的药品经回收后在{len(resellers)}家药店以相同追溯码再次结算（{len(buyers)}张卡）。"
+        f"are settled again, same trace codes, on {len(buyers)} other cards.",
+        f"{len(sellers)}张医保卡购买的药品经回收后在{len(resellers)}家药店以相同追溯码再次结算（{len(buyers)}张卡）。",
     )
 
 
@@ -553,7 +409,7 @@ def repeated_admission(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     pop.set_column("insurance_type", members, "resident")
     p.world.employee[members] = False
     doctor = p.doctor_at(hospital)
-    times = _count(5, knobs)
+    times = scaled(5, knobs)
     for person in members.tolist():
         gap = max(8, (p.days - 10) // times)
         days = np.arange(times) * gap + p.rng.integers(0, 3, times)
@@ -561,25 +417,14 @@ def repeated_admission(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
             los = int(p.rng.integers(4, 8))
             admit = p.at(day, int(p.rng.integers(8 * _HOUR, 16 * _HOUR)))
             discharge = admit + los * _DAY
-            p.add(
-                ring,
-                ts=discharge + 3_600,
-                visit=INPATIENT,
-                person=person,
-                facility=hospital,
-                diag=DIAG_INDEX["J44.900"],
-                doctor=doctor,
-                admit_ts=admit,
-                discharge_ts=discharge,
-            )
-    ring.persons += members.tolist()
-    ring.facilities.append(hospital)
-    ring.doctors.append(doctor)
-    ring.description_en = (
+            inpatient_stay(p, ring, person, hospital, DIAG_INDEX["J44.900"], admit, discharge, 3_600, doctor=doctor)
+    enrol(ring, members, facilities=[hospital], doctors=[doctor])
+    describe(
+        ring,
         f"{len(members)} low-income elderly (resident insurance) admitted about {times} times each "
-        "at the same hospital, with short gaps."
+        "at the same hospital, with short gaps.",
+        f"{len(members)}名低收入老年居民医保参保人在同一医院反复住院，每人约{times}次。",
     )
-    ring.description_zh = f"{len(members)}名低收入老年居民医保参保人在同一医院反复住院，每人约{times}次。"
 
 
 def recurrence(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
@@ -591,17 +436,14 @@ def recurrence(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     holders = np.array(ring.persons)
     newcomers = p.persons(max(1, knobs.size // 4), age=(55, 95))
     again = np.concatenate([holders[: max(2, len(holders) * 3 // 4)], newcomers])
-    _burst_claims(p, ring, pharmacy, again, _events(p, _count(4, knobs), int(p.days * 0.65), p.days), knobs)
-    ring.persons += newcomers.tolist()
-    ring.cards_of += newcomers.tolist()
+    _burst_claims(p, ring, pharmacy, again, event_days(p, scaled(4, knobs), int(p.days * 0.65), p.days), knobs)
+    enrol(ring, newcomers, cards=True)
     ring.rectification_date = p.date_of(rectified)
-    ring.description_en = (
+    describe(
+        ring,
         f"A card-collecting pharmacy ({len(again)} cards) stops at its rectification date "
-        f"{ring.rectification_date} and reappears weeks later with mostly the same cards."
-    )
-    ring.description_zh = (
-        f"聚敛刷卡药店在整改日期{ring.rectification_date}后"
-        f"暂停，数周后以基本相同的医保卡（{len(again)}张）再次突击刷卡。"
+        f"{ring.rectification_date} and reappears weeks later with mostly the same cards.",
+        f"聚敛刷卡药店在整改日期{ring.rectification_date}后暂停，数周后以基本相同的医保卡（{len(again)}张）再次突击刷卡。",
     )
 
 
@@ -612,43 +454,31 @@ def split_charges(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     members = p.persons(knobs.size, age=(40, 85))
     ct = ITEM_INDEX["胸部CT平扫"]
     for person in members.tolist():
-        for day in _events(p, _count(1, knobs), 0, p.days - 25).tolist():
+        for day in event_days(p, scaled(1, knobs), 0, p.days - 25).tolist():
             t = p.at(day, int(p.rng.integers(8 * _HOUR, 12 * _HOUR)))
             for _part in range(int(p.rng.integers(2, 4))):
                 los = int(p.rng.integers(4, 8))
                 discharge = t + los * _DAY
                 lines = [
                     [
-                        {"item": ITEM_INDEX["床位费"], "qty": los},
-                        {"item": ITEM_INDEX["一级护理"], "qty": los},
+                        *bed_and_nursing(los),
                         {"item": ct, "qty": 1},
                         {"item": ct, "qty": 1},
                         {"item": ITEM_INDEX["康复理疗"], "qty": los},
                         p.drug_line(ITEM_INDEX["塞来昔布胶囊"], 2, traced=False),
                     ]
                 ]
-                p.add(
-                    ring,
-                    items=lines,
-                    ts=discharge + 3_600,
-                    visit=INPATIENT,
-                    person=person,
-                    facility=hospital,
-                    diag=DIAG_INDEX["M47.800"],
-                    doctor=int(p.rng.choice(doctors)),
-                    admit_ts=t,
-                    discharge_ts=discharge,
+                doctor = int(p.rng.choice(doctors))
+                inpatient_stay(
+                    p, ring, person, hospital, DIAG_INDEX["M47.800"], t, discharge, 3_600, lines, doctor=doctor
                 )
                 t = discharge + int(p.rng.integers(1, 3)) * _DAY
-    ring.persons += members.tolist()
-    ring.facilities.append(hospital)
-    ring.doctors += sorted(set(doctors))
-    ring.description_en = (
+    enrol(ring, members, facilities=[hospital], doctors=sorted(set(doctors)))
+    describe(
+        ring,
         f"Two orthopaedists split {len(members)} patients' stays into back-to-back admissions for "
-        "the same diagnosis and bill the same CT twice per stay."
-    )
-    ring.description_zh = (
-        f"两名骨科医生将{len(members)}名患者的住院分解为连续多次入院（同一诊断），每次重复收取CT费用。"
+        "the same diagnosis and bill the same CT twice per stay.",
+        f"两名骨科医生将{len(members)}名患者的住院分解为连续多次入院（同一诊断），每次重复收取CT费用。",
     )
 
 

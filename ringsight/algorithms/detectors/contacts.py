@@ -30,6 +30,8 @@ their community clinic); unrelated persons sharing one wrong phone number
 
 from __future__ import annotations
 
+import re
+
 import igraph as ig
 import polars as pl
 
@@ -111,6 +113,27 @@ def _groups(members: pl.DataFrame, min_persons: int) -> pl.DataFrame:
     return out.filter(pl.len().over("group") >= min_persons)
 
 
+def _stay_evidence(template: str) -> pl.Expr:
+    """One language's evidence sentence for a contact-stay lead, its numbers placed by name.
+
+    The two languages put facility and stay count in different orders; naming the fields
+    keeps both sentences on one list of columns.
+    """
+    cue_names = pl.concat_str(
+        [pl.when(pl.col(c)).then(pl.lit(c)) for c in GHOST_CUES], separator=", ", ignore_nulls=True
+    )
+    fields = {
+        "staying": pl.col("staying"),
+        "phones": pl.col("phones").list.len(),
+        "addresses": pl.col("addresses").list.len(),
+        "facility": pl.col("facility_code"),
+        "stays": pl.col("stays"),
+        "cue_names": cue_names,
+    }
+    order = re.findall(r"\{(\w+)\}", template)
+    return pl.format(re.sub(r"\{\w+\}", "{}", template), *(fields[name] for name in order))
+
+
 def contact_stays(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """Groups of persons tied by shared contacts whose inpatient stays gather at one facility."""
     members = _memberships(claims, t)
@@ -184,28 +207,15 @@ def contact_stays(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         .with_columns(pl.sum_horizontal([pl.col(c).cast(pl.Int32) for c in GHOST_CUES]).alias("cues"))
         .filter(pl.col("cues") >= t.ghost_min_cues)
     )
-    cue_names = pl.concat_str(
-        [pl.when(pl.col(c)).then(pl.lit(c)) for c in GHOST_CUES], separator=", ", ignore_nulls=True
-    )
     out = at.with_columns(
         ((pl.col("cues") / len(GHOST_CUES)) * 0.7 + (pl.col("staying") / 20).clip(0, 1) * 0.3).alias("strength"),
-        pl.format(
-            "{} 名共用 {} 个电话、{} 个地址的参保人在机构 {} 住院 {} 次（线索：{}）",
-            pl.col("staying"),
-            pl.col("phones").list.len(),
-            pl.col("addresses").list.len(),
-            pl.col("facility_code"),
-            pl.col("stays"),
-            cue_names,
+        _stay_evidence(
+            "{staying} 名共用 {phones} 个电话、{addresses} 个地址的参保人"
+            "在机构 {facility} 住院 {stays} 次（线索：{cue_names}）"
         ).alias("evidence_zh"),
-        pl.format(
-            "{} insured persons sharing {} phones and {} addresses stayed {} times at {} (cues: {})",
-            pl.col("staying"),
-            pl.col("phones").list.len(),
-            pl.col("addresses").list.len(),
-            pl.col("stays"),
-            pl.col("facility_code"),
-            cue_names,
+        _stay_evidence(
+            "{staying} insured persons sharing {phones} phones and {addresses} addresses stayed {stays} times "
+            "at {facility} (cues: {cue_names})"
         ).alias("evidence_en"),
         numbers_json(
             "persons",
