@@ -61,7 +61,7 @@ def test_concurrent_first_open_from_several_processes_migrates_once(tmp_path: Pa
     ]
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [err for _, err in results]
-    assert [out.strip() for out, _ in results] == ["0001"] * 4
+    assert [out.strip() for out, _ in results] == [head_revision()] * 4
     db = open_appdb(url=url)
     with db.read() as conn:
         assert conn.execute(select(func.count()).select_from(users)).scalar_one() == 0

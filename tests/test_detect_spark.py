@@ -74,8 +74,8 @@ def test_ported_detectors_give_the_same_leads_on_polars_and_spark(spark_session,
     on_spark, _ = run_detectors(window.claims, window.items, t, list(PORTED), source=src)
     assert on_spark.equals(on_polars)
     found = {d: sorted(on_polars.filter(pl.col("detector") == d)["evidence_en"]) for d in PORTED}
-    assert found["shared_card"] == ["card 卡-甲 used by 5 different insured persons"]
-    assert [e.split(" shared")[0] for e in found["shared_phone"]] == ["contact phone 13800000001"]
+    assert found["shared_card"] == ["card {card:卡-甲} used by 5 different insured persons"]
+    assert [e.split(" shared")[0] for e in found["shared_phone"]] == ["contact phone {phone:13800000001}"]
     assert found["shared_address"] == ["9 insured persons registered at address 出租屋 9-901"]
     flat = on_polars.filter(pl.col("detector") == "shared_address").row(0, named=True)
     assert json.loads(flat["numbers"])["amount"] == 4.5  # 0.1 + … + 0.9, in cents whatever the row order
@@ -90,8 +90,8 @@ def test_spark_window_leaves_out_claims_outside_it(spark_session, tmp_path: Path
         sorted(run_detectors(pl.DataFrame(), items_frame([]), t, ["shared_card"], source=s)[0]["evidence_en"])
         for s in (inside, everything)
     ]
-    assert cards[0] == ["card 卡-甲 used by 5 different insured persons"]
-    assert "card 卡-乙 used by 4 different insured persons" in cards[1]
+    assert cards[0] == ["card {card:卡-甲} used by 5 different insured persons"]
+    assert "card {card:卡-乙} used by 4 different insured persons" in cards[1]
 
 
 def test_detect_run_on_spark_reports_where_each_detector_ran(  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from referral_walk import referred_claims_csv
 from ringsight.config import Settings
 from ringsight.errors import InputError
 from ringsight.graph.store import GraphStore
+from ringsight.identity import pseudonym, short_pseudonym
 from ringsight.loaders import load_files
 from ringsight.loaders.profiles import load_profile, map_headers
 from ringsight.loaders.shape import compile_node
@@ -114,12 +115,12 @@ def test_foreign_export_loads_and_the_whole_tool_works_on_it(
     # one header fed both the person and the card; the visit type is the constant; the dates are US dates
     row = store.read(
         "MATCH (p:Patient)<-[:BY_PATIENT]-(c:Claim {claim_id: 'CLM40001'})-[:WITH_CARD]->(k:Card) "
-        "RETURN c.visit_type AS visit, c.time AS t, k.card_id AS card, p.birth_date AS birth, p.gender AS g"
+        "RETURN c.visit_type AS visit, c.time AS t, k.card_id AS card, p.birth_cohort AS birth, p.gender AS g"
     ).records()
     assert row, "the claim is linked to its patient and card"
     assert row[0]["visit"] == "inpatient" and str(row[0]["t"]).startswith("2009-02-09")
-    assert row[0]["card"] == "BENE11000"
-    assert str(row[0]["birth"]) == "1930-01-01" and row[0]["g"] == "M", "birth date and gender from the joined file"
+    assert row[0]["card"] == pseudonym("card", "BENE11000", settings.pseudonym_key()), "the graph holds the pseudonym"
+    assert str(row[0]["birth"]) == "1930-1934" and row[0]["g"] == "M", "birth date and gender from the joined file"
     assert store.count_nodes("Address") > 0, "addresses derived from the beneficiary's State and County"
 
     summary = run_detection(store, settings, window_days=400)
@@ -133,9 +134,10 @@ def test_foreign_export_loads_and_the_whole_tool_works_on_it(
     patient = next(r for r in data.cluster_refs(queue[0]["cluster_id"]) if r.label == "Patient")
     props = data.entity(patient)
     assert props is not None
-    # a member id that is not a resident ID is masked like one, never drawn whole to a masked session
-    assert display_label("Patient", {"id_raw": "BENE11000"}, visible=False) == "B*******0"
-    assert display_label("Card", {"card_id": "BENE11000"}, visible=False) == "B*******0"
+    # a member id that is not a resident ID is drawn as its pseudonym, never whole
+    card_key = pseudonym("card", "BENE11000", settings.pseudonym_key())
+    shown = display_label("Card", {"card_id": card_key}, visible=False)
+    assert shown == short_pseudonym("card", card_key) and "BENE" not in shown
 
     claims_csv = referred_claims_csv(store, queue[0]["cluster_id"], "PRV900 co-admissions", tmp_path / "referral")
     assert "CLM40001" in claims_csv
