@@ -76,7 +76,7 @@ def test_ported_detectors_give_the_same_leads_on_polars_and_spark(spark_session,
     found = {d: sorted(on_polars.filter(pl.col("detector") == d)["evidence_en"]) for d in PORTED}
     assert found["shared_card"] == ["card {card:卡-甲} used by 5 different insured persons"]
     assert [e.split(" shared")[0] for e in found["shared_phone"]] == ["contact phone {phone:13800000001}"]
-    assert found["shared_address"] == ["9 insured persons registered at address 出租屋 9-901"]
+    assert found["shared_address"] == ["9 insured persons registered at address {address:出租屋 9-901}"]
     flat = on_polars.filter(pl.col("detector") == "shared_address").row(0, named=True)
     assert json.loads(flat["numbers"])["amount"] == 4.5  # 0.1 + … + 0.9, in cents whatever the row order
 
