@@ -95,8 +95,9 @@ def test_a_second_case_on_a_cluster_is_warned_and_refused(page: Any, site: Simpl
     _row(page, "C000002").find_element("css selector", '[col-id="cluster_id"]').click()
     wait(lambda: by_id(page, "queue-case-btn").is_enabled(), what="the open-a-case button")
     by_id(page, "queue-case-btn").click()
-    warning = wait(lambda: page.find_element("id", "case-exists"), what="the open-case warning")
-    assert site.case.case_id in warning.text
+    # the warning's element can be drawn a moment before its text: wait for the text itself
+    warning = wait(lambda: page.find_element("id", "case-exists").text, what="the open-case warning")
+    assert site.case.case_id in warning
     by_id(page, "case-create-confirm").click()
     refused = wait(lambda: by_id(page, "case-modal-msg").text, what="the refusal")
     assert site.case.case_id in refused and "已有" in refused
