@@ -123,8 +123,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "legend.size": ("节点大小 = 可见结算金额", "node size = amount in view"),
     # -- canvas toolbar -----------------------------------------------------------
     "search.placeholder": (
-        "搜索：身份证号 / 姓名 / 电话 / 卡号 / 机构编码或名称 / 医师编码 / 结算单号",
-        "Search: resident ID / name / phone / card / facility code or name / doctor code / claim id",
+        "搜索：身份证号 / 电话 / 卡号 / 机构编码或名称 / 医师编码 / 结算单号",
+        "Search: resident ID / phone / card / facility code or name / doctor code / claim id",
     ),
     "search.button": ("搜索", "Search"),
     "search.none": ("没有找到匹配的实体", "Nothing matches"),
