@@ -61,6 +61,24 @@ def test_vectorised_hashes_equal_the_reference_hmac() -> None:
     assert pseudonym("card", "13812345678", "k" * 20) != pseudonym("phone", "13812345678", "k" * 20)
 
 
+def test_cached_hashes_across_chunks_equal_the_reference_hmac() -> None:
+    from ringsight.loaders.normalise import PseudonymCache
+
+    cache = PseudonymCache(limit=3)
+    first = pl.Series(["13800000001", None, "13800000002"])
+    second = pl.Series(["13800000002", "13800000003", "13800000001", None])  # repeats and a new value
+    for chunk in (first, second, pl.Series(["13800000004", "13800000005"])):  # the last overflows the limit
+        got = keyed_hashes(chunk, "k" * 20, "phone:", cache).to_list()
+        assert got == [None if v is None else keyed_hash("phone:" + v, "k" * 20) for v in chunk.to_list()]
+    assert cache.known("k" * 20, "phone:").height == 3  # stopped growing at the limit
+    assert cache.known("other key" * 3, "phone:") is None  # another key never meets these hashes
+    other = keyed_hashes(pl.Series(["13800000001"]), "other key" * 3, "phone:", cache).item()
+    assert other == keyed_hash("phone:13800000001", "other key" * 3)
+    assert keyed_hashes(pl.Series(["13800000001"]), "k" * 20, "card:", cache).item() == keyed_hash(
+        "card:13800000001", "k" * 20
+    )
+
+
 def test_pseudonymise_keeps_only_analysis_fields_and_first_values() -> None:
     from ringsight.tables import CLEAR_CLAIMS_SCHEMA
 

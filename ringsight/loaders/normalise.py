@@ -346,7 +346,9 @@ def split_trace_codes(expr: pl.Expr) -> pl.Expr:
 # --- the shared tables ------------------------------------------------------------
 
 
-def claims_table(frame: pl.DataFrame, *, id_hash_key: str, load_id: str) -> pl.DataFrame:
+def claims_table(
+    frame: pl.DataFrame, *, id_hash_key: str, load_id: str, cache: PseudonymCache | None = None
+) -> pl.DataFrame:
     """The accepted rows of a parsed claims chunk, normalised and still in clear (:data:`CLEAR_CLAIMS_SCHEMA`).
 
     :func:`pseudonymise` turns it into the staged table and the vault's rows.
@@ -400,7 +402,7 @@ def claims_table(frame: pl.DataFrame, *, id_hash_key: str, load_id: str) -> pl.D
         col("operator_id"),
         pl.lit(load_id).alias("load_id"),
     )
-    out = out.with_columns(_pids(out["patient_id"], id_hash_key).alias("pid"))
+    out = out.with_columns(_pids(out["patient_id"], id_hash_key, cache).alias("pid"))
     return out.select([pl.col(c).cast(t) for c, t in CLEAR_CLAIMS_SCHEMA.items()])
 
 
@@ -409,19 +411,59 @@ def _address_parts(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return key.alias("_key"), district.alias("_district"), address_display(expr).alias("_display")
 
 
-def _pids(ids: pl.Series, key: str) -> pl.Series:
+def _pids(ids: pl.Series, key: str, cache: PseudonymCache | None = None) -> pl.Series:
     """Keyed hashes of the resident IDs (``Patient.pid``)."""
-    return keyed_hashes(ids, key, PSEUDONYM_PREFIX["patient"])
+    return keyed_hashes(ids, key, PSEUDONYM_PREFIX["patient"], cache)
 
 
-def keyed_hashes(values: pl.Series, key: str, prefix: str = "") -> pl.Series:
+class PseudonymCache:
+    """The pseudonyms a load has already computed, per key and prefix, as compact (value, hash) tables.
+
+    A patient's ID, card and phones come back in chunk after chunk (a patient
+    makes several claims), so a 1M-claim load would otherwise hash about
+    three times as many values as it has persons. A table stops growing past
+    ``limit`` rows (the later values are hashed per chunk), which keeps a
+    very large load's memory bounded.
+    """
+
+    def __init__(self, limit: int = 2_000_000) -> None:
+        self.limit = limit
+        self._tables: dict[tuple[str, str], pl.DataFrame] = {}
+
+    def known(self, key: str, prefix: str) -> pl.DataFrame | None:
+        """The (v, h) table of values hashed so far under this key and prefix."""
+        return self._tables.get((key, prefix))
+
+    def keep(self, key: str, prefix: str, table: pl.DataFrame) -> None:
+        """Remember a (v, h) table unless it has grown past the limit."""
+        if table.height <= self.limit:
+            self._tables[(key, prefix)] = table
+
+
+def keyed_hashes(values: pl.Series, key: str, prefix: str = "", cache: PseudonymCache | None = None) -> pl.Series:
     """HMAC-SHA256 pseudonyms of ``prefix + value`` (equal to ``identity.keyed_hash``), once per distinct value.
 
     The inner pad (with the prefix) and the outer pad are hashed once and
     copied per value (RFC 2104), and the distinct values' hashes are joined
     back — several times faster than ``hmac.new`` per row, which matters for
-    millions of persons, cards, phones and addresses.
+    millions of persons, cards, phones and addresses. With a ``cache``, values
+    hashed in an earlier chunk of the load are looked up instead.
     """
+    distinct = values.drop_nulls().unique().cast(pl.String).rename("v")
+    known = cache.known(key, prefix) if cache is not None else None
+    if known is not None:
+        distinct = distinct.to_frame().join(known, on="v", how="anti").get_column("v")
+    table = pl.DataFrame({"v": distinct, "h": pl.Series(_hmac_hex(distinct.to_list(), key, prefix), dtype=pl.String)})
+    if known is not None:
+        table = pl.concat([known, table])
+    if cache is not None:
+        cache.keep(key, prefix, table)
+    joined = values.cast(pl.String).rename("v").to_frame().join(table, on="v", how="left", maintain_order="left")
+    return joined.get_column("h").rename(values.name)
+
+
+def _hmac_hex(values: list[str], key: str, prefix: str) -> list[str]:
+    """The first 32 hex characters of HMAC-SHA256(key, prefix + value) for each value."""
     import hashlib
 
     secret = key.encode()
@@ -440,10 +482,7 @@ def keyed_hashes(values: pl.Series, key: str, prefix: str = "") -> pl.Series:
         o.update(i.digest())
         return o.hexdigest()[:32]
 
-    distinct = values.drop_nulls().unique()
-    table = pl.DataFrame({"v": distinct, "h": pl.Series(list(map(digest, distinct.to_list())), dtype=pl.String)})
-    joined = values.rename("v").to_frame().join(table, on="v", how="left", maintain_order="left")
-    return joined.get_column("h").rename(values.name)
+    return list(map(digest, values))
 
 
 IDENTITY_SCHEMA: dict[str, type[pl.DataType]] = {"kind": pl.String, "pseudonym": pl.String, "value": pl.String}
@@ -458,7 +497,9 @@ _PATIENT_FIELDS = {
 }
 
 
-def pseudonymise(table: pl.DataFrame, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def pseudonymise(
+    table: pl.DataFrame, key: str, cache: PseudonymCache | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split a claims chunk (clear, as :func:`claims_table` makes it) into the staged table and its identities.
 
     The staged table (``CLAIMS_SCHEMA``) keys patients, cards, phones and
@@ -470,10 +511,12 @@ def pseudonymise(table: pl.DataFrame, key: str) -> tuple[pl.DataFrame, pl.DataFr
     """
     from ringsight.tables import CLAIMS_SCHEMA
 
-    cards = keyed_hashes(table["card_id"], key, PSEUDONYM_PREFIX["card"])
-    phones = keyed_hashes(pl.concat([table["patient_phone"], table["contact_phone"]]), key, PSEUDONYM_PREFIX["phone"])
-    addresses = keyed_hashes(table["address_key"], key, PSEUDONYM_PREFIX["address"])
-    surnames = keyed_hashes(table["patient_name"].str.slice(0, 1), key, "surname:")
+    cards = keyed_hashes(table["card_id"], key, PSEUDONYM_PREFIX["card"], cache)
+    phones = keyed_hashes(
+        pl.concat([table["patient_phone"], table["contact_phone"]]), key, PSEUDONYM_PREFIX["phone"], cache
+    )
+    addresses = keyed_hashes(table["address_key"], key, PSEUDONYM_PREFIX["address"], cache)
+    surnames = keyed_hashes(table["patient_name"].str.slice(0, 1), key, "surname:", cache)
     n = table.height
     clear = table.with_columns(
         cards.alias("_card"),

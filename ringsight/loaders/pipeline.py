@@ -68,6 +68,7 @@ from ringsight.loaders.create import CreateWriter
 from ringsight.loaders.journal import Journal, load_lock, write_parquet_atomic
 from ringsight.loaders.normalise import (
     HASH_VERSION,
+    PseudonymCache,
     claims_table,
     clean_frame,
     content_hashes,
@@ -231,6 +232,7 @@ class _Load:
         self.console = console
         self.timings: dict[str, float] = {}
         self.max_reject_share = 0.5
+        self._pseudonyms = PseudonymCache()  # values hashed by earlier chunks of this load
         self._vault_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="identity-vault")
         self.appdb = for_store(store, settings)  # the identity vault of this graph
 
@@ -401,7 +403,8 @@ class _Load:
         if bad.height:
             write_parquet_atomic(self._rejects(inp, chunk, bad), self.journal.subdir("rejects") / f"{key}.parquet")
         secret = self.settings.pseudonym_key()
-        table, identities = pseudonymise(claims_table(good, id_hash_key=secret, load_id=self.journal.load_id), secret)
+        clear = claims_table(good, id_hash_key=secret, load_id=self.journal.load_id, cache=self._pseudonyms)
+        table, identities = pseudonymise(clear, secret, self._pseudonyms)
         # The chunk's identities wait beside it in the load's pending directory (as private as the input
         # file they come from) until the vault step writes them all at once (see _write_vault).
         write_parquet_atomic(identities, self.journal.subdir("identities") / f"{key}.parquet")
