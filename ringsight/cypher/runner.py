@@ -105,21 +105,17 @@ def run_adhoc(
     return in_cents(_read(store, text, {k: _epoch_if_time(v) for k, v in (params or {}).items()}, settings))
 
 
-#: What an embedded store says when the graph does not exist yet (nothing loaded): a read finds nothing.
-_NO_GRAPH = ("empty key", "invalid graph operation")
 _SYNTAX = ("invalid input", "syntax", "errmsg", "unknown function", "not defined", "mismatched input")
 
 
 def _read(store: GraphStore, text: str, params: dict[str, Any], settings: Settings) -> QueryResult:
-    """A read with the configured limits; no graph yet reads as no rows, a syntax error says what to do."""
+    """A read with the configured limits; a syntax error says what to do (a missing graph is the store's: no rows)."""
     try:
         return store.read(text, params, timeout_ms=settings.query.timeout_ms, row_cap=settings.query.row_cap)
     except QueryTimeout:
         raise
     except QueryError as exc:
         lowered = exc.message.lower()
-        if any(m in lowered for m in _NO_GRAPH):
-            return QueryResult([], [])
         if exc.hint is None and any(m in lowered for m in _SYNTAX):
             raise QueryError(
                 exc.message,

@@ -926,15 +926,8 @@ def extra_property_names(headers: list[str]) -> dict[str, str]:
 
 
 def graph_is_empty(store: GraphStore) -> bool:
-    """True when the graph has no node (a FalkorDB graph that was never created counts as empty)."""
-    from ringsight.errors import QueryError
-
-    try:
-        return store.count_nodes() == 0
-    except QueryError as exc:
-        if "empty key" in str(exc).lower():
-            return True
-        raise
+    """True when the graph has no node (a FalkorDB graph never created reads as no rows, so counts as empty)."""
+    return store.count_nodes() == 0
 
 
 def _write_csv_parts(frames: Iterator[pl.DataFrame], target: Path, *, bom: bool) -> None:
