@@ -263,6 +263,16 @@ def scale_run(folder: Path, data: Path, top: int) -> None:
     start = date.fromisoformat(truth["start"])
     since = datetime.combine(start, datetime.min.time())
     until = datetime.combine(start + timedelta(days=truth["days"]), datetime.min.time())
+    summary, total, ev = detect_on_fresh_graph(settings, truth, since, until, top)
+    print(f"staged {n:,} claims from the generator files in {stage_s:.1f} s (stand-in for the loader)")
+    _print(summary, total, {}, ev)
+
+
+def detect_on_fresh_graph(settings: Settings, truth: dict, since: datetime, until: datetime, top: int):  # type: ignore[no-untyped-def]
+    """One ``run_detection`` over staged tables into an emptied graph holding only the truth's sanctions.
+
+    Returns (summary, seconds the run took, evaluation against the truth's top ``top`` clusters).
+    """
     with open_store(settings) as store:
         store.clear()
         store.ensure_schema()
@@ -275,9 +285,7 @@ def scale_run(folder: Path, data: Path, top: int) -> None:
         total = time.perf_counter() - t0
     members = summary.member_frame.select("cluster_id", "label", "key")
     clusters = summary.cluster_frame.select("cluster_id", "score", "typologies")
-    ev = evaluate(truth, clusters, members, id_hash_key=settings.id_hash_key, top=top)
-    print(f"staged {n:,} claims from the generator files in {stage_s:.1f} s (stand-in for the loader)")
-    _print(summary, total, {}, ev)
+    return summary, total, evaluate(truth, clusters, members, id_hash_key=settings.id_hash_key, top=top)
 
 
 def _sanction_rows(truth: dict) -> list[dict]:

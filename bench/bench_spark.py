@@ -26,13 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_detect import _sanction_rows, stage_synth, write_sanctions
+from bench_detect import detect_on_fresh_graph, stage_synth
 
-from ringsight.algorithms import run_detection
 from ringsight.algorithms.engine import PORTED
-from ringsight.algorithms.evaluate import evaluate
 from ringsight.config import DetectSettings, DetectSparkSettings, Settings
-from ringsight.graph import open_store
 from ringsight.graph.embedded import EmbeddedServer
 from ringsight.synth.config import SynthConfig
 from ringsight.synth.generator import generate
@@ -102,19 +99,7 @@ def _generate(claims: int, seed: int, out: Path) -> Path:
 
 def _run(settings: Settings, truth: dict, since: datetime, until: datetime) -> dict:
     """One detection run on a fresh graph; its figures printed, the ported detectors' leads returned."""
-    with open_store(settings) as store:
-        store.clear()
-        store.ensure_schema()
-        rows = _sanction_rows(truth)
-        if rows:
-            store.write_rows("UNWIND $rows AS row MERGE (:Facility {code: row.code})", rows)
-            write_sanctions(store, truth)
-        t0 = time.perf_counter()
-        summary = run_detection(store, settings, since=since, until=until)
-        total = time.perf_counter() - t0
-    members = summary.member_frame.select("cluster_id", "label", "key")
-    clusters = summary.cluster_frame.select("cluster_id", "score", "typologies")
-    ev = evaluate(truth, clusters, members, id_hash_key=settings.id_hash_key, top=len(truth["rings"]))
+    summary, total, ev = detect_on_fresh_graph(settings, truth, since, until, len(truth["rings"]))
     t = summary.timings
     ported = sum(t.get(f"detector.{n}", 0) for n in PORTED)
     print(
