@@ -122,6 +122,27 @@ def test_cypher_console_refuses_writes(cli_graph: GraphStore) -> None:
     assert cli_graph.read("MATCH (p:Patient {pid: 'p1'}) RETURN p.name").scalar() == "张三"
 
 
+def test_cli_reads_are_audited_even_when_refused(cli_graph: GraphStore) -> None:
+    """Every CLI read is on file before it runs, like the workbench console's: ad-hoc, named, and refused ones."""
+    from ringsight.cypher.runner import os_user
+
+    ok = runner.invoke(app, ["cypher", "MATCH (k:Card) RETURN k.card_id AS card", "-f", "csv"])
+    assert ok.exit_code == 0, ok.output
+    refused = runner.invoke(app, ["cypher", "LOAD CSV FROM 'file:///etc/passwd' AS r RETURN r"])
+    assert refused.exit_code != 0
+    named = runner.invoke(app, ["query", "run", "cards_shared_by_persons", "--format", "csv"])
+    assert named.exit_code == 0, named.output
+    entries = audit.list_entries(cli_graph, action="query.read")
+    me = f"os:{os_user()}"
+    assert {e["user"] for e in entries} == {me}
+    texts = sorted(json.loads(e["after"])["cypher"] for e in entries if e["target"] == "CLI:adhoc")
+    assert texts == ["LOAD CSV FROM 'file:///etc/passwd' AS r RETURN r", "MATCH (k:Card) RETURN k.card_id AS card"]
+    assert [json.loads(e["after"])["query"] for e in entries if e["target"].startswith("Query:")] == [
+        "cards_shared_by_persons"
+    ]
+    assert audit.verify(cli_graph).ok
+
+
 def test_row_cap_notice_on_stderr(cli_graph: GraphStore, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RINGSIGHT_QUERY__ROW_CAP", "3")
     get_settings.cache_clear()

@@ -119,6 +119,8 @@ def run_query(
     _check_format(fmt)
     t0 = time.perf_counter()
     with open_store(settings) as store:
+        if not query.is_write:  # a write is recorded with its outcome by the runner
+            _audit_read(store, user, f"Query:{name}", {"query": name, "params": raw})
         result = run_named(store, library, name, raw, settings=settings, allow_write=allow_write, user=user)
     _finish(result, fmt, out, f"{query.title_zh} / {query.title_en}", time.perf_counter() - t0)
 
@@ -154,10 +156,23 @@ def cypher(
     _check_format(fmt)
     t0 = time.perf_counter()
     with open_store(settings) as store:
+        _audit_read(store, acting, "CLI:adhoc", {"cypher": statement, "params": sorted(params)})
         result = run_adhoc(store, statement, params, settings=settings)
         if reveal:
             result = _revealed(store, settings, result, acting, purpose or statement)
     _finish(result, fmt, out, None, time.perf_counter() - t0)
+
+
+def _audit_read(store: object, user: str | None, target: str, what: dict[str, object]) -> None:
+    """Record a read before it runs, as the workbench console does, so even a refused or failing one is on file.
+
+    The CLI user is the ``--as``/``--user`` name when given, else the OS account
+    (``os:<login>``): shell access to the data directory is what lets one run it.
+    """
+    from ringsight.cases.audit import record
+    from ringsight.cypher.runner import os_user
+
+    record(store, user=user or f"os:{os_user()}", action="query.read", target=target, after=what)  # type: ignore[arg-type]
 
 
 def _revealed(store: object, settings: object, result: QueryResult, acting: str | None, purpose: str) -> QueryResult:

@@ -210,7 +210,7 @@ def _run_write(
         )
     from ringsight.cases.audit import record
 
-    who = user or _os_user()
+    who = user or os_user()
     result = store.write(query.text, params, timeout_ms=settings.query.timeout_ms)
     result.rows, result.truncated = cap_rows(result.rows, settings.query.row_cap)
     record(
@@ -228,13 +228,14 @@ def _reserved(text: str, user: str | None) -> dict[str, Any]:
     used = referenced_params(text)
     values: dict[str, Any] = {}
     if "user" in used:
-        values["user"] = user or _os_user()
+        values["user"] = user or os_user()
     if "now_ts" in used:
         values["now_ts"] = int(time.time())
     return values
 
 
-def _os_user() -> str:
+def os_user() -> str:
+    """The OS account running this process (``unknown`` when it has no name)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
