@@ -30,6 +30,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -190,12 +191,13 @@ def stage_synth(folder: Path, settings: Settings) -> int:
     """Stream a generator folder into the staged tables of ``settings`` (the loader's output format).
 
     A quick stand-in for the loader when only detection is measured (a 10M-claim load takes about
-    8 minutes here): person keys are the keyed hash of the resident ID as the loader makes them,
-    addresses are matched as written, and no graph is built. Streams (``sink_parquet``), so it
-    needs little memory. Returns the claim count.
+    8 minutes here): persons, cards, phones and addresses are normalised and keyed by the same
+    pseudonyms as the loader makes them (so the truth's members match), and no graph is built.
+    Streams (``sink_parquet``), so it needs little memory. Returns the claim count.
     """
     from ringsight.algorithms.frames import DETECT_CLAIM_COLUMNS, DETECT_ITEM_COLUMNS
-    from ringsight.identity import keyed_hash
+    from ringsight.identity import PSEUDONYM_PREFIX
+    from ringsight.loaders.normalise import address_key, norm_id, norm_phone
     from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, staging_dir
 
     def read(name: str) -> pl.LazyFrame:
@@ -211,22 +213,32 @@ def stage_synth(folder: Path, settings: Settings) -> int:
         text = pl.col(col).cast(pl.String)
         return text.str.to_datetime("%Y-%m-%d %H:%M:%S", time_zone="Asia/Shanghai", strict=False).dt.epoch("s")
 
-    ids = raw.select(pl.col("patient_id").cast(pl.String).str.to_uppercase().unique()).collect()["patient_id"]
-    pid = pl.DataFrame({"patient_id": ids, "pid": [keyed_hash(v, settings.id_hash_key) for v in ids.to_list()]})
-    renamed = {"patient_address": "address_key", "facility_id": "facility_code", "doctor_id": "doctor_code"}
+    key = settings.id_hash_key
+    renamed = {"facility_id": "facility_code", "doctor_id": "doctor_code"}
+    address, district = address_key(pl.col("patient_address").cast(pl.String))
     claims = (
-        raw.with_columns(pl.col("patient_id").cast(pl.String).str.to_uppercase())
-        # a lookup by position, not a join (a streamed join buffers GBs of claims at 10M): the ID's
-        # index among the distinct IDs (its Enum code) picks its hash
+        raw.with_columns(
+            norm_id(pl.col("patient_id").cast(pl.String)).alias("patient_id"),
+            norm_id(pl.col("card_id").cast(pl.String)).alias("card_id"),
+            norm_phone(pl.col("patient_phone").cast(pl.String)).alias("patient_phone"),
+            norm_phone(pl.col("contact_phone").cast(pl.String)).alias("contact_phone"),
+            address.alias("address_key"),
+            district.alias("district"),
+        )
         .with_columns(
-            pl.lit(pid["pid"]).gather(pl.col("patient_id").cast(pl.Enum(pid["patient_id"])).to_physical()).alias("pid")
+            _pseudonyms(raw_ids(raw, ["patient_id"], norm_id), key, PSEUDONYM_PREFIX["patient"], "patient_id", "pid"),
+            _pseudonyms(raw_ids(raw, ["card_id"], norm_id), key, PSEUDONYM_PREFIX["card"], "card_id"),
+            *(
+                _pseudonyms(raw_ids(raw, ["patient_phone", "contact_phone"], norm_phone), key, "phone:", c)
+                for c in ("patient_phone", "contact_phone")
+            ),
+            _pseudonyms(raw_ids(raw, ["patient_address"], lambda e: address_key(e)[0]), key, "address:", "address_key"),
         )
         .rename(renamed)
         .with_columns(
             ts("claim_time").alias("claim_ts"),
             ts("admit_time").alias("admit_ts"),
             ts("discharge_time").alias("discharge_ts"),
-            pl.col("address_key").cast(pl.String).str.extract(r"市(.+?区)").alias("district"),
         )
     )
     # Columns detection reads come from the files; the rest stay empty (typed) in the staged tables.
@@ -266,6 +278,24 @@ def scale_run(folder: Path, data: Path, top: int) -> None:
     summary, total, ev = detect_on_fresh_graph(settings, truth, since, until, top)
     print(f"staged {n:,} claims from the generator files in {stage_s:.1f} s (stand-in for the loader)")
     _print(summary, total, {}, ev)
+
+
+def raw_ids(raw: pl.LazyFrame, cols: list[str], norm: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
+    """The distinct normalised values of ``cols`` (one Series: persons, cards, phones or addresses)."""
+    parts = [raw.select(norm(pl.col(c).cast(pl.String)).alias("v")) for c in cols]
+    return pl.concat(parts).unique().drop_nulls().collect()["v"]
+
+
+def _pseudonyms(distinct: pl.Series, key: str, prefix: str, col: str, alias: str | None = None) -> pl.Expr:
+    """``col`` replaced by its keyed pseudonym (the loader's HMAC), looked up by position, not joined.
+
+    A streamed join would buffer GBs of claims at 10M, so the value's index among
+    the distinct values (its Enum code) picks its hash.
+    """
+    from ringsight.loaders.normalise import keyed_hashes
+
+    hashes = keyed_hashes(distinct, key, prefix)
+    return pl.lit(hashes).gather(pl.col(col).cast(pl.Enum(distinct)).to_physical()).alias(alias or col)
 
 
 def detect_on_fresh_graph(settings: Settings, truth: dict, since: datetime, until: datetime, top: int):  # type: ignore[no-untyped-def]
