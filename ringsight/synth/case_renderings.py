@@ -301,9 +301,9 @@ def rotating_doctors(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     for person in members.tolist():
         day = int(p.rng.integers(0, 15))
         for _ in range(scaled(4, knobs)):
-            if day > p.days - 8:
+            los = min(int(p.rng.integers(5, 11)), p.days - day - 2)
+            if los < 3:
                 break
-            los = int(p.rng.integers(5, 11))
             admit = p.at(day, int(p.rng.integers(8 * _HOUR, 16 * _HOUR)))
             diag = DIAG_INDEX[_AID_DIAGS[int(p.rng.integers(len(_AID_DIAGS)))]]
             doctor = int(p.rng.choice(doctors))

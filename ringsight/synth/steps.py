@@ -155,7 +155,12 @@ def inpatient_stay(
     items: Any = None,
     **cols: Any,
 ) -> None:
-    """A stay settled ``settled_after`` seconds after discharge; ``cols`` carries doctor, bed when fixed."""
+    """A stay settled ``settled_after`` seconds after discharge; ``cols`` carries doctor, bed when fixed.
+
+    A discharge that would settle after the period's last evening is moved to it: a late wave's
+    longest stays end with the data (claims outside the period have no block to go to).
+    """
+    discharge = np.minimum(discharge, p.at(p.days - 1, 22 * 3_600) - settled_after)
     p.add(
         ring,
         items=items,
