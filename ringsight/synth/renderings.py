@@ -23,10 +23,10 @@ and every typology a third rendering after how it shows in a bureau's data
 - card collecting ``daytime_counter`` — collected cards swiped in business
   hours on the counter terminal at ordinary amounts by one operator.
 
-``HELD_BACK`` — every rendering other than ``base`` and ``blurred`` (the
-third renderings) — were not used to tune detection; detection is tuned on
-``base`` and ``blurred``. The benchmark reports the held-back renderings on
-their own: that is the figure that predicts real data.
+Detection is tuned on ``base`` and ``blurred``; ``HELD_BACK`` holds every
+other rendering (the third ones), none of which was used to tune it. The
+benchmark reports the held-back renderings on their own: that is the figure
+that predicts real data.
 """
 
 from __future__ import annotations
