@@ -63,7 +63,7 @@ def write_sanctions(store: GraphStore, truth: dict) -> int:
     for ring in truth["rings"]:
         if ring.get("rectification_date"):
             end = _ts(ring["rectification_date"])
-            for code in ring["members"]["facilities"]:
+            for code in _sanctioned(ring):
                 rows.append(
                     {
                         "id": f"S-{ring['ring_id']}-{code}",
@@ -319,7 +319,12 @@ def detect_on_fresh_graph(settings: Settings, truth: dict, since: datetime, unti
 
 
 def _sanction_rows(truth: dict) -> list[dict]:
-    return [{"code": c} for r in truth["rings"] if r.get("rectification_date") for c in r["members"]["facilities"]]
+    return [{"code": c} for r in truth["rings"] if r.get("rectification_date") for c in _sanctioned(r)]
+
+
+def _sanctioned(ring: dict) -> list[str]:
+    """The facilities a recurrence ring's rectification named (a sister shop it moved to was never sanctioned)."""
+    return ring.get("sanctioned_facilities") or ring["members"]["facilities"]
 
 
 def _members(store: GraphStore, run_id: str) -> pl.DataFrame:

@@ -65,3 +65,17 @@ def test_benchmark_runs_and_prints_its_figures(script: str, tmp_path: Path) -> N
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     assert re.search(pattern, done.stdout), done.stdout[-3000:]
+
+
+def test_bench_detect_sanctions_only_the_rectified_facility_when_the_truth_names_it() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_detect_module", BENCH / "bench_detect.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    ring = {"rectification_date": "2025-08-06", "members": {"facilities": ["P110108000001", "P110108000002"]}}
+    moved = {**ring, "sanctioned_facilities": ["P110108000002"]}
+    other = {"rectification_date": None, "members": {"facilities": ["H110101000003"]}}
+    assert bench._sanction_rows({"rings": [ring, other]}) == [{"code": "P110108000001"}, {"code": "P110108000002"}]
+    assert bench._sanction_rows({"rings": [moved, other]}) == [{"code": "P110108000002"}]

@@ -39,7 +39,7 @@ def members(ring: Ring, world: World) -> dict[str, list[str]]:
 def ring_entry(ring: Ring, world: World, planted: pl.DataFrame) -> dict[str, Any]:
     """The JSON object of one planted ring."""
     rows = planted[ring.claim_rows] if ring.claim_rows else planted.clear()
-    return {
+    entry = {
         "ring_id": ring.ring_id,
         "typology": ring.typology,
         "rendering": ring.rendering,
@@ -53,6 +53,9 @@ def ring_entry(ring: Ring, world: World, planted: pl.DataFrame) -> dict[str, Any
         "description_en": ring.description_en,
         "description_zh": ring.description_zh,
     }
+    if ring.sanctioned:  # only the facilities that were rectified (otherwise: all of the ring's)
+        entry["sanctioned_facilities"] = [world.facilities.frame["facility_id"][int(f)] for f in ring.sanctioned]
+    return entry
 
 
 def lookalike_entry(group: Ring, world: World) -> dict[str, Any]:

@@ -47,6 +47,7 @@ class Ring:
     claim_rows: list[int] = field(default_factory=list)  # rows of the planted spec that are fraudulent
     rendering: str = "base"  # which rendering of the typology (ringsight.synth.renderings)
     held_back: bool = False  # a rendering detection was not tuned on
+    sanctioned: list[int] = field(default_factory=list)  # facilities rectified (when not all of them)
 
 
 @dataclass

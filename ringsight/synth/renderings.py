@@ -7,8 +7,9 @@ of its cues, different parameters. Every typology is planted as
 - ``blurred`` — the same planter with ``hidden`` raised to 0.9 (wider time
   windows, fewer members per event, ordinary-looking amounts);
 
-and four typologies get a third rendering after how they showed in a bureau's
-data (the cases of DOMAIN.md):
+and every typology a third rendering after how it shows in a bureau's data
+(the cases of DOMAIN.md); four are here, the other eight in
+:mod:`ringsight.synth.case_renderings`:
 
 - impersonation ``prefecture_hub`` — holders of one outer county whose cards
   settle at one clinic 100+ km away 10–110 min after their own visit at
@@ -22,8 +23,10 @@ data (the cases of DOMAIN.md):
 - card collecting ``daytime_counter`` — collected cards swiped in business
   hours on the counter terminal at ordinary amounts by one operator.
 
-``HELD_BACK`` renderings were not used to tune detection; the benchmark
-reports them on their own (the figure that predicts real data).
+Detection is tuned on ``base`` and ``blurred``; ``HELD_BACK`` holds every
+other rendering (the third ones), none of which was used to tune it. The
+benchmark reports the held-back renderings on their own: that is the figure
+that predicts real data.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ringsight.synth.case_renderings import CASE_RENDERINGS
 from ringsight.synth.catalog import DIAG_INDEX, items_in
 from ringsight.synth.config import ResolvedKnobs
 from ringsight.synth.facilities import CLINIC, HOSPITAL
@@ -164,8 +168,10 @@ RENDERINGS["impersonation"]["prefecture_hub"] = prefecture_hub
 RENDERINGS["doctor_pharmacy"]["real_visits"] = real_visits
 RENDERINGS["ghost_patients"]["shared_contacts"] = shared_contacts
 RENDERINGS["card_collecting"]["daytime_counter"] = daytime_counter
+for _typology, (_name, _planter) in CASE_RENDERINGS.items():
+    RENDERINGS[_typology][_name] = _planter
 
-#: Renderings not used to tune detection (reported separately by bench/bench_detect.py).
+#: Renderings not used to tune detection (reported separately by bench/bench_detect.py): all but base and blurred.
 HELD_BACK: frozenset[tuple[str, str]] = frozenset(
-    {(t, "blurred") for t in PLANTERS} | {("card_collecting", "daytime_counter")}
+    (t, name) for t, names in RENDERINGS.items() for name in names if name not in ("base", "blurred")
 )

@@ -40,6 +40,8 @@ from ringsight.synth.steps import (
     share_contacts,
     some_of,
     usual_diag,
+    village_district,
+    village_name,
 )
 
 _HOUR = 3_600
@@ -233,17 +235,11 @@ def ghost_patients(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
 def induced_admission(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     """诱导住院: elderly from one village recruited by one phone, admitted and discharged together repeatedly."""
     pop = p.world.population
-    city = p.world.city
     hospital = p.facility(HOSPITAL, private=True, max_level=1)
-    rural = sorted(range(len(city.districts)), key=lambda d: -city.districts[d].rural)[:4]
-    n_bg = len(pop.age) - len(pop.reserved)
-    free_elderly = [int(((pop.district[:n_bg] == d) & (pop.age[:n_bg] >= 60) & ~pop.used[:n_bg]).sum()) for d in rural]
-    village_district = rural[int(np.argmax(free_elderly))]
-    members = p.persons(knobs.size, age=(60, 92), districts=[village_district])
+    district = village_district(p)
+    members = p.persons(knobs.size, age=(60, 92), districts=[district])
     recruiter = p.new_phones(1)[0]
-    from ringsight.synth.vocab import TOWNS, VILLAGES
-
-    village = f"{city.name}{city.districts[village_district].name}{p.rng.choice(TOWNS)}镇{p.rng.choice(VILLAGES)}村"
+    village = village_name(p, district)
     addresses = [f"{village}{900 + i}号" for i in range(len(members))]
     pop.set_column("contact_phone", members, recruiter)
     pop.set_column("patient_address", members, addresses)

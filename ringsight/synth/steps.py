@@ -39,6 +39,23 @@ def farthest_pair(p: Planter) -> tuple[int, int]:
     return max(((a, b) for a in range(n) for b in range(n) if a < b), key=lambda ab: p.distance(ab[0], ab[1]))
 
 
+def village_district(p: Planter) -> int:
+    """The most rural district (of the four most rural) with the most elderly no ring has taken yet."""
+    pop, city = p.world.population, p.world.city
+    rural = sorted(range(len(city.districts)), key=lambda d: -city.districts[d].rural)[:4]
+    n_bg = len(pop.age) - len(pop.reserved)
+    free_elderly = [int(((pop.district[:n_bg] == d) & (pop.age[:n_bg] >= 60) & ~pop.used[:n_bg]).sum()) for d in rural]
+    return rural[int(np.argmax(free_elderly))]
+
+
+def village_name(p: Planter, district: int) -> str:
+    """A village of a district as an address writes it (市 区 镇 村), without the house number."""
+    from ringsight.synth.vocab import TOWNS, VILLAGES
+
+    city = p.world.city
+    return f"{city.name}{city.districts[district].name}{p.rng.choice(TOWNS)}镇{p.rng.choice(VILLAGES)}村"
+
+
 def collected_cards(p: Planter, knobs: ResolvedKnobs) -> tuple[int, np.ndarray]:
     """A private pharmacy and the elderly card holders living far from it whose cards it has collected."""
     pharmacy = p.facility(PHARMACY, private=True)
@@ -138,7 +155,12 @@ def inpatient_stay(
     items: Any = None,
     **cols: Any,
 ) -> None:
-    """A stay settled ``settled_after`` seconds after discharge; ``cols`` carries doctor, bed when fixed."""
+    """A stay settled ``settled_after`` seconds after discharge; ``cols`` carries doctor, bed when fixed.
+
+    A discharge that would settle after the period's last evening is moved to it: a late wave's
+    longest stays end with the data (claims outside the period have no block to go to).
+    """
+    discharge = np.minimum(discharge, p.at(p.days - 1, 22 * 3_600) - settled_after)
     p.add(
         ring,
         items=items,
