@@ -167,6 +167,7 @@ QUERIED_PROPERTIES: tuple[str, ...] = (
     "status",
     "error",
     "timings",
+    "coverage",
     "score",
     "change",
     "member_count",
