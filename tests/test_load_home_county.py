@@ -9,16 +9,19 @@ FalkorDB graph) and once more through MERGE, and exported for neo4j-admin.
 from __future__ import annotations
 
 import csv
+import shutil
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
+from ringsight.algorithms.frames import load_window
 from ringsight.config import Settings
 from ringsight.graph.store import GraphStore
 from ringsight.identity import resident_id_check_char
 from ringsight.loaders import load_files
 from ringsight.loaders.neo4j_import import export_neo4j_import
-from ringsight.tables import scan_claims
+from ringsight.tables import scan_claims, staging_dir
 
 # address text, facility, expected county
 CASES = [
@@ -89,6 +92,13 @@ def test_staged_table_and_graph_get_the_county_never_the_text(
     assert "county" in addresses.columns
     assert set(addresses.get_column("county").drop_nulls()) == {"220104", "510107", "310101"}
     assert not any(word in addresses.write_csv() for word in SECRET_WORDS)
+
+    # a graph with nothing staged (loaded by another tool): detection reads the county from the Address nodes
+    shutil.rmtree(staging_dir(settings))
+    window = load_window(store, settings, since=datetime(2025, 1, 1))
+    assert window.source == "store"
+    got = dict(window.claims.select("claim_id", pl.col("patient_county").cast(pl.String)).iter_rows())
+    assert got["K0"] == "220104" and got["K1"] == "510107" and got["K4"] is None
 
 
 def test_a_file_without_addresses_loads_with_no_county(tmp_path: Path, settings: Settings, store: GraphStore) -> None:
