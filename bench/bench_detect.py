@@ -195,6 +195,7 @@ def stage_synth(folder: Path, settings: Settings) -> int:
     needs little memory. Returns the claim count.
     """
     from ringsight.algorithms.frames import DETECT_CLAIM_COLUMNS, DETECT_ITEM_COLUMNS
+    from ringsight.gazetteer import address_counties
     from ringsight.identity import keyed_hash
     from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, staging_dir
 
@@ -213,6 +214,9 @@ def stage_synth(folder: Path, settings: Settings) -> int:
 
     ids = raw.select(pl.col("patient_id").cast(pl.String).str.to_uppercase().unique()).collect()["patient_id"]
     pid = pl.DataFrame({"patient_id": ids, "pid": [keyed_hash(v, settings.id_hash_key) for v in ids.to_list()]})
+    # each distinct address's county, picked by position like the pids (the loader does the same from the text)
+    addresses = raw.select(pl.col("patient_address").cast(pl.String).unique()).collect()["patient_address"].drop_nulls()
+    counties = address_counties(addresses)
     renamed = {"patient_address": "address_key", "facility_id": "facility_code", "doctor_id": "doctor_code"}
     claims = (
         raw.with_columns(pl.col("patient_id").cast(pl.String).str.to_uppercase())
@@ -227,6 +231,9 @@ def stage_synth(folder: Path, settings: Settings) -> int:
             ts("admit_time").alias("admit_ts"),
             ts("discharge_time").alias("discharge_ts"),
             pl.col("address_key").cast(pl.String).str.extract(r"市(.+?区)").alias("district"),
+            pl.lit(counties)
+            .gather(pl.col("address_key").cast(pl.String).cast(pl.Enum(addresses)).to_physical())
+            .alias("patient_county"),
         )
     )
     # Columns detection reads come from the files; the rest stay empty (typed) in the staged tables.
