@@ -196,6 +196,7 @@ def stage_synth(folder: Path, settings: Settings) -> int:
     Streams (``sink_parquet``), so it needs little memory. Returns the claim count.
     """
     from ringsight.algorithms.frames import DETECT_CLAIM_COLUMNS, DETECT_ITEM_COLUMNS
+    from ringsight.gazetteer import address_counties
     from ringsight.identity import PSEUDONYM_PREFIX
     from ringsight.loaders.normalise import address_key, norm_id, norm_phone
     from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, staging_dir
@@ -216,6 +217,9 @@ def stage_synth(folder: Path, settings: Settings) -> int:
     key = settings.id_hash_key
     renamed = {"facility_id": "facility_code", "doctor_id": "doctor_code"}
     address, district = address_key(pl.col("patient_address").cast(pl.String))
+    # each distinct address's county, picked by position like the pseudonyms (the loader does the same)
+    addresses = raw.select(pl.col("patient_address").cast(pl.String).unique()).collect()["patient_address"].drop_nulls()
+    counties = address_counties(addresses)
     claims = (
         raw.with_columns(
             norm_id(pl.col("patient_id").cast(pl.String)).alias("patient_id"),
@@ -239,6 +243,9 @@ def stage_synth(folder: Path, settings: Settings) -> int:
             ts("claim_time").alias("claim_ts"),
             ts("admit_time").alias("admit_ts"),
             ts("discharge_time").alias("discharge_ts"),
+            pl.lit(counties)
+            .gather(pl.col("patient_address").cast(pl.String).cast(pl.Enum(addresses)).to_physical())
+            .alias("patient_county"),
         )
     )
     # Columns detection reads come from the files; the rest stay empty (typed) in the staged tables.

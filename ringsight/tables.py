@@ -33,6 +33,7 @@ _SETTLEMENT_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
 #: pseudonymisation, so they are declared once and the two tables cannot drift apart.
 _FACILITY_AND_AMOUNT_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
     "district": pl.String,  # district name parsed from the address, when found
+    "patient_county": pl.String,  # 6-digit county-level division of the home address (gazetteer), when located
     "facility_code": pl.String,
     "facility_name": pl.String,
     "facility_kind": pl.String,  # hospital | clinic | pharmacy

@@ -32,6 +32,8 @@ _CLAIM_INPUTS: dict[str, pl.Expr] = {
     "prescriptions filled at pharmacies": (pl.col("facility_kind").cast(pl.String) == "pharmacy")
     & pl.col("doctor_code").is_not_null(),
     "facility ownership": pl.col("facility_ownership").is_not_null(),
+    # the loader located the home address to its county (gazetteer); else homes are guessed from facilities
+    "located home addresses": pl.col("patient_county").is_not_null(),
 }
 
 #: detector → (inputs it needs: each a tuple of alternatives, any one will do; inputs that sharpen it).
@@ -40,7 +42,10 @@ NEEDS: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]] = {
     "shared_phone": ((("phones",),), ("addresses",)),
     "shared_address": ((("addresses",),), ()),
     "contact_stays": ((("phones", "addresses"), ("inpatient stays",)), ("facility ownership", "diagnoses")),
-    "burst_swiping": ((("cards",),), ("terminal ids", "operators", "pharmacy claims", "facility places")),
+    "burst_swiping": (
+        (("cards",),),
+        ("terminal ids", "operators", "pharmacy claims", "facility places", "located home addresses"),
+    ),
     "identical_baskets": ((("items",), ("pharmacy claims",)), ()),
     "co_admission": ((("inpatient stays",),), ("doctors",)),
     "repeated_admission": ((("inpatient stays",),), ("doctors",)),
@@ -52,7 +57,7 @@ NEEDS: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]] = {
         ("items", "operators", "facility places"),
     ),
     "drug_shopping": ((("items",), ("pharmacy claims",)), ()),
-    "impossible_travel": ((("cards",),), ("phones", "facility places")),
+    "impossible_travel": ((("cards",),), ("phones", "facility places", "located home addresses")),
     "trace_code_resale": ((("trace codes",),), ()),
 }
 

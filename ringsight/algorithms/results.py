@@ -57,6 +57,7 @@ def latest_run(store: GraphStore) -> dict[str, Any] | None:
     run = dict(node.properties)
     for field in ("params", "timings"):
         run[field] = _json(run.get(field), {})
+    run["coverage"] = _json(run.get("coverage"), [])  # absent on runs made before coverage was kept
     return run
 
 

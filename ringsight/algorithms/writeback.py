@@ -74,14 +74,14 @@ WHERE m.run_id IS NULL OR m.run_id <> $run_id
 DELETE m
 WITH DISTINCT r
 SET r.status = 'done', r.finished_ts = $finished_ts, r.finished = $finished, r.timings = $timings,
-    r.cluster_count = $cluster_count
+    r.coverage = $coverage, r.cluster_count = $cluster_count
 RETURN r.run_id AS run_id
 """
 
 _COMMIT_EMPTY = """
 MATCH (r:Run {run_id: $run_id})
 SET r.status = 'done', r.finished_ts = $finished_ts, r.finished = $finished, r.timings = $timings,
-    r.cluster_count = 0
+    r.coverage = $coverage, r.cluster_count = 0
 RETURN r.run_id AS run_id
 """
 
@@ -175,8 +175,19 @@ def write_results(
     return {"clusters": len(rows), "members": written, "members_expected": members.height}
 
 
-def commit_run(store: GraphStore, run_id: str, *, timings: dict[str, float], cluster_count: int) -> None:
-    """Make the run current in one atomic query (see the module docstring)."""
+def commit_run(
+    store: GraphStore,
+    run_id: str,
+    *,
+    timings: dict[str, float],
+    cluster_count: int,
+    coverage: list[dict[str, Any]] | None = None,
+) -> None:
+    """Make the run current in one atomic query (see the module docstring).
+
+    ``coverage`` (per detector: ok / partial / no input, see ``coverage.py``) is kept on the Run as
+    JSON, so the workbench can say what could not be checked wherever it runs.
+    """
     ts, iso = now_ts()
     # Strictly after the previous done run, so "latest by finished_ts" is never a tie.
     last = store.read("MATCH (r:Run {status: 'done'}) RETURN max(r.finished_ts) AS ts").scalar()
@@ -187,6 +198,7 @@ def commit_run(store: GraphStore, run_id: str, *, timings: dict[str, float], clu
         "finished_ts": ts,
         "finished": iso,
         "timings": json.dumps(timings),
+        "coverage": json.dumps(coverage or [], ensure_ascii=False),
         "cluster_count": cluster_count,
     }
     done = store.write(_COMMIT if cluster_count else _COMMIT_EMPTY, params, timeout_ms=600_000).scalar()

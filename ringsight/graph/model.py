@@ -45,7 +45,12 @@ PATIENT = NodeType(
 )
 CARD = NodeType("Card", "card_id", (), "medical-insurance card or e-voucher; card_id is a pseudonym of its number")
 PHONE = NodeType("Phone", "number", (), "phone; number is a pseudonym of the normalised number")
-ADDRESS = NodeType("Address", "key", ("district",), "address; key is a pseudonym of the normalised matching key")
+ADDRESS = NodeType(
+    "Address",
+    "key",
+    ("district",),
+    "address; key is a pseudonym of the normalised matching key; county is the 6-digit county-level division",
+)
 
 PERSONAL_LABELS: dict[str, str] = {"Patient": "patient", "Card": "card", "Phone": "phone", "Address": "address"}
 """Labels keyed by pseudonyms, and the identity-vault kind of each key."""
@@ -150,6 +155,8 @@ QUERIED_PROPERTIES: tuple[str, ...] = (
     "item_codes",
     "trace_codes",
     "terminal_id",
+    # addresses: the county-level division of a home
+    "county",
     "operator_id",
     # detection runs, clusters and their members
     "run_id",
@@ -160,6 +167,7 @@ QUERIED_PROPERTIES: tuple[str, ...] = (
     "status",
     "error",
     "timings",
+    "coverage",
     "score",
     "change",
     "member_count",

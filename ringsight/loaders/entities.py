@@ -193,9 +193,11 @@ def entity_nodes(files: StagedClaims) -> Iterator[NodeTable]:
     yield NodeTable("Phone", "number", _dedupe(files, "Phone", phones, "number", []))
 
     def addresses(c: pl.LazyFrame) -> pl.LazyFrame:
-        return c.select(pl.col("address_key").alias("key"), "district")
+        # county: the home's county-level division, read from the text before it was pseudonymised
+        county = pl.col("patient_county") if "patient_county" in c.collect_schema() else pl.lit(None, pl.String)
+        return c.select(pl.col("address_key").alias("key"), "district", county.alias("county"))
 
-    yield NodeTable("Address", "key", _dedupe(files, "Address", addresses, "key", ["district"]))
+    yield NodeTable("Address", "key", _dedupe(files, "Address", addresses, "key", ["district", "county"]))
 
     def facilities(c: pl.LazyFrame) -> pl.LazyFrame:
         return c.select(

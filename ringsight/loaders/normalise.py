@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 import polars as pl
 
+from ringsight.gazetteer import address_counties
 from ringsight.identity import PSEUDONYM_PREFIX
 
 TZ = "Asia/Shanghai"
@@ -359,6 +360,8 @@ def claims_table(
     inpatient = col("p_visit_type") == "inpatient"
     addresses = by_distinct(frame["patient_address"], lambda v: list(_address_parts(v)))
     frame = frame.with_columns(addresses["_key"], addresses["_district"], addresses["_display"])
+    # the home's county is read from the clear text here, before the address becomes a pseudonym
+    frame = frame.with_columns(address_counties(frame["patient_address"], frame["p_facility_id"]).alias("_county"))
     resident = col("p_is_resident")
     out = frame.select(
         col("claim_id"),
@@ -384,6 +387,7 @@ def claims_table(
         col("_key").alias("address_key"),
         col("_display").alias("address_text"),
         col("_district").alias("district"),
+        col("_county").alias("patient_county"),
         col("p_facility_id").alias("facility_code"),
         col("facility_name").str.replace_all(r"\s+", ""),
         pl.coalesce(col("p_facility_kind"), facility_kind_from_code(col("p_facility_id"), col("facility_name"))).alias(

@@ -342,6 +342,33 @@ TEXT: dict[str, tuple[str, str]] = {
     "msg.cap": ("图谱已达 {n} 个节点上限，未再添加", "The canvas holds the maximum of {n} nodes; nothing added"),
     "msg.error": ("出错：{error}", "Error: {error}"),
     "msg.query_done": ("查询完成：{n} 行，用时 {s} 秒", "Query finished: {n} rows in {s} s"),
+    # -- what detection could not check (run.coverage) ------------------------------------------
+    "cov.idle": ("{n} 个检测器无输入", "{n} detectors had no input"),
+    "cov.idle_one": ("1 个检测器无输入", "1 detector had no input"),
+    "cov.partial": ("{n} 个缺辅助输入", "{n} partial"),
+    "cov.ok": ("各检测器输入齐全", "every detector had its inputs"),
+    "cov.needs": ("缺", "no"),
+    "cov.without": ("未用", "without"),
+    "cov.or": ("或", "or"),
+}
+#: The inputs detectors need (``algorithms/coverage.py``), in Chinese; English is the key itself.
+INPUTS_ZH: dict[str, str] = {
+    "cards": "医保卡",
+    "phones": "电话",
+    "addresses": "地址",
+    "located home addresses": "定位到区县的住址",
+    "terminal ids": "终端号",
+    "operators": "操作员",
+    "doctors": "医师",
+    "diagnoses": "诊断",
+    "beds": "床位号",
+    "inpatient stays": "住院记录",
+    "pharmacy claims": "药店结算",
+    "prescriptions filled at pharmacies": "药店外配处方",
+    "facility ownership": "机构经营性质",
+    "facility places": "机构位置",
+    "items": "费用明细",
+    "trace codes": "药品追溯码",
 }
 TEXT.update(TEXT_CASES)  # login, cases, notes, reveal and audit texts (ringsight.ui.i18n_cases)
 
@@ -409,3 +436,10 @@ def member_role(code: str | None, lang: str | None = None) -> str:
 def prop_label(name: str, lang: str | None = None) -> str:
     """The display name of a property (the property name when not in the table)."""
     return t(f"prop.{name}", lang) if f"prop.{name}" in TEXT else name
+
+
+def input_label(name: str, lang: str | None = None) -> str:
+    """An input a detector needs (``phones or addresses`` too) in ``lang``."""
+    if lang == "en":
+        return name
+    return t("cov.or", lang).join(INPUTS_ZH.get(part, part) for part in name.split(" or "))

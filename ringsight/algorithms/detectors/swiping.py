@@ -266,7 +266,7 @@ def _burst_cues(claims: pl.DataFrame, rows: pl.DataFrame, leads: pl.DataFrame, t
         .unique(["term", "comp", "pid"], keep="first")
     )
     far = (
-        geo.with_distance(far, "facility_code", "fac", "holder_km")
+        geo.with_home_distance(far, claims, "pid", "facility_code", "fac", "holder_km")  # located home, else usual
         .group_by("term", "comp")
         .agg(pl.col("holder_km").median())
     )

@@ -132,18 +132,9 @@ def _hubs(claims: pl.DataFrame, jumps: pl.DataFrame, t: DetectThresholds) -> pl.
         .unique()
         .collect()
     )
-    # each visiting card's home county: the county where it settles most often
-    home = (
-        claims.lazy()
-        .select("card_id", geo.division_of(pl.col("facility_code")).alias("home_division"))
-        .join(at.lazy().select("card_id").unique(), on="card_id", how="semi")
-        .group_by("card_id", "home_division")
-        .agg(pl.len().alias("n"))
-        .sort("n", "home_division", descending=[True, False])
-        .unique("card_id", keep="first")
-        .select("card_id", "home_division")
-        .collect()
-    )
+    # each visiting card's home county: its holder's located address, else the county where it settles most often
+    visiting = claims.lazy().join(at.lazy().select("card_id").unique(), on="card_id", how="semi")
+    home = geo.home_divisions(visiting, "card_id").select(pl.col("card_id").cast(at.schema["card_id"]), "home_division")
     visitors = (
         at.join(home, on="card_id")
         .group_by("facility_code", "home_division")
