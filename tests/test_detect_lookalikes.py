@@ -464,3 +464,76 @@ def test_impersonation_and_collusion_rings_each_come_out_as_one_cluster() -> Non
     assert recall == 0.0
     doctors = result.members.filter(pl.col("label") == "Doctor")["key"].to_list()
     assert "doc:A" in doctors and "doc:B" not in doctors
+
+
+NEIGHBOURHOOD_PHARMACY = "P51011200016"  # 龙泉驿区, a quiet shop whose regulars live nearby
+
+
+def _slow_burst_rows() -> list[dict]:
+    """The shop's collected cards swiped slowly: one every 7–10 minutes, never five in half an hour."""
+    rows = []
+    for k, day in enumerate((4, 13, 22, 37, 51)):
+        t = T0 + day * DAY + 11 * 3600 + 1800  # 21:30
+        for j in range(7):
+            t += (7 + (j + k) % 4) * MIN
+            rows.append(
+                {
+                    "pid": f"person:b{j * 8 + 3}",
+                    "card_id": f"card:b{j * 8 + 3}",
+                    "facility_code": SHOP,
+                    "facility_kind": "pharmacy",
+                    "claim_ts": t,
+                    "terminal_id": "8",
+                    "operator_id": "op:owner",
+                    "total_amount": [100.0, 150.0, 200.0, 87.4][(j + k) % 4],
+                }
+            )
+    return rows
+
+
+def _regulars_rows() -> list[dict]:
+    """A quiet neighbourhood pharmacy: 30 regulars living nearby drop in during the day, a few minutes apart,
+    at ordinary amounts, served by three staff on the counter terminal."""
+    rows = []
+    for day in range(0, 84, 3):
+        t = T0 + day * DAY - 3600  # 09:00
+        for j in range(12):
+            r = (day * 7 + j * 5) % 30
+            t += (4 + (day + j) % 9) * MIN
+            rows.append(
+                {
+                    "pid": f"person:n{r}",
+                    "card_id": f"card:n{r}",
+                    "address_key": f"addr:n{r}",
+                    "facility_code": NEIGHBOURHOOD_PHARMACY,
+                    "facility_kind": "pharmacy",
+                    "claim_ts": t,
+                    "terminal_id": "1",
+                    "operator_id": f"op:{(day + j) % 3}",
+                    "total_amount": 23.4 + (r * 7 + day) % 60,
+                }
+            )
+    return rows
+
+
+def test_slow_burst_of_collected_cards_is_found_as_one_sitting() -> None:
+    """No fixed half-hour window holds five of the cards, but each evening is one sitting of the same cards."""
+    from ringsight.algorithms.detectors import swiping
+
+    claims = _frame(_background() + _slow_burst_rows())
+    window_only = T.model_copy(update={"burst_minutes": 1})  # sessions need gaps under 30 s: none here
+    assert swiping.burst_swiping(claims, window_only).is_empty()
+    leads = swiping.burst_swiping(claims, T)
+    held = {m["key"] for ms in leads["members"].to_list() for m in ms if m["label"] == "Card"}
+    assert {f"card:b{j * 8 + 3}" for j in range(7)} <= held
+
+
+def test_quiet_pharmacy_regulars_are_not_card_collecting() -> None:
+    """Regulars of a quiet shop chain into sittings and meet again on other days, but show no other cue."""
+    from ringsight.algorithms.detectors import swiping
+
+    claims = _frame(_background() + _regulars_rows())
+    loose = T.model_copy(update={"burst_min_cues": 0})
+    grouped = swiping.burst_swiping(claims, loose)  # they do form burst groups …
+    assert not grouped.is_empty()
+    assert swiping.burst_swiping(claims, T).is_empty()  # … with one or two cues at most
