@@ -115,6 +115,50 @@ def test_impersonation_cues_each_needed() -> None:
     assert travel.impossible_travel(_frame(_impersonation_rows()), fewer).is_empty()
 
 
+XINDU_CLINIC = "H51011400051"  # 新都区
+WENJIANG_CLINICS = ["H51011500061", "H51011500062", "P51011500063"]  # 温江区, ~35 km from 新都
+
+
+def _slow_impostor_rows(phone_of_gang: bool) -> list[dict]:
+    """Four cards of 新都 holders settled in 温江 4.5–7 h after the holder's own claim, three times each.
+
+    With ``phone_of_gang`` the far claims give two phones the gang shares; otherwise each holder's own
+    phone (a same-day traveller). Each card's far claims are as many as its claims at home.
+    """
+    rows = []
+    for h in range(4):
+        card, pid, own = f"card:s{h}", f"person:s{h}", f"phone:s{h}"
+        for k in range(3):
+            t = T0 - 2 * 3600 + (9 * k + 2 * h) * DAY
+            rows.append(
+                {"pid": pid, "card_id": card, "patient_phone": own, "facility_code": XINDU_CLINIC, "claim_ts": t}
+            )
+            rows.append(
+                {
+                    "pid": pid,
+                    "card_id": card,
+                    "patient_phone": f"phone:gang{(h + k) % 2}" if phone_of_gang else own,
+                    "facility_code": WENJIANG_CLINICS[(h + k) % 3],
+                    "claim_ts": t + (270 + 40 * h + 15 * k) * MIN,
+                    "total_amount": 50.0,
+                }
+            )
+    return rows
+
+
+def test_slow_impostors_under_the_gangs_phones_are_found_and_travellers_are_not() -> None:
+    """Beyond the four-hour window a same-day claim elsewhere counts only under a phone other cards' jumps give."""
+    found = travel.impossible_travel(_frame(_background() + _slow_impostor_rows(True)), T)
+    cards = {k for lead in found.iter_rows(named=True) for k in _keys(lead, "Card")}
+    assert cards == {f"card:s{h}" for h in range(4)}
+    for lead in found.iter_rows(named=True):
+        numbers = json.loads(lead["numbers"])
+        assert numbers["impostor_phone"] and numbers["odd_phone"] and numbers["repeated"]
+        assert numbers["max_hours"] > T.travel_max_hours
+    travellers = travel.impossible_travel(_frame(_background() + _slow_impostor_rows(False)), T)
+    assert not {k for lead in travellers.iter_rows(named=True) for k in _keys(lead, "Card")} & cards
+
+
 JINJIANG_HOSPITAL = "H51010400001"  # 锦江区
 JINJIANG_GATE_PHARMACY = "P51010400020"  # by the hospital gate, same district
 SHUANGLIU_PHARMACY = "P51011600044"  # 双流区, ~19 km away
