@@ -168,6 +168,9 @@ class DetectThresholds(BaseModel):
     burst_far_km: float = Field(10.0, ge=0, description="holders usually claiming this far away: 'far holders'")
     covisit_max_group: int = Field(40, ge=2, description="co-visit groups larger than this are crowds (ignored)")
     co_admit_min_group: int = Field(3, ge=2, description="patients admitted and discharged together at one facility")
+    co_admit_spread_days: int = Field(
+        2, ge=0, description="days apart two admissions (and two discharges) may be and still be 'together'"
+    )
     co_admit_min_repeats: int = Field(2, ge=1, description="times a pair is co-admitted before it counts")
     doctor_pharmacy_min_rx: int = Field(15, ge=1, description="a doctor's prescriptions filled at one pharmacy")
     doctor_pharmacy_min_share: float = Field(0.5, gt=0, le=1, description="share of the doctor's filled prescriptions")

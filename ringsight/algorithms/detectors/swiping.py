@@ -102,20 +102,31 @@ def _burst_sessions(slim: pl.LazyFrame, t: DetectThresholds) -> pl.DataFrame:
     counter chains all day into one session, larger than a crowd, and is left to the fixed windows.
     """
     gap = max(60, t.burst_minutes * 30)
-    sessions = (
+    swipes = collect(
         slim.sort("th", "claim_ts")
         .with_columns(
             ((pl.col("th") != pl.col("th").shift(1)) | ((pl.col("claim_ts") - pl.col("claim_ts").shift(1)) > gap))
             .fill_null(True)
             .cum_sum()
+            .cast(pl.Int64)
             .alias("win")
         )
-        .with_columns(pl.col("ch").n_unique().over("win").alias("cards"))
-        .filter((pl.col("cards") >= t.burst_min_cards) & (pl.col("cards") <= t.covisit_max_group))
-        .select("th", "win", pl.col("day").min().over("win").alias("day"), "ch")
-        .unique()
+        .select("th", "win", "day", "ch")
     )
-    return collect(sessions).with_columns(pl.col("win").cast(pl.Int64), pl.lit(_SESSION).alias("off"))
+    # sessions with fewer swipes than burst_min_cards cannot hold that many cards: dropped before counting cards
+    long = swipes.group_by("win").agg(pl.len().alias("n")).filter(pl.col("n") >= t.burst_min_cards)
+    swipes = swipes.join(long.select("win"), on="win", how="semi")
+    sessions = (
+        swipes.group_by("win")
+        .agg(pl.col("ch").n_unique().alias("cards"), pl.col("day").min().alias("first_day"))
+        .filter((pl.col("cards") >= t.burst_min_cards) & (pl.col("cards") <= t.covisit_max_group))
+    )
+    return (
+        swipes.join(sessions.select("win", "first_day"), on="win")
+        .select("th", "win", pl.col("first_day").alias("day"), "ch")
+        .unique()
+        .with_columns(pl.lit(_SESSION).alias("off"))
+    )
 
 
 def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
