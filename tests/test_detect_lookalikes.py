@@ -581,3 +581,91 @@ def test_quiet_pharmacy_regulars_are_not_card_collecting() -> None:
     grouped = swiping.burst_swiping(claims, loose)  # they do form burst groups …
     assert not grouped.is_empty()
     assert swiping.burst_swiping(claims, T).is_empty()  # … with one or two cues at most
+
+
+def _home_and_basket_rows() -> tuple[list[dict], list[dict]]:
+    """A small care home (13 residents, one landline, one address, ordinary visits) and, at a pharmacy across
+    town, one two-item basket that five cards happened to buy, one of them a resident's."""
+    claims, items = [], []
+    for r in range(13):
+        for k in range(4):
+            claims.append(
+                {
+                    "claim_id": f"home{r:02d}{k}",
+                    "pid": f"person:h{r}",
+                    "card_id": f"card:h{r}",
+                    "contact_phone": "phone:landline",
+                    "address_key": "金牛区YY路9号",
+                    "facility_code": COMMUNITY_CLINIC,
+                    "facility_kind": "clinic",
+                    "claim_ts": T0 + (3 + 11 * k + r) * DAY + 10 * 3600,
+                    "total_amount": 880.0 + 45 * r,
+                }
+            )
+    buyers = ["h0", "b11", "b27", "b45", "b63"]
+    for j, who in enumerate(buyers):
+        claims.append(
+            {
+                "claim_id": f"bask{j}",
+                "pid": f"person:{who}",
+                "card_id": f"card:{who}",
+                "facility_code": SHOP,
+                "facility_kind": "pharmacy",
+                "claim_ts": T0 + (20 + 9 * j) * DAY + 15 * 3600,
+                "total_amount": 96.0,
+            }
+        )
+        items += [{"claim_id": f"bask{j}", "item_code": code, "quantity": 1.0} for code in ("XK01", "XK02")]
+    return claims, items
+
+
+def test_a_care_home_with_one_resident_in_a_weak_lead_is_not_a_ring() -> None:
+    """The home's landline and address are linkage; when one resident's card in a coincidental basket lead puts
+    the home into the basket's cluster, the home counts only for that resident (and its residents' claims are
+    not money at stake): the cluster stays below the queue's floor. With the whole home acting, it would not."""
+    from ringsight.algorithms.clusters import ClusterSet
+    from ringsight.algorithms.frames import compact, items_frame, load_sanctions
+    from ringsight.algorithms.leads import lead_members
+    from ringsight.algorithms.pipeline import detect_frames
+    from ringsight.algorithms.scoring import score_clusters
+    from ringsight.config import DetectSettings
+
+    cfg = DetectSettings()
+    home, items = _home_and_basket_rows()
+    claims, item_frame = compact(
+        pl.concat([_frame(_background()), claims_frame(home)], how="vertical"), items_frame(items)
+    )
+    result = detect_frames(claims, item_frame, cfg)
+    leads = result.leads
+    assert set(leads["detector"].to_list()) == {"identical_baskets", "shared_phone", "shared_address"}
+
+    def one_cluster(lead_frame: pl.DataFrame) -> pl.DataFrame:
+        members = lead_members(lead_frame).select(
+            pl.lit(0, dtype=pl.Int64).alias("cluster"), "label", "key", "role", pl.lit(1.0).alias("weight")
+        )
+        cs = ClusterSet(
+            members.unique(["label", "key"]),
+            lead_frame.select(pl.lit(0, dtype=pl.Int64).alias("cluster"), "lead_id"),
+            result.cluster_set.communities,
+        )
+        return score_clusters(cs, lead_frame, claims, load_sanctions(None), cfg.weights).row(0, named=True)
+
+    merged = one_cluster(leads)
+    assert merged["score"] < cfg.min_score, merged["explanation_en"]
+    assert merged["amount"] < 1_000  # the basket's claims, not the residents' visits
+    # were every resident a basket buyer, the home's linkage would corroborate it in full
+    everyone = leads.with_columns(
+        pl.when(pl.col("detector") == "identical_baskets")
+        .then(
+            pl.concat_list(
+                "members",
+                pl.lit(
+                    [{"label": "Patient", "key": f"person:h{r}", "role": "card_holder"} for r in range(13)],
+                    dtype=leads.schema["members"],
+                ),
+            )
+        )
+        .otherwise(pl.col("members"))
+        .alias("members")
+    )
+    assert one_cluster(everyone)["score"] >= cfg.min_score
