@@ -168,6 +168,9 @@ class DetectThresholds(BaseModel):
     burst_far_km: float = Field(10.0, ge=0, description="holders usually claiming this far away: 'far holders'")
     covisit_max_group: int = Field(40, ge=2, description="co-visit groups larger than this are crowds (ignored)")
     co_admit_min_group: int = Field(3, ge=2, description="patients admitted and discharged together at one facility")
+    co_admit_spread_days: int = Field(
+        2, ge=0, description="days apart two admissions (and two discharges) may be and still be 'together'"
+    )
     co_admit_min_repeats: int = Field(2, ge=1, description="times a pair is co-admitted before it counts")
     doctor_pharmacy_min_rx: int = Field(15, ge=1, description="a doctor's prescriptions filled at one pharmacy")
     doctor_pharmacy_min_share: float = Field(0.5, gt=0, le=1, description="share of the doctor's filled prescriptions")
@@ -176,6 +179,9 @@ class DetectThresholds(BaseModel):
     doctor_pharmacy_fill_ratio: float = Field(3.0, gt=1, description="median fill over the drug's usual fill: 'big'")
     doctor_pharmacy_min_cues: int = Field(2, ge=1, description="collusion cues (of 5) beside the concentration")
     travel_max_hours: float = Field(4.0, gt=0, description="one card at two counties closer in time than this")
+    travel_day_hours: float = Field(
+        10.0, ge=0, description="a later claim the same day in another county, under an impostor's phone, is a jump"
+    )
     travel_far_km: float = Field(50.0, gt=0, description="a jump this far (county seats) is the 'far' cue")
     travel_fast_kmh: float = Field(40.0, gt=0, description="implied door-to-door speed of the 'fast' cue")
     travel_impossible_kmh: float = Field(300.0, gt=0, description="between prefectures, faster than a train")

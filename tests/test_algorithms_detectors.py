@@ -141,6 +141,47 @@ def test_co_admission_groups_repeat_together_while_a_crowd_does_not_count() -> N
     assert _keys(lead, "Facility") == {"H9"}
 
 
+def test_co_admission_finds_a_group_booked_in_over_three_days() -> None:
+    """A recruited group (one recruiter's contact phone) admitted over three days, staying the same week,
+    three times: one lead. Without the shared phone, a few days apart is not 'together' enough."""
+    rows = [
+        _stay(f"v{i}", "H7", d + i % 3, 8, contact_phone="phone:recruiter")
+        for d in (4, 33, 61)
+        for i in range(9)
+        if (i + d) % 5
+    ]
+    unlinked = [{k: v for k, v in r.items() if k != "contact_phone"} for r in rows]
+    assert not any(
+        len(_keys(lead, "Patient")) > 3 for lead in admissions.co_admission(_claims(unlinked), T).iter_rows(named=True)
+    )
+    leads = admissions.co_admission(_claims(rows), T)
+    assert leads.height == 1
+    lead = leads.row(0, named=True)
+    assert _keys(lead, "Patient") == {f"v{i}" for i in range(9)}
+    assert json.loads(lead["numbers"])["episodes"] == 3
+    exact = T.model_copy(update={"co_admit_spread_days": 0})
+    pieces = admissions.co_admission(_claims(rows), exact)  # same-day groups alone see only day-sized pieces
+    assert all(len(_keys(lead, "Patient")) <= 3 for lead in pieces.iter_rows(named=True))
+
+
+def test_co_admission_leaves_a_ward_of_chronic_patients_alone() -> None:
+    """A small hospital's ward: patients come back every few weeks, admitted on their own days, stays
+    of their own length; they meet within a few days by chance, now and then three at a time."""
+    import random
+
+    rng = random.Random(12)
+    rows = []
+    for i in range(30):
+        day = rng.randrange(0, 20)
+        while day < 80:
+            rows.append(_stay(f"w{i}", "H8", day, rng.randrange(3, 12)))
+            day += rng.randrange(15, 40)
+    assert admissions.co_admission(_claims(rows), T).is_empty()
+    # the same ward filled from one care home: residents share its landline and address (an institution's)
+    residents = [{**r, "contact_phone": "phone:landline", "address_key": "addr:care-home"} for r in rows]
+    assert admissions.co_admission(_claims(residents), T).is_empty()
+
+
 def test_repeated_admission_and_split_charges() -> None:
     rows = [_stay(f"p{k}", "H5", d, 4, doctor_code="D1") for k in range(3) for d in (0, 5, 10, 15)]  # readmitted
     rows += [_stay("lone", "H6", d, 4, doctor_code="D2") for d in (0, 20, 40, 60)]  # one chronic patient alone

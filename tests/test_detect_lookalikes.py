@@ -115,6 +115,50 @@ def test_impersonation_cues_each_needed() -> None:
     assert travel.impossible_travel(_frame(_impersonation_rows()), fewer).is_empty()
 
 
+XINDU_CLINIC = "H51011400051"  # 新都区
+WENJIANG_CLINICS = ["H51011500061", "H51011500062", "P51011500063"]  # 温江区, ~35 km from 新都
+
+
+def _slow_impostor_rows(phone_of_gang: bool) -> list[dict]:
+    """Four cards of 新都 holders settled in 温江 4.5–7 h after the holder's own claim, three times each.
+
+    With ``phone_of_gang`` the far claims give two phones the gang shares; otherwise each holder's own
+    phone (a same-day traveller). Each card's far claims are as many as its claims at home.
+    """
+    rows = []
+    for h in range(4):
+        card, pid, own = f"card:s{h}", f"person:s{h}", f"phone:s{h}"
+        for k in range(3):
+            t = T0 - 2 * 3600 + (9 * k + 2 * h) * DAY
+            rows.append(
+                {"pid": pid, "card_id": card, "patient_phone": own, "facility_code": XINDU_CLINIC, "claim_ts": t}
+            )
+            rows.append(
+                {
+                    "pid": pid,
+                    "card_id": card,
+                    "patient_phone": f"phone:gang{(h + k) % 2}" if phone_of_gang else own,
+                    "facility_code": WENJIANG_CLINICS[(h + k) % 3],
+                    "claim_ts": t + (270 + 40 * h + 15 * k) * MIN,
+                    "total_amount": 50.0,
+                }
+            )
+    return rows
+
+
+def test_slow_impostors_under_the_gangs_phones_are_found_and_travellers_are_not() -> None:
+    """Beyond the four-hour window a same-day claim elsewhere counts only under a phone other cards' jumps give."""
+    found = travel.impossible_travel(_frame(_background() + _slow_impostor_rows(True)), T)
+    cards = {k for lead in found.iter_rows(named=True) for k in _keys(lead, "Card")}
+    assert cards == {f"card:s{h}" for h in range(4)}
+    for lead in found.iter_rows(named=True):
+        numbers = json.loads(lead["numbers"])
+        assert numbers["impostor_phone"] and numbers["odd_phone"] and numbers["repeated"]
+        assert numbers["max_hours"] > T.travel_max_hours
+    travellers = travel.impossible_travel(_frame(_background() + _slow_impostor_rows(False)), T)
+    assert not {k for lead in travellers.iter_rows(named=True) for k in _keys(lead, "Card")} & cards
+
+
 JINJIANG_HOSPITAL = "H51010400001"  # 锦江区
 JINJIANG_GATE_PHARMACY = "P51010400020"  # by the hospital gate, same district
 SHUANGLIU_PHARMACY = "P51011600044"  # 双流区, ~19 km away
@@ -464,3 +508,164 @@ def test_impersonation_and_collusion_rings_each_come_out_as_one_cluster() -> Non
     assert recall == 0.0
     doctors = result.members.filter(pl.col("label") == "Doctor")["key"].to_list()
     assert "doc:A" in doctors and "doc:B" not in doctors
+
+
+NEIGHBOURHOOD_PHARMACY = "P51011200016"  # 龙泉驿区, a quiet shop whose regulars live nearby
+
+
+def _slow_burst_rows() -> list[dict]:
+    """The shop's collected cards swiped slowly: one every 7–10 minutes, never five in half an hour."""
+    rows = []
+    for k, day in enumerate((4, 13, 22, 37, 51)):
+        t = T0 + day * DAY + 11 * 3600 + 1800  # 21:30
+        for j in range(7):
+            t += (7 + (j + k) % 4) * MIN
+            rows.append(
+                {
+                    "pid": f"person:b{j * 8 + 3}",
+                    "card_id": f"card:b{j * 8 + 3}",
+                    "facility_code": SHOP,
+                    "facility_kind": "pharmacy",
+                    "claim_ts": t,
+                    "terminal_id": "8",
+                    "operator_id": "op:owner",
+                    "total_amount": [100.0, 150.0, 200.0, 87.4][(j + k) % 4],
+                }
+            )
+    return rows
+
+
+def _regulars_rows() -> list[dict]:
+    """A quiet neighbourhood pharmacy: 30 regulars living nearby drop in during the day, a few minutes apart,
+    at ordinary amounts, served by three staff on the counter terminal."""
+    rows = []
+    for day in range(0, 84, 3):
+        t = T0 + day * DAY - 3600  # 09:00
+        for j in range(12):
+            r = (day * 7 + j * 5) % 30
+            t += (4 + (day + j) % 9) * MIN
+            rows.append(
+                {
+                    "pid": f"person:n{r}",
+                    "card_id": f"card:n{r}",
+                    "address_key": f"addr:n{r}",
+                    "facility_code": NEIGHBOURHOOD_PHARMACY,
+                    "facility_kind": "pharmacy",
+                    "claim_ts": t,
+                    "terminal_id": "1",
+                    "operator_id": f"op:{(day + j) % 3}",
+                    "total_amount": 23.4 + (r * 7 + day) % 60,
+                }
+            )
+    return rows
+
+
+def test_slow_burst_of_collected_cards_is_found_as_one_sitting() -> None:
+    """No fixed half-hour window holds five of the cards, but each evening is one sitting of the same cards."""
+    from ringsight.algorithms.detectors import swiping
+
+    claims = _frame(_background() + _slow_burst_rows())
+    window_only = T.model_copy(update={"burst_minutes": 1})  # sessions need gaps under 30 s: none here
+    assert swiping.burst_swiping(claims, window_only).is_empty()
+    leads = swiping.burst_swiping(claims, T)
+    held = {m["key"] for ms in leads["members"].to_list() for m in ms if m["label"] == "Card"}
+    assert {f"card:b{j * 8 + 3}" for j in range(7)} <= held
+
+
+def test_quiet_pharmacy_regulars_are_not_card_collecting() -> None:
+    """Regulars of a quiet shop chain into sittings and meet again on other days, but show no other cue."""
+    from ringsight.algorithms.detectors import swiping
+
+    claims = _frame(_background() + _regulars_rows())
+    loose = T.model_copy(update={"burst_min_cues": 0})
+    grouped = swiping.burst_swiping(claims, loose)  # they do form burst groups …
+    assert not grouped.is_empty()
+    assert swiping.burst_swiping(claims, T).is_empty()  # … with one or two cues at most
+
+
+def _home_and_basket_rows() -> tuple[list[dict], list[dict]]:
+    """A small care home (13 residents, one landline, one address, ordinary visits) and, at a pharmacy across
+    town, one two-item basket that five cards happened to buy, one of them a resident's."""
+    claims, items = [], []
+    for r in range(13):
+        for k in range(4):
+            claims.append(
+                {
+                    "claim_id": f"home{r:02d}{k}",
+                    "pid": f"person:h{r}",
+                    "card_id": f"card:h{r}",
+                    "contact_phone": "phone:landline",
+                    "address_key": "金牛区YY路9号",
+                    "facility_code": COMMUNITY_CLINIC,
+                    "facility_kind": "clinic",
+                    "claim_ts": T0 + (3 + 11 * k + r) * DAY + 10 * 3600,
+                    "total_amount": 880.0 + 45 * r,
+                }
+            )
+    buyers = ["h0", "b11", "b27", "b45", "b63"]
+    for j, who in enumerate(buyers):
+        claims.append(
+            {
+                "claim_id": f"bask{j}",
+                "pid": f"person:{who}",
+                "card_id": f"card:{who}",
+                "facility_code": SHOP,
+                "facility_kind": "pharmacy",
+                "claim_ts": T0 + (20 + 9 * j) * DAY + 15 * 3600,
+                "total_amount": 96.0,
+            }
+        )
+        items += [{"claim_id": f"bask{j}", "item_code": code, "quantity": 1.0} for code in ("XK01", "XK02")]
+    return claims, items
+
+
+def test_a_care_home_with_one_resident_in_a_weak_lead_is_not_a_ring() -> None:
+    """The home's landline and address are linkage; when one resident's card in a coincidental basket lead puts
+    the home into the basket's cluster, the home counts only for that resident (and its residents' claims are
+    not money at stake): the cluster stays below the queue's floor. With the whole home acting, it would not."""
+    from ringsight.algorithms.clusters import ClusterSet
+    from ringsight.algorithms.frames import compact, items_frame, load_sanctions
+    from ringsight.algorithms.leads import lead_members
+    from ringsight.algorithms.pipeline import detect_frames
+    from ringsight.algorithms.scoring import score_clusters
+    from ringsight.config import DetectSettings
+
+    cfg = DetectSettings()
+    home, items = _home_and_basket_rows()
+    claims, item_frame = compact(
+        pl.concat([_frame(_background()), claims_frame(home)], how="vertical"), items_frame(items)
+    )
+    result = detect_frames(claims, item_frame, cfg)
+    leads = result.leads
+    assert set(leads["detector"].to_list()) == {"identical_baskets", "shared_phone", "shared_address"}
+
+    def one_cluster(lead_frame: pl.DataFrame) -> pl.DataFrame:
+        members = lead_members(lead_frame).select(
+            pl.lit(0, dtype=pl.Int64).alias("cluster"), "label", "key", "role", pl.lit(1.0).alias("weight")
+        )
+        cs = ClusterSet(
+            members.unique(["label", "key"]),
+            lead_frame.select(pl.lit(0, dtype=pl.Int64).alias("cluster"), "lead_id"),
+            result.cluster_set.communities,
+        )
+        return score_clusters(cs, lead_frame, claims, load_sanctions(None), cfg.weights).row(0, named=True)
+
+    merged = one_cluster(leads)
+    assert merged["score"] < cfg.min_score, merged["explanation_en"]
+    assert merged["amount"] < 1_000  # the basket's claims, not the residents' visits
+    # were every resident a basket buyer, the home's linkage would corroborate it in full
+    everyone = leads.with_columns(
+        pl.when(pl.col("detector") == "identical_baskets")
+        .then(
+            pl.concat_list(
+                "members",
+                pl.lit(
+                    [{"label": "Patient", "key": f"person:h{r}", "role": "card_holder"} for r in range(13)],
+                    dtype=leads.schema["members"],
+                ),
+            )
+        )
+        .otherwise(pl.col("members"))
+        .alias("members")
+    )
+    assert one_cluster(everyone)["score"] >= cfg.min_score

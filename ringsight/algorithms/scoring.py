@@ -9,9 +9,14 @@ contributions, capped at 100. Two more signals are not detectors:
 to [0, 1] (¥1,000 → 0, ¥1,000,000 → 1) — and ``recurrence`` — a member was
 rectified or sanctioned and the cluster's claims continue after that date
 (屡查屡犯). Linkage signals (shared phone, shared address, amount) count
-fully only next to a behavioural one; alone they are worth ``LINKAGE_ALONE``
-of their value, because households and nursing homes share phones and
-addresses honestly. The breakdown is kept with the cluster so the UI and the report
+fully only next to a behavioural one, and a linkage lead then only for the
+share of its persons who act in a behavioural lead of the cluster (a care
+home's landline does not count in full because one resident's card turned up
+in a basket lead); alone they are worth ``LINKAGE_ALONE`` of their value,
+because households and nursing homes share phones and addresses honestly.
+The money at stake is that of the claims the behavioural leads cite (when
+there are any), so a cluster ranks by its evidence, not by how many claims
+its members made. The breakdown is kept with the cluster so the UI and the report
 show exactly why it ranks where it does.
 """
 
@@ -39,7 +44,7 @@ def score_clusters(
     if cs.leads.is_empty():
         return _empty()
     w = weights.model_dump()
-    cl = cs.leads.join(leads, on="lead_id")
+    cl = _corroborated(cs.leads.join(leads, on="lead_id"))
     signals = (
         cl.sort("strength", descending=True)
         .group_by("cluster", "detector", maintain_order=True)
@@ -52,7 +57,10 @@ def score_clusters(
         )
         .with_columns(pl.col("detector").replace_strict(w, default=0.0, return_dtype=pl.Float64).alias("weight"))
     )
-    claim_ids = cl.select("cluster", "claim_ids").explode("claim_ids").drop_nulls().unique()
+    # Money at stake is what the behavioural leads cite; a phone shared by a care home's residents
+    # cites every claim they made, which measures the home's size, not evidence.
+    cited = cl.filter(~pl.col("behaviour").any().over("cluster") | pl.col("behaviour"))
+    claim_ids = cited.select("cluster", "claim_ids").explode("claim_ids").drop_nulls().unique()
     money = _money(claim_ids.rename({"claim_ids": "claim_id"}), claims)
     extra = pl.concat(
         [
@@ -103,6 +111,40 @@ def score_clusters(
         .sort("score", "member_count", "cluster", descending=[True, True, False])
     )
     return out
+
+
+def _corroborated(cl: pl.DataFrame) -> pl.DataFrame:
+    """The cluster's leads, a linkage lead's strength scaled by the share of its persons who act in a
+    behavioural lead of the same cluster (when there is one); column ``behaviour`` marks those leads.
+
+    Why: a linkage lead joins a cluster through one shared person (a care-home resident whose card
+    also turned up in a basket lead), and would then count in full as if the whole home took part.
+    It corroborates a behaviour only for the people who show it.
+    """
+    cl = cl.with_columns((~pl.col("detector").is_in(LINKAGE)).alias("behaviour"))
+    people = cl.select("cluster", "lead_id", "behaviour", "members").explode("members").drop_nulls("members")
+    people = people.filter(pl.col("members").struct.field("label") == "Patient").select(
+        "cluster", "lead_id", "behaviour", pl.col("members").struct.field("key").alias("key")
+    )
+    acting = (
+        people.filter(pl.col("behaviour")).select("cluster", "key").unique().with_columns(pl.lit(True).alias("acts"))
+    )
+    share = (
+        people.filter(~pl.col("behaviour"))
+        .join(acting, on=["cluster", "key"], how="left")
+        .group_by("lead_id")
+        .agg(pl.col("acts").fill_null(False).mean().alias("share"))
+    )
+    return (
+        cl.join(share, on="lead_id", how="left")
+        .with_columns(
+            pl.when(pl.col("behaviour").any().over("cluster") & ~pl.col("behaviour"))
+            .then(pl.col("strength") * pl.col("share").fill_null(0.0))
+            .otherwise(pl.col("strength"))
+            .alias("strength")
+        )
+        .drop("share")
+    )
 
 
 def _empty() -> pl.DataFrame:

@@ -1,9 +1,14 @@
 """Inpatient detectors: co-admission groups, repeated admissions, split stays, bed holding.
 
-- *Co-admission* (诱导住院, 假病人): patients admitted and discharged on the same
-  days at one facility, in groups of ``co_admit_min_group`` or more, pairs of
-  them together ``co_admit_min_repeats`` times or more. Crowds larger than
-  ``covisit_max_group`` are ignored (a big hospital discharges dozens a day).
+- *Co-admission* (诱导住院, 假病人): patients admitted and discharged together
+  at one facility — on the same days, or within ``co_admit_spread_days`` of
+  each other (a recruited group is booked in over a few days) — pairs of them
+  together ``co_admit_min_repeats`` times or more, linked into groups; a lead
+  needs ``co_admit_min_repeats`` batches of ``co_admit_min_group`` or more of
+  the group admitted within twice the spread. Look-alikes ruled out: a big
+  hospital's intake (windows with more than ``covisit_max_group`` patients are
+  crowds), a ward of chronic patients who come back on their own days (pairs
+  meet by chance, but chain into one long run, never into batches).
 - *Repeated admission* (救助人员多次住院): ``repeat_min_patients`` or more
   patients each admitted ``repeat_admission_min`` times or more by one doctor
   (chronic patients come back too, but not a doctor's whole group).
@@ -59,46 +64,173 @@ def _stays(claims: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """Groups of patients repeatedly admitted and discharged together at one facility."""
-    stays = _stays(claims)
-    groups = (
-        stays.group_by("facility_code", "admit_day", "discharge_day")
-        .agg(pl.col("pid").unique().alias("pids"), pl.col("claim_id").alias("claim_ids"))
-        .with_columns(pl.col("pids").list.len().alias("k"))
-        .filter((pl.col("k") >= t.co_admit_min_group) & (pl.col("k") <= t.covisit_max_group))
-        .with_row_index("g")
+def _co_admitted_pairs(stays: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """(facility_code, pid, pid_b, admit_day, admit_day_b) of two patients admitted and discharged together.
+
+    Together means admitted within ``co_admit_spread_days`` of each other and discharged within as
+    many days of each other: a recruited group is not always booked in on one day (a van per day,
+    a bed freed a day later). Stays are grouped by windows of the admit day of ``spread + 1`` days
+    at every offset, so any two admissions that close share a window; windows holding more than
+    ``covisit_max_group`` patients are a crowd (a big hospital's intake) and are ignored. Groups
+    admitted and discharged on the very same days are also taken on their own (at a big hospital
+    the few-day window is a crowd, the same-day group is not).
+    """
+    spread = t.co_admit_spread_days
+    slim = (
+        stays.select("facility_code", "pid", "admit_day", "discharge_day")
+        .unique()
+        .with_columns((pl.len().over("facility_code", "pid") >= t.co_admit_min_repeats).alias("returns"))
     )
-    if groups.is_empty():
-        return finish(groups, "co_admission", "induced_admission")
-    members = groups.select("g", "facility_code", "pids").explode("pids").rename({"pids": "pid"})
+    parts = []
+    exact = [(1, 0, pl.col("discharge_day"))] if spread > 0 else []
+    for width, off, dd in [*exact, *((spread + 1, o, pl.lit(0)) for o in range(spread + 1))]:
+        win = slim.with_columns(pl.struct(((pl.col("admit_day") + off) // width), dd).hash(seed=1).alias("win"))
+        groups = (
+            win.group_by("facility_code", "win")
+            .agg(pl.col("pid").n_unique().alias("k"))
+            .filter((pl.col("k") >= t.co_admit_min_group) & (pl.col("k") <= t.covisit_max_group))
+        )
+        inside = win.join(groups.select("facility_code", "win"), on=["facility_code", "win"], how="semi").filter(
+            pl.col("returns")  # a pair can come back together only if both come back
+        )
+        parts.append(
+            inside.join(
+                inside.select(
+                    "facility_code",
+                    "win",
+                    pl.col("pid").alias("pid_b"),
+                    pl.col("admit_day").alias("admit_day_b"),
+                    pl.col("discharge_day").alias("discharge_day_b"),
+                ),
+                on=["facility_code", "win"],
+            )
+            .filter(
+                (pl.col("pid") < pl.col("pid_b"))
+                & ((pl.col("discharge_day") - pl.col("discharge_day_b")).abs() <= spread)
+            )
+            .select(
+                "facility_code",
+                "pid",
+                "pid_b",
+                "admit_day",
+                "admit_day_b",
+                (
+                    (pl.col("admit_day") == pl.col("admit_day_b"))
+                    & (pl.col("discharge_day") == pl.col("discharge_day_b"))
+                ).alias("same_days"),
+            )
+        )
+    return pl.concat(parts).unique()
+
+
+def _shared_contacts(claims: pl.DataFrame, pairs: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """(pid, pid_b) of the pairs that share a phone or an address below an institution's size.
+
+    A recruiter's phone, one village's addresses: what a group brought in together leaves behind.
+    Values shared by ``institution_min`` persons or more (a care home's landline and address) do not count.
+    """
+    pids = pl.concat([pairs.select("pid"), pairs.select(pl.col("pid_b").alias("pid"))]).unique().lazy()
+    cols = [c for c in ("patient_phone", "contact_phone", "address_key") if c in claims.columns]
+    if not cols:
+        return pairs.select("pid", "pid_b").head(0)
+    parts = []
+    for c in cols:  # the pairs' own values first (few), then how many persons share each of them
+        every = claims.lazy().select("pid", pl.col(c).alias("value")).drop_nulls()
+        own = every.join(pids, on="pid", how="semi").unique()
+        sharing = (
+            every.join(own.select("value").unique(), on="value", how="semi")
+            .group_by("value")
+            .agg(pl.col("pid").n_unique().alias("persons"))
+            .filter(pl.col("persons") < t.institution_min)
+        )
+        parts.append(
+            own.join(sharing.select("value"), on="value", how="semi").select(
+                "pid", pl.col("value").cast(pl.String), pl.lit(c).alias("kind")
+            )
+        )
+    mine = pl.concat(parts).collect()
+    return (
+        pairs.select("pid", "pid_b")
+        .unique()
+        .join(mine, on="pid")
+        .join(mine.rename({"pid": "pid_b"}), on=["pid_b", "kind", "value"])
+        .select("pid", "pid_b")
+        .unique()
+    )
+
+
+def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Groups of patients repeatedly admitted and discharged together (within a few days) at one facility."""
+    stays = _stays(claims)
+    together = _co_admitted_pairs(stays, t)
+    # together within a few days (not on the very same days) counts only beside a shared phone or address:
+    # a small ward's chronic patients meet within a few days by chance, three at a time, now and then
+    together = together.filter(
+        pl.min_horizontal("admit_day", "admit_day_b").n_unique().over("facility_code", "pid", "pid_b")
+        >= t.co_admit_min_repeats
+    )
+    loose = together.filter(~pl.col("same_days"))
+    if not loose.is_empty():
+        tied = _shared_contacts(claims, loose, t)
+        together = pl.concat([together.filter(pl.col("same_days")), loose.join(tied, on=["pid", "pid_b"], how="semi")])
+    if together.is_empty():
+        return finish(stays.head(0), "co_admission", "induced_admission")
+    # an episode of a pair is its earlier admission day; a pair counts after co_admit_min_repeats episodes
     pairs = (
-        members.join(members.select("g", pl.col("pid").alias("pid_b")), on="g")
-        .filter(pl.col("pid") < pl.col("pid_b"))
+        together.with_columns(pl.min_horizontal("admit_day", "admit_day_b").alias("episode"))
         .group_by("facility_code", "pid", "pid_b")
-        .agg(pl.len().alias("times"))
+        .agg(pl.col("episode").n_unique().alias("times"))
         .filter(pl.col("times") >= t.co_admit_min_repeats)
     )
     comps = pair_components(pairs, "facility_code")
     if comps.is_empty():
         return finish(comps, "co_admission", "induced_admission")
-    claim_rows = stays.join(comps, on=["facility_code", "pid"]).join(
-        groups.explode("pids").select("facility_code", "admit_day", "discharge_day", pl.col("pids").alias("pid")),
-        on=["facility_code", "admit_day", "discharge_day", "pid"],
-        how="semi",
+    in_pairs = together.join(pairs.select("facility_code", "pid", "pid_b"), on=["facility_code", "pid", "pid_b"])
+    episode_stays = pl.concat(
+        [
+            in_pairs.select("facility_code", "pid", "admit_day"),
+            in_pairs.select("facility_code", pl.col("pid_b").alias("pid"), pl.col("admit_day_b").alias("admit_day")),
+        ]
+    ).unique()
+    claim_rows = (
+        stays.join(comps, on=["facility_code", "pid"])
+        .join(episode_stays, on=["facility_code", "pid", "admit_day"], how="semi")
+        .sort("facility_code", "comp", "admit_day")
+        .with_columns(
+            # the group's batches: its admissions merged when they start within the spread of each other
+            (pl.col("admit_day").diff().fill_null(t.co_admit_spread_days + 1) > t.co_admit_spread_days)
+            .cum_sum()
+            .over("facility_code", "comp")
+            .alias("batch")
+        )
+    )
+    # A batch is a group admission: co_admit_min_group patients or more, booked in within twice the
+    # spread. A ward of chronic patients who meet by chance chains into one long run, never a batch.
+    batches = (
+        claim_rows.group_by("facility_code", "comp", "batch")
+        .agg(
+            pl.col("pid").n_unique().alias("k"),
+            (pl.col("admit_day").max() - pl.col("admit_day").min()).alias("span"),
+        )
+        .filter((pl.col("k") >= t.co_admit_min_group) & (pl.col("span") <= 2 * t.co_admit_spread_days))
+    )
+    claim_rows = claim_rows.join(
+        batches.select("facility_code", "comp", "batch"), on=["facility_code", "comp", "batch"]
     )
     leads = (
         claim_rows.group_by("facility_code", "comp")
         .agg(
             pl.col("pid").unique().sort().alias("pids"),
             pl.col("claim_id").alias("claim_ids"),
-            pl.struct("admit_day", "discharge_day").n_unique().alias("episodes"),
+            pl.col("batch").n_unique().alias("episodes"),
             pl.col("doctor_code").drop_nulls().unique().sort().alias("doctors"),
             pl.col("total_amount").sum().round(2).alias("amount"),
         )
         .with_columns(pl.col("pids").list.len().alias("patients"))
     )
-    leads = leads.filter(pl.col("patients") >= t.co_admit_min_group).with_row_index("lead")
+    leads = leads.filter(
+        (pl.col("patients") >= t.co_admit_min_group) & (pl.col("episodes") >= t.co_admit_min_repeats)
+    ).with_row_index("lead")
     # Patients with no care anywhere else look invented (假病人); recruited ones have a history (诱导住院).
     elsewhere = (
         leads.select("lead", "facility_code", pl.col("pids").alias("pid"))
@@ -114,13 +246,13 @@ def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     out = leads.with_columns(
         ((pl.col("patients") / 8).clip(0, 1) * 0.5 + (pl.col("episodes") / 4).clip(0, 1) * 0.5).alias("strength"),
         pl.format(
-            "{} 名患者在机构 {} 同日入院、同日出院共 {} 批次",
+            "{} 名患者在机构 {} 成批同期入院、出院共 {} 批次",
             pl.col("patients"),
             pl.col("facility_code"),
             pl.col("episodes"),
         ).alias("evidence_zh"),
         pl.format(
-            "{} patients admitted and discharged together at {} in {} batches",
+            "{} patients admitted and discharged together (within days) at {} in {} batches",
             pl.col("patients"),
             pl.col("facility_code"),
             pl.col("episodes"),

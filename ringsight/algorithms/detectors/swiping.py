@@ -2,10 +2,15 @@
 
 *Burst swiping* (聚敛盗刷, 突击划卡): a pharmacy that holds collected cards
 swipes them one after another at one terminal. A busy counter also sees many
-cards in half an hour, but not *the same* cards again and again: a window
-(``burst_minutes``, two offsets) with ``burst_min_cards`` or more cards is a
-burst, and two cards are linked when they burst together at the same
-terminal on ``burst_min_days`` or more days; a *burst group* is a connected
+cards in half an hour, but not *the same* cards again and again. A burst is
+either a window (``burst_minutes``, two offsets) with ``burst_min_cards`` or
+more cards, or a *sitting*: a run of swipes at the terminal each less than
+half a window after the last, holding ``burst_min_cards`` to
+``covisit_max_group`` cards (a shop that swipes its collected cards slowly,
+one every five to ten minutes for an hour, never fills a window; a busy
+counter chains all day into a crowd and is left to the windows). Two cards
+are linked when they burst together at the same terminal on
+``burst_min_days`` or more days; a *burst group* is a connected
 group of three or more such cards. A burst group is a lead when at least
 ``burst_min_cues`` of these cues agree:
 
@@ -18,7 +23,9 @@ group of three or more such cards. A burst group is a lead when at least
 - **far holders** — the holders usually claim ``burst_far_km`` km or more
   away (county seats of their most frequent other facility).
 
-Look-alike ruled out: a care home's check-up day — dozens of residents of
+Look-alikes ruled out: a quiet shop's regulars, who chain into sittings and
+meet again on other days but show one or two cues (pharmacy, at most a
+terminal of their own); a care home's check-up day — dozens of residents of
 one address swiped at their community clinic within an hour, monthly, at
 ordinary prices. When half or more of a group's holders live at one
 institution address (``institution_min`` residents or more) the group needs
@@ -76,9 +83,50 @@ def _burst_cards(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         )
         bursts = swipes.join(windows.lazy(), on=["th", "win"], how="semi").select("th", "win", "day", "ch").unique()
         parts.append(collect(bursts).with_columns(pl.lit(off).alias("off")))
+    parts.append(_burst_sessions(slim, t))
     cw = pl.concat(parts).select("th", "off", "win", "day", "ch")
     # a card must itself burst at the terminal on enough days before it can pair (cheap, prunes crowds)
     return cw.filter(pl.col("day").n_unique().over("th", "ch") >= t.burst_min_days)
+
+
+#: ``off`` of the rows that come from sessions rather than fixed windows (pairs never mix the two)
+_SESSION = -1
+
+
+def _burst_sessions(slim: pl.LazyFrame, t: DetectThresholds) -> pl.DataFrame:
+    """(terminal, session, day, card) of bursts seen as sessions: runs of swipes at one terminal with gaps
+    under half the burst window, holding ``burst_min_cards`` to ``covisit_max_group`` cards.
+
+    Why: a slowed-down burst (a swipe every five to ten minutes for an hour) never puts
+    ``burst_min_cards`` cards into one fixed window, yet it is one sitting of the same cards. A busy
+    counter chains all day into one session, larger than a crowd, and is left to the fixed windows.
+    """
+    gap = max(60, t.burst_minutes * 30)
+    swipes = collect(
+        slim.sort("th", "claim_ts")
+        .with_columns(
+            ((pl.col("th") != pl.col("th").shift(1)) | ((pl.col("claim_ts") - pl.col("claim_ts").shift(1)) > gap))
+            .fill_null(True)
+            .cum_sum()
+            .cast(pl.Int64)
+            .alias("win")
+        )
+        .select("th", "win", "day", "ch")
+    )
+    # sessions with fewer swipes than burst_min_cards cannot hold that many cards: dropped before counting cards
+    long = swipes.group_by("win").agg(pl.len().alias("n")).filter(pl.col("n") >= t.burst_min_cards)
+    swipes = swipes.join(long.select("win"), on="win", how="semi")
+    sessions = (
+        swipes.group_by("win")
+        .agg(pl.col("ch").n_unique().alias("cards"), pl.col("day").min().alias("first_day"))
+        .filter((pl.col("cards") >= t.burst_min_cards) & (pl.col("cards") <= t.covisit_max_group))
+    )
+    return (
+        swipes.join(sessions.select("win", "first_day"), on="win")
+        .select("th", "win", pl.col("first_day").alias("day"), "ch")
+        .unique()
+        .with_columns(pl.lit(_SESSION).alias("off"))
+    )
 
 
 def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:

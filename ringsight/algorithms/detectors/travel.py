@@ -1,7 +1,9 @@
 """One card in two places too far apart for the time between (冒名就医, 盗刷): impersonation.
 
 A *jump* is two consecutive settlements of one card at facilities in
-different county-level divisions less than ``travel_max_hours`` apart. A jump
+different county-level divisions less than ``travel_max_hours`` apart, or
+less than ``travel_day_hours`` apart when the later one gives an impostor's
+phone (see below: a slow impostor still uses the gang's phones). A jump
 alone is ordinary (a patient sees the local clinic, then a hospital across
 town). Each card's jumps are weighed on independent cues, and a card is a
 lead when at least ``travel_min_cues`` of them hold:
@@ -16,7 +18,9 @@ lead when at least ``travel_min_cues`` of them hold:
 - **impossible** — between two prefectures at ``travel_impossible_kmh``
   km/h or more (faster than a high-speed train). Within a city a settlement
   time can lag the visit (batch settlement), so the speed alone does not count;
-- **odd phone** — the far claim gives a phone that is not the card's usual one;
+- **odd phone** — the far claim gives a phone that is not the card's usual one
+  (its most frequent phone on claims that are not jump arrivals, so an
+  impostor who uses the card as often as its holder does not become usual);
 - **impostor phone** — that odd phone is also given on other cards' jumps;
 - **hub** — the far facility receives ``travel_min_jumps`` or more far jumps
   each from ``travel_hub_min_cards`` or more cards of one home county, who are
@@ -26,7 +30,7 @@ lead when at least ``travel_min_cues`` of them hold:
 - **other city** — the two facilities are in different prefectures.
 
 Look-alikes ruled out: the same-day traveller 100+ km away 5–9 hours later
-(beyond the window, and slow: no jump); the chronic patient who goes from the
+(beyond the window under their own phone, and slow: no jump); the chronic patient who goes from the
 community clinic to a hospital in the next district (near, slow, own phone:
 at most "repeated"); the suburban patient referred downtown again and again
 (repeated, far and fast: two cues); the one-off fast drive (one cue). The
@@ -63,7 +67,7 @@ def _jumps(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     jumps = seq.filter(
         pl.col("prev_fac").is_not_null()
         & (geo.division_of(pl.col("facility_code")) != geo.division_of(pl.col("prev_fac")))
-        & ((pl.col("claim_ts") - pl.col("prev_ts")) < t.travel_max_hours * 3600)
+        & ((pl.col("claim_ts") - pl.col("prev_ts")) < max(t.travel_max_hours, t.travel_day_hours) * 3600)
     ).with_columns(
         pl.col("facility_code").cast(pl.String),
         pl.col("prev_fac").cast(pl.String),
@@ -74,6 +78,7 @@ def _jumps(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         pl.col("prev_fac")
     ).str.slice(0, 4)
     return jumps.with_columns(
+        ((pl.col("claim_ts") - pl.col("prev_ts")) < t.travel_max_hours * 3600).alias("within"),
         other_city.alias("other_city"),
         ((pl.col("claim_ts") - pl.col("prev_ts")) / 60).round(0).alias("minutes"),
         (pl.col("km") / hours).round(1).alias("kmh"),
@@ -87,13 +92,18 @@ def _jumps(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     )
 
 
-def _usual_phones(claims: pl.DataFrame, cards: pl.DataFrame) -> pl.DataFrame:
-    """Each jumping card's most frequent own phone."""
+def _usual_phones(claims: pl.DataFrame, jumps: pl.DataFrame) -> pl.DataFrame:
+    """Each jumping card's most frequent phone on its claims other than the jumps' arrivals.
+
+    The arrivals are left out because an impostor who used a card as often as its holder would
+    otherwise tie with (or outvote) the holder's own phone.
+    """
     return (
         claims.lazy()
-        .select("card_id", "patient_phone")
+        .select("card_id", "claim_id", "patient_phone")
         .filter(pl.col("patient_phone").is_not_null())
-        .join(cards.lazy(), on="card_id", how="semi")
+        .join(jumps.lazy().select("card_id").unique(), on="card_id", how="semi")
+        .join(jumps.lazy().select("claim_id"), on="claim_id", how="anti")
         .group_by("card_id", "patient_phone")
         .agg(pl.len().alias("n"))
         .sort("n", "patient_phone", descending=[True, False])
@@ -152,7 +162,7 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
     jumps = _jumps(claims, t)
     if jumps.is_empty():
         return finish(jumps, "impossible_travel", "impersonation")
-    usual = _usual_phones(claims, jumps.select("card_id").unique())
+    usual = _usual_phones(claims, jumps)
     jumps = jumps.join(usual, on="card_id", how="left").with_columns(
         pl.when(pl.col("patient_phone") != pl.col("usual_phone")).then(pl.col("patient_phone")).alias("odd_phone")
     )
@@ -163,6 +173,10 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
         .and_(pl.col("odd_phone").is_not_null())
         .alias("impostor_phone"),
     )
+    # a same-day jump beyond the window counts only under an impostor's phone (a traveller gives their own)
+    jumps = jumps.filter(pl.col("within") | pl.col("impostor_phone"))
+    if jumps.is_empty():
+        return finish(jumps, "impossible_travel", "impersonation")
     jumps = jumps.join(_hubs(claims, jumps, t), on=["facility_code", "home_division"], how="left").with_columns(
         pl.col("hub").fill_null(False) & pl.col("far")
     )
@@ -178,6 +192,7 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
         pl.col("km").max().alias("max_km"),
         pl.col("kmh").max().alias("max_kmh"),
         pl.col("minutes").min().alias("min_minutes"),
+        (pl.col("minutes").max() / 60).round(1).alias("max_hours"),
         pl.col("pid").drop_nulls().unique().sort().alias("pids"),
         pl.col("facility_code").filter(pl.col("hub")).unique().sort().alias("hubs"),
         pl.concat_list("facility_code", "prev_fac")
@@ -200,7 +215,7 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
             "医保卡 {} 有 {} 次在 {} 小时内于不同区县结算（最远 {} 公里，最快 {} 公里/小时；线索：{}）",
             entity_ref("card", "card_id"),
             pl.col("jumps"),
-            pl.lit(t.travel_max_hours),
+            pl.col("max_hours"),
             pl.col("max_km").cast(pl.String).fill_null("?"),
             pl.col("max_kmh").cast(pl.String).fill_null("?"),
             pl.col("cue_names"),
@@ -209,12 +224,14 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
             "card {} settled in different counties {} times within {} h (up to {} km, {} km/h; cues: {})",
             entity_ref("card", "card_id"),
             pl.col("jumps"),
-            pl.lit(t.travel_max_hours),
+            pl.col("max_hours"),
             pl.col("max_km").cast(pl.String).fill_null("?"),
             pl.col("max_kmh").cast(pl.String).fill_null("?"),
             pl.col("cue_names"),
         ).alias("evidence_en"),
-        numbers_json("jumps", "cues", *CUES, "max_km", "max_kmh", "min_minutes", "amount").alias("numbers"),
+        numbers_json("jumps", "cues", *CUES, "max_km", "max_kmh", "min_minutes", "max_hours", "amount").alias(
+            "numbers"
+        ),
         pl.concat_list(
             pl.concat_list(member("Card", "card_id", "travelling_card")),
             member_list("Patient", "pids", "card_holder"),
