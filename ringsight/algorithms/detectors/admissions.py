@@ -74,8 +74,12 @@ def _stays(claims: pl.DataFrame) -> pl.DataFrame:
 
 
 def _key(col: str) -> nw.Expr:
-    """A join key that matches nulls too (a scan must keep the rows the finish would group as null)."""
-    return nw.col(col).cast(nw.String).fill_null("\x00")
+    """A join key that matches nulls too (a scan must keep the rows the finish would group as null).
+
+    Not cast to a string: Polars fills a categorical in place (a cast of every key costs more
+    than the whole scan), Spark's keys are strings already.
+    """
+    return nw.col(col).fill_null("\x00")
 
 
 def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
@@ -250,15 +254,19 @@ def split_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[A
     """The scan: readmissions at one facility for the previous stay's diagnosis within ``readmit_max_days``.
 
     The previous stay is the neighbour in admission order (ties by claim id) — an ordered window,
-    which both engines run; no as-of join (Narwhals has none on Spark).
+    which both engines run; no as-of join (Narwhals has none on Spark). The window runs only over
+    the patients with two stays or more at a facility (found by group-by and join): on all stays
+    it costs Polars thirty times as much.
     """
+    stays = stay_rows(claims).with_columns(_key("pid").alias("_p"), _key("facility_code").alias("_f"))
+    again = stays.group_by("_p", "_f").agg(nw.len().alias("n")).filter(nw.col("n") >= 2).select("_p", "_f")
     order = ["admit_ts", "claim_id"]
 
     def prev(col: str) -> nw.Expr:
-        return nw.col(col).shift(1).over("pid", "facility_code", order_by=order)
+        return nw.col(col).shift(1).over("_p", "_f", order_by=order)
 
     return (
-        stay_rows(claims)
+        stays.join(again, on=["_p", "_f"], how="semi")
         .with_columns(
             prev("discharge_day").alias("prev_discharge"),
             prev("diagnosis_code").alias("prev_diag"),
