@@ -103,6 +103,10 @@ def _hand_made() -> _Rows:
         r.lines(cid, *(basket if k % 2 else basket[::-1]))
     cid = r.visit("路人", "二号药店", 3, card_id="卡9", facility_kind="pharmacy")
     r.lines(cid, ("洗发水", 1.0), ("保健品甲", 2.0))
+    for shop in range(5):  # a common basket: five cards at each of five pharmacies, 20 % at each → no lead
+        for k in range(5):
+            cid = r.visit(f"街坊{shop}{k}", f"连锁药店{shop}号", 4, card_id=f"街卡{shop}{k}", facility_kind="pharmacy")
+            r.lines(cid, ("感冒灵", 1.0), ("维生素C", 2.0))
     for k in range(5):  # one-item baskets are never signatures
         cid = r.visit(f"单品{k}", "一号药店", 2, card_id=f"单卡{k}", facility_kind="pharmacy")
         r.lines(cid, ("口罩", 1.0))

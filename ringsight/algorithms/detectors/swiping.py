@@ -303,11 +303,12 @@ def _burst_cues(claims: pl.DataFrame, rows: pl.DataFrame, leads: pl.DataFrame, t
 
 
 def basket_rows(src: Source, t: DetectThresholds) -> nw.LazyFrame[Any]:
-    """The scan: multi-item pharmacy claims whose basket is on ``basket_min_cards`` cards at some pharmacy.
+    """The scan: multi-item pharmacy claims of a basket on ``basket_min_cards`` cards at a pharmacy holding 30 %
+    or more of its cards (a basket spread over many pharmacies is common, not a lead).
 
     A basket's signature is the order-free sum of the hashes of its (code, quantity) lines — Narwhals
     has neither hashes nor list aggregations, so the hash is the engine's own (:meth:`Source.with_hash`).
-    Every pharmacy's claims of such a basket are kept: the finish needs them for the basket's share.
+    Every pharmacy's claims of such a basket are kept: the finish computes the share from them.
     """
     pharmacy = src.claims.filter(nw.col("facility_kind") == "pharmacy")
     lines = (
@@ -323,14 +324,16 @@ def basket_rows(src: Source, t: DetectThresholds) -> nw.LazyFrame[Any]:
         .filter(nw.col("n_items") >= 2)
     )
     rows = pharmacy.select("claim_id", "facility_code", "card_id", "pid", "total_amount").join(baskets, on="claim_id")
-    common = (
-        rows.group_by("basket", "facility_code")
-        .agg(nw.col("card_id").n_unique().alias("n_cards"))
-        .filter(nw.col("n_cards") >= t.basket_min_cards)
+    per = rows.group_by("basket", "facility_code").agg(nw.col("card_id").n_unique().alias("n_cards"))
+    spread = per.group_by("basket").agg(nw.col("n_cards").sum().alias("all_cards"))
+    hits = (
+        per.filter(nw.col("n_cards") >= t.basket_min_cards)
+        .join(spread, on="basket")
+        .filter(nw.col("n_cards") / nw.col("all_cards") >= 0.3)
         .select("basket")
         .unique()
     )
-    return rows.join(common, on="basket", how="semi")
+    return rows.join(hits, on="basket", how="semi")
 
 
 def identical_baskets(claims: ClaimsIn, items: Items | None, t: DetectThresholds) -> pl.DataFrame:
