@@ -323,7 +323,9 @@ def basket_rows(src: Source, t: DetectThresholds) -> nw.LazyFrame[Any]:
         .agg(nw.col("h").sum().alias("basket"), nw.col("code").n_unique().alias("n_items"))
         .filter(nw.col("n_items") >= 2)
     )
-    rows = pharmacy.select("claim_id", "facility_code", "card_id", "pid", "total_amount").join(baskets, on="claim_id")
+    rows = src.cached(
+        pharmacy.select("claim_id", "facility_code", "card_id", "pid", "total_amount").join(baskets, on="claim_id")
+    )
     per = rows.group_by("basket", "facility_code").agg(nw.col("card_id").n_unique().alias("n_cards"))
     spread = per.group_by("basket").agg(nw.col("n_cards").sum().alias("all_cards"))
     hits = (
