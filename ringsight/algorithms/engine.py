@@ -57,3 +57,26 @@ def spark_source(claims: Any) -> Source:
 def source_of(claims: pl.DataFrame | pl.LazyFrame | Source) -> Source:
     """``claims`` as a :class:`Source`: a Polars frame is wrapped, a Source is returned as it is."""
     return claims if isinstance(claims, Source) else polars_source(claims)
+
+
+def with_key_hash(source: Source, frame: nw.LazyFrame[Any], columns: list[str], name: str) -> nw.LazyFrame[Any]:
+    """``frame`` with a 64-bit hash of ``columns`` as ``name``: the one primitive Narwhals lacks.
+
+    Polars: ``hash`` of a struct of the columns (u64); Spark: ``xxhash64`` (i64). The values differ
+    between engines, which is fine: a hash here only names a group within one run on one engine
+    (cheaper to group and join than the strings it stands for; collisions are negligible).
+    """
+    native = frame.to_native()
+    if source.engine == "polars":
+        return nw.from_native(native.with_columns(pl.struct(columns).hash(seed=1).alias(name)))
+    from pyspark.sql import functions as F
+
+    return nw.from_native(native.withColumn(name, F.xxhash64(*columns)))
+
+
+def small_frame(source: Source, frame: pl.DataFrame) -> nw.LazyFrame[Any]:
+    """A small Polars frame (a list of keys) on the source's engine, to join the window with."""
+    if source.engine == "polars":
+        return nw.from_native(frame.lazy())
+    session = source.claims.to_native().sparkSession
+    return nw.from_native(session.createDataFrame(frame.to_arrow()))

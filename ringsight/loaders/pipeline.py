@@ -809,7 +809,9 @@ class _Load:
         Claims and items go in as month/bucket partitions (:mod:`ringsight.partitions`), one file per
         partition and load; each file moves by an atomic rename, so a rerun after a crash moves the rest.
         """
+        started = time.perf_counter()
         self._once("partitioned", self._partition_tables)
+        self.timings["partition_s"] = round(time.perf_counter() - started, 3)
         record_layout(self.staging, self.partition_buckets)
         for table in ("claims", "items"):
             root = self._pending("parts") / table
