@@ -90,12 +90,17 @@ def contexts(
         ("bed", inpatient & ~nw.col("bed_no").is_null(), [nw.col("facility_code"), nw.col("bed_no"), day // 7]),
     ]
     near = None if focus is None else small_frame(source, _focus_frame(source, focus))
-    # One kind at a time, and with a focus only the contexts around it: the memberships of a
-    # 10M-claim window are never all in memory at once (nor all shipped back from a cluster).
-    parts = [
-        source.collect(_members(source, base, where, keys, near)).select(pl.lit(kind).alias("kind"), "ctx", "pid")
+    members = [
+        _members(source, base, where, keys, near).select(nw.lit(kind).alias("kind"), "ctx", "pid")
         for kind, where, keys in kinds
     ]
+    # With a focus only the contexts around it come back. On Polars one kind at a time: the
+    # memberships of a 10M-claim window are never all in memory at once. On Spark all kinds in
+    # one job (each job costs seconds of scheduling; what comes back is small either way).
+    if source.engine == "polars":
+        parts = [source.collect(part) for part in members]
+    else:
+        parts = [source.collect(nw.concat(members, how="vertical"))]
     parts.append(_traces(claims.lazy().select("claim_id", "pid"), items, focus))
     pid_type = claims.schema["pid"]  # the window's (categorical on Polars), whatever engine scanned
     return pl.concat([_as_polars(part, pid_type) for part in parts], how="vertical")
