@@ -22,8 +22,9 @@ the window's months (Polars' hive pruning, Spark's partition pruning) and a
   file's stem names it alone.
 
 Tables staged by earlier versions (flat ``claims/*.parquet``) are still read
-beside the partitions (no pruning for them); the next load migrates them into
-the partitioned layout (:func:`migrate_flat`).
+beside the partitions, whole (no pruning for them), by every reader: detection
+on Polars and Spark, the loader's index of earlier claims, the Neo4j import
+export. They are not rewritten: new loads add partitions next to them.
 """
 
 from __future__ import annotations

@@ -809,9 +809,10 @@ class _Load:
         Claims and items go in as month/bucket partitions (:mod:`ringsight.partitions`), one file per
         partition and load; each file moves by an atomic rename, so a rerun after a crash moves the rest.
         """
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         self._once("partitioned", self._partition_tables)
         self.timings["partition_s"] = round(time.perf_counter() - started, 3)
+        self.timings["partition_cpu_s"] = round(time.process_time() - cpu, 3)
         record_layout(self.staging, self.partition_buckets)
         for table in ("claims", "items"):
             root = self._pending("parts") / table
