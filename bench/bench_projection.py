@@ -5,6 +5,7 @@ for the focus (the persons named in leads), then times ``contexts`` + ``person_e
 (best of 3) and, with ``--spark MASTER``, with the context scan on Spark, and checks that the edges
 are the same. Prints the edge count per million claims (docs/scale.md).
 
+    python bench/bench_projection.py                                   # 20,000 generated claims (smoke run)
     python bench/bench_projection.py --folder /tmp/synth-200k
     python bench/bench_projection.py --folder /tmp/synth-1m --spark 'local-cluster[2,1,2048]'
     python bench/bench_projection.py --folder /tmp/synth-200k --baseline old_projections.py   # compare a module
@@ -58,13 +59,21 @@ def _same(a: pl.DataFrame, b: pl.DataFrame) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--folder", type=Path, required=True, help="a `ringsight synth --format parquet` folder")
+    parser.add_argument("--folder", type=Path, default=None, help="a `ringsight synth --format parquet` folder")
+    parser.add_argument("--claims", type=int, default=20_000, help="without --folder: generate this many claims")
     parser.add_argument("--spark", default=None, help="also run the context scan on this Spark master")
     parser.add_argument("--baseline", type=Path, default=None, help="a projections.py to compare with (Polars)")
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="rs-proj-"))
     settings = Settings(data_dir=data, graph_name="proj")
-    n = stage_synth(args.folder, settings)
+    folder = args.folder
+    if folder is None:
+        from ringsight.synth.config import SynthConfig
+        from ringsight.synth.generator import generate
+
+        folder = data / "synth"
+        generate(SynthConfig(claims=args.claims, seed=7), folder)
+    n = stage_synth(folder, settings)
     window = load_window(None, settings)
     t = settings.detect.thresholds
     leads, _ = run_detectors(window.claims, window.items, t)
