@@ -220,3 +220,51 @@ def _flatten_claims_of(root: Path, month: str) -> None:
         root / "claims" / "old.parquet"
     )
     shutil.rmtree(root / "claims" / f"month={month}")
+
+
+@pytest.mark.parametrize("fail_at", ["partition", "move"])
+def test_a_load_killed_while_partitioning_or_moving_resumes_without_duplicates(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: str
+) -> None:
+    """The process dies (an exception stands in for the kill) after a few partition files were written
+    or moved into place; the rerun of the same command resumes and stages every claim exactly once."""
+    from ringsight.loaders import pipeline
+    from ringsight.partitions import write_partitioned
+
+    files = _write(tmp_path, "a", TIMES)
+    calls = {"n": 0}
+    real_replace, real_write = pipeline.os.replace, write_partitioned
+
+    def dying_replace(src, dst):  # type: ignore[no-untyped-def]
+        if "month=" in str(dst) and "/staging/" in str(dst) and ".pending" not in str(dst):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise RuntimeError("killed while moving partitions into place")
+        return real_replace(src, dst)
+
+    def dying_write(frame, root, name):  # type: ignore[no-untyped-def]
+        written = real_write(frame, root, name)
+        if "items" in str(root):
+            raise RuntimeError("killed while cutting partitions")
+        return written
+
+    if fail_at == "move":
+        monkeypatch.setattr(pipeline.os, "replace", dying_replace)
+    else:
+        monkeypatch.setattr(pipeline, "write_partitioned", dying_write)
+    with pytest.raises(RuntimeError, match="killed"):
+        _stage(settings, files)
+    monkeypatch.undo()
+    if fail_at == "move":
+        assert len(staged_files(staging_dir(settings) / "claims")) > 0, "some files were in place already"
+    report = _stage(settings, files)
+    assert report.resumed and report.loaded == len(TIMES)
+    claims = scan_claims(settings).collect()
+    assert claims.height == len(TIMES) and claims["claim_id"].n_unique() == len(TIMES)
+    items = scan_items(settings).collect()
+    assert (
+        items.height == 2 * len(TIMES)
+        and items.select(pl.struct("claim_id", "line_no").n_unique()).item() == items.height
+    )
+    assert not list(staging_dir(settings).rglob("*.tmp"))
+    assert _stage(settings, files).loaded == 0
