@@ -207,6 +207,10 @@ def test_spark_prunes_months_and_reads_both_layouts(spark_session, settings: Set
     rows = spark_session.createDataFrame([(i,) for i in ids], "claim_id STRING")
     buckets = {r[0]: r[1] for r in rows.selectExpr("claim_id", "pmod(crc32(claim_id), 8)").collect()}
     assert buckets == dict(zip(ids, bucket_of(pl.Series(ids), 8).to_list(), strict=True))
+    # a window with no partition at all: no rows, the same columns
+    later = int(datetime(2031, 1, 1).timestamp())
+    nothing = spark.read_claims(spark_session, str(root), later, later + 86_400)
+    assert nothing.collect(nothing.claims).height == 0 and "claim_ts" in nothing.claims.columns
     # an earlier version's flat files are read beside the partitions
     _flatten_claims_of(root, "2024-03")
     flat = spark.read_claims(spark_session, str(root), window.since_ts, window.until_ts)
