@@ -188,12 +188,17 @@ def scan_table(root: str | Path, months: list[str] | None = None) -> pl.LazyFram
     Partitioned files are scanned with hive partitioning and filtered on ``month`` (Polars opens
     only the matching partitions); flat files of an earlier layout are added whole. The partition
     columns are dropped, so the frame has the table's own columns. ``root`` may be a URL Polars
-    reads (s3://, gs://): then only the partitioned layout is read. Returns None when nothing is staged.
+    reads (s3://, gs://): then the partitioned layout is read when it is there, else flat ``*.parquet``
+    (a URL cannot be listed here to read both). Returns None when nothing is staged.
     """
     if isinstance(root, str) and "://" in root:
         hive = pl.scan_parquet(
             f"{root.rstrip('/')}/{MONTH}=*/{BUCKET}=*/*.parquet", hive_partitioning=True, hive_schema=HIVE_SCHEMA
         )
+        try:
+            hive.collect_schema()  # reads one footer; fails when no file matches
+        except (OSError, pl.exceptions.PolarsError):
+            return pl.scan_parquet(f"{root.rstrip('/')}/*.parquet")
         return _pruned(hive, months)
     base = Path(root)
     flat, parts = flat_files(base), partition_files(base, months)

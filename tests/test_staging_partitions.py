@@ -272,3 +272,18 @@ def test_a_load_killed_while_partitioning_or_moving_resumes_without_duplicates(
     )
     assert not list(staging_dir(settings).rglob("*.tmp"))
     assert _stage(settings, files).loaded == 0
+
+
+def test_a_url_is_read_partitioned_or_flat(settings: Settings, tmp_path: Path) -> None:
+    """``--tables`` given as a URL (file:// here; s3:// alike) cannot be listed: partitions when there, else flat."""
+    _stage(settings, _write(tmp_path, "a", TIMES))
+    root = staging_dir(settings)
+    _plant_corrupt(root, "2023-12")
+    feb = {"since": datetime(2024, 2, 1), "until": datetime(2024, 3, 1)}
+    window = load_window(None, settings, tables=f"file://{root}", **feb)
+    assert sorted(window.claims["claim_id"]) == ["B-005", "甲-004"]
+    shutil.rmtree(root / "claims" / "month=2023-12")
+    shutil.rmtree(root / "items" / "month=2023-12")
+    _flatten(root)
+    flat = load_window(None, settings, tables=f"file://{root}", **feb)
+    assert flat.claims.equals(window.claims)

@@ -78,17 +78,24 @@ def read_claims(session: Any, tables: str, since_ts: int, until_ts: int) -> Sour
     local = "://" not in tables
     parts = []
     if not local or partition_files(Path(root), months):
-        hive = (
-            session.read.schema(_ddl(with_partitions=True))
-            .option("basePath", root)
-            .option("pathGlobFilter", "*.parquet")
-            .parquet(f"{root}/{MONTH}=*/{BUCKET}=*")
-            .where(F.col(MONTH).isin(months))
-        )
-        parts.append(hive.select(*DETECT_CLAIM_COLUMNS))
+        try:
+            hive = (
+                session.read.schema(_ddl(with_partitions=True))
+                .option("basePath", root)
+                .option("pathGlobFilter", "*.parquet")
+                .parquet(f"{root}/{MONTH}=*/{BUCKET}=*")
+                .where(F.col(MONTH).isin(months))
+            )
+            parts.append(hive.select(*DETECT_CLAIM_COLUMNS))
+        except Exception:  # a URL without partitions (the glob matches nothing): read it flat below
+            if local:
+                raise
     flat = flat_files(Path(root)) if local else []
     if flat:
         parts.append(session.read.schema(_ddl(with_partitions=False)).parquet(*map(str, flat)))
+    elif not local and not parts:
+        reader = session.read.schema(_ddl(with_partitions=False)).option("pathGlobFilter", "*.parquet")
+        parts.append(reader.parquet(root))
     if not parts:  # nothing staged in the window's months: an empty frame with the columns
         parts.append(session.createDataFrame([], _ddl(with_partitions=False)))
     frame = parts[0]
