@@ -166,7 +166,7 @@ def _flatten(root: Path) -> None:
         files = staged_files(root / table)
         frame = pl.concat([pl.read_parquet(f, hive_partitioning=False) for f in files])
         for child in (root / table).iterdir():
-            shutil.rmtree(child)
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
         frame.write_parquet(root / table / "L20240101-000000-abcdef-c000-00000.parquet")
     (root / "LAYOUT.json").unlink()
 
@@ -215,6 +215,14 @@ def test_spark_prunes_months_and_reads_both_layouts(spark_session, settings: Set
     _flatten_claims_of(root, "2024-03")
     flat = spark.read_claims(spark_session, str(root), window.since_ts, window.until_ts)
     assert sorted(flat.collect(flat.claims.select("claim_id"))["claim_id"]) == sorted(want["claim_id"])
+    # a URL (not listed here): partitions when there, else flat files
+    url = spark.read_claims(spark_session, f"file://{root}", window.since_ts, window.until_ts)
+    assert sorted(url.collect(url.claims.select("claim_id"))["claim_id"]) == ["B-005", "甲-004"]  # partitions only
+    for table in ("claims", "items"):
+        shutil.rmtree(root / table / "month=2023-12")
+    _flatten(root)
+    url = spark.read_claims(spark_session, f"file://{root}", window.since_ts, window.until_ts)
+    assert sorted(url.collect(url.claims.select("claim_id"))["claim_id"]) == sorted(want["claim_id"])
 
 
 def _flatten_claims_of(root: Path, month: str) -> None:
