@@ -87,6 +87,12 @@ class LoadSettings(BaseModel):
     max_reject_share: float = Field(
         0.5, ge=0.0, le=1.0, description="a load rejecting more than this share of its rows fails (exit 2)"
     )
+    partition_buckets: int = Field(
+        8,
+        ge=1,
+        le=256,
+        description="staged tables: buckets per month, crc32(claim_id) mod this (fixed by a graph's first load)",
+    )
 
 
 class UiSettings(BaseModel):

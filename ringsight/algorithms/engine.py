@@ -106,3 +106,11 @@ def spark_source(claims: Any, items: Any = None) -> Source:
 def source_of(claims: pl.DataFrame | pl.LazyFrame | Source, items: pl.DataFrame | pl.LazyFrame | None = None) -> Source:
     """``claims`` as a :class:`Source`: Polars frames are wrapped, a Source is returned as it is."""
     return claims if isinstance(claims, Source) else polars_source(claims, items)
+
+
+def small_frame(source: Source, frame: pl.DataFrame) -> nw.LazyFrame[Any]:
+    """A small Polars frame (a list of keys) on the source's engine, to join the window with."""
+    if source.engine == "polars":
+        return nw.from_native(frame.lazy())
+    session = source.claims.to_native().sparkSession
+    return nw.from_native(session.createDataFrame(frame.to_arrow()))
