@@ -42,6 +42,7 @@ NEEDS: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]] = {
     "contact_stays": ((("phones", "addresses"), ("inpatient stays",)), ("facility ownership", "diagnoses")),
     "burst_swiping": ((("cards",),), ("terminal ids", "operators", "pharmacy claims", "facility places")),
     "identical_baskets": ((("items",), ("pharmacy claims",)), ()),
+    "goods_as_drugs": ((("items",), ("pharmacy claims",)), ("diagnoses",)),
     "co_admission": ((("inpatient stays",),), ("doctors",)),
     "repeated_admission": ((("inpatient stays",),), ("doctors",)),
     "split_charges": ((("inpatient stays",), ("diagnoses",)), ("doctors",)),

@@ -26,15 +26,17 @@ import narwhals as nw
 import polars as pl
 
 #: Detectors whose scan stage is written once on Narwhals (run on Polars or on Spark).
-PORTED = ("shared_card", "shared_phone", "shared_address")
+PORTED = ("shared_card", "shared_phone", "shared_address", "goods_as_drugs")
 
 
 @dataclass(frozen=True)
 class Source:
-    """The window's claims on one engine, as a Narwhals lazy frame (Polars or Spark underneath)."""
+    """The window's claims (and claim items) on one engine, as Narwhals lazy frames (Polars or Spark underneath)."""
 
     claims: nw.LazyFrame[Any]
     engine: str  # "polars" | "spark"
+    #: the window's claim items; None when none were read
+    items: nw.LazyFrame[Any] | None = None
 
     def collect(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
         """The scan's result as a Polars frame on this machine (it is small: candidates only)."""
@@ -44,16 +46,16 @@ class Source:
         return pl.from_arrow(native.toArrow())  # Spark: Arrow batches straight to the driver
 
 
-def polars_source(claims: pl.DataFrame | pl.LazyFrame) -> Source:
-    """A window held by Polars (the single-machine engine)."""
-    return Source(nw.from_native(claims.lazy()), "polars")
+def polars_source(claims: pl.DataFrame | pl.LazyFrame, items: pl.DataFrame | pl.LazyFrame | None = None) -> Source:
+    """A window held by Polars (the single-machine engine); ``items`` a frame or a lazy scan."""
+    return Source(nw.from_native(claims.lazy()), "polars", None if items is None else nw.from_native(items.lazy()))
 
 
-def spark_source(claims: Any) -> Source:
-    """A window held by Spark (a ``pyspark.sql.DataFrame`` of the staged claims columns)."""
-    return Source(nw.from_native(claims), "spark")
+def spark_source(claims: Any, items: Any = None) -> Source:
+    """A window held by Spark (``pyspark.sql.DataFrame`` s of the staged claims and items columns)."""
+    return Source(nw.from_native(claims), "spark", None if items is None else nw.from_native(items))
 
 
-def source_of(claims: pl.DataFrame | pl.LazyFrame | Source) -> Source:
-    """``claims`` as a :class:`Source`: a Polars frame is wrapped, a Source is returned as it is."""
-    return claims if isinstance(claims, Source) else polars_source(claims)
+def source_of(claims: pl.DataFrame | pl.LazyFrame | Source, items: pl.DataFrame | pl.LazyFrame | None = None) -> Source:
+    """``claims`` as a :class:`Source`: a Polars frame is wrapped (with ``items``), a Source is returned as it is."""
+    return claims if isinstance(claims, Source) else polars_source(claims, items)
