@@ -195,7 +195,7 @@ class DetectThresholds(BaseModel):
     goods_min_code_facilities: int = Field(8, ge=1, description="facilities selling a code before its price is trusted")
     goods_min_lines: int = Field(10, ge=1, description="off-price lines at one pharmacy before it is a candidate")
     goods_round_share: float = Field(0.8, gt=0, le=1, description="share of off-price lines at round prices: 'round'")
-    goods_diag_max_share: float = Field(0.15, gt=0, le=1, description="code sold under a diagnosis at fewer facilities")
+    goods_diag_max_share: float = Field(0.05, gt=0, le=1, description="diagnosis on fewer of the code's usual sales")
     goods_day_min_cards: float = Field(4, gt=0, description="cards on an average off-price day: 'promotion days'")
     goods_promo_max_share: float = Field(0.25, gt=0, le=1, description="off-price days at most this share of open days")
     goods_partner_share: float = Field(0.3, gt=0, le=1, description="off-price cards also at a partner shop nearby")

@@ -5,9 +5,9 @@ them under the codes of drugs the fund pays for. The bill is then the goods'
 price, not the drug's: a drug code's *unit price* at that shop is far from
 the price the rest of the city charges for it. The scan (written once on
 Narwhals: Polars here, Spark on a cluster) finds each drug code's usual unit
-price — the median over facilities of each facility's median price, so a
-shop that sells the code a thousand times still has one vote — and keeps the
-pharmacy lines ``goods_price_gap`` or more off it. A pharmacy with
+price — the price most of its lines city-wide carry; goods come at several
+promotion prices, each rarer than the list price, so they do not move it —
+and keeps the pharmacy lines ``goods_price_gap`` or more off it. A pharmacy with
 ``goods_min_lines`` or more such *off-price lines* is a candidate, and a lead
 when at least ``goods_min_cues`` of these cues agree:
 
@@ -17,9 +17,9 @@ when at least ``goods_min_cues`` of these cues agree:
   whole-yuan promotion prices (multiples of 2 or 5 yuan), more often than the
   codes' usual prices are;
 - **off-label diagnoses** — half or more of the off-price lines carry a
-  diagnosis under which the code is sold at fewer than
-  ``goods_diag_max_share`` of the facilities selling it (e.g. a tonic on a
-  chronic back-pain patient's claim);
+  diagnosis that fewer than ``goods_diag_max_share`` of the code's
+  usual-price lines city-wide carry (e.g. a tonic on a chronic back-pain
+  patient's claim, where honest sales of it go with colds and gastritis);
 - **promotion days** — the off-price lines fall on few days (at most
   ``goods_promo_max_share`` of the days the shop settled anything), with
   ``goods_day_min_cards`` or more cards on an average such day;
@@ -114,27 +114,29 @@ def _priced_lines(claims: nw.LazyFrame[Any], items: nw.LazyFrame[Any]) -> nw.Laz
 def off_price_lines(claims: nw.LazyFrame[Any], items: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
     """The scan: pharmacy lines of well-sold codes ``goods_price_gap`` or more off the code's usual price.
 
-    Each kept line carries the code's usual price, whether that price is round,
-    and the share of the code's facilities that sell it under the line's diagnosis.
+    A code's usual price is the price most of its lines carry (the lower one on a tie): goods billed
+    under the code come at several promotion prices, each rarer than the list price, so they do not
+    move it however many shops take part. Each kept line carries that price, whether it and the
+    line's price are round, and the share of the code's usual-price lines that carry the line's
+    diagnosis (how often honest sales of the code go with it).
     """
     lines = _priced_lines(claims, items)
-    per_fac = lines.group_by("item_code", "facility_code").agg(
-        nw.col("price").median().alias("fac_price"), nw.len().alias("fac_lines")
-    )
+    by_price = lines.group_by("item_code", "price").agg(nw.len().alias("n"))
+    top = by_price.group_by("item_code").agg(nw.col("n").max().alias("top_n"), nw.col("n").sum().alias("code_lines"))
+    facs = lines.select("item_code", "facility_code").unique().group_by("item_code").agg(nw.len().alias("code_facs"))
     usual = (
-        per_fac.group_by("item_code")
-        .agg(
-            nw.col("fac_price").median().alias("usual"),
-            nw.col("fac_lines").sum().alias("code_lines"),
-            nw.len().alias("code_facs"),
-        )
+        by_price.join(top, on="item_code", how="inner")
+        .filter(nw.col("n") == nw.col("top_n"))
+        .group_by("item_code")
+        .agg(nw.col("price").min().alias("usual"), nw.col("top_n").max(), nw.col("code_lines").max())
+        .join(facs, on="item_code", how="inner")
         .filter((nw.col("code_lines") >= t.goods_min_code_lines) & (nw.col("code_facs") >= t.goods_min_code_facilities))
     )
-    pair_facs = (
-        lines.select("item_code", "diagnosis_code", "facility_code")
-        .unique()
+    usual_diags = (
+        lines.join(usual.select("item_code", "usual"), on="item_code", how="inner")
+        .filter(nw.col("price") == nw.col("usual"))
         .group_by("item_code", "diagnosis_code")
-        .agg(nw.len().alias("pair_facs"))
+        .agg(nw.len().alias("diag_n"))
     )
     is_pharmacy = (nw.col("facility_kind").cast(nw.String) == "pharmacy").fill_null(False) | (
         nw.col("facility_kind").is_null() & nw.col("facility_code").str.starts_with("P")
@@ -144,11 +146,11 @@ def off_price_lines(claims: nw.LazyFrame[Any], items: nw.LazyFrame[Any], t: Dete
         lines.filter(is_pharmacy)
         .join(usual, on="item_code", how="inner")
         .filter((nw.col("usual") > 0) & (gap >= t.goods_price_gap))
-        .join(pair_facs, on=["item_code", "diagnosis_code"], how="left")
+        .join(usual_diags, on=["item_code", "diagnosis_code"], how="left")
         .with_columns(
             _round(nw.col("price")).alias("round"),
             _round(nw.col("usual")).alias("usual_round"),
-            (nw.col("pair_facs") / nw.col("code_facs")).alias("diag_share"),
+            (nw.col("diag_n").fill_null(0) / nw.col("top_n")).alias("diag_share"),
         )
         .select(
             "claim_id",
