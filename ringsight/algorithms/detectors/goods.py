@@ -106,52 +106,54 @@ def _priced_lines(claims: nw.LazyFrame[Any], items: nw.LazyFrame[Any]) -> nw.Laz
     base = claims.select(cols).filter(~nw.col("facility_code").is_null())
     for missing in set(_CLAIM_COLS) - set(cols):  # a window without diagnoses or card ids still scans
         base = base.with_columns(nw.lit(None, nw.String).alias(missing))
-    return lines.join(base, on="claim_id", how="inner").with_columns(
-        nw.col("facility_code").cast(nw.String), nw.col("diagnosis_code").cast(nw.String).fill_null("?")
-    )
+    # keys keep their engine types (categoricals on Polars): grouping runs on integer codes
+    return lines.join(base, on="claim_id", how="inner")
 
 
-def off_price_lines(claims: nw.LazyFrame[Any], items: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
-    """The scan: pharmacy lines of well-sold codes ``goods_price_gap`` or more off the code's usual price.
+def usual_prices(lines: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
+    """The first scan: each well-sold code's usual unit price, its line and facility counts.
 
     A code's usual price is the price most of its lines carry (the lower one on a tie): goods billed
     under the code come at several promotion prices, each rarer than the list price, so they do not
-    move it however many shops take part. Each kept line carries that price, whether it and the
-    line's price are round, and the share of the code's usual-price lines that carry the line's
-    diagnosis (how often honest sales of the code go with it).
+    move it however many shops take part. One row per code comes back.
     """
-    lines = _priced_lines(claims, items)
     by_price = lines.group_by("item_code", "price").agg(nw.len().alias("n"))
     top = by_price.group_by("item_code").agg(nw.col("n").max().alias("top_n"), nw.col("n").sum().alias("code_lines"))
-    facs = lines.select("item_code", "facility_code").unique().group_by("item_code").agg(nw.len().alias("code_facs"))
-    usual = (
+    facs = lines.group_by("item_code").agg(nw.col("facility_code").n_unique().alias("code_facs"))
+    return (
         by_price.join(top, on="item_code", how="inner")
         .filter(nw.col("n") == nw.col("top_n"))
         .group_by("item_code")
         .agg(nw.col("price").min().alias("usual"), nw.col("top_n").max(), nw.col("code_lines").max())
         .join(facs, on="item_code", how="inner")
         .filter((nw.col("code_lines") >= t.goods_min_code_lines) & (nw.col("code_facs") >= t.goods_min_code_facilities))
+        .filter(nw.col("usual") > 0)
     )
-    usual_diags = (
-        lines.join(usual.select("item_code", "usual"), on="item_code", how="inner")
+
+
+def usual_diagnoses(lines: nw.LazyFrame[Any], usual: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """The second scan: per (code, diagnosis), the code's lines at its usual price (honest sales' diagnoses)."""
+    return (
+        lines.filter(~nw.col("diagnosis_code").is_null())
+        .join(usual.select("item_code", "usual"), on="item_code", how="inner")
         .filter(nw.col("price") == nw.col("usual"))
+        .with_columns(nw.col("diagnosis_code").cast(nw.String))
         .group_by("item_code", "diagnosis_code")
         .agg(nw.len().alias("diag_n"))
     )
+
+
+def off_price_lines(lines: nw.LazyFrame[Any], usual: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
+    """The third scan: pharmacy lines of well-sold codes ``goods_price_gap`` or more off the code's usual price."""
     is_pharmacy = (nw.col("facility_kind").cast(nw.String) == "pharmacy").fill_null(False) | (
-        nw.col("facility_kind").is_null() & nw.col("facility_code").str.starts_with("P")
+        nw.col("facility_kind").is_null() & nw.col("facility_code").cast(nw.String).str.starts_with("P")
     )
     gap = (nw.col("price") - nw.col("usual")).abs() / nw.col("usual")
     return (
         lines.filter(is_pharmacy)
-        .join(usual, on="item_code", how="inner")
-        .filter((nw.col("usual") > 0) & (gap >= t.goods_price_gap))
-        .join(usual_diags, on=["item_code", "diagnosis_code"], how="left")
-        .with_columns(
-            _round(nw.col("price")).alias("round"),
-            _round(nw.col("usual")).alias("usual_round"),
-            (nw.col("diag_n").fill_null(0) / nw.col("top_n")).alias("diag_share"),
-        )
+        .join(usual.select("item_code", "usual"), on="item_code", how="inner")
+        .filter(gap >= t.goods_price_gap)
+        .with_columns(_round(nw.col("price")).alias("round"), _round(nw.col("usual")).alias("usual_round"))
         .select(
             "claim_id",
             "item_code",
@@ -165,9 +167,16 @@ def off_price_lines(claims: nw.LazyFrame[Any], items: nw.LazyFrame[Any], t: Dete
             "diagnosis_code",
             "round",
             "usual_round",
-            "diag_share",
         )
     )
+
+
+def _to_engine(src: Source, rows: pl.DataFrame) -> nw.LazyFrame[Any]:
+    """Small rows kept by an earlier scan, as a lazy frame on the source's engine (to join with)."""
+    if src.engine == "polars":
+        return nw.from_native(rows.lazy())
+    session = src.claims.to_native().sparkSession
+    return nw.from_native(session.createDataFrame(rows.to_arrow(compat_level=pl.CompatLevel.oldest())))
 
 
 def shop_days(claims: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
@@ -197,10 +206,30 @@ def goods_as_drugs(claims: ClaimsIn, items: Items | None, t: DetectThresholds) -
     its = _items_of(src, items)
     if its is None:
         return finish(pl.DataFrame(), "goods_as_drugs", "goods_as_drugs")
-    rows = src.collect(off_price_lines(src.claims, its, t))
+    lines = _priced_lines(src.claims, its)
+    usual = src.collect(usual_prices(lines, t))
+    if usual.is_empty():
+        return finish(usual, "goods_as_drugs", "goods_as_drugs")
+    usual_nw = _to_engine(src, usual.select("item_code", "usual", "top_n"))
+    rows = src.collect(off_price_lines(lines, usual_nw, t))
     if rows.is_empty():
         return finish(rows, "goods_as_drugs", "goods_as_drugs")
+    diags = src.collect(usual_diagnoses(lines, usual_nw))
+    rows = rows.with_columns(pl.col("item_code").cast(pl.String), pl.col("diagnosis_code").cast(pl.String))
+    rows = (
+        rows.join(usual.select(pl.col("item_code").cast(pl.String), "top_n"), on="item_code", how="left")
+        .join(diags.with_columns(pl.col("item_code").cast(pl.String)), on=["item_code", "diagnosis_code"], how="left")
+        .with_columns(
+            # the share of the code's usual-price lines with this diagnosis; none given: never off-label
+            pl.when(pl.col("diagnosis_code").is_null())
+            .then(1.0)
+            .otherwise(pl.col("diag_n").fill_null(0) / pl.col("top_n"))
+            .alias("diag_share")
+        )
+    )
     rows = rows.with_columns(
+        pl.col("facility_code").cast(pl.String),
+        pl.col("diagnosis_code").cast(pl.String),
         pl.col("card_id").cast(pl.String),
         pl.col("pid").cast(pl.String),
         ((pl.col("claim_ts") + _TZ) // 86_400).alias("day"),
