@@ -128,6 +128,12 @@ def test_partner_pharmacies_found_as_one_lead_with_their_cards() -> None:
     assert numbers["n_shops"] == 3 and numbers["cues"] >= 4
     assert "partner_shops" in row["evidence_en"] and "round_prices" in row["evidence_en"]
     assert "{card:" not in row["evidence_en"] and 0 < row["strength"] <= 1
+    # the detection window holds repeated keys as categoricals: the same lead
+    claims, items = city.frames()
+    cat = claims.with_columns(
+        pl.col(c).cast(pl.Categorical) for c in ("facility_code", "card_id", "pid", "diagnosis_code")
+    )
+    assert goods_as_drugs(cat, items, DetectThresholds()).equals(leads)
 
 
 def test_honest_promotion_at_list_price_is_not_a_lead() -> None:

@@ -215,7 +215,8 @@ def goods_as_drugs(claims: ClaimsIn, items: Items | None, t: DetectThresholds) -
     if rows.is_empty():
         return finish(rows, "goods_as_drugs", "goods_as_drugs")
     diags = src.collect(usual_diagnoses(lines, usual_nw))
-    rows = rows.with_columns(pl.col("item_code").cast(pl.String), pl.col("diagnosis_code").cast(pl.String))
+    keys = ("item_code", "diagnosis_code", "facility_code", "card_id", "pid")  # categoricals on Polars windows
+    rows = rows.with_columns(pl.col(c).cast(pl.String) for c in keys)
     rows = (
         rows.join(usual.select(pl.col("item_code").cast(pl.String), "top_n"), on="item_code", how="left")
         .join(diags.with_columns(pl.col("item_code").cast(pl.String)), on=["item_code", "diagnosis_code"], how="left")
@@ -228,10 +229,6 @@ def goods_as_drugs(claims: ClaimsIn, items: Items | None, t: DetectThresholds) -
         )
     )
     rows = rows.with_columns(
-        pl.col("facility_code").cast(pl.String),
-        pl.col("diagnosis_code").cast(pl.String),
-        pl.col("card_id").cast(pl.String),
-        pl.col("pid").cast(pl.String),
         ((pl.col("claim_ts") + _TZ) // 86_400).alias("day"),
         # the county-level division inside a national code (P440305xxxxx); none for other codes
         pl.when(pl.col("facility_code").str.contains(r"^[HP]\d{11}$"))
