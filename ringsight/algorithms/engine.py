@@ -38,6 +38,7 @@ PORTED = (
     "stay_overlap",
     "shared_bed",
     "identical_baskets",
+    "goods_as_drugs",
 )
 
 #: Hashes are cut to 47 bits: a sum of up to 65,536 of them fits a signed 64-bit integer on both

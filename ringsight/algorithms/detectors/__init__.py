@@ -15,6 +15,7 @@ import polars as pl
 from ringsight.algorithms.detectors import (
     admissions,
     contacts,
+    goods,
     prescriptions,
     shared_attributes,
     swiping,
@@ -38,6 +39,7 @@ DETECTORS: dict[str, Detector] = {
     "contact_stays": lambda c, i, t: contacts.contact_stays(c, t),
     "burst_swiping": lambda c, i, t: swiping.burst_swiping(c, t),
     "identical_baskets": swiping.identical_baskets,
+    "goods_as_drugs": goods.goods_as_drugs,
     "co_admission": lambda c, i, t: admissions.co_admission(c, t),
     "repeated_admission": lambda c, i, t: admissions.repeated_admission(c, t),
     "split_charges": lambda c, i, t: admissions.split_charges(c, t),
