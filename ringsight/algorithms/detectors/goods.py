@@ -206,7 +206,7 @@ def goods_as_drugs(claims: ClaimsIn, items: Items | None, t: DetectThresholds) -
     its = _items_of(src, items)
     if its is None:
         return finish(pl.DataFrame(), "goods_as_drugs", "goods_as_drugs")
-    lines = _priced_lines(src.claims, its)
+    lines = src.cached(_priced_lines(src.claims, its))  # three passes read it: joined once
     usual = src.collect(usual_prices(lines, t))
     if usual.is_empty():
         return finish(usual, "goods_as_drugs", "goods_as_drugs")
