@@ -14,7 +14,7 @@ import shutil
 from typing import Any
 
 from ringsight.algorithms.engine import Source, spark_source
-from ringsight.algorithms.frames import DETECT_CLAIM_COLUMNS
+from ringsight.algorithms.frames import DETECT_CLAIM_COLUMNS, DETECT_ITEM_COLUMNS
 from ringsight.config import DetectSparkSettings
 from ringsight.errors import RingSightError
 
@@ -58,7 +58,7 @@ def _java_home() -> bool:
 
 
 def read_claims(session: Any, tables: str, since_ts: int, until_ts: int) -> Source:
-    """The staged claims of ``[since_ts, until_ts)`` under ``tables``/claims, as a Spark-backed Source.
+    """The staged claims of ``[since_ts, until_ts)`` under ``tables``/claims, and their items, as a Spark Source.
 
     Only ``*.parquet`` files are read (the loader's temporary files are not), and only the columns
     detection uses; the window filter is the one :func:`ringsight.algorithms.frames.load_window` applies.
@@ -71,4 +71,27 @@ def read_claims(session: Any, tables: str, since_ts: int, until_ts: int) -> Sour
         .select(*DETECT_CLAIM_COLUMNS)
         .where((F.col("claim_ts") >= since_ts) & (F.col("claim_ts") < until_ts))
     )
-    return spark_source(frame)
+    return spark_source(frame, read_items(session, tables, frame))
+
+
+#: The staged items' detection columns as Spark reads them (``ringsight.tables.ITEMS_SCHEMA``).
+_ITEMS_DDL = "claim_id STRING, item_code STRING, item_category STRING, quantity DOUBLE, amount DOUBLE, " + (
+    "trace_codes ARRAY<STRING>"
+)
+
+
+def read_items(session: Any, tables: str, claims: Any) -> Any:
+    """The items under ``tables``/items of the window's ``claims`` (a semi-join on claim_id, as on Polars).
+
+    No items folder (a bureau without line items) reads as no items, like ``load_window``.
+    """
+    from pyspark.errors import AnalysisException
+
+    try:
+        items = session.read.option("pathGlobFilter", "*.parquet").parquet(f"{tables.rstrip('/')}/items")
+        items = items.select(*DETECT_ITEM_COLUMNS)
+    except AnalysisException as exc:
+        if "PATH_NOT_FOUND" not in str(exc) and "UNABLE_TO_INFER_SCHEMA" not in str(exc):
+            raise
+        items = session.createDataFrame([], _ITEMS_DDL)
+    return items.join(claims.select("claim_id"), on="claim_id", how="left_semi")
