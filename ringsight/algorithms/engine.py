@@ -16,11 +16,13 @@ A :class:`Source` is the window as Narwhals frames on one engine; a
 detector that is ported takes one (``source_of`` wraps a plain Polars
 frame, so the single-machine callers and tests pass frames as before).
 
-One primitive differs by engine and is kept here, not in detectors: a 64-bit
-hash of a key column (:meth:`Source.with_hash`), which lets a scan count
-near-unique keys (trace codes, drug codes) without holding their strings.
-The two engines' hash values differ; a scan only compares hashes it made
-itself on one engine (count, then gather the rows of the hashes kept).
+Two primitives differ by engine and are kept here, not in detectors: a
+64-bit hash of a key column (:meth:`Source.with_hash`), which lets a scan
+count near-unique keys (trace codes, drug codes) without holding their
+strings — the two engines' hash values differ, and a scan only compares
+hashes it made itself on one engine — and :meth:`Source.to_engine`, which
+sends the few keys a first scan kept back to the engine, so a second scan
+gathers their rows with a join (count, keep, gather).
 """
 
 from __future__ import annotations
@@ -53,6 +55,16 @@ class Source:
             return self.items
         return nw.from_native(pl.LazyFrame(schema=_ITEM_SCHEMA))  # only a Polars Source is made without items
 
+    def to_engine(self, rows: pl.DataFrame) -> nw.LazyFrame[Any]:
+        """Small rows held here (keys kept by an earlier collect) as a lazy frame on this engine, to join with.
+
+        Spark gets them through Arrow (a broadcast-sized frame); Polars uses them as they are.
+        """
+        if self.engine == "polars":
+            return nw.from_native(rows.lazy())
+        session = self.claims.to_native().sparkSession
+        return nw.from_native(session.createDataFrame(rows.to_arrow(compat_level=pl.CompatLevel.oldest())))
+
     def with_hash(self, frame: nw.LazyFrame[Any], col: str, name: str) -> nw.LazyFrame[Any]:
         """``frame`` with ``name``: a 64-bit hash of ``col`` (as text) made by this engine (values differ by engine)."""
         native = frame.to_native()
@@ -80,9 +92,7 @@ def spark_source(claims: Any, items: Any = None) -> Source:
     return Source(nw.from_native(claims), "spark", None if items is None else nw.from_native(items))
 
 
-def source_of(
-    claims: pl.DataFrame | pl.LazyFrame | Source, items: pl.DataFrame | pl.LazyFrame | None = None
-) -> Source:
+def source_of(claims: pl.DataFrame | pl.LazyFrame | Source, items: pl.DataFrame | pl.LazyFrame | None = None) -> Source:
     """``claims`` as a :class:`Source`: a Polars frame is wrapped (with ``items``), a Source is returned as it is."""
     return claims if isinstance(claims, Source) else polars_source(claims, items)
 

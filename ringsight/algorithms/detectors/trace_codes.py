@@ -55,11 +55,11 @@ def repeated_code_rows(src: Source, min_rows: int) -> pl.DataFrame:
     )
     hashed = src.with_hash(rows, "code", "h")
     counts = hashed.group_by("h").agg(nw.len().alias("n")).filter(nw.col("n") >= min_rows).select("h")
-    keep = src.collect(counts)["h"].to_list()
-    if not keep:
+    keep = src.collect(counts)
+    if keep.is_empty():
         return pl.DataFrame(schema=_ROW_SCHEMA)
-    claims: nw.LazyFrame[Any] = src.claims.select(_CLAIM_COLS)
-    found = src.collect(hashed.filter(nw.col("h").is_in(keep)).select("claim_id", "code").join(claims, on="claim_id"))
+    kept: nw.LazyFrame[Any] = hashed.join(src.to_engine(keep), on="h", how="semi")
+    found = src.collect(kept.select("claim_id", "code").join(src.claims.select(_CLAIM_COLS), on="claim_id"))
     return found.select(pl.col(c).cast(t) for c, t in _ROW_SCHEMA.items())
 
 
