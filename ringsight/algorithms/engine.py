@@ -37,7 +37,15 @@ from ringsight.algorithms.frames import DETECT_ITEM_COLUMNS
 from ringsight.tables import ITEMS_SCHEMA
 
 #: Detectors whose scan stage is written once on Narwhals (run on Polars or on Spark).
-PORTED = ("shared_card", "shared_phone", "shared_address")
+PORTED = (
+    "shared_card",
+    "shared_phone",
+    "shared_address",
+    "contact_stays",
+    "doctor_pharmacy",
+    "drug_shopping",
+    "trace_code_resale",
+)
 
 
 @dataclass(frozen=True)
