@@ -59,6 +59,15 @@ def _strings(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).cast(pl.String) for c in _KEYS if c in frame.columns)
 
 
+def _few(keys: pl.Series) -> list[Any]:
+    """The distinct non-null values of a few drug keys, as a literal list for ``is_in``.
+
+    Drugs are a catalogue (thousands at most), so filtering by a list is cheaper than a join (half
+    the CPU on Polars at 1M claims); unbounded keys (claims, persons) are joined with ``to_engine``.
+    """
+    return keys.drop_nulls().unique().sort().to_list()
+
+
 def _drug_lines(items: Frame) -> Frame:
     """Drug lines of claim items (category ``drug``, or Western/Chinese drug codes X…/Z… when uncategorised)."""
     code = nw.col("item_code").cast(nw.String)
@@ -136,7 +145,7 @@ def _fill_ratio(src: Source, rows: pl.DataFrame) -> pl.DataFrame:
         return empty
     pharmacy = src.claims.filter(nw.col("facility_kind") == "pharmacy").select("claim_id")
     usual = src.collect(
-        drugs.join(src.to_engine(mine.select("item_code").unique()), on="item_code", how="semi")
+        drugs.filter(nw.col("item_code").is_in(_few(mine["item_code"])))  # drugs: a catalogue, a literal list
         .join(pharmacy, on="claim_id", how="semi")
         .group_by("item_code")
         .agg(nw.col("quantity").median().alias("usual"))
@@ -288,8 +297,10 @@ def shopping_scan(src: Source, t: DetectThresholds) -> tuple[pl.DataFrame, pl.Da
     )
     if hits.is_empty():
         return hits, hits
-    mine = drugs.join(pharmacy, on="claim_id").join(
-        src.to_engine(hits.select("pid", "ih")), on=["pid", "ih"], how="semi"
+    mine = (
+        drugs.filter(nw.col("ih").is_in(_few(hits["ih"])))  # the hit drugs first: most lines go here
+        .join(pharmacy, on="claim_id")
+        .join(src.to_engine(hits.select("pid", "ih")), on=["pid", "ih"], how="semi")
     )
     return hits, src.collect(mine)
 
