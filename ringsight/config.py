@@ -172,6 +172,8 @@ class DetectThresholds(BaseModel):
         2, ge=0, description="days apart two admissions (and two discharges) may be and still be 'together'"
     )
     co_admit_min_repeats: int = Field(2, ge=1, description="times a pair is co-admitted before it counts")
+    referral_max_days: int = Field(3, ge=0, description="an outpatient visit this many days before a stay: a referral")
+    referral_min_cues: int = Field(2, ge=1, description="referral cues (of 3) beside batches from one referrer")
     doctor_pharmacy_min_rx: int = Field(15, ge=1, description="a doctor's prescriptions filled at one pharmacy")
     doctor_pharmacy_min_share: float = Field(0.5, gt=0, le=1, description="share of the doctor's filled prescriptions")
     doctor_pharmacy_min_lift: float = Field(4.0, ge=1, description="share over the same-facility colleagues' share")

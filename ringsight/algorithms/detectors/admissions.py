@@ -9,6 +9,12 @@
   hospital's intake (windows with more than ``covisit_max_group`` patients are
   crowds), a ward of chronic patients who come back on their own days (pairs
   meet by chance, but chain into one long run, never into batches).
+  Beside groups admitted together, patients *referred* by one outpatient
+  facility (a visit there days before the admission) and brought to one
+  hospital in small batches count with ``referral_min_cues`` of: the hospital
+  in another county, private, the same patients sent back (see
+  :mod:`~ringsight.algorithms.detectors.inpatient_cues`; a catchment clinic's
+  one-at-a-time referrals to its county hospital are the look-alike).
 - *Repeated admission* (救助人员多次住院): ``repeat_min_patients`` or more
   patients each admitted ``repeat_admission_min`` times or more by one doctor
   (chronic patients come back too, but not a doctor's whole group).
@@ -29,6 +35,7 @@ from __future__ import annotations
 import igraph as ig
 import polars as pl
 
+from ringsight.algorithms.detectors.inpatient_cues import referred_groups, union_leads
 from ringsight.algorithms.lazy import Items, collect
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
@@ -160,8 +167,13 @@ def _shared_contacts(claims: pl.DataFrame, pairs: pl.DataFrame, t: DetectThresho
 
 
 def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """Groups of patients repeatedly admitted and discharged together (within a few days) at one facility."""
+    """Groups admitted together at one facility, and referred patients brought in batches (with cues)."""
     stays = _stays(claims)
+    return union_leads(_co_admitted_groups(claims, stays, t), referred_groups(claims, stays, t))
+
+
+def _co_admitted_groups(claims: pl.DataFrame, stays: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Groups of patients repeatedly admitted and discharged together (within a few days) at one facility."""
     together = _co_admitted_pairs(stays, t)
     # together within a few days (not on the very same days) counts only beside a shared phone or address:
     # a small ward's chronic patients meet within a few days by chance, three at a time, now and then
