@@ -108,3 +108,118 @@ def test_a_county_hospitals_catchment_referrals_are_not_a_lead() -> None:
         {**r, "facility_code": PUJIANG_PRIVATE, "facility_ownership": "private"} if "admit_ts" in r else r for r in rows
     ]
     assert admissions.co_admission(_frame(far), T).is_empty()
+
+
+PRIVATE_HOSPITAL = "H51010400021"  # 锦江区, private
+PUBLIC_HOSPITAL = "H51010700001"  # 武侯区, public
+
+
+def _rotating_rows() -> list[dict]:
+    """Five aid recipients back 4–6 times at a private hospital under three doctors, another diagnosis each time."""
+    diags = ("J44.900", "I10.x00", "I25.100", "E11.900", "I67.800", "K29.700")
+    rows = []
+    for i in range(5):
+        day = 2 + 3 * i
+        for n in range(4 + i % 3):
+            los = 4 + (i + n) % 6
+            admit = T0 + day * DAY
+            rows.append(
+                _stay(f"aid:{i}", PRIVATE_HOSPITAL, admit, los, f"DOC-R{(i + n) % 3}", "private",
+                      diagnosis_code=diags[(i + 2 * n) % len(diags)])
+            )  # fmt: skip
+            day += los + 9 + (5 * i + 3 * n) % 15
+    return rows
+
+
+def _chronic_rows() -> list[dict]:
+    """A public hospital's chronic patients (one condition each), back often, under whoever is on the ward."""
+    rows = []
+    for i in range(8):
+        day = i
+        for n in range(5):
+            admit = T0 + day * DAY
+            rows.append(
+                _stay(f"chr:{i}", PUBLIC_HOSPITAL, admit, 6, f"DOC-W{(i + n) % 7}", "public",
+                      diagnosis_code=("J44.900", "N18.500")[i % 2])
+            )  # fmt: skip
+            day += 6 + 20 + (i * n) % 11
+    for i in range(60):  # and the rest of its intake, once each
+        rows.append(_stay(f"one:{i}", PUBLIC_HOSPITAL, T0 + (i * 3) * DAY, 5, f"DOC-W{i % 7}", "public"))
+    for i in range(40):  # other hospitals' patients, once each (the share across all facilities)
+        rows.append(_stay(f"else:{i}", f"H5101050000{i % 4}", T0 + (i * 4) * DAY, 5, "DOC-E", "public"))
+    return rows
+
+
+def test_aid_recipients_rotated_between_doctors_are_a_facility_lead() -> None:
+    rows = _rotating_rows() + _chronic_rows()
+    leads = admissions.repeated_admission(_frame(rows), T)
+    at = [lead for lead in leads.iter_rows(named=True) if PRIVATE_HOSPITAL in _keys(lead, "Facility")]
+    assert len(at) == 1
+    assert _keys(at[0], "Patient") == {f"aid:{i}" for i in range(5)}
+    assert _keys(at[0], "Doctor") == {"DOC-R0", "DOC-R1", "DOC-R2"}
+    assert "varied" in at[0]["evidence_en"] and "private" in at[0]["evidence_en"]
+    # under one doctor no patient is back four times: the per-doctor rule alone sees nothing
+    assert admissions._doctor_repeats(_frame(_rotating_rows()), T).is_empty()
+
+
+def test_chronic_patients_of_a_public_hospital_under_many_doctors_are_not_a_lead() -> None:
+    leads = admissions.repeated_admission(_frame(_chronic_rows()), T)
+    assert not any(PUBLIC_HOSPITAL in _keys(lead, "Facility") for lead in leads.iter_rows(named=True))
+    # the same patients at a private hospital show two cues (private, soon) of the three needed
+    private = [
+        {**r, "facility_ownership": "private"} if r["facility_code"] == PUBLIC_HOSPITAL else r for r in _chronic_rows()
+    ]
+    assert admissions.repeated_admission(_frame(private), T).is_empty()
+    assert admissions.repeated_admission(_frame(private), T.model_copy(update={"repeat_min_cues": 2})).height == 1
+
+
+def _stay_items(claim_id: str, los: int, *extra: tuple[str, float, float]) -> list[dict]:
+    lines = [("床位费", los, 50.0 * los), ("一级护理", los, 30.0 * los), *extra]
+    return [
+        {"claim_id": claim_id, "item_code": code, "item_category": "service", "quantity": q, "amount": a}
+        for code, q, a in lines
+    ]
+
+
+def _department_rows(scan_again: bool, diag2: str = "M54.500") -> tuple[list[dict], list[dict]]:
+    """Orthopaedics discharge, same-day readmission under TCM; the CT billed again when ``scan_again``."""
+    claims, items = [], []
+    for i in range(4):
+        admit = T0 + (10 * i) * DAY
+        first, second = f"d{i}a", f"d{i}b"
+        claims.append({"claim_id": first, "total_amount": 4200.0, **_stay(f"sp:{i}", PUBLIC_HOSPITAL, admit, 6,
+                       f"DOC-O{i % 2}", "public", diagnosis_code="M47.800")})  # fmt: skip
+        again = admit + 6 * DAY + 3 * HOUR
+        claims.append({"claim_id": second, "total_amount": 2600.0, **_stay(f"sp:{i}", PUBLIC_HOSPITAL, again, 4,
+                       f"DOC-T{i % 2}", "public", diagnosis_code=diag2)})  # fmt: skip
+        items += _stay_items(first, 6, ("胸部CT平扫", 1, 250.0), ("康复理疗", 6, 480.0))
+        own = ("胸部CT平扫", 1, 250.0) if scan_again else ("针灸治疗", 4, 320.0)
+        items += _stay_items(second, 4, own, ("康复理疗", 4, 320.0))
+    return claims, items
+
+
+def _split_leads(claims: list[dict], items: list[dict]) -> pl.DataFrame:
+    from ringsight.algorithms.frames import items_frame
+
+    return admissions.split_charges(claims_frame(claims), T, items_frame(items))
+
+
+def test_readmission_under_another_department_billing_the_scan_again_is_a_split() -> None:
+    leads = _split_leads(*_department_rows(scan_again=True))
+    assert leads.height == 1
+    lead = leads.row(0, named=True)
+    assert _keys(lead, "Doctor") == {"DOC-O0", "DOC-O1", "DOC-T0", "DOC-T1"}
+    assert _keys(lead, "Patient") == {f"sp:{i}" for i in range(4)}
+    assert "胸部CT平扫" in lead["evidence_en"]
+    # an unrelated diagnosis still needs the same-day cue: a day's gap and another chapter is none
+    claims, items = _department_rows(scan_again=True, diag2="I10.x00")
+    later = [{**c, "admit_ts": c["admit_ts"] + 2 * DAY} if c["claim_id"].endswith("b") else c for c in claims]
+    assert _split_leads(later, items).is_empty()
+    assert _split_leads(claims, items).height == 1  # same day, unrelated diagnosis: one cue
+
+
+def test_a_genuine_transfer_between_departments_is_not_a_split() -> None:
+    """Same-day, related diagnosis, but the new ward bills its own items: no duplicate, no lead."""
+    assert _split_leads(*_department_rows(scan_again=False)).is_empty()
+    claims, _ = _department_rows(scan_again=True)
+    assert admissions.split_charges(claims_frame(claims), T).is_empty()  # without items nothing to compare

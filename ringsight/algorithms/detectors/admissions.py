@@ -17,9 +17,17 @@
   one-at-a-time referrals to its county hospital are the look-alike).
 - *Repeated admission* (救助人员多次住院): ``repeat_min_patients`` or more
   patients each admitted ``repeat_admission_min`` times or more by one doctor
-  (chronic patients come back too, but not a doctor's whole group).
+  (chronic patients come back too, but not a doctor's whole group). Beside it,
+  per facility under any doctor (a ring rotates its patients between doctors):
+  ``repeat_min_patients`` patients back ``repeat_admission_min`` times with
+  ``repeat_min_cues`` of private, varied diagnoses, soon, lift (a public
+  hospital's chronic patients, back for one condition, are the look-alike).
 - *Split charges* (分解住院): readmission at the same facility for the same
   diagnosis within ``readmit_max_days`` of discharge; a lead per responsible doctor.
+  Beside it, a readmission under *another* diagnosis (another department) when
+  a costly one-off service is billed on both stays, with ``split_min_cues`` of
+  same-day and related diagnosis; a lead per facility (a genuine transfer bills
+  the new ward's own items, not the scan again).
 - *Stay overlap* (挂床住院): barely treated stays (at most
   ``stay_max_items_per_day`` billed lines per day; every stay when no items
   were loaded) while the patient claims at another facility — an outpatient
@@ -33,9 +41,17 @@
 from __future__ import annotations
 
 import igraph as ig
+import narwhals as nw
 import polars as pl
 
-from ringsight.algorithms.detectors.inpatient_cues import referred_groups, union_leads
+from ringsight.algorithms.detectors.inpatient_cues import (
+    cross_split_rows,
+    cross_splits,
+    facility_repeats,
+    referred_groups,
+    repeat_facility_rows,
+    union_leads,
+)
 from ringsight.algorithms.lazy import Items, collect
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
@@ -296,6 +312,13 @@ def pair_components(pairs: pl.DataFrame, group_col: str) -> pl.DataFrame:
 
 
 def repeated_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """Patients admitted again and again: by one doctor, or at one facility under any doctor with cues."""
+    rows, counts = repeat_facility_rows(nw.from_native(claims.lazy()), t)
+    by_facility = facility_repeats(rows.to_native().collect(), counts.to_native().collect(), t)
+    return union_leads(_doctor_repeats(claims, t), by_facility)
+
+
+def _doctor_repeats(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """Doctors whose patients are admitted by them again and again, several patients at once."""
     stays = _stays(claims).with_columns(pl.col("doctor_code").fill_null("?"))
     per = (
@@ -352,7 +375,17 @@ def repeated_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFram
     return finish(out, "repeated_admission", "repeated_admission")
 
 
-def split_charges(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def split_charges(claims: pl.DataFrame, t: DetectThresholds, items: Items | None = None) -> pl.DataFrame:
+    """Readmissions within days: for the same diagnosis, or under another one with a costly service billed again."""
+    pairs = cross_split_rows(nw.from_native(claims.lazy()), t).to_native().collect()
+    if items is None or pairs.is_empty():
+        return _same_diagnosis_splits(claims, t)
+    ids = pl.concat([pairs["claim_id"], pairs["prev_claim"]]).cast(pl.String).unique()
+    billed = collect(items.lazy().filter(pl.col("claim_id").is_in(ids.implode())))
+    return union_leads(_same_diagnosis_splits(claims, t), cross_splits(pairs, billed, t))
+
+
+def _same_diagnosis_splits(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """Doctors whose patients are discharged and readmitted within days for the same diagnosis."""
     stays = _stays(claims).sort("pid", "facility_code", "admit_ts")
     prev = stays.with_columns(

@@ -17,13 +17,33 @@ showing most of them is found and a look-alike showing one is not.
   clinic's flow chains into one long run, never into batches), in the same
   county, to a public hospital, patients seldom sent back.
 
-Every rule here is plain Polars on rows that are already few (the stays and
-the visits of the persons who stayed), so it runs in a detector's finish
-whatever engine ran its scan.
+- :func:`facility_repeats` (repeated_admission, 救助人员多次住院 under
+  rotating doctors) — core: ``repeat_min_patients`` patients each back
+  ``repeat_admission_min`` times at one facility, whichever doctor. Cues:
+  *private*; *varied* (half of them under ``repeat_min_diagnoses`` diagnoses or
+  more — whichever diagnosis fits); *soon* (median gap ≤ ``repeat_gap_days``);
+  *lift* (the facility's share of such patients twice the share over all
+  facilities). Look-alike: a public hospital's chronic patients, back for one
+  condition under whoever is on the ward (one cue or two).
+- :func:`cross_splits` (split_charges, 分解住院 across departments) — core: a
+  readmission within ``readmit_max_days`` under another diagnosis that bills a
+  costly one-off service of the first stay again (not a drug, at least
+  ``split_dup_min_price`` a unit, one or two units: a scan, not a bed day). Cues:
+  *same_day*, *related* diagnosis (same ICD-10 chapter). Look-alike: a genuine
+  transfer between departments, whose new ward bills its own items.
+
+The scans that read the whole window (:func:`repeat_facility_rows`,
+:func:`cross_split_rows`) are Narwhals, so they run on Polars or Spark;
+every finish is plain Polars on rows that are already few, so it runs on the
+driver whatever engine ran the scan. (:func:`referred_groups` is still a Polars
+scan, like the rest of co_admission.)
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import narwhals as nw
 import polars as pl
 
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
@@ -185,3 +205,279 @@ def referred_groups(claims: pl.DataFrame, stays: pl.DataFrame, t: DetectThreshol
         ).alias("members"),
     )
     return finish(out, "co_admission", "induced_admission")
+
+
+# --- repeated admission: one facility, whichever doctor ------------------------------------------------
+
+#: repeated_admission's facility cues (beside the core: repeat_min_patients patients back repeat_admission_min times)
+REPEAT_CUES = ("private", "varied", "soon", "lift")
+
+
+def _stay_scan(claims: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """Inpatient stays with their admit and discharge days (Narwhals: runs on Polars or Spark)."""
+    return claims.filter(
+        ~nw.col("admit_ts").is_null() & ~nw.col("discharge_ts").is_null() & ~nw.col("pid").is_null()
+    ).with_columns(
+        ((nw.col("admit_ts") + _TZ) // _DAY).alias("admit_day"),
+        ((nw.col("discharge_ts") + _TZ) // _DAY).alias("discharge_day"),
+    )
+
+
+def repeat_facility_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> tuple[nw.LazyFrame[Any], ...]:
+    """The scans: (stays of patients back ``repeat_admission_min`` times at one facility under any doctor,
+    at facilities with ``repeat_min_patients`` such patients; per facility its patients and such patients).
+
+    Group-bys and a semi-join only (Spark has no distinct count over a window).
+    """
+    stays = _stay_scan(claims).filter(~nw.col("facility_code").is_null())
+    per = stays.group_by("facility_code", "pid").agg(nw.col("admit_day").n_unique().alias("admissions"))
+    counts = (
+        per.with_columns((nw.col("admissions") >= t.repeat_admission_min).cast(nw.Int64).alias("back"))
+        .group_by("facility_code")
+        .agg(nw.len().alias("all_patients"), nw.col("back").sum().alias("repeaters"))
+    )
+    kept = counts.filter(nw.col("repeaters") >= t.repeat_min_patients).select("facility_code")
+    back = per.filter(nw.col("admissions") >= t.repeat_admission_min).join(kept, on="facility_code", how="semi")
+    rows = stays.join(back.select("facility_code", "pid"), on=["facility_code", "pid"], how="semi").select(
+        "claim_id",
+        "pid",
+        "facility_code",
+        "facility_ownership",
+        "doctor_code",
+        "diagnosis_code",
+        "admit_day",
+        "discharge_day",
+        "total_amount",
+    )
+    return rows, counts
+
+
+def facility_repeats(rows: pl.DataFrame, counts: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """repeated_admission leads per facility (any doctor): enough patients back again and again, with cues.
+
+    Cues: *private* facility; *varied* — half or more of them come back under ``repeat_min_diagnoses`` or
+    more diagnoses (a chronic patient comes back for one condition); *soon* — their median gap from
+    discharge to the next admission is at most ``repeat_gap_days``; *lift* — the facility's share of
+    patients who come back that often is twice the share over all facilities.
+    """
+    if rows.is_empty():
+        return finish(rows, "repeated_admission", "repeated_admission")
+    base = counts["repeaters"].sum() / max(1, counts["all_patients"].sum())
+    gaps = rows.sort("facility_code", "pid", "admit_day").with_columns(
+        (pl.col("admit_day") - pl.col("discharge_day").shift(1)).over("facility_code", "pid").alias("gap")
+    )
+    per = gaps.group_by("facility_code", "pid").agg(
+        pl.col("admit_day").n_unique().alias("admissions"),
+        pl.col("diagnosis_code").drop_nulls().n_unique().alias("diagnoses"),
+        pl.col("gap").drop_nulls().median().alias("gap"),
+    )
+    leads = (
+        per.group_by("facility_code")
+        .agg(
+            pl.col("pid").sort().alias("pids"),
+            pl.col("admissions").sum().alias("admissions"),
+            (pl.col("diagnoses") >= t.repeat_min_diagnoses).mean().alias("varied_share"),
+            pl.col("gap").median().alias("median_gap"),
+        )
+        .with_columns(pl.col("pids").list.len().alias("patients"))
+        .filter(pl.col("patients") >= t.repeat_min_patients)
+        .join(counts.select("facility_code", "all_patients", "repeaters"), on="facility_code", how="left")
+        .join(
+            rows.group_by("facility_code").agg(
+                (pl.col("facility_ownership").cast(pl.String) == "private").any().alias("private"),
+                pl.col("claim_id").sort().alias("claim_ids"),
+                pl.col("doctor_code").drop_nulls().unique().sort().alias("doctors"),
+                pl.col("total_amount").sum().round(2).alias("amount"),
+            ),
+            on="facility_code",
+        )
+        .with_columns(
+            ((pl.col("repeaters") / pl.col("all_patients")) / max(base, 1e-6)).round(1).alias("lift"),
+            pl.col("private").fill_null(False),
+            (pl.col("varied_share") >= 0.5).alias("varied"),
+            (pl.col("median_gap") <= t.repeat_gap_days).fill_null(False).alias("soon"),
+        )
+        .with_columns((pl.col("lift") >= 2).fill_null(False).alias("lift_cue"))
+        .with_columns(
+            pl.sum_horizontal("private", "varied", "soon", "lift_cue").alias("cues"),
+        )
+        .filter(pl.col("cues") >= t.repeat_min_cues)
+    )
+    names = _cue_names({"private": "private", "varied": "varied", "soon": "soon", "lift_cue": "lift"})
+    out = leads.with_columns(
+        (
+            (pl.col("patients") / (2 * t.repeat_min_patients)).clip(0, 1) * 0.5
+            + (pl.col("cues") / len(REPEAT_CUES)) * 0.5
+        ).alias("strength"),
+        pl.format(
+            "机构 {} 的 {} 名患者反复住院（共 {} 次，由 {} 名医师收治；线索：{}）",
+            pl.col("facility_code"),
+            pl.col("patients"),
+            pl.col("admissions"),
+            pl.col("doctors").list.len(),
+            names,
+        ).alias("evidence_zh"),
+        pl.format(
+            "{} patients admitted again and again at {} ({} admissions under {} doctors; cues: {})",
+            pl.col("patients"),
+            pl.col("facility_code"),
+            pl.col("admissions"),
+            pl.col("doctors").list.len(),
+            names,
+        ).alias("evidence_en"),
+        numbers_json("patients", "admissions", "median_gap", "lift", "cues", "amount").alias("numbers"),
+        pl.concat_list(
+            pl.concat_list(member("Facility", "facility_code", "hospital")),
+            member_list("Doctor", "doctors", "doctor"),
+            member_list("Patient", "pids", "readmitted"),
+        ).alias("members"),
+    )
+    return finish(out, "repeated_admission", "repeated_admission")
+
+
+def _cue_names(cues: dict[str, str]) -> pl.Expr:
+    """The names of the cues that hold, comma-separated (for evidence sentences)."""
+    return pl.concat_str(
+        [pl.when(pl.col(c)).then(pl.lit(n)) for c, n in cues.items()], separator=", ", ignore_nulls=True
+    )
+
+
+# --- split charges across departments ------------------------------------------------------------------
+
+#: split_charges' cross-diagnosis cues (beside the core: the same costly service billed on both stays)
+SPLIT_CUES = ("same_day", "related")
+
+
+def cross_split_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
+    """The scan: readmissions at one facility within ``readmit_max_days`` under *another* diagnosis.
+
+    The previous stay is the neighbour in admission order (an ordered window, which both engines run),
+    taken only over patients with two stays or more at a facility (group-by and semi-join first).
+    """
+    stays = _stay_scan(claims).filter(~nw.col("facility_code").is_null())
+    again = stays.group_by("pid", "facility_code").agg(nw.len().alias("n")).filter(nw.col("n") >= 2)
+    order = ["admit_ts", "claim_id"]
+
+    def prev(col: str) -> nw.Expr:
+        return nw.col(col).shift(1).over("pid", "facility_code", order_by=order)
+
+    return (
+        stays.join(again.select("pid", "facility_code"), on=["pid", "facility_code"], how="semi")
+        .with_columns(
+            prev("discharge_day").alias("prev_discharge"),
+            prev("diagnosis_code").alias("prev_diag"),
+            prev("claim_id").alias("prev_claim"),
+            prev("doctor_code").alias("prev_doctor"),
+        )
+        .filter(
+            ~nw.col("prev_discharge").is_null()
+            & ((nw.col("admit_day") - nw.col("prev_discharge")) <= t.readmit_max_days)
+            & (nw.col("diagnosis_code") != nw.col("prev_diag"))
+        )
+        .with_columns((nw.col("admit_day") - nw.col("prev_discharge")).alias("gap"))
+        .select(
+            "claim_id",
+            "prev_claim",
+            "pid",
+            "facility_code",
+            "doctor_code",
+            "prev_doctor",
+            "diagnosis_code",
+            "prev_diag",
+            "gap",
+            "total_amount",
+        )
+    )
+
+
+def duplicated_services(pairs: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """(claim_id, duplicated) — per readmission, the costly one-off services billed again on it.
+
+    A one-off service: not a drug, at least ``split_dup_min_price`` a unit, one or two units on each
+    bill (a bed or a daily therapy scales with the stay; a scan does not).
+    """
+    lines = (
+        items.filter(pl.col("item_category").cast(pl.String) != "drug")
+        .filter((pl.col("quantity") > 0) & (pl.col("quantity") <= 2))
+        .filter(pl.col("amount") / pl.col("quantity") >= t.split_dup_min_price)
+        .select("claim_id", pl.col("item_code").cast(pl.String))
+        .unique()
+    )
+    return (
+        pairs.select("claim_id", "prev_claim")
+        .join(lines, on="claim_id")
+        .join(lines.rename({"claim_id": "prev_claim"}), on=["prev_claim", "item_code"])
+        .group_by("claim_id")
+        .agg(pl.col("item_code").unique().sort().alias("duplicated"))
+    )
+
+
+def cross_splits(pairs: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """split_charges leads per facility: readmissions under another diagnosis that bill a costly service again.
+
+    Core: the same one-off service (a scan) on both bills. Cues: *same_day* readmission; *related*
+    diagnosis (the same ICD-10 chapter). ``split_min_cues`` of them make a split; two splits a lead.
+    Look-alike: a genuine transfer between departments — the new ward bills its own items, not the scan again.
+    """
+    if pairs.is_empty():
+        return finish(pairs, "split_charges", "split_charges")
+    dup = duplicated_services(pairs, items, t)
+    splits = (
+        pairs.join(dup, on="claim_id")
+        .with_columns(
+            (pl.col("gap") <= 0).alias("same_day"),
+            (
+                pl.col("diagnosis_code").cast(pl.String).str.slice(0, 1)
+                == pl.col("prev_diag").cast(pl.String).str.slice(0, 1)
+            )
+            .fill_null(False)
+            .alias("related"),
+        )
+        .filter(pl.sum_horizontal(*SPLIT_CUES) >= t.split_min_cues)
+    )
+    leads = (
+        splits.group_by("facility_code")
+        .agg(
+            pl.col("pid").unique().sort().alias("pids"),
+            pl.len().alias("splits"),
+            pl.concat_list(pl.col("doctor_code").cast(pl.String), pl.col("prev_doctor").cast(pl.String))
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .drop_nulls()
+            .unique()
+            .sort()
+            .alias("doctors"),
+            pl.concat_list(pl.col("claim_id").cast(pl.String), pl.col("prev_claim").cast(pl.String))
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .alias("claim_ids"),
+            pl.col("duplicated").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().alias("items"),
+            pl.col("same_day").sum().alias("same_day"),
+            pl.col("total_amount").sum().round(2).alias("amount"),
+        )
+        .filter(pl.col("splits") >= 2)
+    )
+    out = leads.with_columns(
+        (pl.col("splits") / 8).alias("strength"),
+        pl.format(
+            "机构 {} 有 {} 次 {} 天内换诊断再入院并重复收取同一检查（{}；当天再入院 {} 次）",
+            pl.col("facility_code"),
+            pl.col("splits"),
+            pl.lit(t.readmit_max_days),
+            pl.col("items").list.join("、"),
+            pl.col("same_day"),
+        ).alias("evidence_zh"),
+        pl.format(
+            "{} readmissions at {} within {} days under another diagnosis billing a service again ({}; {} same-day)",
+            pl.col("splits"),
+            pl.col("facility_code"),
+            pl.lit(t.readmit_max_days),
+            pl.col("items").list.join(", "),
+            pl.col("same_day"),
+        ).alias("evidence_en"),
+        numbers_json("splits", "same_day", "amount").alias("numbers"),
+        pl.concat_list(
+            pl.concat_list(member("Facility", "facility_code", "hospital")),
+            member_list("Doctor", "doctors", "doctor"),
+            member_list("Patient", "pids", "split_patient"),
+        ).alias("members"),
+    )
+    return finish(out, "split_charges", "split_charges")
