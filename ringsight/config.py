@@ -197,7 +197,7 @@ class DetectThresholds(BaseModel):
     repeat_admission_min: int = Field(4, ge=2, description="admissions of one patient by one doctor in the window")
     repeat_min_patients: int = Field(3, ge=1, description="such patients of one doctor before it is a lead")
     readmit_max_days: int = Field(3, ge=0, description="readmission within this many days, same diagnosis: a split")
-    repeat_min_diagnoses: int = Field(3, ge=2, description="diagnoses over one patient's stays that make 'varied'")
+    repeat_facility_min: int = Field(3, ge=2, description="admissions of one patient at one facility, any doctor")
     repeat_gap_days: int = Field(30, ge=0, description="median days from discharge to readmission of 'soon'")
     repeat_min_cues: int = Field(3, ge=1, description="repeated-admission cues (of 4) for a lead per facility")
     split_dup_min_price: float = Field(100.0, ge=0, description="unit price (CNY) of a service billed twice: 'costly'")

@@ -19,7 +19,7 @@
   patients each admitted ``repeat_admission_min`` times or more by one doctor
   (chronic patients come back too, but not a doctor's whole group). Beside it,
   per facility under any doctor (a ring rotates its patients between doctors):
-  ``repeat_min_patients`` patients back ``repeat_admission_min`` times with
+  ``repeat_min_patients`` patients admitted ``repeat_facility_min`` times with
   ``repeat_min_cues`` of private, varied diagnoses, soon, lift (a public
   hospital's chronic patients, back for one condition, are the look-alike).
 - *Split charges* (分解住院): readmission at the same facility for the same

@@ -18,10 +18,10 @@ showing most of them is found and a look-alike showing one is not.
   county, to a public hospital, patients seldom sent back.
 
 - :func:`facility_repeats` (repeated_admission, 救助人员多次住院 under
-  rotating doctors) — core: ``repeat_min_patients`` patients each back
-  ``repeat_admission_min`` times at one facility, whichever doctor. Cues:
-  *private*; *varied* (half of them under ``repeat_min_diagnoses`` diagnoses or
-  more — whichever diagnosis fits); *soon* (median gap ≤ ``repeat_gap_days``);
+  rotating doctors) — core: ``repeat_min_patients`` patients each admitted
+  ``repeat_facility_min`` times at one facility, whichever doctor. Cues:
+  *private*; *varied* (half or more of their readmissions come under another
+  diagnosis than the stay before — whichever fits); *soon* (median gap ≤ ``repeat_gap_days``);
   *lift* (the facility's share of such patients twice the share over all
   facilities). Look-alike: a public hospital's chronic patients, back for one
   condition under whoever is on the ward (one cue or two).
@@ -209,7 +209,7 @@ def referred_groups(claims: pl.DataFrame, stays: pl.DataFrame, t: DetectThreshol
 
 # --- repeated admission: one facility, whichever doctor ------------------------------------------------
 
-#: repeated_admission's facility cues (beside the core: repeat_min_patients patients back repeat_admission_min times)
+#: repeated_admission's facility cues (beside the core: patients admitted again and again at one facility)
 REPEAT_CUES = ("private", "varied", "soon", "lift")
 
 
@@ -224,7 +224,7 @@ def _stay_scan(claims: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
 
 
 def repeat_facility_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> tuple[nw.LazyFrame[Any], ...]:
-    """The scans: (stays of patients back ``repeat_admission_min`` times at one facility under any doctor,
+    """The scans: (stays of patients admitted ``repeat_facility_min`` times at one facility under any doctor,
     at facilities with ``repeat_min_patients`` such patients; per facility its patients and such patients).
 
     Group-bys and a semi-join only (Spark has no distinct count over a window).
@@ -232,12 +232,12 @@ def repeat_facility_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> tupl
     stays = _stay_scan(claims).filter(~nw.col("facility_code").is_null())
     per = stays.group_by("facility_code", "pid").agg(nw.col("admit_day").n_unique().alias("admissions"))
     counts = (
-        per.with_columns((nw.col("admissions") >= t.repeat_admission_min).cast(nw.Int64).alias("back"))
+        per.with_columns((nw.col("admissions") >= t.repeat_facility_min).cast(nw.Int64).alias("back"))
         .group_by("facility_code")
         .agg(nw.len().alias("all_patients"), nw.col("back").sum().alias("repeaters"))
     )
     kept = counts.filter(nw.col("repeaters") >= t.repeat_min_patients).select("facility_code")
-    back = per.filter(nw.col("admissions") >= t.repeat_admission_min).join(kept, on="facility_code", how="semi")
+    back = per.filter(nw.col("admissions") >= t.repeat_facility_min).join(kept, on="facility_code", how="semi")
     rows = stays.join(back.select("facility_code", "pid"), on=["facility_code", "pid"], how="semi").select(
         "claim_id",
         "pid",
@@ -255,8 +255,8 @@ def repeat_facility_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> tupl
 def facility_repeats(rows: pl.DataFrame, counts: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """repeated_admission leads per facility (any doctor): enough patients back again and again, with cues.
 
-    Cues: *private* facility; *varied* — half or more of them come back under ``repeat_min_diagnoses`` or
-    more diagnoses (a chronic patient comes back for one condition); *soon* — their median gap from
+    Cues: *private* facility; *varied* — half or more of their readmissions come under another diagnosis
+    than the stay before (a chronic patient comes back for one condition); *soon* — their median gap from
     discharge to the next admission is at most ``repeat_gap_days``; *lift* — the facility's share of
     patients who come back that often is twice the share over all facilities.
     """
@@ -264,11 +264,14 @@ def facility_repeats(rows: pl.DataFrame, counts: pl.DataFrame, t: DetectThreshol
         return finish(rows, "repeated_admission", "repeated_admission")
     base = counts["repeaters"].sum() / max(1, counts["all_patients"].sum())
     gaps = rows.sort("facility_code", "pid", "admit_day").with_columns(
-        (pl.col("admit_day") - pl.col("discharge_day").shift(1)).over("facility_code", "pid").alias("gap")
+        (pl.col("admit_day") - pl.col("discharge_day").shift(1)).over("facility_code", "pid").alias("gap"),
+        (pl.col("diagnosis_code").cast(pl.String) != pl.col("diagnosis_code").cast(pl.String).shift(1))
+        .over("facility_code", "pid")
+        .alias("changed"),
     )
     per = gaps.group_by("facility_code", "pid").agg(
         pl.col("admit_day").n_unique().alias("admissions"),
-        pl.col("diagnosis_code").drop_nulls().n_unique().alias("diagnoses"),
+        pl.col("changed").drop_nulls().mean().alias("changed"),
         pl.col("gap").drop_nulls().median().alias("gap"),
     )
     leads = (
@@ -276,7 +279,7 @@ def facility_repeats(rows: pl.DataFrame, counts: pl.DataFrame, t: DetectThreshol
         .agg(
             pl.col("pid").sort().alias("pids"),
             pl.col("admissions").sum().alias("admissions"),
-            (pl.col("diagnoses") >= t.repeat_min_diagnoses).mean().alias("varied_share"),
+            (pl.col("changed").fill_null(0) >= 0.5).mean().alias("varied_share"),
             pl.col("gap").median().alias("median_gap"),
         )
         .with_columns(pl.col("pids").list.len().alias("patients"))
