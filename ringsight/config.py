@@ -205,6 +205,8 @@ class DetectThresholds(BaseModel):
     basket_min_cards: int = Field(5, ge=2, description="identical item baskets on this many cards at one pharmacy")
     stay_overlap_min_claims: int = Field(1, ge=1, description="claims elsewhere during an inpatient stay")
     stay_max_items_per_day: float = Field(0.5, gt=0, description="billed lines per day of a barely treated stay")
+    stay_away_min_days: int = Field(3, ge=1, description="days of a stay with claims elsewhere: 'away'")
+    stay_away_min_share: float = Field(0.5, gt=0, le=1, description="share of the days inside a stay spent 'away'")
     ghost_min_persons: int = Field(6, ge=2, description="persons tied by shared contacts that make a contact group")
     ghost_min_share: float = Field(0.6, gt=0, le=1, description="share of a contact group staying at one facility")
     ghost_min_cues: int = Field(3, ge=1, description="ghost-patient cues (of 5) a contact group needs")

@@ -223,3 +223,59 @@ def test_a_genuine_transfer_between_departments_is_not_a_split() -> None:
     assert _split_leads(*_department_rows(scan_again=False)).is_empty()
     claims, _ = _department_rows(scan_again=True)
     assert admissions.split_charges(claims_frame(claims), T).is_empty()  # without items nothing to compare
+
+
+HOLDING_HOSPITAL = "H51011200011"  # 龙泉驿区, a private primary hospital
+HOME_CLINIC = "H51011200031"
+HOME_PHARMACY = "H51011200051"
+
+
+def _full_bill(claim_id: str, nights: int) -> list[dict]:
+    """A bill with a line per day for the bed, the nursing and the infusion (as a ward's daily charges are)."""
+    daily = [("床位费", 50.0), ("一级护理", 30.0), ("静脉输液", 15.0)] * nights
+    lines = [*daily, ("血常规检查", 40.0)]
+    return [
+        {"claim_id": claim_id, "item_code": c, "item_category": "service", "quantity": 1, "amount": a} for c, a in lines
+    ]
+
+
+def _away_rows(days_away: list[int]) -> tuple[list[dict], list[dict]]:
+    """Three patients on fully billed 10–13-night stays, out at their clinic or pharmacy on ``days_away``."""
+    claims, items = [], []
+    for i in range(3):
+        admit = T0 + (7 * i) * DAY
+        nights = 10 + i
+        stay_id = f"h{i}"
+        claims.append({"claim_id": stay_id, **_stay(f"hold:{i}", HOLDING_HOSPITAL, admit, nights, "DOC-H1", "private")})
+        items += _full_bill(stay_id, nights)
+        for n, d in enumerate(days_away):
+            where, kind = (HOME_CLINIC, "outpatient") if n % 3 else (HOME_PHARMACY, "pharmacy")
+            claims.append(
+                {"claim_id": f"h{i}o{n}", "pid": f"hold:{i}", "facility_code": where, "visit_type": kind,
+                 "claim_ts": admit + d * DAY + 5 * HOUR, "total_amount": 36.0}
+            )  # fmt: skip
+    for i in range(30):  # the hospital's and others' ordinary stays, fully billed, nobody away
+        fac = HOLDING_HOSPITAL if i < 6 else f"H5101120000{i % 5}"
+        claims.append({"claim_id": f"n{i}", **_stay(f"pat:{i}", fac, T0 + i * DAY, 9, "DOC-N", "public")})
+        items += _full_bill(f"n{i}", 9)
+    return claims, items
+
+
+def _overlap_leads(claims: list[dict], items: list[dict]) -> pl.DataFrame:
+    from ringsight.algorithms.frames import items_frame
+
+    return admissions.stay_overlap(claims_frame(claims), items_frame(items), T)
+
+
+def test_fully_billed_stays_while_out_most_days_are_bed_holding() -> None:
+    leads = _overlap_leads(*_away_rows([1, 2, 3, 5, 6, 7, 8]))
+    assert leads.height == 1
+    lead = leads.row(0, named=True)
+    assert _keys(lead, "Facility") == {HOLDING_HOSPITAL}
+    assert _keys(lead, "Patient") == {f"hold:{i}" for i in range(3)}
+    assert '"away_most_days":3' in lead["numbers"]
+
+
+def test_one_pharmacy_fill_during_a_long_stay_is_not_bed_holding() -> None:
+    assert _overlap_leads(*_away_rows([4])).is_empty()
+    assert _overlap_leads(*_away_rows([2, 6])).is_empty()  # two days out of ten: not most days

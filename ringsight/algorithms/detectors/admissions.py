@@ -34,7 +34,11 @@
   or pharmacy claim inside the stay, or an inpatient stay at another facility
   overlapping it by a day or more; a lead per facility with two or more such
   patients whose share of such stays is at least twice the share across all
-  facilities.
+  facilities. A stay billed like real treatment counts too when the patient
+  claims elsewhere (outpatient or pharmacy) on ``stay_away_min_days`` days or
+  more and on ``stay_away_min_share`` of the days inside it — bed holding with
+  a full bill. Look-alike: a patient who fills a prescription at a pharmacy
+  once during a long stay (one day away).
 - *Shared bed*: three or more patients booked on the same beds at the same time.
 """
 
@@ -446,11 +450,13 @@ def stay_overlap(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.
         .agg(pl.len().alias("lines"))
     )
     stays = stays.join(lines, on="claim_id", how="left")
-    stays = stays.with_columns(
-        (pl.col("lines").fill_null(0) / (pl.col("discharge_day") - pl.col("admit_day")).clip(1, None)).alias("per_day")
-    )
+    nights = (pl.col("discharge_day") - pl.col("admit_day")).clip(1, None)
+    stays = stays.with_columns((pl.col("lines").fill_null(0) / nights).alias("per_day"), nights.alias("nights"))
     totals = stays.group_by("facility_code").agg(pl.len().alias("all_stays"))
-    stays = stays.filter(pl.col("per_day") <= t.stay_max_items_per_day)
+    # a fully billed stay is looked at too, when it is long enough to be away on stay_away_min_days of it
+    stays = stays.filter(
+        (pl.col("per_day") <= t.stay_max_items_per_day) | (pl.col("nights") - 1 >= t.stay_away_min_days)
+    )
     stays = stays.select(
         "pid",
         pl.col("facility_code").alias("stay_facility"),
@@ -458,6 +464,8 @@ def stay_overlap(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.
         "discharge_ts",
         pl.col("claim_id").alias("stay_claim"),
         pl.col("total_amount").alias("stay_amount"),
+        (pl.col("per_day") <= t.stay_max_items_per_day).alias("thin"),
+        "nights",
     )
     # elsewhere: an outpatient or pharmacy claim inside the stay, or another inpatient stay at another
     # facility overlapping it by a day or more (a patient in two hospitals at once)
@@ -490,9 +498,21 @@ def stay_overlap(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.
             pl.col("pid").first(),
             pl.col("stay_facility").first(),
             pl.col("stay_amount").first(),
+            pl.col("thin").first(),
+            pl.col("nights").first(),
             pl.col("claim_id").alias("away_claims"),
+            ((pl.col("claim_ts") + _TZ) // _DAY).filter(~pl.col("inpatient")).n_unique().alias("away_days"),
         )
-        .filter(pl.col("away_claims").list.len() >= t.stay_overlap_min_claims)
+        .with_columns(
+            # seen elsewhere on most days of the stay, however fully it is billed (挂床 with a full bill)
+            (
+                (pl.col("away_days") >= t.stay_away_min_days)
+                & (pl.col("away_days") >= t.stay_away_min_share * (pl.col("nights") - 1))
+            ).alias("mostly_away")
+        )
+        .filter(
+            (pl.col("thin") & (pl.col("away_claims").list.len() >= t.stay_overlap_min_claims)) | pl.col("mostly_away")
+        )
         .with_columns(pl.concat_list(pl.col("stay_claim"), pl.col("away_claims")).alias("claim_ids"))
     )
     leads = (
@@ -502,6 +522,7 @@ def stay_overlap(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.
             pl.len().alias("stays"),
             pl.col("claim_ids").list.explode(keep_nulls=False, empty_as_null=False),
             pl.col("stay_amount").sum().round(2).alias("amount"),
+            pl.col("mostly_away").sum().alias("away_most_days"),
         )
         .with_columns(pl.col("pids").list.len().alias("patients"))
         .filter(pl.col("patients") >= 2)
@@ -514,18 +535,21 @@ def stay_overlap(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.
     out = leads.with_columns(
         ((pl.col("lift") - 1) / 8).clip(0, 1).alias("strength"),
         pl.format(
-            "机构 {} 有 {} 次几乎无治疗的住院，患者住院期间在别处结算（{} 人）",
+            "机构 {} 有 {} 次住院期间患者在别处结算（{} 人；其中 {} 次大部分日子在别处）",
             pl.col("stay_facility"),
             pl.col("stays"),
             pl.col("patients"),
+            pl.col("away_most_days"),
         ).alias("evidence_zh"),
         pl.format(
-            "{} barely treated stays at {} while the patient claimed elsewhere ({} patients)",
+            "{} stays at {} barely treated or away on most days, the patient claiming elsewhere ({} patients; "
+            "{} away on most days)",
             pl.col("stays"),
             pl.col("stay_facility"),
             pl.col("patients"),
+            pl.col("away_most_days"),
         ).alias("evidence_en"),
-        numbers_json("stays", "patients", "all_stays", "lift", "amount").alias("numbers"),
+        numbers_json("stays", "patients", "away_most_days", "all_stays", "lift", "amount").alias("numbers"),
         pl.concat_list(
             pl.concat_list(member("Facility", "stay_facility", "hospital")),
             member_list("Patient", "pids", "absent_inpatient"),
