@@ -52,6 +52,7 @@ from ringsight.algorithms.detectors.inpatient_cues import (
     cross_split_rows,
     cross_splits,
     facility_repeats,
+    referral_rows,
     referred_groups,
     repeat_facility_rows,
     union_leads,
@@ -189,7 +190,8 @@ def _shared_contacts(claims: pl.DataFrame, pairs: pl.DataFrame, t: DetectThresho
 def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """Groups admitted together at one facility, and referred patients brought in batches (with cues)."""
     stays = _stays(claims)
-    return union_leads(_co_admitted_groups(claims, stays, t), referred_groups(claims, stays, t))
+    refs = referral_rows(nw.from_native(claims.lazy()), t).to_native().collect()
+    return union_leads(_co_admitted_groups(claims, stays, t), referred_groups(refs, t))
 
 
 def _co_admitted_groups(claims: pl.DataFrame, stays: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:

@@ -32,11 +32,11 @@ showing most of them is found and a look-alike showing one is not.
   *same_day*, *related* diagnosis (same ICD-10 chapter). Look-alike: a genuine
   transfer between departments, whose new ward bills its own items.
 
-The scans that read the whole window (:func:`repeat_facility_rows`,
-:func:`cross_split_rows`) are Narwhals, so they run on Polars or Spark;
+The scans that read the whole window (:func:`referral_rows`,
+:func:`repeat_facility_rows`, :func:`cross_split_rows`) are Narwhals, so they run on Polars or Spark;
 every finish is plain Polars on rows that are already few, so it runs on the
-driver whatever engine ran the scan. (:func:`referred_groups` is still a Polars
-scan, like the rest of co_admission.)
+driver whatever engine ran the scan. :func:`referral_rows` is a Narwhals scan
+too, though the rest of co_admission is not yet.
 """
 
 from __future__ import annotations
@@ -68,41 +68,43 @@ def _division(code: str) -> pl.Expr:
     return pl.when(text.str.len_chars() >= 7).then(text.str.slice(1, 6)).otherwise(text)
 
 
-def _referrals(claims: pl.DataFrame, stays: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """(stay columns…, referrer, ref_doctor, ref_claim) of stays preceded by an outpatient visit elsewhere.
+def referral_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
+    """The scan: (stay columns…, referrer, ref_doctor, ref_claim, ref_ts) of stays preceded by a visit elsewhere.
 
-    The visit is at another facility, before the admission and at most ``referral_max_days`` days before
-    its day. A stay with several such visits has a row for each (each referrer is weighed on its own).
+    The visit is an outpatient claim at another facility, before the admission and at most
+    ``referral_max_days`` days before its day. A stay with several such visits has a row for each.
+    Joins and filters only (Narwhals: runs on Polars or Spark).
     """
-    pids = stays.lazy().select("pid").unique()
+    stays = _stay_scan(claims).select(
+        "claim_id",
+        "pid",
+        "facility_code",
+        "facility_ownership",
+        "doctor_code",
+        "admit_ts",
+        "admit_day",
+        "total_amount",
+    )
     visits = (
-        claims.lazy()
-        .filter((pl.col("visit_type") == "outpatient") & pl.col("admit_ts").is_null())
+        claims.filter((nw.col("visit_type") == "outpatient") & nw.col("admit_ts").is_null())
         .select(
             "pid",
-            pl.col("facility_code").alias("referrer"),
-            pl.col("doctor_code").alias("ref_doctor"),
-            pl.col("claim_id").alias("ref_claim"),
-            pl.col("claim_ts").alias("ref_ts"),
+            nw.col("facility_code").alias("referrer"),
+            nw.col("doctor_code").alias("ref_doctor"),
+            nw.col("claim_id").alias("ref_claim"),
+            nw.col("claim_ts").alias("ref_ts"),
         )
-        .join(pids, on="pid", how="semi")
+        .join(stays.select("pid").unique(), on="pid", how="semi")
     )
-    return (
-        stays.lazy()
-        .select("claim_id", "pid", "facility_code", "doctor_code", "admit_ts", "admit_day", "total_amount")
-        .join(visits, on="pid")
-        .filter(
-            (pl.col("referrer").cast(pl.String) != pl.col("facility_code").cast(pl.String))
-            & (pl.col("ref_ts") < pl.col("admit_ts"))
-            & ((pl.col("admit_day") - (pl.col("ref_ts") + _TZ) // _DAY) <= t.referral_max_days)
-        )
-        .collect()
+    return stays.join(visits, on="pid").filter(
+        (nw.col("referrer").cast(nw.String) != nw.col("facility_code").cast(nw.String))
+        & (nw.col("ref_ts") < nw.col("admit_ts"))
+        & ((nw.col("admit_day") - (nw.col("ref_ts") + _TZ) // _DAY) <= t.referral_max_days)
     )
 
 
-def referred_groups(claims: pl.DataFrame, stays: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """co_admission leads: patients of one referrer brought to one hospital in batches, with enough cues."""
-    refs = _referrals(claims, stays, t)
+def referred_groups(refs: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """co_admission leads from :func:`referral_rows`: patients of one referrer brought in batches, with cues."""
     if refs.is_empty():
         return finish(refs, "co_admission", "induced_admission")
     key = ["facility_code", "referrer"]
@@ -133,15 +135,6 @@ def referred_groups(claims: pl.DataFrame, stays: pl.DataFrame, t: DetectThreshol
     grouped = per_stay.join(batches.select(*key, "batch"), on=[*key, "batch"], how="semi")
     if grouped.is_empty():
         return finish(grouped, "co_admission", "induced_admission")
-    ownership = (
-        claims.lazy()
-        .select(pl.col("facility_code").cast(pl.String), pl.col("facility_ownership").cast(pl.String))
-        .drop_nulls()
-        .unique("facility_code")
-        .collect()
-        if "facility_ownership" in claims.columns
-        else pl.DataFrame(schema={"facility_code": pl.String, "facility_ownership": pl.String})
-    )
     leads = (
         grouped.group_by(key)
         .agg(
@@ -157,11 +150,11 @@ def referred_groups(claims: pl.DataFrame, stays: pl.DataFrame, t: DetectThreshol
             pl.col("doctor_code").drop_nulls().unique().sort().alias("doctors"),
             pl.col("ref_doctor").drop_nulls().unique().sort().alias("ref_doctors"),
             pl.col("total_amount").sum().round(2).alias("amount"),
+            pl.col("facility_ownership").cast(pl.String).drop_nulls().first().alias("facility_ownership"),
         )
         .with_columns(pl.col("pids").list.len().alias("patients"))
         .filter((pl.col("patients") >= t.co_admit_min_group) & (pl.col("shuttles") >= t.co_admit_min_repeats))
         .with_columns(pl.col("facility_code").cast(pl.String), pl.col("referrer").cast(pl.String))
-        .join(ownership, on="facility_code", how="left")
         .with_columns(
             (_division("facility_code") != _division("referrer")).alias("far"),
             (pl.col("facility_ownership") == "private").fill_null(False).alias("private"),
