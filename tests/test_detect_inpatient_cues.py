@@ -279,3 +279,30 @@ def test_fully_billed_stays_while_out_most_days_are_bed_holding() -> None:
 def test_one_pharmacy_fill_during_a_long_stay_is_not_bed_holding() -> None:
     assert _overlap_leads(*_away_rows([4])).is_empty()
     assert _overlap_leads(*_away_rows([2, 6])).is_empty()  # two days out of ten: not most days
+
+
+def test_the_second_rules_give_the_same_leads_on_spark(spark_session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The rotating ward, the split across departments and the fully billed absences, scanned on Spark."""
+    from ringsight.algorithms.detectors import run_detectors
+    from ringsight.algorithms.engine import spark_source
+    from ringsight.algorithms.frames import DETECT_ITEM_COLUMNS, items_frame
+
+    split_claims, split_items = _department_rows(scan_again=True)
+    away_claims, away_items = _away_rows([1, 2, 3, 5, 6, 7, 8])
+    plain = [
+        {"claim_id": f"r{i:04d}", "total_amount": 1860.0, **r} for i, r in enumerate(_rotating_rows() + _chronic_rows())
+    ]
+    claims = claims_frame(plain + split_claims + away_claims)
+    items = items_frame(split_items + away_items)
+    for name, frame in (("claims", claims), ("items", items)):
+        frame.write_parquet(tmp_path / f"{name}.parquet")
+    src = spark_source(
+        spark_session.read.parquet(str(tmp_path / "claims.parquet")),
+        spark_session.read.parquet(str(tmp_path / "items.parquet")).select(*DETECT_ITEM_COLUMNS),
+    )
+    names = ["repeated_admission", "split_charges", "stay_overlap"]
+    on_polars, _ = run_detectors(claims, items, T, names)
+    on_spark, _ = run_detectors(claims, items, T, names, source=src)
+    assert on_spark.equals(on_polars)
+    found = {d: n for d, n in on_polars.group_by("detector").len().iter_rows()}
+    assert found == {"repeated_admission": 1, "split_charges": 1, "stay_overlap": 1}

@@ -47,9 +47,10 @@ NEEDS: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]] = {
         ("terminal ids", "operators", "pharmacy claims", "facility places", "located home addresses"),
     ),
     "identical_baskets": ((("items",), ("pharmacy claims",)), ()),
-    "co_admission": ((("inpatient stays",),), ("doctors",)),
-    "repeated_admission": ((("inpatient stays",),), ("doctors",)),
-    "split_charges": ((("inpatient stays",), ("diagnoses",)), ("doctors",)),
+    "goods_as_drugs": ((("items",), ("pharmacy claims",)), ("diagnoses",)),
+    "co_admission": ((("inpatient stays",),), ("doctors", "facility ownership", "facility places")),
+    "repeated_admission": ((("inpatient stays",),), ("doctors", "facility ownership")),
+    "split_charges": ((("inpatient stays",), ("diagnoses",)), ("doctors", "items")),
     "stay_overlap": ((("inpatient stays",),), ("items",)),
     "shared_bed": ((("inpatient stays",), ("beds",)), ()),
     "doctor_pharmacy": (

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from ringsight.algorithms.engine import Source, spark_source
 from ringsight.algorithms.frames import DETECT_CLAIM_COLUMNS
 from ringsight.config import DetectSparkSettings
 from ringsight.errors import RingSightError
+from ringsight.partitions import BUCKET, MONTH, flat_files, partition_files, window_months
+from ringsight.tables import CLAIMS_SCHEMA
 
 
 class SparkUnavailable(RingSightError):
@@ -60,15 +65,52 @@ def _java_home() -> bool:
 def read_claims(session: Any, tables: str, since_ts: int, until_ts: int) -> Source:
     """The staged claims of ``[since_ts, until_ts)`` under ``tables``/claims, as a Spark-backed Source.
 
-    Only ``*.parquet`` files are read (the loader's temporary files are not), and only the columns
-    detection uses; the window filter is the one :func:`ringsight.algorithms.frames.load_window` applies.
+    The partitioned layout (``month=YYYY-MM/bucket=NN/``, :mod:`ringsight.partitions`) is read with a
+    filter on ``month``, so Spark prunes every partition outside the window's months before listing
+    their files' contents; the schema is given (not inferred from some file), and only the columns
+    detection uses are read. Flat ``*.parquet`` files an earlier version staged are read beside them
+    (local folders). The window filter is the one :func:`ringsight.algorithms.frames.load_window` applies.
     """
     from pyspark.sql import functions as F
 
-    frame = (
-        session.read.option("pathGlobFilter", "*.parquet")
-        .parquet(f"{tables.rstrip('/')}/claims")
-        .select(*DETECT_CLAIM_COLUMNS)
-        .where((F.col("claim_ts") >= since_ts) & (F.col("claim_ts") < until_ts))
-    )
+    root = f"{tables.rstrip('/')}/claims"
+    months = window_months(since_ts, until_ts)
+    local = "://" not in tables
+    parts = []
+    if not local or partition_files(Path(root), months):
+        try:
+            hive = (
+                session.read.schema(_ddl(with_partitions=True))
+                .option("basePath", root)
+                .option("pathGlobFilter", "*.parquet")
+                .parquet(f"{root}/{MONTH}=*/{BUCKET}=*")
+                .where(F.col(MONTH).isin(months))
+            )
+            parts.append(hive.select(*DETECT_CLAIM_COLUMNS))
+        except Exception:  # a URL without partitions (the glob matches nothing): read it flat below
+            if local:
+                raise
+    flat = flat_files(Path(root)) if local else []
+    if flat:
+        parts.append(session.read.schema(_ddl(with_partitions=False)).parquet(*map(str, flat)))
+    elif not local and not parts:
+        reader = session.read.schema(_ddl(with_partitions=False)).option("pathGlobFilter", "*.parquet")
+        parts.append(reader.parquet(root))
+    if not parts:  # nothing staged in the window's months: an empty frame with the columns
+        parts.append(session.createDataFrame([], _ddl(with_partitions=False)))
+    frame = parts[0]
+    for more in parts[1:]:
+        frame = frame.unionByName(more)
+    frame = frame.select(*DETECT_CLAIM_COLUMNS).where((F.col("claim_ts") >= since_ts) & (F.col("claim_ts") < until_ts))
     return spark_source(frame)
+
+
+_SPARK_TYPES = {pl.String: "STRING", pl.Int64: "BIGINT", pl.Float64: "DOUBLE", pl.Int32: "INT"}
+
+
+def _ddl(*, with_partitions: bool) -> str:
+    """The Spark schema of the claim columns detection reads (and of the partition columns)."""
+    cols = [f"`{c}` {_SPARK_TYPES[CLAIMS_SCHEMA[c]]}" for c in DETECT_CLAIM_COLUMNS]
+    if with_partitions:
+        cols += [f"`{MONTH}` STRING", f"`{BUCKET}` INT"]
+    return ", ".join(cols)

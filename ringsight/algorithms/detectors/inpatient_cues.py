@@ -314,7 +314,7 @@ def facility_repeats(rows: pl.DataFrame, counts: pl.DataFrame, t: DetectThreshol
             names,
         ).alias("evidence_zh"),
         pl.format(
-            "{} patients admitted again and again at {} ({} admissions under {} doctors; cues: {})",
+            "{} patients admitted again and again at {} ({} admissions; doctors: {}; cues: {})",
             pl.col("patients"),
             pl.col("facility_code"),
             pl.col("admissions"),
