@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from ringsight.algorithms.detectors import admissions
+from ringsight.algorithms.engine import source_of
 from ringsight.algorithms.frames import claims_frame
 from ringsight.config import DetectThresholds
 
@@ -85,8 +86,7 @@ def test_village_referrals_shuttled_to_a_far_private_hospital_are_induced_admiss
     assert _keys(lead, "Doctor", "referring_doctor") == {"DOC-V1"}
     assert "far" in lead["evidence_en"] and "private" in lead["evidence_en"]
     # no group there was admitted and discharged together: the first rule alone sees nothing
-    frame = _frame(_shuttle_rows())
-    assert admissions._co_admitted_groups(frame, admissions._stays(frame), T).is_empty()
+    assert admissions._co_admitted_groups(source_of(_frame(_shuttle_rows())), T).is_empty()
 
 
 def test_shuttles_need_cues_beside_the_batches() -> None:
@@ -306,3 +306,40 @@ def test_the_second_rules_give_the_same_leads_on_spark(spark_session, tmp_path) 
     assert on_spark.equals(on_polars)
     found = {d: n for d, n in on_polars.group_by("detector").len().iter_rows()}
     assert found == {"repeated_admission": 1, "split_charges": 1, "stay_overlap": 1}
+
+
+def _co_admission_rows() -> list[dict]:
+    """Every co_admission path at once: shuttles from a village clinic, a same-day group, a group booked in
+    over three days under one recruiter's phone, a care home's residents (institution contacts), a crowd."""
+    rows = _shuttle_rows()
+    for d in (5, 30):  # five patients admitted and discharged on the very same days, twice (null doctor)
+        rows += [_stay(f"同日{i}", "H51010400005", T0 + d * DAY, 6, None, "private") for i in range(5)]
+    for d in (4, 33, 61):  # nine recruited patients admitted over three days, one contact phone
+        rows += [
+            _stay(f"招募{i}", "H51010400006", T0 + (d + i % 3) * DAY, 8, "DOC-Z", "private", contact_phone="招募电话")
+            for i in range(9)
+            if (i + d) % 5
+        ]
+    for d in (10, 55):  # a care home's residents, each on their own day: its landline is an institution's
+        rows += [
+            _stay(f"院民{i}", "H51010400007", T0 + (d + i) * DAY, 7, "DOC-C", "public", contact_phone="养老院座机")
+            for i in range(30)
+        ]
+    rows += [_stay(f"人群{i}", "H51010400008", T0 + 3 * DAY, 4, "DOC-Q", "public") for i in range(60)]
+    rows += [_stay(f"人群{i}", "H51010400008", T0 + 40 * DAY, 4, "DOC-Q", "public") for i in range(60)]
+    return rows
+
+
+def test_co_admission_gives_the_same_leads_on_spark(spark_session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ringsight.algorithms.detectors import run_detectors
+    from ringsight.algorithms.engine import PORTED, spark_source
+
+    claims = _frame(_co_admission_rows())
+    claims.write_parquet(tmp_path / "claims.parquet")
+    src = spark_source(spark_session.read.parquet(str(tmp_path / "claims.parquet")))
+    on_polars, _ = run_detectors(claims, None, T, ["co_admission"])  # type: ignore[arg-type]
+    on_spark, _ = run_detectors(claims, None, T, ["co_admission"], source=src)  # type: ignore[arg-type]
+    assert "co_admission" in PORTED
+    assert on_spark.equals(on_polars)
+    facilities = sorted(k for lead in on_polars.iter_rows(named=True) for k in _keys(lead, "Facility", "hospital"))
+    assert facilities == ["H51010400005", "H51010400006", PUJIANG_PRIVATE]  # no care home, no crowd

@@ -41,7 +41,7 @@
   once during a long stay (one day away).
 - *Shared bed*: three or more patients booked on the same beds at the same time.
 
-All but co-admission are ported (see :mod:`ringsight.algorithms.engine`): a Narwhals scan
+All are ported (see :mod:`ringsight.algorithms.engine`): a Narwhals scan
 (``*_rows``) keeps the stays that can make a lead, on Polars or Spark, and the Polars finish
 below it builds the leads from those rows alone.
 """
@@ -100,11 +100,6 @@ def stay_rows(claims: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
     )
 
 
-def _stays(claims: pl.DataFrame) -> pl.DataFrame:
-    """:func:`stay_rows` of a Polars frame, collected in memory (co-admission's input)."""
-    return stay_rows(nw.from_native(claims.lazy())).to_native().collect()
-
-
 def _key(col: str) -> nw.Expr:
     """A join key that matches nulls too (a scan must keep the rows the finish would group as null).
 
@@ -114,8 +109,8 @@ def _key(col: str) -> nw.Expr:
     return nw.col(col).fill_null("\x00")
 
 
-def _co_admitted_pairs(stays: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """(facility_code, pid, pid_b, admit_day, admit_day_b) of two patients admitted and discharged together.
+def co_admit_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
+    """The scan: (facility_code, pid, pid_b, admit_day, admit_day_b, same_days) of two patients admitted together.
 
     Together means admitted within ``co_admit_spread_days`` of each other and discharged within as
     many days of each other: a recruited group is not always booked in on one day (a van per day,
@@ -123,40 +118,48 @@ def _co_admitted_pairs(stays: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
     at every offset, so any two admissions that close share a window; windows holding more than
     ``covisit_max_group`` patients are a crowd (a big hospital's intake) and are ignored. Groups
     admitted and discharged on the very same days are also taken on their own (at a big hospital
-    the few-day window is a crowd, the same-day group is not).
+    the few-day window is a crowd, the same-day group is not). Pairs are made only among patients
+    with ``co_admit_min_repeats`` stays there (a pair can come back together only if both come back).
+    Group-bys and joins only, so it runs on Polars or Spark.
     """
     spread = t.co_admit_spread_days
     slim = (
-        stays.select("facility_code", "pid", "admit_day", "discharge_day")
+        stay_rows(claims)
+        .filter(~nw.col("pid").is_null() & ~nw.col("facility_code").is_null())
+        .select("facility_code", "pid", "admit_day", "discharge_day")
         .unique()
-        .with_columns((pl.len().over("facility_code", "pid") >= t.co_admit_min_repeats).alias("returns"))
     )
+    back = (
+        slim.group_by("facility_code", "pid")
+        .agg(nw.len().alias("n"))
+        .filter(nw.col("n") >= t.co_admit_min_repeats)
+        .select("facility_code", "pid")
+    )
+    key = ["facility_code", "wa", "wb"]
     parts = []
-    exact = [(1, 0, pl.col("discharge_day"))] if spread > 0 else []
-    for width, off, dd in [*exact, *((spread + 1, o, pl.lit(0)) for o in range(spread + 1))]:
-        win = slim.with_columns(pl.struct(((pl.col("admit_day") + off) // width), dd).hash(seed=1).alias("win"))
-        groups = (
-            win.group_by("facility_code", "win")
-            .agg(pl.col("pid").n_unique().alias("k"))
-            .filter((pl.col("k") >= t.co_admit_min_group) & (pl.col("k") <= t.covisit_max_group))
+    exact = [(1, 0, True)] if spread > 0 else []
+    for width, off, by_discharge in [*exact, *((spread + 1, o, False) for o in range(spread + 1))]:
+        win = slim.with_columns(
+            ((nw.col("admit_day") + off) // width).alias("wa"),
+            (nw.col("discharge_day") if by_discharge else nw.lit(0)).alias("wb"),
         )
-        inside = win.join(groups.select("facility_code", "win"), on=["facility_code", "win"], how="semi").filter(
-            pl.col("returns")  # a pair can come back together only if both come back
+        groups = (
+            win.group_by(*key)
+            .agg(nw.col("pid").n_unique().alias("k"))
+            .filter((nw.col("k") >= t.co_admit_min_group) & (nw.col("k") <= t.covisit_max_group))
+        )
+        inside = win.join(groups.select(*key), on=key, how="semi").join(back, on=["facility_code", "pid"], how="semi")
+        right = inside.select(
+            *key,
+            nw.col("pid").alias("pid_b"),
+            nw.col("admit_day").alias("admit_day_b"),
+            nw.col("discharge_day").alias("discharge_day_b"),
         )
         parts.append(
-            inside.join(
-                inside.select(
-                    "facility_code",
-                    "win",
-                    pl.col("pid").alias("pid_b"),
-                    pl.col("admit_day").alias("admit_day_b"),
-                    pl.col("discharge_day").alias("discharge_day_b"),
-                ),
-                on=["facility_code", "win"],
-            )
+            inside.join(right, on=key)
             .filter(
-                (pl.col("pid") < pl.col("pid_b"))
-                & ((pl.col("discharge_day") - pl.col("discharge_day_b")).abs() <= spread)
+                (nw.col("pid").cast(nw.String) < nw.col("pid_b").cast(nw.String))
+                & ((nw.col("discharge_day") - nw.col("discharge_day_b")).abs() <= spread)
             )
             .select(
                 "facility_code",
@@ -165,40 +168,47 @@ def _co_admitted_pairs(stays: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
                 "admit_day",
                 "admit_day_b",
                 (
-                    (pl.col("admit_day") == pl.col("admit_day_b"))
-                    & (pl.col("discharge_day") == pl.col("discharge_day_b"))
+                    (nw.col("admit_day") == nw.col("admit_day_b"))
+                    & (nw.col("discharge_day") == nw.col("discharge_day_b"))
                 ).alias("same_days"),
             )
         )
-    return pl.concat(parts).unique()
+    return nw.concat(parts).unique()
 
 
-def _shared_contacts(claims: pl.DataFrame, pairs: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """(pid, pid_b) of the pairs that share a phone or an address below an institution's size.
+def contact_rows(src: Source, pids: pl.DataFrame, t: DetectThresholds) -> nw.LazyFrame[Any] | None:
+    """The scan: (pid, value, kind) of the phones and addresses of ``pids`` shared below an institution's size.
 
     A recruiter's phone, one village's addresses: what a group brought in together leaves behind.
     Values shared by ``institution_min`` persons or more (a care home's landline and address) do not count.
+    None when the window has no contact columns.
     """
-    pids = pl.concat([pairs.select("pid"), pairs.select(pl.col("pid_b").alias("pid"))]).unique().lazy()
-    cols = [c for c in ("patient_phone", "contact_phone", "address_key") if c in claims.columns]
-    if not cols:
-        return pairs.select("pid", "pid_b").head(0)
+    names = src.claims.collect_schema().names()
+    cols = [c for c in ("patient_phone", "contact_phone", "address_key") if c in names]
+    mine = small_frame(src, pids)
     parts = []
     for c in cols:  # the pairs' own values first (few), then how many persons share each of them
-        every = claims.lazy().select("pid", pl.col(c).alias("value")).drop_nulls()
-        own = every.join(pids, on="pid", how="semi").unique()
+        every = src.claims.select("pid", nw.col(c).cast(nw.String).alias("value")).filter(~nw.col("value").is_null())
+        own = every.join(mine, on="pid", how="semi").unique()
         sharing = (
             every.join(own.select("value").unique(), on="value", how="semi")
             .group_by("value")
-            .agg(pl.col("pid").n_unique().alias("persons"))
-            .filter(pl.col("persons") < t.institution_min)
+            .agg(nw.col("pid").n_unique().alias("persons"))
+            .filter(nw.col("persons") < t.institution_min)
         )
         parts.append(
-            own.join(sharing.select("value"), on="value", how="semi").select(
-                "pid", pl.col("value").cast(pl.String), pl.lit(c).alias("kind")
-            )
+            own.join(sharing.select("value"), on="value", how="semi").select("pid", "value", nw.lit(c).alias("kind"))
         )
-    mine = pl.concat(parts).collect()
+    return nw.concat(parts) if parts else None
+
+
+def _shared_contacts(src: Source, pairs: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """(pid, pid_b) of the pairs that share a phone or an address below an institution's size."""
+    pids = pl.concat([pairs.select("pid"), pairs.select(pl.col("pid_b").alias("pid"))]).unique()
+    scan = contact_rows(src, pids, t)
+    if scan is None:
+        return pairs.select("pid", "pid_b").head(0)
+    mine = src.collect(scan).with_columns(pl.col("pid").cast(pairs.schema["pid"]))
     return (
         pairs.select("pid", "pid_b")
         .unique()
@@ -209,16 +219,16 @@ def _shared_contacts(claims: pl.DataFrame, pairs: pl.DataFrame, t: DetectThresho
     )
 
 
-def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def co_admission(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
     """Groups admitted together at one facility, and referred patients brought in batches (with cues)."""
-    stays = _stays(claims)
-    refs = referral_rows(nw.from_native(claims.lazy()), t).to_native().collect()
-    return union_leads(_co_admitted_groups(claims, stays, t), referred_groups(refs, t))
+    src = source_of(claims)
+    refs = src.collect(referral_rows(src.claims, t))
+    return union_leads(_co_admitted_groups(src, t), referred_groups(refs, t))
 
 
-def _co_admitted_groups(claims: pl.DataFrame, stays: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def _co_admitted_groups(src: Source, t: DetectThresholds) -> pl.DataFrame:
     """Groups of patients repeatedly admitted and discharged together (within a few days) at one facility."""
-    together = _co_admitted_pairs(stays, t)
+    together = src.collect(co_admit_rows(src.claims, t)).sort("facility_code", "pid", "pid_b", "admit_day")
     # together within a few days (not on the very same days) counts only beside a shared phone or address:
     # a small ward's chronic patients meet within a few days by chance, three at a time, now and then
     together = together.filter(
@@ -227,10 +237,10 @@ def _co_admitted_groups(claims: pl.DataFrame, stays: pl.DataFrame, t: DetectThre
     )
     loose = together.filter(~pl.col("same_days"))
     if not loose.is_empty():
-        tied = _shared_contacts(claims, loose, t)
+        tied = _shared_contacts(src, loose, t)
         together = pl.concat([together.filter(pl.col("same_days")), loose.join(tied, on=["pid", "pid_b"], how="semi")])
     if together.is_empty():
-        return finish(stays.head(0), "co_admission", "induced_admission")
+        return finish(together, "co_admission", "induced_admission")
     # an episode of a pair is its earlier admission day; a pair counts after co_admit_min_repeats episodes
     pairs = (
         together.with_columns(pl.min_horizontal("admit_day", "admit_day_b").alias("episode"))
@@ -248,6 +258,10 @@ def _co_admitted_groups(claims: pl.DataFrame, stays: pl.DataFrame, t: DetectThre
             in_pairs.select("facility_code", pl.col("pid_b").alias("pid"), pl.col("admit_day_b").alias("admit_day")),
         ]
     ).unique()
+    members = comps.select("facility_code", "pid").unique()
+    stays = src.collect(
+        stay_rows(src.claims).join(small_frame(src, members), on=["facility_code", "pid"], how="semi")
+    ).with_columns(pl.col("facility_code").cast(comps.schema["facility_code"]), pl.col("pid").cast(comps.schema["pid"]))
     claim_rows = (
         stays.join(comps, on=["facility_code", "pid"])
         .join(episode_stays, on=["facility_code", "pid", "admit_day"], how="semi")
@@ -288,11 +302,15 @@ def _co_admitted_groups(claims: pl.DataFrame, stays: pl.DataFrame, t: DetectThre
         (pl.col("patients") >= t.co_admit_min_group) & (pl.col("episodes") >= t.co_admit_min_repeats)
     ).with_row_index("lead")
     # Patients with no care anywhere else look invented (假病人); recruited ones have a history (诱导住院).
+    persons = leads.select("lead", "facility_code", pl.col("pids").alias("pid")).explode("pid")
+    seen = src.collect(
+        src.claims.select("pid", nw.col("facility_code").alias("other"))
+        .join(small_frame(src, persons.select("pid").unique()), on="pid", how="semi")
+        .unique()
+    ).with_columns(pl.col("pid").cast(persons.schema["pid"]), pl.col("other").cast(pl.String))
     elsewhere = (
-        leads.select("lead", "facility_code", pl.col("pids").alias("pid"))
-        .explode("pid")
-        .join(claims.select("pid", pl.col("facility_code").alias("other")), on="pid")
-        .filter(pl.col("other") != pl.col("facility_code"))
+        persons.join(seen, on="pid")
+        .filter(pl.col("other") != pl.col("facility_code").cast(pl.String))
         .group_by("lead")
         .agg(pl.col("pid").n_unique().alias("with_history"))
     )

@@ -35,8 +35,7 @@ showing most of them is found and a look-alike showing one is not.
 The scans that read the whole window (:func:`referral_rows`,
 :func:`repeat_facility_rows`, :func:`cross_split_rows`) are Narwhals, so they run on Polars or Spark;
 every finish is plain Polars on rows that are already few, so it runs on the
-driver whatever engine ran the scan. :func:`referral_rows` is a Narwhals scan
-too, though the rest of co_admission is not yet.
+driver whatever engine ran the scan.
 """
 
 from __future__ import annotations
