@@ -188,7 +188,8 @@ def contact_rows(src: Source, pids: pl.DataFrame, t: DetectThresholds) -> nw.Laz
     mine = small_frame(src, pids)
     parts = []
     for c in cols:  # the pairs' own values first (few), then how many persons share each of them
-        every = src.claims.select("pid", nw.col(c).cast(nw.String).alias("value")).filter(~nw.col("value").is_null())
+        # the value keeps its type (a cast of every row costs more than the scan); only the few kept are cast
+        every = src.claims.select("pid", nw.col(c).alias("value")).filter(~nw.col("value").is_null())
         own = every.join(mine, on="pid", how="semi").unique()
         sharing = (
             every.join(own.select("value").unique(), on="value", how="semi")
@@ -197,7 +198,9 @@ def contact_rows(src: Source, pids: pl.DataFrame, t: DetectThresholds) -> nw.Laz
             .filter(nw.col("persons") < t.institution_min)
         )
         parts.append(
-            own.join(sharing.select("value"), on="value", how="semi").select("pid", "value", nw.lit(c).alias("kind"))
+            own.join(sharing.select("value"), on="value", how="semi").select(
+                "pid", nw.col("value").cast(nw.String), nw.lit(c).alias("kind")
+            )
         )
     return nw.concat(parts) if parts else None
 
