@@ -15,9 +15,14 @@ the engine. Neither stage exists twice.
 A :class:`Source` is the window as Narwhals frames on one engine; a
 detector that is ported takes one (``source_of`` wraps a plain Polars
 frame, so the single-machine callers and tests pass frames as before).
-The one thing a scan needs that Narwhals lacks is a hash of key columns
-(:meth:`Source.with_hash`): each engine's own function, whose values differ
-between engines but only ever serve as grouping keys inside one scan.
+
+Two primitives differ by engine and are kept here, not in detectors: a
+47-bit hash of key columns (:meth:`Source.with_hash`), which lets a scan
+count near-unique keys (trace codes, drug codes) without holding their
+strings — the two engines' hash values differ, and a scan only compares
+hashes it made itself on one engine — and :meth:`Source.to_engine`, which
+sends the few keys a first scan kept back to the engine, so a second scan
+gathers their rows with a join (count, keep, gather).
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from typing import Any
 
 import narwhals as nw
 import polars as pl
+
+from ringsight.algorithms.frames import DETECT_ITEM_COLUMNS
+from ringsight.tables import ITEMS_SCHEMA
 
 #: Detectors whose scan stage is written once on Narwhals (run on Polars or on Spark).
 PORTED = (
@@ -40,6 +48,10 @@ PORTED = (
     "shared_bed",
     "identical_baskets",
     "goods_as_drugs",
+    "contact_stays",
+    "doctor_pharmacy",
+    "drug_shopping",
+    "trace_code_resale",
 )
 
 #: Hashes are cut to 47 bits: a sum of up to 65,536 of them fits a signed 64-bit integer on both
@@ -49,11 +61,28 @@ _HASH_MOD = 1 << 47
 
 @dataclass(frozen=True)
 class Source:
-    """The window's claims (and, when given, its claim items) on one engine, as Narwhals lazy frames."""
+    """The window's claims (and claim items) on one engine, as Narwhals lazy frames (Polars or Spark underneath)."""
 
     claims: nw.LazyFrame[Any]
     engine: str  # "polars" | "spark"
-    items: nw.LazyFrame[Any] | None = None  # the window's claim items, for the detectors that read them
+    #: the window's claim items (columns ``frames.DETECT_ITEM_COLUMNS``); None when none were read
+    items: nw.LazyFrame[Any] | None = None
+
+    def item_lines(self) -> nw.LazyFrame[Any]:
+        """The items, or an empty items frame on this engine when the Source has none."""
+        if self.items is not None:
+            return self.items
+        return nw.from_native(pl.LazyFrame(schema=_ITEM_SCHEMA))  # only a Polars Source is made without items
+
+    def to_engine(self, rows: pl.DataFrame) -> nw.LazyFrame[Any]:
+        """Small rows held here (keys kept by an earlier collect) as a lazy frame on this engine, to join with.
+
+        Spark gets them through Arrow (a broadcast-sized frame); Polars uses them as they are.
+        """
+        if self.engine == "polars":
+            return nw.from_native(rows.lazy())
+        session = self.claims.to_native().sparkSession
+        return nw.from_native(session.createDataFrame(rows.to_arrow(compat_level=pl.CompatLevel.oldest())))
 
     def collect(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
         """The scan's result as a Polars frame on this machine (it is small: candidates only)."""
@@ -110,9 +139,4 @@ def source_of(claims: pl.DataFrame | pl.LazyFrame | Source, items: pl.DataFrame 
     return claims if isinstance(claims, Source) else polars_source(claims, items)
 
 
-def small_frame(source: Source, frame: pl.DataFrame) -> nw.LazyFrame[Any]:
-    """A small Polars frame (a list of keys) on the source's engine, to join the window with."""
-    if source.engine == "polars":
-        return nw.from_native(frame.lazy())
-    session = source.claims.to_native().sparkSession
-    return nw.from_native(session.createDataFrame(frame.to_arrow()))
+_ITEM_SCHEMA = {c: ITEMS_SCHEMA[c] for c in DETECT_ITEM_COLUMNS}

@@ -20,7 +20,7 @@ from __future__ import annotations
 import narwhals as nw
 import polars as pl
 
-from ringsight.algorithms.engine import Source, polars_source, small_frame
+from ringsight.algorithms.engine import Source, polars_source
 from ringsight.algorithms.lazy import Items, collect, trace_rows
 from ringsight.config import DetectThresholds
 
@@ -89,7 +89,7 @@ def contexts(
         # booked on the same bed of the same facility within one admission week
         ("bed", inpatient & ~nw.col("bed_no").is_null(), [nw.col("facility_code"), nw.col("bed_no"), day // 7]),
     ]
-    near = None if focus is None else small_frame(source, _focus_frame(source, focus))
+    near = None if focus is None else source.to_engine(_focus_frame(source, focus))
     members = [
         _members(source, base, where, keys, near).select(nw.lit(kind).alias("kind"), "ctx", "pid")
         for kind, where, keys in kinds

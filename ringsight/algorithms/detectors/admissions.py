@@ -63,7 +63,7 @@ from ringsight.algorithms.detectors.inpatient_cues import (
     repeat_facility_rows,
     union_leads,
 )
-from ringsight.algorithms.engine import Source, small_frame, source_of
+from ringsight.algorithms.engine import Source, source_of
 from ringsight.algorithms.lazy import Items, collect
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
@@ -185,7 +185,7 @@ def contact_rows(src: Source, pids: pl.DataFrame, t: DetectThresholds) -> nw.Laz
     """
     names = src.claims.collect_schema().names()
     cols = [c for c in ("patient_phone", "contact_phone", "address_key") if c in names]
-    mine = small_frame(src, pids)
+    mine = src.to_engine(pids)
     parts = []
     for c in cols:  # the pairs' own values first (few), then how many persons share each of them
         # the value keeps its type (a cast of every row costs more than the scan); only the few kept are cast
@@ -263,7 +263,7 @@ def _co_admitted_groups(src: Source, t: DetectThresholds) -> pl.DataFrame:
     ).unique()
     members = comps.select("facility_code", "pid").unique()
     stays = src.collect(
-        stay_rows(src.claims).join(small_frame(src, members), on=["facility_code", "pid"], how="semi")
+        stay_rows(src.claims).join(src.to_engine(members), on=["facility_code", "pid"], how="semi")
     ).with_columns(pl.col("facility_code").cast(comps.schema["facility_code"]), pl.col("pid").cast(comps.schema["pid"]))
     claim_rows = (
         stays.join(comps, on=["facility_code", "pid"])
@@ -308,7 +308,7 @@ def _co_admitted_groups(src: Source, t: DetectThresholds) -> pl.DataFrame:
     persons = leads.select("lead", "facility_code", pl.col("pids").alias("pid")).explode("pid")
     seen = src.collect(
         src.claims.select("pid", nw.col("facility_code").alias("other"))
-        .join(small_frame(src, persons.select("pid").unique()), on="pid", how="semi")
+        .join(src.to_engine(persons.select("pid").unique()), on="pid", how="semi")
         .unique()
     ).with_columns(pl.col("pid").cast(persons.schema["pid"]), pl.col("other").cast(pl.String))
     elsewhere = (
@@ -490,7 +490,7 @@ def split_charges(claims: ClaimsIn, t: DetectThresholds, items: Items | None = N
     ids = pl.concat([pairs["claim_id"], pairs["prev_claim"]]).cast(pl.String).unique().to_frame("claim_id")
     cols = ("claim_id", "item_code", "item_category", "quantity", "amount")
     if src.items is not None:  # the items on the window's engine
-        billed = src.collect(src.items_frame().select(*cols).join(small_frame(src, ids), on="claim_id", how="semi"))
+        billed = src.collect(src.items_frame().select(*cols).join(src.to_engine(ids), on="claim_id", how="semi"))
     else:  # a claims-only source: the few readmissions' items from this machine's copy
         billed = collect(items.lazy().select(cols).join(ids.lazy(), on="claim_id", how="semi"))  # type: ignore[union-attr]
     return union_leads(same, cross_splits(pairs, billed, t))

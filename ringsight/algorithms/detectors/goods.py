@@ -171,14 +171,6 @@ def off_price_lines(lines: nw.LazyFrame[Any], usual: nw.LazyFrame[Any], t: Detec
     )
 
 
-def _to_engine(src: Source, rows: pl.DataFrame) -> nw.LazyFrame[Any]:
-    """Small rows kept by an earlier scan, as a lazy frame on the source's engine (to join with)."""
-    if src.engine == "polars":
-        return nw.from_native(rows.lazy())
-    session = src.claims.to_native().sparkSession
-    return nw.from_native(session.createDataFrame(rows.to_arrow(compat_level=pl.CompatLevel.oldest())))
-
-
 def shop_days(claims: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
     """The scan's second pass: per pharmacy, the days it settled anything (to tell promotion days apart)."""
     names = claims.collect_schema().names()
@@ -210,7 +202,7 @@ def goods_as_drugs(claims: ClaimsIn, items: Items | None, t: DetectThresholds) -
     usual = src.collect(usual_prices(lines, t))
     if usual.is_empty():
         return finish(usual, "goods_as_drugs", "goods_as_drugs")
-    usual_nw = _to_engine(src, usual.select("item_code", "usual", "top_n"))
+    usual_nw = src.to_engine(usual.select("item_code", "usual", "top_n"))
     rows = src.collect(off_price_lines(lines, usual_nw, t))
     if rows.is_empty():
         return finish(rows, "goods_as_drugs", "goods_as_drugs")
