@@ -113,36 +113,43 @@ def _claim_keys(claims: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
     return base  # keys keep their engine types (categoricals on Polars): grouping runs on integer codes
 
 
-def usual_prices(prices: nw.LazyFrame[Any], claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
-    """The first scan: each well-sold code's usual unit price, its line and facility counts.
+def usual_prices(prices: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
+    """The first scan: each well-sold code's usual unit price and line count, read from the item lines alone.
 
     A code's usual price is the price most of its lines carry (the lower one on a tie): goods billed
     under the code come at several promotion prices, each rarer than the list price, so they do not
-    move it however many shops take part. One row per code comes back.
+    move it however many shops take part. One row per code comes back. (The items are the window's
+    already; how many facilities sell a code is counted later, for the few codes found off-price.)
     """
-    lines = prices.select("claim_id", "item_code", "price").join(
-        claims.select("claim_id", "facility_code"), on="claim_id", how="inner"
-    )
-    by_price = lines.group_by("item_code", "price").agg(nw.len().alias("n"))
+    by_price = prices.group_by("item_code", "price").agg(nw.len().alias("n"))
     top = by_price.group_by("item_code").agg(nw.col("n").max().alias("top_n"), nw.col("n").sum().alias("code_lines"))
-    facs = lines.group_by("item_code").agg(nw.col("facility_code").n_unique().alias("code_facs"))
     return (
         by_price.join(top, on="item_code", how="inner")
         .filter(nw.col("n") == nw.col("top_n"))
         .group_by("item_code")
         .agg(nw.col("price").min().alias("usual"), nw.col("top_n").max(), nw.col("code_lines").max())
-        .join(facs, on="item_code", how="inner")
-        .filter((nw.col("code_lines") >= t.goods_min_code_lines) & (nw.col("code_facs") >= t.goods_min_code_facilities))
-        .filter(nw.col("usual") > 0)
+        .filter((nw.col("code_lines") >= t.goods_min_code_lines) & (nw.col("usual") > 0))
+    )
+
+
+def code_facilities(prices: nw.LazyFrame[Any], claims: nw.LazyFrame[Any], codes: list[str]) -> nw.LazyFrame[Any]:
+    """Per code of ``codes``, how many facilities billed it (a usual price is trusted only from several)."""
+    return (
+        prices.filter(nw.col("item_code").is_in(codes))
+        .select("claim_id", "item_code")
+        .join(claims.select("claim_id", "facility_code"), on="claim_id", how="inner")
+        .group_by("item_code")
+        .agg(nw.col("facility_code").n_unique().alias("code_facs"))
     )
 
 
 def usual_diagnoses(
-    prices: nw.LazyFrame[Any], claims: nw.LazyFrame[Any], usual: nw.LazyFrame[Any]
+    prices: nw.LazyFrame[Any], claims: nw.LazyFrame[Any], usual: nw.LazyFrame[Any], codes: list[str]
 ) -> nw.LazyFrame[Any]:
-    """The third scan: per (code, diagnosis), the code's lines at its usual price (honest sales' diagnoses)."""
+    """The last scan: per (code, diagnosis) of ``codes``, the lines at the code's usual price (honest sales)."""
     at_usual = (
-        prices.join(usual.select("item_code", "usual"), on="item_code", how="inner")
+        prices.filter(nw.col("item_code").is_in(codes))
+        .join(usual.select("item_code", "usual"), on="item_code", how="inner")
         .filter(nw.col("price") == nw.col("usual"))
         .select("claim_id", "item_code")
     )
@@ -164,6 +171,8 @@ def off_price_lines(
     """The second scan: pharmacy lines of well-sold codes ``goods_price_gap`` or more off the code's usual price.
 
     The price gap is checked on the item lines first, so only the few off-price lines meet the claims.
+    (Streamed passes, each joining only the claim columns it needs: holding every line joined to its
+    claim would take GBs at 10M claims, 30M lines.)
     """
     is_pharmacy = (nw.col("facility_kind").cast(nw.String) == "pharmacy").fill_null(False) | (
         nw.col("facility_kind").is_null() & nw.col("facility_code").cast(nw.String).str.starts_with("P")
@@ -219,17 +228,23 @@ def goods_as_drugs(claims: ClaimsIn, items: Items | None, t: DetectThresholds) -
     its = _items_of(src, items)
     if its is None:
         return finish(pl.DataFrame(), "goods_as_drugs", "goods_as_drugs")
-    # three streamed passes over the priced lines, each joining only the claim columns it needs:
-    # holding the lines joined to their claims once would take GBs at 10M claims (30M lines)
     prices, keys = _item_prices(its), _claim_keys(src.claims)
-    usual = src.collect(usual_prices(prices, keys, t))
+    usual = src.collect(usual_prices(prices, t))
     if usual.is_empty():
         return finish(usual, "goods_as_drugs", "goods_as_drugs")
-    usual_nw = src.to_engine(usual.select("item_code", "usual", "top_n"))
-    rows = src.collect(off_price_lines(prices, keys, usual_nw, t))
+    rows = src.collect(off_price_lines(prices, keys, src.to_engine(usual.select("item_code", "usual")), t))
+    codes = rows["item_code"].cast(pl.String).unique().sort().to_list()
+    facs = src.collect(code_facilities(prices, keys, codes)) if codes else pl.DataFrame()
+    trusted = (
+        facs.filter(pl.col("code_facs") >= t.goods_min_code_facilities)["item_code"].cast(pl.String).to_list()
+        if codes
+        else []
+    )
+    rows = rows.filter(pl.col("item_code").cast(pl.String).is_in(trusted))
     if rows.is_empty():
         return finish(rows, "goods_as_drugs", "goods_as_drugs")
-    diags = src.collect(usual_diagnoses(prices, keys, usual_nw))
+    usual = usual.filter(pl.col("item_code").cast(pl.String).is_in(trusted))
+    diags = src.collect(usual_diagnoses(prices, keys, src.to_engine(usual.select("item_code", "usual")), trusted))
     keys = ("item_code", "diagnosis_code", "facility_code", "card_id", "pid")  # categoricals on Polars windows
     rows = rows.with_columns(pl.col(c).cast(pl.String) for c in keys)
     rows = (
