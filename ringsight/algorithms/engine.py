@@ -26,7 +26,7 @@ import narwhals as nw
 import polars as pl
 
 #: Detectors whose scan stage is written once on Narwhals (run on Polars or on Spark).
-PORTED = ("shared_card", "shared_phone", "shared_address")
+PORTED = ("shared_card", "shared_phone", "shared_address", "burst_swiping", "impossible_travel")
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,26 @@ class Source:
         if self.engine == "polars":
             return native.collect(engine="streaming")
         return pl.from_arrow(native.toArrow())  # Spark: Arrow batches straight to the driver
+
+    def table(self, frame: pl.DataFrame, like: nw.LazyFrame[Any] | None = None) -> nw.LazyFrame[Any]:
+        """A small Polars table (candidate keys) on this source's engine, to join with the window.
+
+        Why: a finish often sends its few candidates back to gather their rows from the window.
+        On Polars, the columns that are categorical in ``like`` (default: the claims) become
+        categorical too (join keys must match); on Spark the table is created from Arrow in the
+        window's own session.
+        """
+        if self.engine == "polars":
+            schema = (like if like is not None else self.claims).collect_schema()
+            cats = [c for c in frame.columns if schema.get(c) == nw.Categorical]
+            return nw.from_native(frame.lazy().with_columns([pl.col(c).cast(pl.Categorical) for c in cats]))
+        plain = frame.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
+        native = self.claims.to_native()
+        return nw.from_native(native.sparkSession.createDataFrame(plain.to_arrow()))
+
+    def columns(self) -> list[str]:
+        """The window's column names (a hand-made frame may lack optional ones such as ``terminal_id``)."""
+        return list(self.claims.collect_schema().names())
 
 
 def polars_source(claims: pl.DataFrame | pl.LazyFrame) -> Source:
