@@ -85,10 +85,12 @@ def swipes(claims: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
 
 
 def burst_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
-    """The scan: (facility, terminal, offset, window, day, card) of the cards swiped in a burst.
+    """The scan: (facility, terminal, offset, window, day, on, card) of the cards swiped in a burst.
 
     A burst is a fixed window (two offsets) or a sitting (:func:`_sittings`) with
-    ``burst_min_cards`` to ``covisit_max_group`` cards; a card is kept only when it bursts at the
+    ``burst_min_cards`` to ``covisit_max_group`` cards. ``day`` is the burst's day (a sitting's first
+    day, so a sitting past midnight counts once), ``on`` the day of the swipe (to gather the swipes
+    later). A card is kept only when it bursts at the
     terminal on ``burst_min_days`` days or more (it cannot pair otherwise; this prunes crowds).
     Written once on Narwhals: Polars runs it here, Spark on a cluster.
     """
@@ -103,7 +105,11 @@ def burst_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[A
             .filter((nw.col("cards") >= t.burst_min_cards) & (nw.col("cards") <= t.covisit_max_group))
         )
         bursts = sw.join(windows.select(*_TERM, "win"), on=[*_TERM, "win"], how="semi")
-        parts.append(bursts.select(*_TERM, nw.lit(off).cast(nw.Int64).alias("off"), "win", "day", "card_id").unique())
+        parts.append(
+            bursts.select(
+                *_TERM, nw.lit(off).cast(nw.Int64).alias("off"), "win", "day", nw.col("day").alias("on"), "card_id"
+            ).unique()
+        )
     parts.append(_sittings(slim, t))
     cw = nw.concat(parts, how="vertical")
     # distinct days per (terminal, card) by group-by and join: Spark refuses n_unique().over()
@@ -116,7 +122,7 @@ def burst_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[A
 
 
 def _sittings(slim: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
-    """(facility, terminal, off, sitting, day, card) of bursts seen as sittings: runs of swipes at one
+    """(facility, terminal, off, sitting, day, on, card) of bursts seen as sittings: runs of swipes at one
     terminal with gaps under half the burst window, holding ``burst_min_cards`` to ``covisit_max_group`` cards.
 
     Why: a slowed-down burst (a swipe every five to ten minutes for an hour) never puts
@@ -147,7 +153,12 @@ def _sittings(slim: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]
     return (
         numbered.join(sittings.select(*_TERM, "win", "first_day"), on=[*_TERM, "win"])
         .select(
-            *_TERM, nw.lit(_SESSION).cast(nw.Int64).alias("off"), "win", nw.col("first_day").alias("day"), "card_id"
+            *_TERM,
+            nw.lit(_SESSION).cast(nw.Int64).alias("off"),
+            "win",
+            nw.col("first_day").alias("day"),
+            nw.col("day").alias("on"),
+            "card_id",
         )
         .unique()
     )
@@ -181,7 +192,12 @@ def burst_swiping(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
     if pairs is None or pairs.is_empty():
         return finish(cw.head(0), "burst_swiping", "card_collecting")
     comps = pair_components(pairs, "th").rename({"pid": "ch"})
-    in_burst_days = cw.join(comps, on=["th", "ch"]).select(*_TERM, "card_id", "day", "th", "comp").unique()
+    # the days the group's cards were swiped in its bursts (a sitting past midnight: both days)
+    in_burst_days = (
+        cw.join(comps, on=["th", "ch"])
+        .group_by(*_TERM, "card_id", pl.col("on").alias("day"), "th", "comp")
+        .agg(pl.col("day").min().alias("burst_day"))
+    )
     rows = plain(src.collect(_group_swipes(src, in_burst_days)))
     rows = rows.join(in_burst_days, on=[*_TERM, "card_id", "day"]).sort("claim_id")
     rows = rows.with_columns(
@@ -198,7 +214,7 @@ def burst_swiping(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
             pl.col("card_id").unique().sort().alias("cards"),
             pl.col("pid").drop_nulls().unique().sort().alias("pids"),
             pl.col("operator_id").drop_nulls().mode().sort().first().alias("operator_id"),
-            pl.col("day").n_unique().alias("days"),
+            pl.col("burst_day").n_unique().alias("days"),
             pl.col("claim_id").alias("claim_ids"),
             ((pl.col("hour") < 7) | (pl.col("hour") >= 22)).mean().alias("off_hours"),
             ((pl.col("total_amount") % 10).abs() < 0.005).mean().alias("round_amounts"),
