@@ -67,21 +67,25 @@ def jump_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[An
 
     Written once on Narwhals: the previous claim is an ordered shift per card, which Polars and
     Spark both run (no as-of join: Narwhals has none on Spark). Most claims have no other claim of
-    their card within that time; a first cheap pass (the time to the neighbours in time, whichever
-    way ties fall) keeps only those that have, and the previous claim found among them is the true
-    one whenever it is near enough to matter.
+    their card within that time; a first cheap pass (the gap to the card's previous time, ordered by
+    time alone, which is the same whichever way ties fall) keeps the claims that follow another one
+    closely and those they follow, so the previous claim found among them (ordered by time, then
+    claim id) is the true one whenever it is near enough to matter.
     """
     limit = max(t.travel_max_hours, t.travel_day_hours) * 3600
     ts = nw.col("claim_ts")
     seq = claims.select(
         "card_id", "pid", "facility_code", "claim_ts", "claim_id", "total_amount", "patient_phone"
     ).filter(~nw.col("card_id").is_null() & ~nw.col("facility_code").is_null())
-    near = seq.with_columns(
-        (ts - ts.shift(1)).over("card_id", order_by="claim_ts").alias("_before"),
-        (ts.shift(-1) - ts).over("card_id", order_by="claim_ts").alias("_after"),
-    ).filter((nw.col("_before") < limit) | (nw.col("_after") < limit))
+    # arrivals: claims less than ``limit`` after the card's previous time (ties: 0 s, whichever comes first)
+    gaps = seq.select("card_id", "claim_ts", (ts - ts.shift(1)).over("card_id", order_by="claim_ts").alias("_gap"))
+    arrivals = gaps.filter(nw.col("_gap") < limit)
+    times = nw.concat(
+        [arrivals.select("card_id", "claim_ts"), arrivals.select("card_id", (ts - nw.col("_gap")).alias("claim_ts"))]
+    )
+    near = seq.join(times, on=["card_id", "claim_ts"], how="semi")  # the arrivals and the claims they follow
     order = ["claim_ts", "claim_id"]
-    paired = near.drop("_before", "_after").with_columns(
+    paired = near.with_columns(
         nw.col("facility_code").shift(1).over("card_id", order_by=order).alias("prev_fac"),
         ts.shift(1).over("card_id", order_by=order).alias("prev_ts"),
         nw.col("claim_id").shift(1).over("card_id", order_by=order).alias("prev_claim"),
