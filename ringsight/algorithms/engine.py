@@ -77,3 +77,18 @@ def spark_source(claims: Any) -> Source:
 def source_of(claims: pl.DataFrame | pl.LazyFrame | Source) -> Source:
     """``claims`` as a :class:`Source`: a Polars frame is wrapped, a Source is returned as it is."""
     return claims if isinstance(claims, Source) else polars_source(claims)
+
+
+def with_optional(src: Source, names: tuple[str, ...]) -> nw.LazyFrame[Any]:
+    """The window with the optional columns ``names`` it lacks added as (string) nulls.
+
+    A hand-made frame or a bureau's own table may lack a terminal, operator or phone column; a
+    scan then reads it as empty instead of failing, on either engine.
+    """
+    missing = [nw.lit(None, dtype=nw.String).alias(c) for c in names if c not in src.columns()]
+    return src.claims.with_columns(*missing) if missing else src.claims
+
+
+def plain(frame: pl.DataFrame) -> pl.DataFrame:
+    """A collected scan with categoricals as strings: the same frame whichever engine scanned it."""
+    return frame.with_columns(pl.col(pl.Categorical).cast(pl.String))

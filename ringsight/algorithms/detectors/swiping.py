@@ -46,7 +46,7 @@ import polars as pl
 
 from ringsight.algorithms import geo
 from ringsight.algorithms.detectors.admissions import pair_components
-from ringsight.algorithms.engine import Source, source_of
+from ringsight.algorithms.engine import Source, plain, source_of, with_optional
 from ringsight.algorithms.lazy import Items, collect
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
@@ -61,17 +61,6 @@ _TERM = ["facility_code", "terminal"]
 
 #: ``off`` of the rows that come from sessions rather than fixed windows (pairs never mix the two)
 _SESSION = -1
-
-
-def with_optional(src: Source, names: tuple[str, ...]) -> nw.LazyFrame[Any]:
-    """The window with the optional columns ``names`` it lacks added as nulls (a hand-made frame, a bureau's table)."""
-    missing = [nw.lit(None, dtype=nw.String).alias(c) for c in names if c not in src.columns()]
-    return src.claims.with_columns(*missing) if missing else src.claims
-
-
-def plain(frame: pl.DataFrame) -> pl.DataFrame:
-    """A collected scan with categoricals as strings: the same frame whichever engine scanned it."""
-    return frame.with_columns(pl.col(pl.Categorical).cast(pl.String))
 
 
 def swipes(claims: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:

@@ -46,11 +46,13 @@ import narwhals as nw
 import polars as pl
 
 from ringsight.algorithms import geo
-from ringsight.algorithms.detectors.swiping import ClaimsIn, plain, with_optional
-from ringsight.algorithms.engine import Source, source_of
+from ringsight.algorithms.engine import Source, plain, source_of, with_optional
 from ringsight.algorithms.evidence import entity_ref
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
+
+#: The window's claims: a Polars frame (this machine) or a :class:`Source` on either engine.
+ClaimsIn = pl.DataFrame | Source
 
 CUES = ("repeated", "far_fast", "impossible", "odd_phone", "impostor_phone", "hub", "other_city")
 
