@@ -126,7 +126,7 @@ def main() -> None:
         server = EmbeddedServer(args.data)
         server.ensure_running()
         try:
-            scale_run(args.frames_from, args.data, args.top or 50)
+            scale_run(args.frames_from, args.data, args.top)
         finally:
             server.stop()
             if tmp is not None:
@@ -268,13 +268,14 @@ def stage_synth(folder: Path, settings: Settings) -> int:
     return int(pl.scan_parquet(base / "claims" / "SCALE.parquet").select(pl.len()).collect().item())
 
 
-def scale_run(folder: Path, data: Path, top: int) -> None:
+def scale_run(folder: Path, data: Path, top: int | None) -> None:
     """``run_detection`` over a generator folder staged without the loader: time, peak memory, accuracy.
 
     The graph holds no entity nodes, so members are not linked in the store (clusters, runs and the
     report are written); accuracy is scored on the run's member frame.
     """
     truth = json.loads((folder / "ground_truth.json").read_text(encoding="utf-8"))
+    top = top or len(truth["rings"])  # K = the planted rings, as in the loaded mode
     settings = Settings(data_dir=data, graph_name="scale", demo=True)
     t0 = time.perf_counter()
     n = stage_synth(folder, settings)

@@ -87,6 +87,12 @@ class LoadSettings(BaseModel):
     max_reject_share: float = Field(
         0.5, ge=0.0, le=1.0, description="a load rejecting more than this share of its rows fails (exit 2)"
     )
+    partition_buckets: int = Field(
+        8,
+        ge=1,
+        le=256,
+        description="staged tables: buckets per month, crc32(claim_id) mod this (fixed by a graph's first load)",
+    )
 
 
 class UiSettings(BaseModel):
@@ -196,6 +202,16 @@ class DetectThresholds(BaseModel):
     repeat_min_patients: int = Field(3, ge=1, description="such patients of one doctor before it is a lead")
     readmit_max_days: int = Field(3, ge=0, description="readmission within this many days, same diagnosis: a split")
     basket_min_cards: int = Field(5, ge=2, description="identical item baskets on this many cards at one pharmacy")
+    goods_price_gap: float = Field(0.3, gt=0, description="unit price this far (share) off the code's usual price")
+    goods_min_code_lines: int = Field(30, ge=1, description="lines of a code city-wide before its price is trusted")
+    goods_min_code_facilities: int = Field(8, ge=1, description="facilities selling a code before its price is trusted")
+    goods_min_lines: int = Field(10, ge=1, description="off-price lines at one pharmacy before it is a candidate")
+    goods_round_share: float = Field(0.8, gt=0, le=1, description="share of off-price lines at round prices: 'round'")
+    goods_diag_max_share: float = Field(0.05, gt=0, le=1, description="diagnosis on fewer of the code's usual sales")
+    goods_day_min_cards: float = Field(4, gt=0, description="cards on an average off-price day: 'promotion days'")
+    goods_promo_max_share: float = Field(0.25, gt=0, le=1, description="off-price days at most this share of open days")
+    goods_partner_share: float = Field(0.3, gt=0, le=1, description="off-price cards also at a partner shop nearby")
+    goods_min_cues: int = Field(3, ge=1, description="goods-as-drugs cues (of 5) an off-price pharmacy needs")
     stay_overlap_min_claims: int = Field(1, ge=1, description="claims elsewhere during an inpatient stay")
     stay_max_items_per_day: float = Field(0.5, gt=0, description="billed lines per day of a barely treated stay")
     ghost_min_persons: int = Field(6, ge=2, description="persons tied by shared contacts that make a contact group")
@@ -213,6 +229,7 @@ class DetectWeights(BaseModel):
     contact_stays: float = 45
     burst_swiping: float = 40
     identical_baskets: float = 30
+    goods_as_drugs: float = 35
     co_admission: float = 40
     doctor_pharmacy: float = 45
     impossible_travel: float = 30

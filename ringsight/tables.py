@@ -2,7 +2,8 @@
 
 After validation and normalisation the loader keeps every accepted claim and
 claim item as Parquet in the *staging area* of the graph
-(``<data_dir>/staging/<graph_name>/{claims,items}/<load_id>.parquet``), next
+(``<data_dir>/staging/<graph_name>/{claims,items}/month=YYYY-MM/bucket=NN/*.parquet``,
+see :mod:`ringsight.partitions`), next
 to writing them into the graph. Batch detection reads these tables with Polars
 instead of walking the graph row by row: whole-table aggregates over flat
 claims are an order of magnitude faster than the same aggregate in a graph
@@ -19,6 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from ringsight.config import Settings
+from ringsight.partitions import scan_table
 
 #: The settlement itself, first in both claims tables.
 _SETTLEMENT_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -116,16 +118,18 @@ def staging_dir(settings: Settings, graph_name: str | None = None) -> Path:
     return Path(settings.data_dir) / "staging" / (graph_name or settings.graph_name)
 
 
-def scan_claims(settings: Settings, graph_name: str | None = None) -> pl.LazyFrame | None:
-    """All staged claims of a graph as one lazy frame, or None when nothing is staged."""
-    files = sorted((staging_dir(settings, graph_name) / "claims").glob("*.parquet"))
-    return pl.scan_parquet(files) if files else None
+def scan_claims(
+    settings: Settings, graph_name: str | None = None, months: list[str] | None = None
+) -> pl.LazyFrame | None:
+    """The staged claims of a graph (only ``months`` when given) as one lazy frame, or None when nothing is staged."""
+    return scan_table(staging_dir(settings, graph_name) / "claims", months)
 
 
-def scan_items(settings: Settings, graph_name: str | None = None) -> pl.LazyFrame | None:
-    """All staged claim items of a graph as one lazy frame, or None when nothing is staged."""
-    files = sorted((staging_dir(settings, graph_name) / "items").glob("*.parquet"))
-    return pl.scan_parquet(files) if files else None
+def scan_items(
+    settings: Settings, graph_name: str | None = None, months: list[str] | None = None
+) -> pl.LazyFrame | None:
+    """The staged claim items of a graph (only their claims' ``months`` when given), or None when nothing is staged."""
+    return scan_table(staging_dir(settings, graph_name) / "items", months)
 
 
 def empty_claims() -> pl.DataFrame:

@@ -32,6 +32,7 @@ SMOKE = {
     "bench_cases.py": (["--edits", "10", "--races", "3"], r"\d"),
     "bench_ui.py": ([], r"ms"),
     "bench_spark.py": (["--claims", "20000", "--master", "local[1]"], r"the same leads on both engines: True"),
+    "bench_projection.py": ([], r"edges, [\d,]+ per 1M claims"),
 }
 
 

@@ -311,9 +311,10 @@ def test_every_typology_is_planted_in_several_renderings(tmp_path: Path) -> None
         assert ring["claim_ids"], ring["ring_id"]
     assert seen == {t: set(r) for t, r in RENDERINGS.items()}
     assert all(len(r) >= 3 for r in seen.values()), seen
-    # tuned on base and blurred; every other rendering is held back
-    assert {(t, r) for t, names in seen.items() for r in names if r not in ("base", "blurred")} == HELD_BACK
-    assert all(r["held_back"] == (r["rendering"] not in ("base", "blurred")) for r in truth["rings"])
+    # base and blurred are always tuned; every held-back rendering is planted
+    assert not {(t, r) for t, r in HELD_BACK if r in ("base", "blurred")}
+    assert {(t, r) for t, names in seen.items() for r in names} >= HELD_BACK
+    assert any(r["held_back"] for r in truth["rings"]) and not all(r["held_back"] for r in truth["rings"])
     recurrence = [r for r in truth["rings"] if r["typology"] == "recurrence"]
     for ring in recurrence:  # the rectified facility is named when the ring moved on to another one
         sanctioned = ring.get("sanctioned_facilities", ring["members"]["facilities"])

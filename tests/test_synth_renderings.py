@@ -49,10 +49,13 @@ def district(column: str) -> pl.Expr:
     return pl.col(column).str.slice(1, 6)
 
 
-def test_every_third_rendering_is_held_back_and_base_and_blurred_are_not(data) -> None:
+def test_held_back_renderings_are_flagged_and_base_and_blurred_never_are(data) -> None:
+    from ringsight.synth.renderings import HELD_BACK
+
     _, _, truth = data
     for ring in truth["rings"]:
-        assert ring["held_back"] == (ring["rendering"] not in ("base", "blurred")), ring["ring_id"]
+        assert ring["held_back"] == ((ring["typology"], ring["rendering"]) in HELD_BACK), ring["ring_id"]
+        assert not (ring["held_back"] and ring["rendering"] in ("base", "blurred")), ring["ring_id"]
     per: dict[str, set[str]] = {}
     for ring in truth["rings"]:
         per.setdefault(ring["typology"], set()).add(ring["rendering"])

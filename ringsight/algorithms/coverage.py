@@ -47,6 +47,7 @@ NEEDS: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]] = {
         ("terminal ids", "operators", "pharmacy claims", "facility places", "located home addresses"),
     ),
     "identical_baskets": ((("items",), ("pharmacy claims",)), ()),
+    "goods_as_drugs": ((("items",), ("pharmacy claims",)), ("diagnoses",)),
     "co_admission": ((("inpatient stays",),), ("doctors",)),
     "repeated_admission": ((("inpatient stays",),), ("doctors",)),
     "split_charges": ((("inpatient stays",), ("diagnoses",)), ("doctors",)),

@@ -15,6 +15,14 @@ the engine. Neither stage exists twice.
 A :class:`Source` is the window as Narwhals frames on one engine; a
 detector that is ported takes one (``source_of`` wraps a plain Polars
 frame, so the single-machine callers and tests pass frames as before).
+
+Two primitives differ by engine and are kept here, not in detectors: a
+47-bit hash of key columns (:meth:`Source.with_hash`), which lets a scan
+count near-unique keys (trace codes, drug codes) without holding their
+strings — the two engines' hash values differ, and a scan only compares
+hashes it made itself on one engine — and :meth:`Source.to_engine`, which
+sends the few keys a first scan kept back to the engine, so a second scan
+gathers their rows with a join (count, keep, gather).
 """
 
 from __future__ import annotations
@@ -25,16 +33,74 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
+from ringsight.algorithms.frames import DETECT_ITEM_COLUMNS
+from ringsight.tables import ITEMS_SCHEMA
+
 #: Detectors whose scan stage is written once on Narwhals (run on Polars or on Spark).
-PORTED = ("shared_card", "shared_phone", "shared_address", "burst_swiping", "impossible_travel")
+PORTED = (
+    "shared_card",
+    "shared_phone",
+    "shared_address",
+    "repeated_admission",
+    "split_charges",
+    "stay_overlap",
+    "shared_bed",
+    "identical_baskets",
+    "goods_as_drugs",
+    "contact_stays",
+    "doctor_pharmacy",
+    "drug_shopping",
+    "trace_code_resale",
+    "burst_swiping",
+    "impossible_travel",
+)
+
+#: Hashes are cut to 47 bits: a sum of up to 65,536 of them fits a signed 64-bit integer on both
+#: engines (Spark's ANSI mode fails on overflow, Polars' unsigned sums would wrap).
+_HASH_MOD = 1 << 47
 
 
 @dataclass(frozen=True)
 class Source:
-    """The window's claims on one engine, as a Narwhals lazy frame (Polars or Spark underneath)."""
+    """The window's claims (and claim items) on one engine, as Narwhals lazy frames (Polars or Spark underneath)."""
 
     claims: nw.LazyFrame[Any]
     engine: str  # "polars" | "spark"
+    #: the window's claim items (columns ``frames.DETECT_ITEM_COLUMNS``); None when none were read
+    items: nw.LazyFrame[Any] | None = None
+
+    def item_lines(self) -> nw.LazyFrame[Any]:
+        """The items, or an empty items frame on this engine when the Source has none."""
+        if self.items is not None:
+            return self.items
+        return nw.from_native(pl.LazyFrame(schema=_ITEM_SCHEMA))  # only a Polars Source is made without items
+
+    def to_engine(self, rows: pl.DataFrame) -> nw.LazyFrame[Any]:
+        """Small rows held here (keys kept by an earlier collect) as a lazy frame on this engine, to join with.
+
+        Spark gets them through Arrow (a broadcast-sized frame); Polars uses them as they are.
+        """
+        if self.engine == "polars":
+            return nw.from_native(rows.lazy())
+        session = self.claims.to_native().sparkSession
+        return nw.from_native(session.createDataFrame(rows.to_arrow(compat_level=pl.CompatLevel.oldest())))
+
+    def table(self, frame: pl.DataFrame, like: nw.LazyFrame[Any] | None = None) -> nw.LazyFrame[Any]:
+        """:meth:`to_engine` for keys to join with a scan of categorical columns.
+
+        On Polars, the columns that are categorical in ``like`` (default: the claims) become
+        categorical too (Polars refuses to join a categorical key with a string one); on Spark
+        categoricals are sent as strings.
+        """
+        if self.engine == "polars":
+            schema = (like if like is not None else self.claims).collect_schema()
+            cats = [c for c in frame.columns if schema.get(c) == nw.Categorical]
+            return nw.from_native(frame.lazy().with_columns([pl.col(c).cast(pl.Categorical) for c in cats]))
+        return self.to_engine(plain(frame))
+
+    def columns(self) -> list[str]:
+        """The window's column names (a hand-made frame may lack optional ones such as ``terminal_id``)."""
+        return list(self.claims.collect_schema().names())
 
     def collect(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
         """The scan's result as a Polars frame on this machine (it is small: candidates only)."""
@@ -43,40 +109,55 @@ class Source:
             return native.collect(engine="streaming")
         return pl.from_arrow(native.toArrow())  # Spark: Arrow batches straight to the driver
 
-    def table(self, frame: pl.DataFrame, like: nw.LazyFrame[Any] | None = None) -> nw.LazyFrame[Any]:
-        """A small Polars table (candidate keys) on this source's engine, to join with the window.
+    def with_hash(self, frame: nw.LazyFrame[Any], name: str, *cols: str) -> nw.LazyFrame[Any]:
+        """``frame`` with ``name``: a non-negative 47-bit Int64 hash of ``cols`` (Polars ``hash``, Spark ``xxhash64``).
 
-        Why: a finish often sends its few candidates back to gather their rows from the window.
-        On Polars, the columns that are categorical in ``like`` (default: the claims) become
-        categorical too (join keys must match); on Spark the table is created from Arrow in the
-        window's own session.
+        Equal inputs hash equal within one engine; the values differ between engines, so a
+        hash may group or match rows inside a scan but must never reach a lead.
         """
+        native = frame.to_native()
         if self.engine == "polars":
-            schema = (like if like is not None else self.claims).collect_schema()
-            cats = [c for c in frame.columns if schema.get(c) == nw.Categorical]
-            return nw.from_native(frame.lazy().with_columns([pl.col(c).cast(pl.Categorical) for c in cats]))
-        plain = frame.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
-        native = self.claims.to_native()
-        return nw.from_native(native.sparkSession.createDataFrame(plain.to_arrow()))
+            key = pl.col(cols[0]) if len(cols) == 1 else pl.struct(*cols)  # a one-field struct hashes slower
+            h = (key.hash(seed=0) % _HASH_MOD).cast(pl.Int64)
+            return nw.from_native(native.with_columns(h.alias(name)))
+        from pyspark.sql import functions as F
 
-    def columns(self) -> list[str]:
-        """The window's column names (a hand-made frame may lack optional ones such as ``terminal_id``)."""
-        return list(self.claims.collect_schema().names())
+        return nw.from_native(native.withColumn(name, F.pmod(F.xxhash64(*cols), F.lit(_HASH_MOD))))
+
+    def cached(self, frame: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+        """``frame`` computed once for a scan that reads it more than once.
+
+        Polars re-ran a twice-read Narwhals plan in full (3x the time of one run at 1M claims), so
+        the Polars path holds it in memory; Spark keeps it in the executors' cache.
+        """
+        native = frame.to_native()
+        if self.engine == "polars":
+            return nw.from_native(native.collect(engine="streaming").lazy())
+        return nw.from_native(native.cache())
+
+    def items_frame(self) -> nw.LazyFrame[Any]:
+        """The claim items; a detector that reads them is only run on a Source that has them."""
+        if self.items is None:
+            raise ValueError(f"this {self.engine} window was made without its claim items")
+        return self.items
 
 
-def polars_source(claims: pl.DataFrame | pl.LazyFrame) -> Source:
-    """A window held by Polars (the single-machine engine)."""
-    return Source(nw.from_native(claims.lazy()), "polars")
+def polars_source(claims: pl.DataFrame | pl.LazyFrame, items: pl.DataFrame | pl.LazyFrame | None = None) -> Source:
+    """A window held by Polars (the single-machine engine); ``items`` may be a lazy scan."""
+    return Source(nw.from_native(claims.lazy()), "polars", None if items is None else nw.from_native(items.lazy()))
 
 
-def spark_source(claims: Any) -> Source:
-    """A window held by Spark (a ``pyspark.sql.DataFrame`` of the staged claims columns)."""
-    return Source(nw.from_native(claims), "spark")
+def spark_source(claims: Any, items: Any = None) -> Source:
+    """A window held by Spark (``pyspark.sql.DataFrame`` s of the staged claims and, optionally, items columns)."""
+    return Source(nw.from_native(claims), "spark", None if items is None else nw.from_native(items))
 
 
-def source_of(claims: pl.DataFrame | pl.LazyFrame | Source) -> Source:
-    """``claims`` as a :class:`Source`: a Polars frame is wrapped, a Source is returned as it is."""
-    return claims if isinstance(claims, Source) else polars_source(claims)
+def source_of(claims: pl.DataFrame | pl.LazyFrame | Source, items: pl.DataFrame | pl.LazyFrame | None = None) -> Source:
+    """``claims`` as a :class:`Source`: Polars frames are wrapped, a Source is returned as it is."""
+    return claims if isinstance(claims, Source) else polars_source(claims, items)
+
+
+_ITEM_SCHEMA = {c: ITEMS_SCHEMA[c] for c in DETECT_ITEM_COLUMNS}
 
 
 def with_optional(src: Source, names: tuple[str, ...]) -> nw.LazyFrame[Any]:

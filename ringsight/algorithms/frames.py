@@ -28,7 +28,8 @@ from ringsight.algorithms.lazy import Items
 from ringsight.config import Settings
 from ringsight.errors import InputError
 from ringsight.graph.store import GraphStore
-from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, empty_claims, empty_items, scan_claims, scan_items
+from ringsight.partitions import scan_table, staged_files, staged_months, window_months
+from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, empty_claims, empty_items, staging_dir
 
 PAGE_SIZE = 20_000
 
@@ -193,23 +194,61 @@ def load_window(
     """
     days = window_days or settings.detect.window_days
     if tables is not None:
-        claims_lf, items_lf = scan_tables(tables)
-        return _from_staging(claims_lf, items_lf, since, until, days)
-    staged = scan_claims(settings)
-    if staged is not None:
-        return _from_staging(staged, scan_items(settings), since, until, days)
+        check_tables(tables)
+        return _from_staging(StagedTables(tables), since, until, days)
+    staged = StagedTables(str(staging_dir(settings)))
+    if staged.has_claims():
+        return _from_staging(staged, since, until, days)
     if store is None:
         since_ts, until_ts = resolve_window(None, since, until, days)
         return ClaimsWindow(empty_claims(), empty_items(), since_ts, until_ts, "empty")
     return _from_store(store, since, until, days, progress)
 
 
-def scan_tables(tables: str) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
-    """Lazy scans of ``tables``/claims and ``tables``/items (a local folder, or a URL Polars reads: s3://, gs://…).
+@dataclass(frozen=True)
+class StagedTables:
+    """claims/ and items/ Parquet under a folder or URL, in the partitioned layout (or an earlier flat one).
 
-    Raises :class:`InputError` naming the folder when there is no claims Parquet to read, or when
-    the URL's scheme is one Polars cannot read (hdfs://): the detectors not yet ported to Spark
-    and the rest of the run read the window on this machine.
+    Every read names the months it needs, so only the window's partitions are opened
+    (:mod:`ringsight.partitions`).
+    """
+
+    root: str
+
+    @property
+    def remote(self) -> bool:
+        return "://" in self.root
+
+    def table(self, name: str) -> str | Path:
+        return f"{self.root.rstrip('/')}/{name}" if self.remote else Path(self.root) / name
+
+    def has_claims(self) -> bool:
+        return self.remote or bool(staged_files(Path(self.root) / "claims"))
+
+    def claims(self, months: list[str] | None = None) -> pl.LazyFrame | None:
+        return scan_table(self.table("claims"), months)
+
+    def items(self, months: list[str] | None = None) -> pl.LazyFrame | None:
+        if not self.remote and not staged_files(Path(self.root) / "items"):
+            return None
+        return scan_table(self.table("items"), months)
+
+    def latest_ts(self) -> int | None:
+        """The latest claim_ts, reading only the latest month's partition (and flat files of earlier layouts)."""
+        months = None if self.remote else staged_months(Path(self.root) / "claims")
+        scan = self.claims(months[-1:] if months else None)
+        if scan is None:
+            return None
+        latest = scan.select(pl.col("claim_ts").max()).collect().item()
+        return None if latest is None else int(latest)
+
+
+def check_tables(tables: str) -> None:
+    """Refuse a --tables folder or URL this machine cannot read, naming it and saying why.
+
+    Raises :class:`InputError` when there is no claims Parquet to read, or when the URL's scheme is
+    one Polars cannot read (hdfs://): the detectors not yet ported to Spark and the rest of the run
+    read the window on this machine.
     """
     scheme = tables.split("://", 1)[0].lower() if "://" in tables else ""
     if scheme in ("hdfs", "viewfs", "wasb", "abfs"):
@@ -219,30 +258,29 @@ def scan_tables(tables: str) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
             "Give a folder this machine can read (a mount, or s3:// / gs:// object storage) holding claims/ "
             "and items/ Parquet.",
         )
-    if scheme:
-        items = pl.scan_parquet(f"{tables.rstrip('/')}/items/*.parquet")
-        return pl.scan_parquet(f"{tables.rstrip('/')}/claims/*.parquet"), items
-    base = Path(tables)
-    claim_files = sorted((base / "claims").glob("*.parquet"))
-    if not claim_files:
+    if not scheme and not staged_files(Path(tables) / "claims"):
         raise InputError(
-            f"--tables {tables}: no claims Parquet files in {base / 'claims'}.",
-            "Point --tables at a folder holding claims/*.parquet (and items/*.parquet), e.g. "
-            "the staged tables under the data directory's staging/<graph>/.",
+            f"--tables {tables}: no claims Parquet files in {Path(tables) / 'claims'}.",
+            "Point --tables at a folder holding claims/ Parquet (month=YYYY-MM/bucket=NN/*.parquet, or flat "
+            "*.parquet) and items/ alike, e.g. the staged tables under the data directory's staging/<graph>/.",
         )
-    item_files = sorted((base / "items").glob("*.parquet"))
-    return pl.scan_parquet(claim_files), (pl.scan_parquet(item_files) if item_files else None)
 
 
-def _from_staging(
-    claims_lf: pl.LazyFrame,
-    items_lf: pl.LazyFrame | None,
-    since: datetime | None,
-    until: datetime | None,
-    days: int,
-) -> ClaimsWindow:
-    latest = claims_lf.select(pl.col("claim_ts").max()).collect().item() if until is None else None
+def scan_tables(tables: str) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
+    """Lazy scans of every claim and item under ``tables`` (a local folder, or a URL Polars reads: s3://, gs://…)."""
+    check_tables(tables)
+    staged = StagedTables(tables)
+    claims = staged.claims()
+    assert claims is not None  # check_tables found claims
+    return claims, staged.items()
+
+
+def _from_staging(staged: StagedTables, since: datetime | None, until: datetime | None, days: int) -> ClaimsWindow:
+    latest = staged.latest_ts() if until is None else None
     since_ts, until_ts = resolve_window(latest, since, until, days)
+    months = window_months(since_ts, until_ts)
+    claims_lf = staged.claims(months)
+    items_lf = staged.items(months)
     # The loader stages each accepted claim once (a re-load of the same claim is a no-op), so no
     # de-duplication is needed here.
     # Casting inside the lazy query never holds the string and the categorical copies together.
@@ -253,14 +291,17 @@ def _from_staging(
         .filter(pl.col("claim_ts").is_between(since_ts, until_ts, closed="left"))
         .with_columns(_CLAIM_CATS)
         .collect()
+        if claims_lf is not None
+        else empty_claims().select(DETECT_CLAIM_COLUMNS).with_columns(_CLAIM_CATS)
     )
     # Items stay a lazy scan of the staged Parquet: detectors stream what they need from it
     # (see ringsight/algorithms/lazy.py), so ~30M item rows of a 10M window are never held at once.
+    # They are pruned to the window's months like the claims (an item is filed under its claim's month).
     items: Items
-    if items_lf is None:
+    if items_lf is None or claims_lf is None:
         items = empty_items().select(DETECT_ITEM_COLUMNS)
     elif claims.height == claims_lf.select(pl.len()).collect().item():
-        items = items_lf.select(DETECT_ITEM_COLUMNS)  # every staged claim
+        items = items_lf.select(DETECT_ITEM_COLUMNS)  # every claim of the window's months
     else:
         items = items_lf.select(DETECT_ITEM_COLUMNS).join(claims.select("claim_id").lazy(), on="claim_id", how="semi")
     return ClaimsWindow(claims, items, since_ts, until_ts, "staged")

@@ -25,7 +25,7 @@ from ringsight.algorithms.detectors import engines_used, run_detectors
 from ringsight.algorithms.engine import Source
 from ringsight.algorithms.lazy import Items
 from ringsight.algorithms.leads import lead_members
-from ringsight.algorithms.projections import contexts, person_edges
+from ringsight.algorithms.projections import PROJECTION, contexts, person_edges
 from ringsight.algorithms.scoring import score_clusters
 from ringsight.algorithms.summary import RunSummary
 from ringsight.config import DetectSettings, Settings
@@ -55,7 +55,7 @@ class DetectionResult:
     edge_count: int = 0
     #: per detector: status (ok | partial | no input), inputs missing, leads (see coverage.py)
     coverage: list[dict[str, Any]] = field(default_factory=list)
-    #: per detector: the engine its scan ran on (polars | spark), see docs/engines.md
+    #: per detector (and "projection"): the engine its scan ran on (polars | spark), see docs/engines.md
     engines: dict[str, str] = field(default_factory=dict)
 
 
@@ -79,7 +79,7 @@ def detect_frames(
     timings.update({f"detector.{k}": v for k, v in det_times.items()})
     t0 = time.perf_counter()
     focus = lead_members(leads).filter(pl.col("label") == "Patient")["key"].unique()
-    ctx = contexts(claims, items, cfg.thresholds, focus=focus)
+    ctx = contexts(claims, items, cfg.thresholds, focus=focus, source=source)
     pe = person_edges(ctx, cfg.thresholds.covisit_max_group, MIN_PAIR_WEIGHT, focus=focus)
     timings["projection"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
@@ -95,7 +95,8 @@ def detect_frames(
     t0 = time.perf_counter()
     covered = coverage.detector_coverage(claims, items, leads)
     timings["coverage"] = round(time.perf_counter() - t0, 3)
-    return DetectionResult(leads, scored, members, cs, timings, pe.height, covered, engines_used(source))
+    engines = {**engines_used(source), PROJECTION: source.engine if source is not None else "polars"}
+    return DetectionResult(leads, scored, members, cs, timings, pe.height, covered, engines)
 
 
 def run_detection(

@@ -17,8 +17,10 @@ information", Eur. Phys. J. B 71 (2009) 623–630.
 
 from __future__ import annotations
 
+import narwhals as nw
 import polars as pl
 
+from ringsight.algorithms.engine import Source, polars_source
 from ringsight.algorithms.lazy import Items, collect, trace_rows
 from ringsight.config import DetectThresholds
 
@@ -37,59 +39,111 @@ CONTEXT_WEIGHTS: dict[str, float] = {
 EDGE_SCHEMA = {"a": pl.String, "b": pl.String, "weight": pl.Float64}
 
 
-def contexts(claims: pl.DataFrame, items: Items, t: DetectThresholds, focus: pl.Series | None = None) -> pl.DataFrame:
+#: Where each context kind's membership scan ran, for ``run.engines`` (the trace contexts read the
+#: items, which are read on this machine until the items are on the Source too).
+PROJECTION = "projection"
+
+
+def contexts(
+    claims: pl.DataFrame,
+    items: Items,
+    t: DetectThresholds,
+    focus: pl.Series | None = None,
+    source: Source | None = None,
+) -> pl.DataFrame:
     """Every (context kind, context id, pid) membership the projection is built from.
 
     With ``focus`` (pids), only the contexts that hold one of those persons are
     kept — with all their members, so group sizes stay right.
 
+    The scan over every claim (the heavy part) is written once on Narwhals and runs where the
+    window is: on ``source`` (the same window on Spark) when given, else on ``claims`` in Polars;
+    only the memberships of the kept contexts come back. Trace-code contexts come from the items,
+    read on this machine (with ``claims``' pids) until the items are on the Source too.
+
     A context id is a 64-bit hash of what defines it (a phone number; a
     facility, terminal and burst window; …): cheaper than strings to group
     and join, and collisions are negligible at this scale.
     """
-    base = claims.lazy().filter(pl.col("pid").is_not_null())
-    day = (pl.col("admit_ts") + 8 * 3600) // 86_400
-    inpatient = pl.col("admit_ts").is_not_null() & pl.col("discharge_ts").is_not_null()
-    parts = [
-        _ctx(base, "card", pl.col("card_id").is_not_null(), "card_id"),
-        _ctx(base, "phone", pl.col("patient_phone").is_not_null(), "patient_phone"),
-        _ctx(base, "contact", pl.col("contact_phone").is_not_null(), "contact_phone"),
-        _ctx(base, "address", pl.col("address_key").is_not_null(), "address_key"),
+    source = source if source is not None else polars_source(claims)
+    base = source.claims.filter(~nw.col("pid").is_null())
+    day = (nw.col("admit_ts") + 8 * 3600) // 86_400
+    inpatient = ~nw.col("admit_ts").is_null() & ~nw.col("discharge_ts").is_null()
+    kinds: list[tuple[str, nw.Expr, list[nw.Expr]]] = [
+        ("card", ~nw.col("card_id").is_null(), [nw.col("card_id")]),
+        ("phone", ~nw.col("patient_phone").is_null(), [nw.col("patient_phone")]),
+        ("contact", ~nw.col("contact_phone").is_null(), [nw.col("contact_phone")]),
+        ("address", ~nw.col("address_key").is_null(), [nw.col("address_key")]),
         # swipes at the same terminal (or counter) within the same burst window
-        _ctx(
-            base,
+        (
             "burst",
             ~inpatient,
-            "facility_code",
-            pl.col("terminal_id").fill_null("-"),
-            pl.col("claim_ts") // (t.burst_minutes * 60),
+            [
+                nw.col("facility_code"),
+                nw.col("terminal_id").fill_null("-"),
+                nw.col("claim_ts") // (t.burst_minutes * 60),
+            ],
         ),
         # admitted and discharged on the same days at the same facility
-        _ctx(base, "co_admission", inpatient, "facility_code", day, (pl.col("discharge_ts") + 8 * 3600) // 86_400),
+        ("co_admission", inpatient, [nw.col("facility_code"), day, (nw.col("discharge_ts") + 8 * 3600) // 86_400]),
         # booked on the same bed of the same facility within one admission week
-        _ctx(base, "bed", inpatient & pl.col("bed_no").is_not_null(), "facility_code", "bed_no", day // 7),
-        _traces(base, items),
+        ("bed", inpatient & ~nw.col("bed_no").is_null(), [nw.col("facility_code"), nw.col("bed_no"), day // 7]),
     ]
-    # One kind at a time, and with a focus only the contexts around it: the memberships of a
-    # 10M-claim window are never all in memory at once.
+    near = None if focus is None else source.to_engine(_focus_frame(source, focus))
+    members = [
+        _members(source, base, where, keys, near).select(nw.lit(kind).alias("kind"), "ctx", "pid")
+        for kind, where, keys in kinds
+    ]
+    # With a focus only the contexts around it come back. On Polars one kind at a time: the
+    # memberships of a 10M-claim window are never all in memory at once. On Spark all kinds in
+    # one job (each job costs seconds of scheduling; what comes back is small either way).
+    if source.engine == "polars":
+        parts = [source.collect(part) for part in members]
+    else:
+        parts = [source.collect(nw.concat(members, how="vertical"))]
+    parts.append(_traces(claims.lazy().select("claim_id", "pid"), items, focus))
+    pid_type = claims.schema["pid"]  # the window's (categorical on Polars), whatever engine scanned
+    return pl.concat([_as_polars(part, pid_type) for part in parts], how="vertical")
+
+
+def _members(
+    source: Source, base: nw.LazyFrame, where: nw.Expr, keys: list[nw.Expr], near: nw.LazyFrame | None
+) -> nw.LazyFrame:
+    """(ctx, pid) of one context kind, only the contexts holding a focus person when ``near`` is given."""
+    names = [f"_k{i}" for i in range(len(keys))]
+    keyed = base.filter(where).select(*[k.alias(n) for k, n in zip(keys, names, strict=True)], nw.col("pid"))
+    part = source.with_hash(keyed, "ctx", *names).select("ctx", "pid")
+    if near is not None:
+        touched = part.join(near, on="pid", how="semi").select("ctx").unique()
+        part = part.join(touched, on="ctx", how="semi")
+    return part.unique()
+
+
+def _focus_frame(source: Source, focus: pl.Series) -> pl.DataFrame:
+    """The focus pids as a one-column frame of the window's pid type (categorical on Polars)."""
+    frame = pl.DataFrame({"pid": focus.cast(pl.String).unique()})
+    if source.engine == "polars":
+        frame = frame.with_columns(pl.col("pid").cast(source.claims.to_native().collect_schema()["pid"]))
+    return frame
+
+
+def _as_polars(part: pl.DataFrame, pid_type: pl.DataType) -> pl.DataFrame:
+    """One engine's memberships in the projection's column types (ctx u64 — Spark's i64 bits —, pid as the window's)."""
+    return part.with_columns(pl.col("ctx").reinterpret(signed=False), pl.col("pid").cast(pid_type))
+
+
+def _traces(pids: pl.LazyFrame, items: Items, focus: pl.Series | None) -> pl.DataFrame:
+    codes = (
+        trace_rows(items, 2)
+        .rename({"code": "trace_codes"})
+        .lazy()
+        .join(pids.filter(pl.col("pid").is_not_null()), on="claim_id")
+    )
+    part = codes.select(pl.lit("trace").alias("kind"), pl.struct("trace_codes").hash(seed=1).alias("ctx"), "pid")
     if focus is not None:
         keep = focus.implode()
-        parts = [
-            part.join(part.filter(pl.col("pid").is_in(keep)).select("ctx").unique(), on="ctx", how="semi")
-            for part in parts
-        ]
-    return pl.concat([collect(part.unique()) for part in parts], how="vertical")
-
-
-def _ctx(base: pl.LazyFrame, kind: str, where: pl.Expr, *keys: str | pl.Expr) -> pl.LazyFrame:
-    return base.filter(where).select(pl.lit(kind).alias("kind"), pl.struct(*keys).hash(seed=1).alias("ctx"), "pid")
-
-
-def _traces(base: pl.LazyFrame, items: Items) -> pl.LazyFrame:
-    codes = (
-        trace_rows(items, 2).rename({"code": "trace_codes"}).lazy().join(base.select("claim_id", "pid"), on="claim_id")
-    )
-    return codes.select(pl.lit("trace").alias("kind"), pl.struct("trace_codes").hash(seed=1).alias("ctx"), "pid")
+        part = part.join(part.filter(pl.col("pid").is_in(keep)).select("ctx").unique(), on="ctx", how="semi")
+    return collect(part.unique())
 
 
 def person_edges(

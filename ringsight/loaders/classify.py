@@ -26,9 +26,16 @@ from ringsight.tables import ITEMS_SCHEMA
 SEQ = "_seq"
 ROW = "_row"
 
-CLAIM_INDEX_SCHEMA = {"claim_id": pl.String, "content_hash": pl.String, SEQ: pl.Int64, ROW: pl.Int64}
+#: claim_ts rides along so the items of a new claim find their claim's month (the staged tables' partition).
+CLAIM_INDEX_SCHEMA = {
+    "claim_id": pl.String,
+    "content_hash": pl.String,
+    SEQ: pl.Int64,
+    ROW: pl.Int64,
+    "claim_ts": pl.Int64,
+}
 KNOWN_SCHEMA = {"claim_id": pl.String, "content_hash": pl.String}
-NEW_CLAIMS_SCHEMA = {"claim_id": pl.String, "content_hash": pl.String, SEQ: pl.Int64}
+NEW_CLAIMS_SCHEMA = {"claim_id": pl.String, "content_hash": pl.String, SEQ: pl.Int64, "claim_ts": pl.Int64}
 
 
 def chunk_seq(file_index: int, chunk: int) -> int:
@@ -40,7 +47,7 @@ def chunk_seq(file_index: int, chunk: int) -> int:
 class ClaimDecision:
     """One bucket's claims: the new ones, and the rows that are not (``unchanged`` or ``conflict``)."""
 
-    new: pl.DataFrame  # claim_id, content_hash, SEQ
+    new: pl.DataFrame  # claim_id, content_hash, SEQ, claim_ts
     repeats: pl.DataFrame  # SEQ, ROW, claim_id, existing_hash, new_hash, conflict
 
 
@@ -49,7 +56,7 @@ def decide_claims(staged: pl.DataFrame, known: pl.DataFrame) -> ClaimDecision:
 
     Parameters
     ----------
-    staged : claim_id, content_hash, SEQ, ROW of this load's rows in the bucket.
+    staged : claim_id, content_hash, SEQ, ROW (and claim_ts) of this load's rows in the bucket.
     known : claim_id, content_hash of the claims staged by earlier loads in the bucket.
     """
     rows = staged.sort(SEQ, ROW).join(
@@ -61,7 +68,8 @@ def decide_claims(staged: pl.DataFrame, known: pl.DataFrame) -> ClaimDecision:
     reference = pl.coalesce(pl.col("_known"), pl.col("content_hash").first().over("claim_id"))
     is_new = pl.col("_known").is_null() & pl.col("claim_id").is_first_distinct()
     rows = rows.with_columns(is_new.alias("_new"), reference.alias("_ref"))
-    new = rows.filter(pl.col("_new")).select("claim_id", "content_hash", SEQ)
+    carried = [c for c in ("claim_ts",) if c in staged.columns]
+    new = rows.filter(pl.col("_new")).select("claim_id", "content_hash", SEQ, *carried)
     repeats = rows.filter(~pl.col("_new")).select(
         SEQ,
         ROW,

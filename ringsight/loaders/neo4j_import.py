@@ -34,6 +34,7 @@ from ringsight.errors import InputError
 from ringsight.loaders import entities as ent
 from ringsight.loaders.buckets import bucket_count, write_buckets
 from ringsight.loaders.normalise import content_hashes
+from ringsight.partitions import staged_files
 from ringsight.tables import staging_dir
 
 ARRAY_DELIMITER = ";"
@@ -131,13 +132,13 @@ def export_neo4j_import(
 ) -> ImportFiles:
     """Write the importer's CSVs and command for the graph's staged tables into ``directory`` (emptied first)."""
     staging = staging_dir(settings)
-    claim_files = sorted((staging / "claims").glob("*.parquet"))
+    claim_files = staged_files(staging / "claims")
     if not claim_files:
         raise InputError(
             f"Nothing is staged for graph '{settings.graph_name}' in {staging}.",
             "Stage the claims first with `ringsight load` (or give --claims/--items to this command).",
         )
-    item_files = sorted((staging / "items").glob("*.parquet"))
+    item_files = staged_files(staging / "items")
     for sub in ("nodes", "relationships", ".spill"):  # a rerun starts clean
         shutil.rmtree(directory / sub, ignore_errors=True)
     writer = _Writer(directory)

@@ -88,6 +88,8 @@ from ringsight.loaders.report import FileReport, LoadReport
 from ringsight.loaders.safe_text import plain
 from ringsight.loaders.shape import Joined, add_joins, joined_headers, read_join, shape_chunk
 from ringsight.loaders.writer import bulk_build, merge_links, merge_nodes, supports_bulk
+from ringsight.partitions import bucket_of as partition_bucket
+from ringsight.partitions import layout_buckets, month_expr, record_layout, staged_files, write_partitioned
 from ringsight.private import private_dir, private_file, private_tree, restrict_umask
 from ringsight.safecsv import neutralise_frame
 from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, staging_dir
@@ -226,6 +228,7 @@ class _Load:
         self.inputs = inputs
         self.graph = str(getattr(store, "graph_name", None) or settings.graph_name)
         self.staging = staging_dir(settings, self.graph)
+        self.partition_buckets = layout_buckets(self.staging, settings.load.partition_buckets)
         self.chunk_rows = settings.load.chunk_rows
         self.batch_size = settings.load.batch_size
         self.show = progress
@@ -337,7 +340,7 @@ class _Load:
         """Rebuild the staged claim index (claim_id → content hash, in buckets) when another version made it."""
         directory = self.staging / "hashes"
         marker = directory / "VERSION"
-        claims = sorted((self.staging / "claims").glob("*.parquet"))
+        claims = staged_files(self.staging / "claims")
         if not claims or (marker.exists() and marker.read_text().strip() == HASH_VERSION):
             return
         for stale in directory.glob("*.parquet"):
@@ -415,7 +418,7 @@ class _Load:
         write_parquet_atomic(staged, self.journal.subdir("staged_claims") / f"{key}.parquet")
         if inp.mapping.kept_extra:
             self._stage_extras(inp, chunk, staged, key)
-        index = staged.select("claim_id", "content_hash", pl.lit(seq, dtype=pl.Int64).alias(SEQ), ROW)
+        index = staged.select("claim_id", "content_hash", pl.lit(seq, dtype=pl.Int64).alias(SEQ), ROW, "claim_ts")
         write_buckets(index, "claim_id", self.buckets, self._pending("claim_index"), key)
         return {
             "rows": chunk.height,
@@ -610,7 +613,7 @@ class _Load:
     def _decide_traces(self) -> None:
         """Trace codes settled on two or more claims (counting claims of earlier loads), bucket by code."""
         pairs_dir = self._pending("trace_pairs")
-        final = sorted((self.staging / "items").glob("*.parquet"))
+        final = staged_files(self.staging / "items")
         if final and self.journal.get("mode") != "bulk":
             earlier = pl.scan_parquet(final).select("claim_id", pl.col("trace_codes").alias("code")).explode("code")
             for number, batch in enumerate(earlier.drop_nulls().collect_batches(chunk_size=self.chunk_rows)):
@@ -801,15 +804,50 @@ class _Load:
         return target
 
     def _move_into_place(self) -> None:
-        """This load's staged tables join those detection and later loads read (claims/, items/, hashes/)."""
-        moves = (("claims", "claims", True), ("items", "items", True), ("new_claims", "hashes", False))
-        for pending, kind, prefixed in moves:
-            target = self.staging / kind
-            target.mkdir(parents=True, exist_ok=True)
-            for path in self._pending_files(pending):
-                name = f"{self.journal.load_id}-{path.name}" if prefixed else path.name
-                os.replace(path, target / name)
+        """This load's staged tables join those detection and later loads read (claims/, items/, hashes/).
+
+        Claims and items go in as month/bucket partitions (:mod:`ringsight.partitions`), one file per
+        partition and load; each file moves by an atomic rename, so a rerun after a crash moves the rest.
+        """
+        started, cpu = time.perf_counter(), time.process_time()
+        self._once("partitioned", self._partition_tables)
+        self.timings["partition_s"] = round(time.perf_counter() - started, 3)
+        self.timings["partition_cpu_s"] = round(time.process_time() - cpu, 3)
+        record_layout(self.staging, self.partition_buckets)
+        for table in ("claims", "items"):
+            root = self._pending("parts") / table
+            for path in sorted(root.rglob("*.parquet")):
+                target = self.staging / table / path.relative_to(root)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target)
+        target = self.staging / "hashes"
+        target.mkdir(parents=True, exist_ok=True)
+        for path in self._pending_files("new_claims"):
+            os.replace(path, target / path.name)
         (self.staging / "hashes" / "VERSION").write_text(HASH_VERSION)
+
+    def _partition_tables(self) -> None:
+        """Split this load's new claims and kept items into month/bucket partitions (pending, then merged).
+
+        Pieces are cut per staged chunk (claims) and per load bucket (items, whose claim's month comes
+        from the new-claims index), then merged into one file per partition, in staging order. Built
+        from the pending files alone, so a rerun rebuilds the same files.
+        """
+        pieces, parts, buckets = self._pending("pieces"), self._pending("parts"), self.partition_buckets
+        shutil.rmtree(pieces, ignore_errors=True)
+        for path in self._pending_files("claims"):
+            frame = pl.read_parquet(path)
+            tagged = frame.with_columns(month_expr(), partition_bucket(frame.get_column("claim_id"), buckets))
+            write_partitioned(tagged, pieces / "claims", path.stem)
+        for path in self._pending_files("items"):
+            index = pl.read_parquet(self._new_claims_path(int(path.stem[1:])), columns=["claim_id", "claim_ts"])
+            frame = pl.read_parquet(path).join(
+                index.select("claim_id", month_expr()), on="claim_id", how="left", maintain_order="left"
+            )
+            tagged = frame.with_columns(partition_bucket(frame.get_column("claim_id"), buckets))
+            write_partitioned(tagged, pieces / "items", path.stem)
+        for table in ("claims", "items"):
+            merge_pieces(pieces / table, parts / table, self.journal.load_id)
 
     def _report(self, t0: float, abandoned: list[str]) -> LoadReport:
         chunks = self.journal.data["chunks"]
@@ -923,6 +961,21 @@ def extra_property_names(headers: list[str]) -> dict[str, str]:
         name = normalise_header(header) or "extra"
         names[header] = f"extra_{name}" if name in taken else name
     return names
+
+
+def merge_pieces(pieces: Path, parts: Path, load_id: str) -> None:
+    """One file per partition (``<load_id>-<month>-<bucket>.parquet``) from its pieces, in piece-name order."""
+    for folder in sorted(pieces.glob("month=*/bucket=*")):
+        files = sorted(folder.glob("*.parquet"))
+        month, bucket = folder.parent.name.split("=", 1)[1], folder.name.split("=", 1)[1]
+        target = parts / folder.parent.name / folder.name / f"{load_id}-{month}-{bucket}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if len(files) == 1:
+            os.replace(files[0], target)
+            continue
+        tmp = target.with_name(target.name + ".tmp")
+        pl.scan_parquet(files).sink_parquet(tmp, compression="lz4", statistics=True)
+        os.replace(tmp, target)
 
 
 def graph_is_empty(store: GraphStore) -> bool:

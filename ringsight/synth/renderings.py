@@ -23,10 +23,15 @@ and every typology a third rendering after how it shows in a bureau's data
 - card collecting ``daytime_counter`` — collected cards swiped in business
   hours on the counter terminal at ordinary amounts by one operator.
 
-Detection is tuned on ``base`` and ``blurred``; ``HELD_BACK`` holds every
-other rendering (the third ones), none of which was used to tune it. The
-benchmark reports the held-back renderings on their own: that is the figure
-that predicts real data.
+``HELD_BACK`` holds the renderings no detector rule was written or tuned
+against: the benchmark reports them on their own, the figure that predicts
+real data. The others are tuned: ``base`` and ``blurred``; the issue's own
+cases (``prefecture_hub``, ``real_visits``, ``shared_contacts``), which the
+detectors were built for; and the third renderings that were missed when
+first held back and whose missing cue was then added (``partner_pharmacies``,
+``village_doctor``, ``daily_elsewhere``, ``rotating_doctors``,
+``two_departments``). A rendering moves out of ``HELD_BACK`` the moment a rule
+is written against it, never back in.
 """
 
 from __future__ import annotations
@@ -171,7 +176,12 @@ RENDERINGS["card_collecting"]["daytime_counter"] = daytime_counter
 for _typology, (_name, _planter) in CASE_RENDERINGS.items():
     RENDERINGS[_typology][_name] = _planter
 
-#: Renderings not used to tune detection (reported separately by bench/bench_detect.py): all but base and blurred.
+#: Renderings no detection rule was written or tuned against (reported on their own by bench/bench_detect.py).
 HELD_BACK: frozenset[tuple[str, str]] = frozenset(
-    (t, name) for t, names in RENDERINGS.items() for name in names if name not in ("base", "blurred")
+    {
+        ("card_collecting", "daytime_counter"),
+        ("reselling", "pharmacy_tour"),
+        ("trace_code_resale", "hospital_packages"),
+        ("recurrence", "sister_shop"),
+    }
 )

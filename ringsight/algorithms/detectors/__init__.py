@@ -15,6 +15,7 @@ import polars as pl
 from ringsight.algorithms.detectors import (
     admissions,
     contacts,
+    goods,
     prescriptions,
     shared_attributes,
     swiping,
@@ -26,6 +27,9 @@ from ringsight.algorithms.lazy import Items
 from ringsight.algorithms.leads import concat_leads
 from ringsight.config import DetectThresholds
 
+#: Detectors that read the claim items: given a Source without items, they run on the Polars frames.
+READS_ITEMS = frozenset({"identical_baskets", "stay_overlap", "doctor_pharmacy", "drug_shopping", "trace_code_resale"})
+
 Detector = Callable[[pl.DataFrame, Items, DetectThresholds], pl.DataFrame]
 
 DETECTORS: dict[str, Detector] = {
@@ -35,6 +39,7 @@ DETECTORS: dict[str, Detector] = {
     "contact_stays": lambda c, i, t: contacts.contact_stays(c, t),
     "burst_swiping": lambda c, i, t: swiping.burst_swiping(c, t),
     "identical_baskets": swiping.identical_baskets,
+    "goods_as_drugs": goods.goods_as_drugs,
     "co_admission": lambda c, i, t: admissions.co_admission(c, t),
     "repeated_admission": lambda c, i, t: admissions.repeated_admission(c, t),
     "split_charges": lambda c, i, t: admissions.split_charges(c, t),
@@ -63,7 +68,7 @@ def run_detectors(
     frames, timings = [], {}
     for name in names or list(DETECTORS):
         t0 = time.perf_counter()
-        where = source if source is not None and name in PORTED else claims
+        where = source if _on_source(source, name) else claims
         frames.append(DETECTORS[name](where, items, thresholds))  # type: ignore[arg-type]
         timings[name] = round(time.perf_counter() - t0, 3)
     return concat_leads(frames), timings
@@ -71,4 +76,9 @@ def run_detectors(
 
 def engines_used(source: Source | None, names: list[str] | None = None) -> dict[str, str]:
     """Per detector, the engine its scan ran on (``polars`` or the source's engine)."""
-    return {n: (source.engine if source is not None and n in PORTED else "polars") for n in names or list(DETECTORS)}
+    return {n: (source.engine if _on_source(source, n) else "polars") for n in names or list(DETECTORS)}  # type: ignore[union-attr]
+
+
+def _on_source(source: Source | None, name: str) -> bool:
+    """Whether ``name`` scans ``source``: ported, and the source holds the items if it reads them."""
+    return source is not None and name in PORTED and (source.items is not None or name not in READS_ITEMS)

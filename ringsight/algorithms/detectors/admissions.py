@@ -22,16 +22,27 @@
   patients whose share of such stays is at least twice the share across all
   facilities.
 - *Shared bed*: three or more patients booked on the same beds at the same time.
+
+All but co-admission are ported (see :mod:`ringsight.algorithms.engine`): a Narwhals scan
+(``*_rows``) keeps the stays that can make a lead, on Polars or Spark, and the Polars finish
+below it builds the leads from those rows alone.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import igraph as ig
+import narwhals as nw
 import polars as pl
 
-from ringsight.algorithms.lazy import Items, collect
+from ringsight.algorithms.engine import Source, source_of
+from ringsight.algorithms.lazy import Items
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
+
+#: The window's claims: a Polars frame (this machine) or a :class:`Source` on either engine.
+ClaimsIn = pl.DataFrame | Source
 
 _TZ = 8 * 3600
 _DAY = 86_400
@@ -50,18 +61,30 @@ _STAY_COLUMNS = (
 )
 
 
-def _stays(claims: pl.DataFrame) -> pl.DataFrame:
+def stay_rows(claims: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
     """Inpatient stays with their admit and discharge days (only the columns the detectors read)."""
     return (
-        claims.lazy()
-        .filter(pl.col("admit_ts").is_not_null() & pl.col("discharge_ts").is_not_null())
+        claims.filter(~nw.col("admit_ts").is_null() & ~nw.col("discharge_ts").is_null())
         .select(_STAY_COLUMNS)
         .with_columns(
-            ((pl.col("admit_ts") + _TZ) // _DAY).alias("admit_day"),
-            ((pl.col("discharge_ts") + _TZ) // _DAY).alias("discharge_day"),
+            ((nw.col("admit_ts") + _TZ) // _DAY).alias("admit_day"),
+            ((nw.col("discharge_ts") + _TZ) // _DAY).alias("discharge_day"),
         )
-        .collect()
     )
+
+
+def _stays(claims: pl.DataFrame) -> pl.DataFrame:
+    """:func:`stay_rows` of a Polars frame, collected in memory (co-admission's input)."""
+    return stay_rows(nw.from_native(claims.lazy())).to_native().collect()
+
+
+def _key(col: str) -> nw.Expr:
+    """A join key that matches nulls too (a scan must keep the rows the finish would group as null).
+
+    Not cast to a string: Polars fills a categorical in place (a cast of every key costs more
+    than the whole scan), Spark's keys are strings already.
+    """
+    return nw.col(col).fill_null("\x00")
 
 
 def _co_admitted_pairs(stays: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
@@ -283,9 +306,28 @@ def pair_components(pairs: pl.DataFrame, group_col: str) -> pl.DataFrame:
     return nodes.with_columns(pl.Series("comp", graph.connected_components().membership, dtype=pl.Int64)).drop("i")
 
 
-def repeated_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def repeat_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
+    """The scan: stays of patients admitted ``repeat_admission_min`` times by one doctor, of doctors with
+    ``repeat_min_patients`` such patients (group-by and join: Spark has no distinct count over a window)."""
+    stays = stay_rows(claims).with_columns(
+        _key("facility_code").alias("_f"), _key("doctor_code").alias("_d"), _key("pid").alias("_p")
+    )
+    per = (
+        stays.group_by("_f", "_d", "_p")
+        .agg(nw.col("admit_day").n_unique().alias("admissions"))
+        .filter(nw.col("admissions") >= t.repeat_admission_min)
+    )
+    doctors = (
+        per.group_by("_f", "_d").agg(nw.len().alias("patients")).filter(nw.col("patients") >= t.repeat_min_patients)
+    )
+    keep = per.join(doctors.select("_f", "_d"), on=["_f", "_d"], how="semi").select("_f", "_d", "_p")
+    return stays.join(keep, on=["_f", "_d", "_p"], how="semi").drop("_f", "_d", "_p")
+
+
+def repeated_admission(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
     """Doctors whose patients are admitted by them again and again, several patients at once."""
-    stays = _stays(claims).with_columns(pl.col("doctor_code").fill_null("?"))
+    src = source_of(claims)
+    stays = src.collect(repeat_rows(src.claims, t)).with_columns(pl.col("doctor_code").fill_null("?"))
     per = (
         stays.group_by("facility_code", "doctor_code", "pid")
         .agg(
@@ -340,19 +382,45 @@ def repeated_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFram
     return finish(out, "repeated_admission", "repeated_admission")
 
 
-def split_charges(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """Doctors whose patients are discharged and readmitted within days for the same diagnosis."""
-    stays = _stays(claims).sort("pid", "facility_code", "admit_ts")
-    prev = stays.with_columns(
-        pl.col("discharge_day").shift(1).over("pid", "facility_code").alias("prev_discharge"),
-        pl.col("diagnosis_code").shift(1).over("pid", "facility_code").alias("prev_diag"),
-        pl.col("claim_id").shift(1).over("pid", "facility_code").alias("prev_claim"),
+def split_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
+    """The scan: readmissions at one facility for the previous stay's diagnosis within ``readmit_max_days``.
+
+    The previous stay is the neighbour in admission order (ties by claim id) — an ordered window,
+    which both engines run; no as-of join (Narwhals has none on Spark). The window runs only over
+    the patients with two stays or more at a facility (found by group-by and join): on all stays
+    it costs Polars thirty times as much.
+    """
+    stays = stay_rows(claims).with_columns(_key("pid").alias("_p"), _key("facility_code").alias("_f"))
+    again = stays.group_by("_p", "_f").agg(nw.len().alias("n")).filter(nw.col("n") >= 2).select("_p", "_f")
+    order = ["admit_ts", "claim_id"]
+
+    def prev(col: str) -> nw.Expr:
+        return nw.col(col).shift(1).over("_p", "_f", order_by=order)
+
+    return (
+        stays.join(again, on=["_p", "_f"], how="semi")
+        .with_columns(
+            prev("discharge_day").alias("prev_discharge"),
+            prev("diagnosis_code").alias("prev_diag"),
+            prev("claim_id").alias("prev_claim"),
+        )
+        .filter(
+            ~nw.col("prev_discharge").is_null()
+            & ((nw.col("admit_day") - nw.col("prev_discharge")) <= t.readmit_max_days)
+            & (nw.col("diagnosis_code") == nw.col("prev_diag"))
+        )
+        .select("claim_id", "prev_claim", "pid", "facility_code", "doctor_code", "total_amount")
     )
-    splits = prev.filter(
-        pl.col("prev_discharge").is_not_null()
-        & ((pl.col("admit_day") - pl.col("prev_discharge")) <= t.readmit_max_days)
-        & (pl.col("diagnosis_code") == pl.col("prev_diag"))
-    ).with_columns(pl.col("doctor_code").fill_null(pl.col("facility_code")).alias("who"))
+
+
+def split_charges(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
+    """Doctors whose patients are discharged and readmitted within days for the same diagnosis."""
+    src = source_of(claims)
+    splits = (
+        src.collect(split_rows(src.claims, t))
+        .sort("claim_id")  # the same rows in the same order from either engine
+        .with_columns(pl.col("doctor_code").fill_null(pl.col("facility_code")).alias("who"))
+    )
     leads = (
         splits.group_by("facility_code", "who")
         .agg(
@@ -390,55 +458,64 @@ def split_charges(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     return finish(out, "split_charges", "split_charges")
 
 
-def stay_overlap(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.DataFrame:
-    """Barely treated inpatient stays while the patient claims elsewhere (挂床), two or more patients per facility."""
-    stays = _stays(claims)
-    lines = collect(
-        items.lazy()
+def overlap_rows(src: Source, t: DetectThresholds) -> tuple[nw.LazyFrame[Any], nw.LazyFrame[Any]]:
+    """The scan: (the claims elsewhere during each barely treated stay, the stays per facility).
+
+    A stay is barely treated at ``stay_max_items_per_day`` billed lines per day or fewer; elsewhere is
+    an outpatient or pharmacy claim inside the stay, or another inpatient stay at another facility
+    overlapping it by a day or more (a patient in two hospitals at once).
+    """
+    stays = stay_rows(src.claims)
+    lines = (
+        src.items_frame()
         .select("claim_id")
-        .join(stays.lazy().select("claim_id"), on="claim_id", how="semi")
+        .join(stays.select("claim_id"), on="claim_id", how="semi")
         .group_by("claim_id")
-        .agg(pl.len().alias("lines"))
+        .agg(nw.len().alias("lines"))
     )
-    stays = stays.join(lines, on="claim_id", how="left")
-    stays = stays.with_columns(
-        (pl.col("lines").fill_null(0) / (pl.col("discharge_day") - pl.col("admit_day")).clip(1, None)).alias("per_day")
+    totals = stays.group_by("facility_code").agg(nw.len().alias("all_stays"))
+    days = (nw.col("discharge_day") - nw.col("admit_day")).clip(lower_bound=1)
+    barely = (
+        stays.join(lines, on="claim_id", how="left")
+        .filter(nw.col("lines").fill_null(0) / days <= t.stay_max_items_per_day)
+        .select(
+            "pid",
+            nw.col("facility_code").alias("stay_facility"),
+            "admit_ts",
+            "discharge_ts",
+            nw.col("claim_id").alias("stay_claim"),
+            nw.col("total_amount").alias("stay_amount"),
+        )
     )
-    totals = stays.group_by("facility_code").agg(pl.len().alias("all_stays"))
-    stays = stays.filter(pl.col("per_day") <= t.stay_max_items_per_day)
-    stays = stays.select(
-        "pid",
-        pl.col("facility_code").alias("stay_facility"),
-        "admit_ts",
-        "discharge_ts",
-        pl.col("claim_id").alias("stay_claim"),
-        pl.col("total_amount").alias("stay_amount"),
-    )
-    # elsewhere: an outpatient or pharmacy claim inside the stay, or another inpatient stay at another
-    # facility overlapping it by a day or more (a patient in two hospitals at once)
-    others = claims.lazy().select(
+    inpatient = ~nw.col("admit_ts").is_null()
+    others = src.claims.select(
         "pid",
         "facility_code",
         "claim_id",
-        pl.coalesce("admit_ts", "claim_ts").alias("from_ts"),
-        pl.when(pl.col("admit_ts").is_not_null())
-        .then(pl.col("discharge_ts"))
-        .otherwise(pl.col("claim_ts"))
-        .alias("to_ts"),
-        pl.col("admit_ts").is_not_null().alias("inpatient"),
+        nw.coalesce("admit_ts", "claim_ts").alias("from_ts"),
+        nw.when(inpatient).then(nw.col("discharge_ts")).otherwise(nw.col("claim_ts")).alias("to_ts"),
+        inpatient.alias("inpatient"),
     )
-    half = 86_400 // 2
-    inside = (pl.col("from_ts") > pl.col("admit_ts") + half) & (pl.col("from_ts") < pl.col("discharge_ts") - half)
-    overlap = pl.min_horizontal("to_ts", "discharge_ts") - pl.max_horizontal("from_ts", "admit_ts")
-    hits = collect(
-        stays.lazy()
-        .join(others, on="pid")
+    half = _DAY // 2
+    inside = (nw.col("from_ts") > nw.col("admit_ts") + half) & (nw.col("from_ts") < nw.col("discharge_ts") - half)
+    overlap = nw.min_horizontal("to_ts", "discharge_ts") - nw.max_horizontal("from_ts", "admit_ts")
+    hits = (
+        barely.join(others, on="pid")
         .filter(
-            (pl.col("facility_code") != pl.col("stay_facility"))
-            & pl.when(pl.col("inpatient")).then(overlap >= 86_400).otherwise(inside)
+            (nw.col("facility_code") != nw.col("stay_facility"))
+            & nw.when(nw.col("inpatient")).then(overlap >= _DAY).otherwise(inside)
         )
-        .rename({"from_ts": "claim_ts"})
-    ).sort("stay_claim", "claim_ts", "claim_id")
+        .select("stay_claim", "pid", "stay_facility", "stay_amount", "claim_id", nw.col("from_ts").alias("claim_ts"))
+    )
+    return hits, totals
+
+
+def stay_overlap(claims: ClaimsIn, items: Items | None, t: DetectThresholds) -> pl.DataFrame:
+    """Barely treated inpatient stays while the patient claims elsewhere (挂床), two or more patients per facility."""
+    src = source_of(claims, items)
+    hits_scan, totals_scan = overlap_rows(src, t)
+    hits = src.collect(hits_scan).sort("stay_claim", "claim_ts", "claim_id")
+    totals = src.collect(totals_scan)
     per_stay = (
         hits.group_by("stay_claim")
         .agg(
@@ -489,26 +566,36 @@ def stay_overlap(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.
     return finish(out, "stay_overlap", "bed_holding")
 
 
-def shared_bed(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """Different patients booked on the same bed of one facility at the same time (挂床, 虚假住院)."""
+def bed_pairs(claims: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """The scan: pairs of patients on one bed of one facility whose stays overlap by more than a day."""
     stays = (
-        _stays(claims)
-        .filter(pl.col("bed_no").is_not_null() & (pl.col("bed_no") != ""))
-        .select("facility_code", "bed_no", "pid", "admit_ts", "discharge_ts", "claim_id", "total_amount")
+        stay_rows(claims)
+        .filter(~nw.col("bed_no").is_null() & (nw.col("bed_no") != ""))
+        .select("facility_code", "bed_no", "pid", "admit_ts", "discharge_ts", "claim_id")
     )
     right = stays.select(
         "facility_code",
         "bed_no",
-        pl.col("pid").alias("pid_b"),
-        pl.col("admit_ts").alias("a2"),
-        pl.col("discharge_ts").alias("d2"),
-        pl.col("claim_id").alias("claim_b"),
+        nw.col("pid").alias("pid_b"),
+        nw.col("admit_ts").alias("a2"),
+        nw.col("discharge_ts").alias("d2"),
+        nw.col("claim_id").alias("claim_b"),
     )
-    pairs = stays.join(right, on=["facility_code", "bed_no"]).filter(
-        (pl.col("pid") < pl.col("pid_b"))
-        & (pl.col("admit_ts") < pl.col("d2") - 86_400)
-        & (pl.col("a2") < pl.col("discharge_ts") - 86_400)
+    return (
+        stays.join(right, on=["facility_code", "bed_no"])
+        .filter(
+            (nw.col("pid") < nw.col("pid_b"))
+            & (nw.col("admit_ts") < nw.col("d2") - _DAY)
+            & (nw.col("a2") < nw.col("discharge_ts") - _DAY)
+        )
+        .select("facility_code", "bed_no", "pid", "pid_b", "claim_id", "claim_b")
     )
+
+
+def shared_bed(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
+    """Different patients booked on the same bed of one facility at the same time (挂床, 虚假住院)."""
+    src = source_of(claims)
+    pairs = src.collect(bed_pairs(src.claims))
     if pairs.is_empty():
         return finish(pairs, "shared_bed", "bed_holding")
     comps = pair_components(pairs.select("facility_code", "pid", "pid_b").unique(), "facility_code")

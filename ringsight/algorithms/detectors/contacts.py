@@ -31,10 +31,13 @@ their community clinic); unrelated persons sharing one wrong phone number
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import igraph as ig
+import narwhals as nw
 import polars as pl
 
+from ringsight.algorithms.engine import Source, source_of
 from ringsight.algorithms.leads import finish, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
@@ -42,58 +45,47 @@ GHOST_CUES = ("no_history", "few_stays", "private", "one_diagnosis", "several_co
 #: Persons on one contact before it links them (two is every couple sharing a landline).
 _MIN_SHARING = 3
 _CONTACTS = (("patient_phone", "Phone"), ("contact_phone", "Phone"), ("address_key", "Address"))
+Frame = nw.LazyFrame[Any]
 
 
-def _code(claims: pl.DataFrame, col: str) -> pl.Expr:
-    """An integer stand-in for a column's values: a categorical's physical code, else a 64-bit hash."""
-    expr = pl.col(col)
-    return expr.to_physical().cast(pl.UInt64) if claims.schema[col] == pl.Categorical else expr.hash(seed=17)
+def _persons_per_value(claims: Frame, col: str, lo: int) -> Frame:
+    """Values of ``col`` held by ``lo`` or more distinct persons, with their person count ``n``."""
+    pairs = claims.filter(~nw.col(col).is_null()).select(col, "pid").unique()
+    return pairs.group_by(col).agg(nw.len().alias("n")).filter(nw.col("n") >= lo)
 
 
-def _memberships(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """(label, value, pid) of contacts shared by household_max..institution_min−1 persons, institutions left out.
+def membership_scan(src: Source, t: DetectThresholds) -> pl.DataFrame:
+    """The scan: (label, value, pid, institution) of contacts shared by household_max..institution_min−1 persons.
 
-    Counting runs on integer codes (categorical codes or hashes); only the rows
-    of the few shared values are then gathered as strings.
+    ``institution``: the row's person lives at an address of ``institution_min`` or more residents.
+    Counting distinct persons per value runs on the engine; only the rows of the few shared values
+    come back.
     """
-    cols = [c for c, _ in _CONTACTS]
-    codes = claims.select(_code(claims, "pid").alias("pid"), *[_code(claims, c).alias(c) for c in cols]).filter(
-        pl.col("pid").is_not_null()
+    claims = src.claims.filter(~nw.col("pid").is_null())
+    lo = max(_MIN_SHARING, t.household_max)
+    institutions = (
+        _persons_per_value(claims, "address_key", t.institution_min)
+        .select("address_key")
+        .with_columns(nw.lit(True).alias("institution"))
     )
-    keep = claims.select(pl.col("pid").is_not_null()).to_series()
-    counts = {
-        col: codes.select(col, "pid")
-        .drop_nulls()
-        .unique()
-        .group_by(col)
-        .agg(pl.len().alias("n"))
-        .filter(pl.col("n") >= max(_MIN_SHARING, t.household_max))
-        for col in cols
-    }
-    institutions = counts["address_key"].filter(pl.col("n") >= t.institution_min)["address_key"].implode()
     parts = []
     for col, label in _CONTACTS:
-        shared = counts[col].filter(pl.col("n") < t.institution_min)[col].implode()
-        mask = codes.select(pl.col(col).is_in(shared).fill_null(False)).to_series()
-        if not mask.any():
-            continue
-        inst = codes.filter(mask).select(pl.col("address_key").is_in(institutions).fill_null(False)).to_series()
-        rows = (
-            claims.select(col, "pid")
-            .filter(keep)
-            .filter(mask)
-            .select(
-                pl.lit(label).alias("label"),
-                pl.col(col).cast(pl.String).alias("value"),
-                pl.col("pid").cast(pl.String),
+        shared = _persons_per_value(claims, col, lo).filter(nw.col("n") < t.institution_min).select(col)
+        rows = claims.select(*dict.fromkeys([col, "pid", "address_key"])).join(shared, on=col, how="semi")
+        parts.append(
+            rows.join(institutions, on="address_key", how="left").select(
+                nw.lit(label).alias("label"),
+                nw.col(col).cast(nw.String).alias("value"),
+                nw.col("pid").cast(nw.String),
+                nw.col("institution").fill_null(False),
             )
-            .with_columns(inst.alias("institution"))
-            .unique()
         )
-        parts.append(rows)
-    if not parts:
-        return pl.DataFrame(schema={"label": pl.String, "value": pl.String, "pid": pl.String})
-    rows = pl.concat(parts)
+    return src.collect(nw.concat(parts).unique())
+
+
+def _memberships(src: Source, t: DetectThresholds) -> pl.DataFrame:
+    """(label, value, pid) of shared contacts, institutions left out (see :func:`membership_scan`)."""
+    rows = membership_scan(src, t).with_columns(pl.col("institution").cast(pl.Boolean))
     # a phone whose persons all live at one institution address is its front desk
     desk = (pl.col("label") == "Phone") & pl.col("institution").all().over("label", "value")
     return rows.filter(~desk).select("label", "value", "pid").unique()
@@ -134,27 +126,24 @@ def _stay_evidence(template: str) -> pl.Expr:
     return pl.format(re.sub(r"\{\w+\}", "{}", template), *(fields[name] for name in order))
 
 
-def contact_stays(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def contact_stays(claims: pl.DataFrame | Source, t: DetectThresholds) -> pl.DataFrame:
     """Groups of persons tied by shared contacts whose inpatient stays gather at one facility."""
-    members = _memberships(claims, t)
+    src = source_of(claims)
+    members = _memberships(src, t)
     groups = _groups(members, t.ghost_min_persons)
     if groups.is_empty():
         return finish(groups, "contact_stays", "ghost_patients")
-    mine = (
-        claims.lazy()
-        .filter(pl.col("pid").cast(pl.String).is_in(groups["pid"].implode()))
-        .select(
-            pl.col("pid").cast(pl.String),
-            pl.col("facility_code").cast(pl.String),
-            pl.col("facility_ownership").cast(pl.String),
-            pl.col("diagnosis_code").cast(pl.String),
+    mine = src.collect(
+        src.claims.select(
+            nw.col("pid").cast(nw.String),
+            "facility_code",
+            "facility_ownership",
+            "diagnosis_code",
             "claim_id",
             "admit_ts",
             "total_amount",
-        )
-        .join(groups.lazy(), on="pid")
-        .collect()
-    )
+        ).join(src.to_engine(groups), on="pid")
+    ).with_columns(pl.col(c).cast(pl.String) for c in ("facility_code", "facility_ownership", "diagnosis_code"))
     size = groups.group_by("group").agg(pl.len().alias("persons"))
     stays = mine.filter(pl.col("admit_ts").is_not_null())
     at = (

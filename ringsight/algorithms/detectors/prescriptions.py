@@ -27,83 +27,144 @@ prescriptions right after each visit (lift only).
 ``shopping_min_pharmacies`` or more pharmacies, at least
 ``shopping_min_packs`` packs, five times the median buyer's quantity and
 ``shopping_min_amount`` yuan (the resold drugs are the expensive ones).
+
+The scans (Narwhals: Polars here or Spark, see :mod:`ringsight.algorithms.engine`)
+count every doctor–pharmacy pair and gather the rows of the concentrated pairs
+with their visit check and fill ratios, and, for drug shopping, every person's
+totals per drug with the drug's median buyer; the cues, sentences and member
+lists are then made in Polars on those few rows.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import narwhals as nw
 import polars as pl
 
 from ringsight.algorithms import geo
-from ringsight.algorithms.lazy import Items, collect
+from ringsight.algorithms.engine import Source, source_of
+from ringsight.algorithms.lazy import Items
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
 DP_CUES = ("lift_cue", "no_visit_cue", "one_operator", "far", "big_fills")
+Frame = nw.LazyFrame[Any]
+#: Keys as the finish reads them whatever the engine (Spark has no categoricals).
+_KEYS = ("claim_id", "pid", "card_id", "doctor_code", "home", "facility_code", "operator_id", "item_code")
 
 
-def _drug_lines(items: Items) -> pl.LazyFrame:
+def _strings(frame: pl.DataFrame) -> pl.DataFrame:
+    """A collected scan's key columns as text (categoricals on Polars, strings on Spark)."""
+    return frame.with_columns(pl.col(c).cast(pl.String) for c in _KEYS if c in frame.columns)
+
+
+def _few(keys: pl.Series) -> list[Any]:
+    """The distinct non-null values of a few drug keys, as a literal list for ``is_in``.
+
+    Drugs are a catalogue (thousands at most), so filtering by a list is cheaper than a join (half
+    the CPU on Polars at 1M claims); unbounded keys (claims, persons) are joined with ``to_engine``.
+    """
+    return keys.drop_nulls().unique().sort().to_list()
+
+
+def _drug_lines(items: Frame) -> Frame:
     """Drug lines of claim items (category ``drug``, or Western/Chinese drug codes X…/Z… when uncategorised)."""
-    return items.lazy().filter(
-        (pl.col("item_category") == "drug")
-        | (pl.col("item_category").is_null() & pl.col("item_code").cast(pl.String).str.slice(0, 1).is_in(["X", "Z"]))
+    code = nw.col("item_code").cast(nw.String)
+    return items.filter(
+        (nw.col("item_category") == "drug")
+        | (nw.col("item_category").is_null() & (code.str.starts_with("X") | code.str.starts_with("Z")))
     )
 
 
-def _fill_ratio(claims: pl.DataFrame, items: Items, rx_claims: pl.DataFrame) -> pl.DataFrame:
-    """Per candidate prescription claim: the median of quantity / the drug's usual (median) fill quantity."""
-    if rx_claims.is_empty():
-        return pl.DataFrame(schema={"claim_id": pl.String, "fill_ratio": pl.Float64})
-    pharmacy = claims.lazy().filter(pl.col("facility_kind") == "pharmacy").select("claim_id")
-    drugs = _drug_lines(items).select(
-        "claim_id", pl.col("item_code").cast(pl.String).hash(seed=13).alias("ih"), "quantity"
+def _home(claims: Frame) -> Frame:
+    """Each doctor's home facility: where they have the most non-pharmacy claims (a tie: the smallest code)."""
+    seen = (
+        claims.filter((nw.col("facility_kind") != "pharmacy") & ~nw.col("doctor_code").is_null())
+        .group_by("doctor_code", "facility_code")
+        .agg(nw.len().alias("n"))
     )
-    mine = collect(drugs.join(rx_claims.lazy().select("claim_id"), on="claim_id", how="semi"))
+    top = seen.filter(nw.col("n") == nw.col("n").max().over("doctor_code"))
+    return top.group_by("doctor_code").agg(nw.col("facility_code").cast(nw.String).min().alias("home"))
+
+
+def _prescriptions(claims: Frame) -> Frame:
+    """Filled prescriptions (pharmacy claims naming a doctor) with the doctor's home facility (``?``: none)."""
+    rx = claims.filter((nw.col("facility_kind") == "pharmacy") & ~nw.col("doctor_code").is_null()).select(
+        "claim_id", "pid", "doctor_code", "facility_code", "claim_ts", "operator_id", "total_amount"
+    )
+    return rx.join(_home(claims), on="doctor_code", how="left").with_columns(nw.col("home").fill_null("?"))
+
+
+def _concentrated(rx: Frame, t: DetectThresholds) -> Frame:
+    """The base: (doctor, pharmacy) pairs of ``doctor_pharmacy_min_rx`` fills or more, and enough of the doctor's."""
+    pairs = rx.group_by("doctor_code", "facility_code").agg(nw.len().alias("n_dp"))
+    pairs = pairs.with_columns(nw.col("n_dp").sum().over("doctor_code").alias("n_d"))
+    return pairs.filter(
+        (nw.col("n_dp") >= t.doctor_pharmacy_min_rx) & (nw.col("n_dp") / nw.col("n_d") >= t.doctor_pharmacy_min_share)
+    ).select("doctor_code", "facility_code")
+
+
+def _visited(claims: Frame, rx: Frame, days: int = 3) -> Frame:
+    """Per filled prescription: did the patient see the prescribing doctor in the days before (claim_id, visited)?"""
+    visits = claims.filter((nw.col("facility_kind") != "pharmacy") & ~nw.col("doctor_code").is_null()).select(
+        "pid", "doctor_code", nw.col("claim_ts").alias("visit_ts")
+    )
+    pairs = rx.select("claim_id", "pid", "doctor_code", "claim_ts").join(visits, on=["pid", "doctor_code"])
+    ok = pairs.filter(
+        (nw.col("visit_ts") <= nw.col("claim_ts")) & (nw.col("visit_ts") >= nw.col("claim_ts") - days * 86_400)
+    )
+    return ok.select("claim_id").unique().with_columns(nw.lit(True).alias("visited"))
+
+
+def prescription_scan(src: Source, t: DetectThresholds) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The scan: every (doctor, home, pharmacy) pair's fill count, and the rows of the concentrated pairs.
+
+    The rows carry ``visited`` (the visit check, a join of the candidates to the visits); pairs are
+    few (doctors × their pharmacies), rows only those of the concentrated pairs.
+    """
+    rx = _prescriptions(src.claims)
+    pairs = src.collect(rx.group_by("doctor_code", "home", "facility_code").agg(nw.len().alias("n_dp")))
+    candidates = rx.join(_concentrated(rx, t), on=["doctor_code", "facility_code"], how="semi")
+    rows = src.collect(candidates.join(_visited(src.claims, candidates), on="claim_id", how="left"))
+    return _strings(pairs).with_columns(pl.col("n_dp").cast(pl.Int64)), _strings(rows)
+
+
+def _fill_ratio(src: Source, rows: pl.DataFrame) -> pl.DataFrame:
+    """Per candidate prescription claim: the largest quantity / the drug's usual (median) pharmacy fill.
+
+    Two passes over the items: the drug lines of the candidate claims, then the pharmacy fills of
+    those drugs only (the median needs them all).
+    """
+    empty = pl.DataFrame(schema={"claim_id": pl.String, "fill_ratio": pl.Float64})
+    if rows.is_empty():
+        return empty
+    drugs = _drug_lines(src.item_lines()).select("claim_id", nw.col("item_code").cast(nw.String), "quantity")
+    mine = _strings(src.collect(drugs.join(src.to_engine(rows.select("claim_id")), on="claim_id", how="semi")))
     if mine.is_empty():
-        return pl.DataFrame(schema={"claim_id": pl.String, "fill_ratio": pl.Float64})
-    usual = collect(
-        drugs.filter(pl.col("ih").is_in(mine["ih"].unique().implode()))
+        return empty
+    pharmacy = src.claims.filter(nw.col("facility_kind") == "pharmacy").select("claim_id")
+    usual = src.collect(
+        drugs.filter(nw.col("item_code").is_in(_few(mine["item_code"])))  # drugs: a catalogue, a literal list
         .join(pharmacy, on="claim_id", how="semi")
-        .group_by("ih")
-        .agg(pl.col("quantity").median().alias("usual"))
+        .group_by("item_code")
+        .agg(nw.col("quantity").median().alias("usual"))
     )
     return (
-        mine.join(usual, on="ih")
+        mine.join(_strings(usual), on="item_code", nulls_equal=True)
         .with_columns((pl.col("quantity") / pl.col("usual").clip(1e-6, None)).alias("r"))
         .group_by("claim_id")
         .agg(pl.col("r").max().alias("fill_ratio"))
-        .with_columns(pl.col("claim_id").cast(pl.String))
     )
 
 
-def doctor_pharmacy(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.DataFrame:
+def doctor_pharmacy(claims: pl.DataFrame | Source, items: Items, t: DetectThresholds) -> pl.DataFrame:
     """Doctors sending most of their prescriptions to one pharmacy, with corroborating cues."""
-    rx = (
-        claims.lazy()
-        .filter((pl.col("facility_kind") == "pharmacy") & pl.col("doctor_code").is_not_null())
-        .select("claim_id", "pid", "doctor_code", "facility_code", "claim_ts", "operator_id", "total_amount")
-        .collect()
-    )
+    src = source_of(claims, items)
+    pairs, rx = prescription_scan(src, t)
     if rx.is_empty():
         return finish(rx, "doctor_pharmacy", "doctor_pharmacy")
-    home = (
-        claims.lazy()
-        .filter((pl.col("facility_kind") != "pharmacy") & pl.col("doctor_code").is_not_null())
-        .group_by("doctor_code", "facility_code")
-        .agg(pl.len().alias("n"))
-        .sort("n", "facility_code", descending=[True, False])
-        .unique("doctor_code", keep="first")
-        .select("doctor_code", pl.col("facility_code").alias("home"))
-        .collect()
-    )
-    rx = rx.join(home, on="doctor_code", how="left").with_columns(pl.col("home").cast(pl.String).fill_null("?"))
-    # the base: a doctor's prescriptions concentrated on one pharmacy
-    counts = rx.group_by("doctor_code", "facility_code").agg(pl.len().alias("n_dp"))
-    counts = counts.with_columns(pl.col("n_dp").sum().over("doctor_code").alias("n_d")).filter(
-        (pl.col("n_dp") >= t.doctor_pharmacy_min_rx) & (pl.col("n_dp") / pl.col("n_d") >= t.doctor_pharmacy_min_share)
-    )
-    candidates = rx.join(counts.select("doctor_code", "facility_code"), on=["doctor_code", "facility_code"], how="semi")
-    rx = rx.join(_visited(claims, candidates), on="claim_id", how="left")
-    rx = rx.join(_fill_ratio(claims, items, candidates), on="claim_id", how="left")
+    rx = rx.join(_fill_ratio(src, rx), on="claim_id", how="left")
     dp = rx.group_by("doctor_code", "home", "facility_code").agg(
         pl.len().alias("n_dp"),
         (1 - pl.col("visited").fill_null(False).mean()).round(2).alias("no_visit"),
@@ -115,23 +176,22 @@ def doctor_pharmacy(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> 
         pl.col("pid").drop_nulls().unique().sort().alias("pids"),
         pl.col("total_amount").sum().round(2).alias("amount"),
     )
-    dp = (
-        dp.with_columns(
-            pl.col("n_dp").sum().over("doctor_code").alias("n_d"),
-            pl.col("n_dp").sum().over("home", "facility_code").alias("n_hp"),
-            pl.col("n_dp").sum().over("home").alias("n_h"),
-            pl.col("n_dp").sum().over("facility_code").alias("n_p"),
-            pl.col("n_dp").sum().alias("n_all"),
-        )
-        .with_columns(
-            (pl.col("n_dp") / pl.col("n_d")).alias("share"),
-            pl.when((pl.col("home") != "?") & (pl.col("n_h") - pl.col("n_d") >= 10))
-            .then((pl.col("n_hp") - pl.col("n_dp")) / (pl.col("n_h") - pl.col("n_d")))
-            .otherwise((pl.col("n_p") - pl.col("n_dp")) / (pl.col("n_all") - pl.col("n_d")).clip(1, None))
-            .alias("peer_share"),
-        )
-        .with_columns((pl.col("share") / pl.col("peer_share").clip(0.01, None)).round(1).alias("lift"))
-    )
+    # the peers: every pair's count, over the doctor, the facility's doctors, the pharmacy, all
+    peers = pairs.with_columns(
+        pl.col("n_dp").sum().over("doctor_code").alias("n_d"),
+        pl.col("n_dp").sum().over("home", "facility_code").alias("n_hp"),
+        pl.col("n_dp").sum().over("home").alias("n_h"),
+        pl.col("n_dp").sum().over("facility_code").alias("n_p"),
+        pl.col("n_dp").sum().alias("n_all"),
+    ).drop("n_dp")
+    dp = dp.join(peers, on=["doctor_code", "home", "facility_code"], nulls_equal=True)
+    dp = dp.with_columns(
+        (pl.col("n_dp") / pl.col("n_d")).alias("share"),
+        pl.when((pl.col("home") != "?") & (pl.col("n_h") - pl.col("n_d") >= 10))
+        .then((pl.col("n_hp") - pl.col("n_dp")) / (pl.col("n_h") - pl.col("n_d")))
+        .otherwise((pl.col("n_p") - pl.col("n_dp")) / (pl.col("n_all") - pl.col("n_d")).clip(1, None))
+        .alias("peer_share"),
+    ).with_columns((pl.col("share") / pl.col("peer_share").clip(0.01, None)).round(1).alias("lift"))
     dp = dp.filter((pl.col("n_dp") >= t.doctor_pharmacy_min_rx) & (pl.col("share") >= t.doctor_pharmacy_min_share))
     dp = geo.with_distance(dp.with_columns(pl.col("facility_code").cast(pl.String)), "home", "facility_code")
     dp = dp.with_columns(
@@ -200,58 +260,60 @@ def doctor_pharmacy(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> 
     return finish(out, "doctor_pharmacy", "doctor_pharmacy")
 
 
-def _visited(claims: pl.DataFrame, rx: pl.DataFrame, days: int = 3) -> pl.DataFrame:
-    """For each filled prescription: did the patient see the prescribing doctor in the days before?"""
-    visits = (
-        claims.lazy()
-        .filter((pl.col("facility_kind") != "pharmacy") & pl.col("doctor_code").is_not_null())
-        .select("pid", "doctor_code", pl.col("claim_ts").alias("visit_ts"))
-    )
-    pairs = rx.lazy().select("claim_id", "pid", "doctor_code", "claim_ts").join(visits, on=["pid", "doctor_code"])
-    ok = pairs.filter(
-        (pl.col("visit_ts") <= pl.col("claim_ts")) & (pl.col("visit_ts") >= pl.col("claim_ts") - days * 86_400)
-    )
-    return collect(ok.select("claim_id").unique()).with_columns(pl.lit(True).alias("visited"))
+def shopping_scan(src: Source, t: DetectThresholds) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The scan: per (person, drug) bought at pharmacies beyond need, the totals; then those purchases' rows.
 
-
-def drug_shopping(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.DataFrame:
-    """Persons buying the same drug at many pharmacies in quantities beyond need."""
-    # Two streaming passes over the items: the per-person totals of every drug (the median needs
-    # them all), grouped on a 64-bit hash of the drug code; then the rows of the few hits only.
-    drugs = (
-        _drug_lines(items)
-        .select("claim_id", pl.col("item_code").cast(pl.String), "quantity", "amount")
-        .with_columns(pl.col("item_code").hash(seed=3).alias("ih"))
+    Drugs are grouped on a 64-bit hash of their code (``ih``, made by the engine); the per-person
+    totals of every drug stay on the engine (the median buyer needs them all) and only the hits
+    come back, then a second pass gathers the hits' purchase rows. The amount threshold is applied
+    half a cent early here and exactly on the rounded amount in the finish.
+    """
+    drugs = src.with_hash(
+        _drug_lines(src.item_lines()).select("claim_id", nw.col("item_code").cast(nw.String), "quantity", "amount"),
+        "ih",
+        "item_code",
     )
-    pharmacy = (
-        claims.lazy()
-        .filter(pl.col("facility_kind") == "pharmacy")
-        .select("claim_id", "pid", "card_id", "facility_code")
+    pharmacy = src.claims.filter(nw.col("facility_kind") == "pharmacy").select(
+        "claim_id", "pid", "card_id", "facility_code"
     )
-    per = collect(
+    per = (
         drugs.select("claim_id", "ih", "quantity", "amount")
         .join(pharmacy.select("claim_id", "pid", "facility_code"), on="claim_id")
         .group_by("pid", "ih")
         .agg(
-            pl.col("facility_code").n_unique().alias("n_pharm"),
-            pl.col("quantity").sum().alias("packs"),
-            pl.col("amount").sum().round(2).alias("amount"),
+            nw.col("facility_code").n_unique().alias("n_pharm"),
+            nw.col("quantity").sum().alias("packs"),
+            nw.col("amount").sum().alias("amount"),
         )
-    ).with_columns(pl.col("packs").median().over("ih").alias("median_packs"))
-    hits = per.filter(
-        (pl.col("n_pharm") >= t.shopping_min_pharmacies)
-        & (pl.col("packs") >= t.shopping_min_packs)
-        & (pl.col("packs") >= 5 * pl.col("median_packs"))
-        & (pl.col("amount") >= t.shopping_min_amount)
     )
+    usual = per.group_by("ih").agg(nw.col("packs").median().alias("median_packs"))  # Spark: no median().over()
+    hits = src.collect(
+        per.join(usual, on="ih").filter(
+            (nw.col("n_pharm") >= t.shopping_min_pharmacies)
+            & (nw.col("packs") >= t.shopping_min_packs)
+            & (nw.col("packs") >= 5 * nw.col("median_packs"))
+            & (nw.col("amount") >= t.shopping_min_amount - 0.005)
+        )
+    )
+    if hits.is_empty():
+        return hits, hits
+    mine = (
+        drugs.filter(nw.col("ih").is_in(_few(hits["ih"])))  # the hit drugs first: most lines go here
+        .join(pharmacy, on="claim_id")
+        .join(src.to_engine(hits.select("pid", "ih")), on=["pid", "ih"], how="semi")
+    )
+    return hits, src.collect(mine)
+
+
+def drug_shopping(claims: pl.DataFrame | Source, items: Items, t: DetectThresholds) -> pl.DataFrame:
+    """Persons buying the same drug at many pharmacies in quantities beyond need."""
+    hits, rows = shopping_scan(source_of(claims, items), t)
+    hits = _strings(hits).with_columns(pl.col("amount").round(2), pl.col("n_pharm").cast(pl.UInt32))
+    hits = hits.filter(pl.col("amount") >= t.shopping_min_amount)
     if hits.is_empty():
         return finish(hits, "drug_shopping", "reselling")
     detail = (
-        collect(
-            drugs.filter(pl.col("ih").is_in(hits["ih"].unique().implode()))
-            .join(pharmacy, on="claim_id")
-            .join(hits.lazy().select("pid", "ih"), on=["pid", "ih"], how="semi")
-        )
+        _strings(rows)
         .sort("claim_id")
         .group_by("pid", "ih")
         .agg(
@@ -261,7 +323,7 @@ def drug_shopping(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl
             pl.col("card_id").drop_nulls().first().alias("card_id"),
         )
     )
-    hits = hits.join(detail, on=["pid", "ih"])
+    hits = hits.join(detail, on=["pid", "ih"], nulls_equal=True)
     out = hits.with_columns(
         (
             (pl.col("n_pharm") / (2 * t.shopping_min_pharmacies)).clip(0, 1) * 0.5

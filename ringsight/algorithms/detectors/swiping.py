@@ -45,16 +45,13 @@ import narwhals as nw
 import polars as pl
 
 from ringsight.algorithms import geo
-from ringsight.algorithms.detectors.admissions import pair_components
+from ringsight.algorithms.detectors.admissions import ClaimsIn, pair_components
 from ringsight.algorithms.engine import Source, plain, source_of, with_optional
 from ringsight.algorithms.lazy import Items, collect
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
 _TZ = 8 * 3600  # claim times are epoch seconds; days and hours are Asia/Shanghai
-
-#: The window's claims: a Polars frame (this machine) or a :class:`Source` on either engine.
-ClaimsIn = pl.DataFrame | Source
 
 #: A terminal: its facility and terminal id ("" when the claim names none), as the scans key it
 _TERM = ["facility_code", "terminal"]
@@ -406,28 +403,48 @@ def _burst_cues(src: Source, rows: pl.DataFrame, leads: pl.DataFrame, t: DetectT
     return out
 
 
-def identical_baskets(claims: pl.DataFrame, items: Items, t: DetectThresholds) -> pl.DataFrame:
-    """The same multi-item basket on many cards at one pharmacy, and rarely elsewhere."""
-    pharmacy = claims.lazy().filter(pl.col("facility_kind") == "pharmacy")
-    # A basket's signature: the order-free sum of the hashes of its (code, quantity) lines.
-    # Streamed from the items: only one (claim, basket) row per multi-item pharmacy claim is kept.
-    baskets = collect(
-        items.lazy()
-        .filter(pl.col("item_code").is_not_null())
-        .select("claim_id", pl.col("item_code").cast(pl.String).hash(seed=0).alias("code"), "quantity")
+def basket_rows(src: Source, t: DetectThresholds) -> nw.LazyFrame[Any]:
+    """The scan: multi-item pharmacy claims of a basket on ``basket_min_cards`` cards at a pharmacy holding 30 %
+    or more of its cards (a basket spread over many pharmacies is common, not a lead).
+
+    A basket's signature is the order-free sum of the hashes of its (code, quantity) lines — Narwhals
+    has neither hashes nor list aggregations, so the hash is the engine's own (:meth:`Source.with_hash`).
+    Every pharmacy's claims of such a basket are kept: the finish computes the share from them.
+    """
+    pharmacy = src.claims.filter(nw.col("facility_kind") == "pharmacy")
+    lines = (
+        src.items_frame()
+        .filter(~nw.col("item_code").is_null())
+        .select("claim_id", nw.col("item_code").cast(nw.String), nw.col("quantity").round(2))
         .join(pharmacy.select("claim_id"), on="claim_id", how="semi")
-        .with_columns(pl.struct("code", pl.col("quantity").round(2)).hash(seed=0).alias("h"))
-        .group_by("claim_id")
-        .agg(pl.col("h").sum().alias("basket"), pl.col("code").n_unique().alias("n_items"))
-        .filter(pl.col("n_items") >= 2)
     )
-    if baskets.is_empty():
-        return finish(baskets, "identical_baskets", "goods_as_drugs")
-    rows = (
-        pharmacy.select("claim_id", "facility_code", "card_id", "pid", "total_amount")
-        .join(baskets.lazy(), on="claim_id")
-        .collect()
+    lines = src.with_hash(src.with_hash(lines, "code", "item_code"), "h", "code", "quantity")
+    baskets = (
+        lines.group_by("claim_id")
+        .agg(nw.col("h").sum().alias("basket"), nw.col("code").n_unique().alias("n_items"))
+        .filter(nw.col("n_items") >= 2)
     )
+    rows = src.cached(
+        pharmacy.select("claim_id", "facility_code", "card_id", "pid", "total_amount").join(baskets, on="claim_id")
+    )
+    per = rows.group_by("basket", "facility_code").agg(nw.col("card_id").n_unique().alias("n_cards"))
+    spread = per.group_by("basket").agg(nw.col("n_cards").sum().alias("all_cards"))
+    hits = (
+        per.filter(nw.col("n_cards") >= t.basket_min_cards)
+        .join(spread, on="basket")
+        .filter(nw.col("n_cards") / nw.col("all_cards") >= 0.3)
+        .select("basket")
+        .unique()
+    )
+    return rows.join(hits, on="basket", how="semi")
+
+
+def identical_baskets(claims: ClaimsIn, items: Items | None, t: DetectThresholds) -> pl.DataFrame:
+    """The same multi-item basket on many cards at one pharmacy, and rarely elsewhere."""
+    src = source_of(claims, items)
+    rows = src.collect(basket_rows(src, t)).sort("claim_id")
+    if rows.is_empty():
+        return finish(rows, "identical_baskets", "goods_as_drugs")
     by_fac = rows.group_by("basket", "facility_code").agg(
         pl.col("card_id").n_unique().alias("n_cards"),
         pl.col("card_id").unique().sort().alias("cards"),
