@@ -190,7 +190,9 @@ def test_an_empty_window_gives_no_leads_on_either_engine(spark_session, hand_mad
 
 
 def test_detectors_reading_items_stay_on_polars_without_items_on_the_source(spark_session, hand_made: str) -> None:  # type: ignore[no-untyped-def]
-    claims_only = spark.read_claims(spark_session, hand_made, T0, UNTIL)
+    read = spark.read_claims(spark_session, hand_made, T0, UNTIL)
+    assert engines_used(read, NAMES)["stay_overlap"] == "spark"  # read_claims brings the window's items
+    claims_only = spark_source(read.claims.to_native())  # a Spark window made without them
     where = engines_used(claims_only, NAMES)
     assert where["stay_overlap"] == where["identical_baskets"] == "polars"
     assert where["shared_bed"] == where["split_charges"] == "spark"
