@@ -21,9 +21,7 @@ from ringsight.graph.store import GraphStore
 
 
 @pytest.fixture
-def cli(
-    store: GraphStore, settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[CliRunner]:
+def cli(store: GraphStore, settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CliRunner]:
     """A CLI runner pointed at this test's graph."""
     monkeypatch.setenv("RINGSIGHT_GRAPH_NAME", settings.graph_name)
     monkeypatch.setenv("COLUMNS", "200")

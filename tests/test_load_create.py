@@ -95,9 +95,7 @@ def test_reload_changes_nothing(any_store: GraphStore, tuned: Settings) -> None:
     assert snapshot(any_store) == before
 
 
-def test_claims_the_graph_has_but_staging_forgot_are_merged_not_doubled(
-    any_store: GraphStore, tuned: Settings
-) -> None:
+def test_claims_the_graph_has_but_staging_forgot_are_merged_not_doubled(any_store: GraphStore, tuned: Settings) -> None:
     """Staged tables lost (a wiped data directory): CREATE meets the constraint and falls back to MERGE."""
     load_files([CLAIMS], [ITEMS], settings=tuned, store=any_store, mode=_mode(any_store))
     before = snapshot(any_store)
@@ -118,14 +116,16 @@ def _patients(n: int) -> NodeTable:
     return NodeTable("Patient", "pid", frame)
 
 
-def test_a_batch_committed_but_not_recorded_is_not_created_twice(
-    any_store: GraphStore, tmp_path: Path
-) -> None:
+def test_a_batch_committed_but_not_recorded_is_not_created_twice(any_store: GraphStore, tmp_path: Path) -> None:
     """Killed between a commit and the journal: the resumed step re-sends that batch as MERGE."""
     table = _patients(7)
     cards = NodeTable("Card", "card_id", pl.DataFrame({"card_id": [f"K{i:03d}" for i in range(7)]}))
     links = LinkTable(
-        "HAS_CARD", "Patient", "pid", "Card", "card_id",
+        "HAS_CARD",
+        "Patient",
+        "pid",
+        "Card",
+        "card_id",
         pl.DataFrame({"start": table.frame["pid"], "end": cards.frame["card_id"]}),
     )
     # the killed run: as many batches as were in flight committed, none recorded (two node batches sent from

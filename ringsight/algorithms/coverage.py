@@ -48,9 +48,9 @@ NEEDS: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]] = {
     ),
     "identical_baskets": ((("items",), ("pharmacy claims",)), ()),
     "goods_as_drugs": ((("items",), ("pharmacy claims",)), ("diagnoses",)),
-    "co_admission": ((("inpatient stays",),), ("doctors",)),
-    "repeated_admission": ((("inpatient stays",),), ("doctors",)),
-    "split_charges": ((("inpatient stays",), ("diagnoses",)), ("doctors",)),
+    "co_admission": ((("inpatient stays",),), ("doctors", "facility ownership", "facility places")),
+    "repeated_admission": ((("inpatient stays",),), ("doctors", "facility ownership")),
+    "split_charges": ((("inpatient stays",), ("diagnoses",)), ("doctors", "items")),
     "stay_overlap": ((("inpatient stays",),), ("items",)),
     "shared_bed": ((("inpatient stays",), ("beds",)), ()),
     "doctor_pharmacy": (

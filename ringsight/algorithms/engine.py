@@ -41,6 +41,7 @@ PORTED = (
     "shared_card",
     "shared_phone",
     "shared_address",
+    "co_admission",
     "repeated_admission",
     "split_charges",
     "stay_overlap",

@@ -61,6 +61,7 @@ FIELD_HINTS: dict[str, Masker] = {
 # Name-like columns that are not about an insured person (institutions, doctors, codes).
 NOT_PERSONAL_PREFIXES = ("facility", "doctor", "diagnosis", "item", "drug", "department", "display", "run", "query")
 
+
 def _hint(field: str) -> Masker | None:
     name = field.rsplit(".", 1)[-1].strip().lower()
     if name in FIELD_HINTS:

@@ -191,9 +191,7 @@ def check_password(password: str, username: str = "") -> None:
 def _require_user(conn: Connection, username: str) -> dict[str, Any]:
     props = _row(conn, normalise_username(username, strict=False))
     if props is None:
-        raise AccountError(
-            f"There is no user '{username[:80]}'.", "List the users with `ringsight users list`."
-        )
+        raise AccountError(f"There is no user '{username[:80]}'.", "List the users with `ringsight users list`.")
     return props
 
 
@@ -347,9 +345,11 @@ class LoginThrottle:
     def _wait(self, conn: Connection, where: Any, limit: int, now: float) -> float:
         """Seconds until the oldest of the newest ``limit`` attempts matching ``where`` leaves the window."""
         ts = login_attempts.c.ts
-        rows = conn.execute(
-            select(ts).where(where, ts > now - self.window).order_by(ts.desc()).limit(limit)
-        ).scalars().all()
+        rows = (
+            conn.execute(select(ts).where(where, ts > now - self.window).order_by(ts.desc()).limit(limit))
+            .scalars()
+            .all()
+        )
         return rows[-1] + self.window - now if len(rows) >= limit else 0.0
 
     def acquire(self, username: str, addr: str, now: float | None = None) -> None:

@@ -104,9 +104,7 @@ def issue(store: GraphStore, user: User, *, settings: Settings | None = None, si
         conn.execute(delete(sessions_table).where(t.username == user.username, t.issued_ts < now - life))
         if sid is None:
             sid = secrets.token_urlsafe(16)
-            conn.execute(
-                insert(sessions_table).values(sid=sid, username=user.username, created_ts=now, issued_ts=now)
-            )
+            conn.execute(insert(sessions_table).values(sid=sid, username=user.username, created_ts=now, issued_ts=now))
         else:  # renewing: never bring back a session that was ended meanwhile
             renewed = conn.execute(
                 update(sessions_table).where(t.sid == sid, t.username == user.username).values(issued_ts=now)

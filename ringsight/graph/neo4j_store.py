@@ -80,9 +80,7 @@ def route_notifications() -> None:
     logger.propagate = False
 
 
-def collect(
-    tx: neo4j.ManagedTransaction, cypher: str, params: dict[str, Any], row_cap: int | None
-) -> QueryResult:
+def collect(tx: neo4j.ManagedTransaction, cypher: str, params: dict[str, Any], row_cap: int | None) -> QueryResult:
     """The transaction function: run the Cypher text with its parameters and read the rows.
 
     ``tx.run`` gets a string, never a ``neo4j.Query`` (driver 6 refuses that

@@ -42,7 +42,7 @@ DETECTORS: dict[str, Detector] = {
     "goods_as_drugs": goods.goods_as_drugs,
     "co_admission": lambda c, i, t: admissions.co_admission(c, t),
     "repeated_admission": lambda c, i, t: admissions.repeated_admission(c, t),
-    "split_charges": lambda c, i, t: admissions.split_charges(c, t),
+    "split_charges": lambda c, i, t: admissions.split_charges(c, t, i),
     "stay_overlap": admissions.stay_overlap,
     "shared_bed": lambda c, i, t: admissions.shared_bed(c, t),
     "doctor_pharmacy": prescriptions.doctor_pharmacy,

@@ -9,21 +9,39 @@
   hospital's intake (windows with more than ``covisit_max_group`` patients are
   crowds), a ward of chronic patients who come back on their own days (pairs
   meet by chance, but chain into one long run, never into batches).
+  Beside groups admitted together, patients *referred* by one outpatient
+  facility (a visit there days before the admission) and brought to one
+  hospital in small batches count with ``referral_min_cues`` of: the hospital
+  in another county, private, the same patients sent back (see
+  :mod:`~ringsight.algorithms.detectors.inpatient_cues`; a catchment clinic's
+  one-at-a-time referrals to its county hospital are the look-alike).
 - *Repeated admission* (救助人员多次住院): ``repeat_min_patients`` or more
   patients each admitted ``repeat_admission_min`` times or more by one doctor
-  (chronic patients come back too, but not a doctor's whole group).
+  (chronic patients come back too, but not a doctor's whole group). Beside it,
+  per facility under any doctor (a ring rotates its patients between doctors):
+  ``repeat_min_patients`` patients admitted ``repeat_facility_min`` times with
+  ``repeat_min_cues`` of private, varied diagnoses, soon, lift (a public
+  hospital's chronic patients, back for one condition, are the look-alike).
 - *Split charges* (分解住院): readmission at the same facility for the same
   diagnosis within ``readmit_max_days`` of discharge; a lead per responsible doctor.
+  Beside it, a readmission under *another* diagnosis (another department) when
+  a costly one-off service is billed on both stays, with ``split_min_cues`` of
+  same-day and related diagnosis; a lead per facility (a genuine transfer bills
+  the new ward's own items, not the scan again).
 - *Stay overlap* (挂床住院): barely treated stays (at most
   ``stay_max_items_per_day`` billed lines per day; every stay when no items
   were loaded) while the patient claims at another facility — an outpatient
   or pharmacy claim inside the stay, or an inpatient stay at another facility
   overlapping it by a day or more; a lead per facility with two or more such
   patients whose share of such stays is at least twice the share across all
-  facilities.
+  facilities. A stay billed like real treatment counts too when the patient
+  claims elsewhere (outpatient or pharmacy) on ``stay_away_min_days`` days or
+  more and on ``stay_away_min_share`` of the days inside it — bed holding with
+  a full bill. Look-alike: a patient who fills a prescription at a pharmacy
+  once during a long stay (one day away).
 - *Shared bed*: three or more patients booked on the same beds at the same time.
 
-All but co-admission are ported (see :mod:`ringsight.algorithms.engine`): a Narwhals scan
+All are ported (see :mod:`ringsight.algorithms.engine`): a Narwhals scan
 (``*_rows``) keeps the stays that can make a lead, on Polars or Spark, and the Polars finish
 below it builds the leads from those rows alone.
 """
@@ -36,8 +54,17 @@ import igraph as ig
 import narwhals as nw
 import polars as pl
 
+from ringsight.algorithms.detectors.inpatient_cues import (
+    cross_split_rows,
+    cross_splits,
+    facility_repeats,
+    referral_rows,
+    referred_groups,
+    repeat_facility_rows,
+    union_leads,
+)
 from ringsight.algorithms.engine import Source, source_of
-from ringsight.algorithms.lazy import Items
+from ringsight.algorithms.lazy import Items, collect
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
@@ -73,11 +100,6 @@ def stay_rows(claims: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
     )
 
 
-def _stays(claims: pl.DataFrame) -> pl.DataFrame:
-    """:func:`stay_rows` of a Polars frame, collected in memory (co-admission's input)."""
-    return stay_rows(nw.from_native(claims.lazy())).to_native().collect()
-
-
 def _key(col: str) -> nw.Expr:
     """A join key that matches nulls too (a scan must keep the rows the finish would group as null).
 
@@ -87,8 +109,8 @@ def _key(col: str) -> nw.Expr:
     return nw.col(col).fill_null("\x00")
 
 
-def _co_admitted_pairs(stays: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """(facility_code, pid, pid_b, admit_day, admit_day_b) of two patients admitted and discharged together.
+def co_admit_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
+    """The scan: (facility_code, pid, pid_b, admit_day, admit_day_b, same_days) of two patients admitted together.
 
     Together means admitted within ``co_admit_spread_days`` of each other and discharged within as
     many days of each other: a recruited group is not always booked in on one day (a van per day,
@@ -96,40 +118,48 @@ def _co_admitted_pairs(stays: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
     at every offset, so any two admissions that close share a window; windows holding more than
     ``covisit_max_group`` patients are a crowd (a big hospital's intake) and are ignored. Groups
     admitted and discharged on the very same days are also taken on their own (at a big hospital
-    the few-day window is a crowd, the same-day group is not).
+    the few-day window is a crowd, the same-day group is not). Pairs are made only among patients
+    with ``co_admit_min_repeats`` stays there (a pair can come back together only if both come back).
+    Group-bys and joins only, so it runs on Polars or Spark.
     """
     spread = t.co_admit_spread_days
     slim = (
-        stays.select("facility_code", "pid", "admit_day", "discharge_day")
+        stay_rows(claims)
+        .filter(~nw.col("pid").is_null() & ~nw.col("facility_code").is_null())
+        .select("facility_code", "pid", "admit_day", "discharge_day")
         .unique()
-        .with_columns((pl.len().over("facility_code", "pid") >= t.co_admit_min_repeats).alias("returns"))
     )
+    back = (
+        slim.group_by("facility_code", "pid")
+        .agg(nw.len().alias("n"))
+        .filter(nw.col("n") >= t.co_admit_min_repeats)
+        .select("facility_code", "pid")
+    )
+    key = ["facility_code", "wa", "wb"]
     parts = []
-    exact = [(1, 0, pl.col("discharge_day"))] if spread > 0 else []
-    for width, off, dd in [*exact, *((spread + 1, o, pl.lit(0)) for o in range(spread + 1))]:
-        win = slim.with_columns(pl.struct(((pl.col("admit_day") + off) // width), dd).hash(seed=1).alias("win"))
-        groups = (
-            win.group_by("facility_code", "win")
-            .agg(pl.col("pid").n_unique().alias("k"))
-            .filter((pl.col("k") >= t.co_admit_min_group) & (pl.col("k") <= t.covisit_max_group))
+    exact = [(1, 0, True)] if spread > 0 else []
+    for width, off, by_discharge in [*exact, *((spread + 1, o, False) for o in range(spread + 1))]:
+        win = slim.with_columns(
+            ((nw.col("admit_day") + off) // width).alias("wa"),
+            (nw.col("discharge_day") if by_discharge else nw.lit(0)).alias("wb"),
         )
-        inside = win.join(groups.select("facility_code", "win"), on=["facility_code", "win"], how="semi").filter(
-            pl.col("returns")  # a pair can come back together only if both come back
+        groups = (
+            win.group_by(*key)
+            .agg(nw.col("pid").n_unique().alias("k"))
+            .filter((nw.col("k") >= t.co_admit_min_group) & (nw.col("k") <= t.covisit_max_group))
+        )
+        inside = win.join(groups.select(*key), on=key, how="semi").join(back, on=["facility_code", "pid"], how="semi")
+        right = inside.select(
+            *key,
+            nw.col("pid").alias("pid_b"),
+            nw.col("admit_day").alias("admit_day_b"),
+            nw.col("discharge_day").alias("discharge_day_b"),
         )
         parts.append(
-            inside.join(
-                inside.select(
-                    "facility_code",
-                    "win",
-                    pl.col("pid").alias("pid_b"),
-                    pl.col("admit_day").alias("admit_day_b"),
-                    pl.col("discharge_day").alias("discharge_day_b"),
-                ),
-                on=["facility_code", "win"],
-            )
+            inside.join(right, on=key)
             .filter(
-                (pl.col("pid") < pl.col("pid_b"))
-                & ((pl.col("discharge_day") - pl.col("discharge_day_b")).abs() <= spread)
+                (nw.col("pid").cast(nw.String) < nw.col("pid_b").cast(nw.String))
+                & ((nw.col("discharge_day") - nw.col("discharge_day_b")).abs() <= spread)
             )
             .select(
                 "facility_code",
@@ -138,40 +168,50 @@ def _co_admitted_pairs(stays: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
                 "admit_day",
                 "admit_day_b",
                 (
-                    (pl.col("admit_day") == pl.col("admit_day_b"))
-                    & (pl.col("discharge_day") == pl.col("discharge_day_b"))
+                    (nw.col("admit_day") == nw.col("admit_day_b"))
+                    & (nw.col("discharge_day") == nw.col("discharge_day_b"))
                 ).alias("same_days"),
             )
         )
-    return pl.concat(parts).unique()
+    return nw.concat(parts).unique()
 
 
-def _shared_contacts(claims: pl.DataFrame, pairs: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """(pid, pid_b) of the pairs that share a phone or an address below an institution's size.
+def contact_rows(src: Source, pids: pl.DataFrame, t: DetectThresholds) -> nw.LazyFrame[Any] | None:
+    """The scan: (pid, value, kind) of the phones and addresses of ``pids`` shared below an institution's size.
 
     A recruiter's phone, one village's addresses: what a group brought in together leaves behind.
     Values shared by ``institution_min`` persons or more (a care home's landline and address) do not count.
+    None when the window has no contact columns.
     """
-    pids = pl.concat([pairs.select("pid"), pairs.select(pl.col("pid_b").alias("pid"))]).unique().lazy()
-    cols = [c for c in ("patient_phone", "contact_phone", "address_key") if c in claims.columns]
-    if not cols:
-        return pairs.select("pid", "pid_b").head(0)
+    names = src.claims.collect_schema().names()
+    cols = [c for c in ("patient_phone", "contact_phone", "address_key") if c in names]
+    mine = src.to_engine(pids)
     parts = []
     for c in cols:  # the pairs' own values first (few), then how many persons share each of them
-        every = claims.lazy().select("pid", pl.col(c).alias("value")).drop_nulls()
-        own = every.join(pids, on="pid", how="semi").unique()
+        # the value keeps its type (a cast of every row costs more than the scan); only the few kept are cast
+        every = src.claims.select("pid", nw.col(c).alias("value")).filter(~nw.col("value").is_null())
+        own = every.join(mine, on="pid", how="semi").unique()
         sharing = (
             every.join(own.select("value").unique(), on="value", how="semi")
             .group_by("value")
-            .agg(pl.col("pid").n_unique().alias("persons"))
-            .filter(pl.col("persons") < t.institution_min)
+            .agg(nw.col("pid").n_unique().alias("persons"))
+            .filter(nw.col("persons") < t.institution_min)
         )
         parts.append(
             own.join(sharing.select("value"), on="value", how="semi").select(
-                "pid", pl.col("value").cast(pl.String), pl.lit(c).alias("kind")
+                "pid", nw.col("value").cast(nw.String), nw.lit(c).alias("kind")
             )
         )
-    mine = pl.concat(parts).collect()
+    return nw.concat(parts) if parts else None
+
+
+def _shared_contacts(src: Source, pairs: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """(pid, pid_b) of the pairs that share a phone or an address below an institution's size."""
+    pids = pl.concat([pairs.select("pid"), pairs.select(pl.col("pid_b").alias("pid"))]).unique()
+    scan = contact_rows(src, pids, t)
+    if scan is None:
+        return pairs.select("pid", "pid_b").head(0)
+    mine = src.collect(scan).with_columns(pl.col("pid").cast(pairs.schema["pid"]))
     return (
         pairs.select("pid", "pid_b")
         .unique()
@@ -182,10 +222,16 @@ def _shared_contacts(claims: pl.DataFrame, pairs: pl.DataFrame, t: DetectThresho
     )
 
 
-def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def co_admission(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
+    """Groups admitted together at one facility, and referred patients brought in batches (with cues)."""
+    src = source_of(claims)
+    refs = src.collect(referral_rows(src.claims, t))
+    return union_leads(_co_admitted_groups(src, t), referred_groups(refs, t))
+
+
+def _co_admitted_groups(src: Source, t: DetectThresholds) -> pl.DataFrame:
     """Groups of patients repeatedly admitted and discharged together (within a few days) at one facility."""
-    stays = _stays(claims)
-    together = _co_admitted_pairs(stays, t)
+    together = src.collect(co_admit_rows(src.claims, t)).sort("facility_code", "pid", "pid_b", "admit_day")
     # together within a few days (not on the very same days) counts only beside a shared phone or address:
     # a small ward's chronic patients meet within a few days by chance, three at a time, now and then
     together = together.filter(
@@ -194,10 +240,10 @@ def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     )
     loose = together.filter(~pl.col("same_days"))
     if not loose.is_empty():
-        tied = _shared_contacts(claims, loose, t)
+        tied = _shared_contacts(src, loose, t)
         together = pl.concat([together.filter(pl.col("same_days")), loose.join(tied, on=["pid", "pid_b"], how="semi")])
     if together.is_empty():
-        return finish(stays.head(0), "co_admission", "induced_admission")
+        return finish(together, "co_admission", "induced_admission")
     # an episode of a pair is its earlier admission day; a pair counts after co_admit_min_repeats episodes
     pairs = (
         together.with_columns(pl.min_horizontal("admit_day", "admit_day_b").alias("episode"))
@@ -215,6 +261,10 @@ def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
             in_pairs.select("facility_code", pl.col("pid_b").alias("pid"), pl.col("admit_day_b").alias("admit_day")),
         ]
     ).unique()
+    members = comps.select("facility_code", "pid").unique()
+    stays = src.collect(
+        stay_rows(src.claims).join(src.to_engine(members), on=["facility_code", "pid"], how="semi")
+    ).with_columns(pl.col("facility_code").cast(comps.schema["facility_code"]), pl.col("pid").cast(comps.schema["pid"]))
     claim_rows = (
         stays.join(comps, on=["facility_code", "pid"])
         .join(episode_stays, on=["facility_code", "pid", "admit_day"], how="semi")
@@ -255,11 +305,15 @@ def co_admission(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         (pl.col("patients") >= t.co_admit_min_group) & (pl.col("episodes") >= t.co_admit_min_repeats)
     ).with_row_index("lead")
     # Patients with no care anywhere else look invented (假病人); recruited ones have a history (诱导住院).
+    persons = leads.select("lead", "facility_code", pl.col("pids").alias("pid")).explode("pid")
+    seen = src.collect(
+        src.claims.select("pid", nw.col("facility_code").alias("other"))
+        .join(src.to_engine(persons.select("pid").unique()), on="pid", how="semi")
+        .unique()
+    ).with_columns(pl.col("pid").cast(persons.schema["pid"]), pl.col("other").cast(pl.String))
     elsewhere = (
-        leads.select("lead", "facility_code", pl.col("pids").alias("pid"))
-        .explode("pid")
-        .join(claims.select("pid", pl.col("facility_code").alias("other")), on="pid")
-        .filter(pl.col("other") != pl.col("facility_code"))
+        persons.join(seen, on="pid")
+        .filter(pl.col("other") != pl.col("facility_code").cast(pl.String))
         .group_by("lead")
         .agg(pl.col("pid").n_unique().alias("with_history"))
     )
@@ -325,6 +379,14 @@ def repeat_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[
 
 
 def repeated_admission(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
+    """Patients admitted again and again: by one doctor, or at one facility under any doctor with cues."""
+    src = source_of(claims)
+    rows, counts = repeat_facility_rows(src.claims, t)
+    by_facility = facility_repeats(src.collect(rows), src.collect(counts), t)
+    return union_leads(_doctor_repeats(src, t), by_facility)
+
+
+def _doctor_repeats(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
     """Doctors whose patients are admitted by them again and again, several patients at once."""
     src = source_of(claims)
     stays = src.collect(repeat_rows(src.claims, t)).with_columns(pl.col("doctor_code").fill_null("?"))
@@ -413,7 +475,28 @@ def split_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[A
     )
 
 
-def split_charges(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
+def split_charges(claims: ClaimsIn, t: DetectThresholds, items: Items | None = None) -> pl.DataFrame:
+    """Readmissions within days: for the same diagnosis, or under another one with a costly service billed again.
+
+    The second rule reads the items of the few readmissions the scan keeps; without items it is not run.
+    """
+    src = source_of(claims, items)
+    same = _same_diagnosis_splits(src, t)
+    if src.items is None and items is None:
+        return same
+    pairs = src.collect(cross_split_rows(src.claims, t)).sort("claim_id")
+    if pairs.is_empty():
+        return same
+    ids = pl.concat([pairs["claim_id"], pairs["prev_claim"]]).cast(pl.String).unique().to_frame("claim_id")
+    cols = ("claim_id", "item_code", "item_category", "quantity", "amount")
+    if src.items is not None:  # the items on the window's engine
+        billed = src.collect(src.items_frame().select(*cols).join(src.to_engine(ids), on="claim_id", how="semi"))
+    else:  # a claims-only source: the few readmissions' items from this machine's copy
+        billed = collect(items.lazy().select(cols).join(ids.lazy(), on="claim_id", how="semi"))  # type: ignore[union-attr]
+    return union_leads(same, cross_splits(pairs, billed, t))
+
+
+def _same_diagnosis_splits(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
     """Doctors whose patients are discharged and readmitted within days for the same diagnosis."""
     src = source_of(claims)
     splits = (
@@ -459,9 +542,11 @@ def split_charges(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
 
 
 def overlap_rows(src: Source, t: DetectThresholds) -> tuple[nw.LazyFrame[Any], nw.LazyFrame[Any]]:
-    """The scan: (the claims elsewhere during each barely treated stay, the stays per facility).
+    """The scan: (the claims elsewhere during each barely treated or long stay, the stays per facility).
 
-    A stay is barely treated at ``stay_max_items_per_day`` billed lines per day or fewer; elsewhere is
+    A stay is barely treated (``thin``) at ``stay_max_items_per_day`` billed lines per day or fewer; a
+    fully billed one is kept when it has ``stay_away_min_days`` days inside it (the finish then asks
+    for claims elsewhere on most of them); elsewhere is
     an outpatient or pharmacy claim inside the stay, or another inpatient stay at another facility
     overlapping it by a day or more (a patient in two hospitals at once).
     """
@@ -474,10 +559,13 @@ def overlap_rows(src: Source, t: DetectThresholds) -> tuple[nw.LazyFrame[Any], n
         .agg(nw.len().alias("lines"))
     )
     totals = stays.group_by("facility_code").agg(nw.len().alias("all_stays"))
-    days = (nw.col("discharge_day") - nw.col("admit_day")).clip(lower_bound=1)
+    nights = (nw.col("discharge_day") - nw.col("admit_day")).clip(lower_bound=1)
+    thin = nw.col("lines").fill_null(0) / nw.col("nights") <= t.stay_max_items_per_day
     barely = (
         stays.join(lines, on="claim_id", how="left")
-        .filter(nw.col("lines").fill_null(0) / days <= t.stay_max_items_per_day)
+        .with_columns(nights.alias("nights"))
+        # a fully billed stay is looked at too, when it is long enough to be away on stay_away_min_days of it
+        .filter(thin | (nw.col("nights") - 1 >= t.stay_away_min_days))
         .select(
             "pid",
             nw.col("facility_code").alias("stay_facility"),
@@ -485,6 +573,8 @@ def overlap_rows(src: Source, t: DetectThresholds) -> tuple[nw.LazyFrame[Any], n
             "discharge_ts",
             nw.col("claim_id").alias("stay_claim"),
             nw.col("total_amount").alias("stay_amount"),
+            thin.alias("thin"),
+            "nights",
         )
     )
     inpatient = ~nw.col("admit_ts").is_null()
@@ -505,7 +595,17 @@ def overlap_rows(src: Source, t: DetectThresholds) -> tuple[nw.LazyFrame[Any], n
             (nw.col("facility_code") != nw.col("stay_facility"))
             & nw.when(nw.col("inpatient")).then(overlap >= _DAY).otherwise(inside)
         )
-        .select("stay_claim", "pid", "stay_facility", "stay_amount", "claim_id", nw.col("from_ts").alias("claim_ts"))
+        .select(
+            "stay_claim",
+            "pid",
+            "stay_facility",
+            "stay_amount",
+            "thin",
+            "nights",
+            "inpatient",
+            "claim_id",
+            nw.col("from_ts").alias("claim_ts"),
+        )
     )
     return hits, totals
 
@@ -522,9 +622,21 @@ def stay_overlap(claims: ClaimsIn, items: Items | None, t: DetectThresholds) -> 
             pl.col("pid").first(),
             pl.col("stay_facility").first(),
             pl.col("stay_amount").first(),
+            pl.col("thin").first(),
+            pl.col("nights").first(),
             pl.col("claim_id").alias("away_claims"),
+            ((pl.col("claim_ts") + _TZ) // _DAY).filter(~pl.col("inpatient")).n_unique().alias("away_days"),
         )
-        .filter(pl.col("away_claims").list.len() >= t.stay_overlap_min_claims)
+        .with_columns(
+            # seen elsewhere on most days of the stay, however fully it is billed (挂床 with a full bill)
+            (
+                (pl.col("away_days") >= t.stay_away_min_days)
+                & (pl.col("away_days") >= t.stay_away_min_share * (pl.col("nights") - 1))
+            ).alias("mostly_away")
+        )
+        .filter(
+            (pl.col("thin") & (pl.col("away_claims").list.len() >= t.stay_overlap_min_claims)) | pl.col("mostly_away")
+        )
         .with_columns(pl.concat_list(pl.col("stay_claim"), pl.col("away_claims")).alias("claim_ids"))
     )
     leads = (
@@ -534,6 +646,7 @@ def stay_overlap(claims: ClaimsIn, items: Items | None, t: DetectThresholds) -> 
             pl.len().alias("stays"),
             pl.col("claim_ids").list.explode(keep_nulls=False, empty_as_null=False),
             pl.col("stay_amount").sum().round(2).alias("amount"),
+            pl.col("mostly_away").sum().alias("away_most_days"),
         )
         .with_columns(pl.col("pids").list.len().alias("patients"))
         .filter(pl.col("patients") >= 2)
@@ -546,18 +659,21 @@ def stay_overlap(claims: ClaimsIn, items: Items | None, t: DetectThresholds) -> 
     out = leads.with_columns(
         ((pl.col("lift") - 1) / 8).clip(0, 1).alias("strength"),
         pl.format(
-            "机构 {} 有 {} 次几乎无治疗的住院，患者住院期间在别处结算（{} 人）",
+            "机构 {} 有 {} 次住院期间患者在别处结算（{} 人；其中 {} 次大部分日子在别处）",
             pl.col("stay_facility"),
             pl.col("stays"),
             pl.col("patients"),
+            pl.col("away_most_days"),
         ).alias("evidence_zh"),
         pl.format(
-            "{} barely treated stays at {} while the patient claimed elsewhere ({} patients)",
+            "{} stays at {} barely treated or away on most days, the patient claiming elsewhere ({} patients; "
+            "{} away on most days)",
             pl.col("stays"),
             pl.col("stay_facility"),
             pl.col("patients"),
+            pl.col("away_most_days"),
         ).alias("evidence_en"),
-        numbers_json("stays", "patients", "all_stays", "lift", "amount").alias("numbers"),
+        numbers_json("stays", "patients", "away_most_days", "all_stays", "lift", "amount").alias("numbers"),
         pl.concat_list(
             pl.concat_list(member("Facility", "stay_facility", "hospital")),
             member_list("Patient", "pids", "absent_inpatient"),

@@ -82,15 +82,15 @@ def _items_of(src: Source, items: Items | None) -> nw.LazyFrame[Any] | None:
     return nw.from_native(src.claims.to_native().sparkSession.createDataFrame(table))
 
 
-def _priced_lines(claims: nw.LazyFrame[Any], items: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
-    """Item lines with a unit price, joined to their claim's facility, card, day and diagnosis."""
+def _item_prices(items: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """Item lines with a code and a unit price: (claim_id, item_code, price, amount)."""
     names = items.collect_schema().names()
     derived = nw.col("amount").cast(nw.Float64) / nw.col("quantity").cast(nw.Float64)
     if "unit_price" in names:
         price = nw.when(nw.col("unit_price").is_null()).then(derived).otherwise(nw.col("unit_price").cast(nw.Float64))
     else:
         price = derived
-    lines = (
+    return (
         items.filter(
             ~nw.col("item_code").is_null()
             & (nw.col("item_code").cast(nw.String) != "")
@@ -102,21 +102,27 @@ def _priced_lines(claims: nw.LazyFrame[Any], items: nw.LazyFrame[Any]) -> nw.Laz
         .filter(~nw.col("price").is_null() & (nw.col("price") > 0))
         .select("claim_id", "item_code", "price", nw.col("amount").cast(nw.Float64))
     )
+
+
+def _claim_keys(claims: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """The claims' facility, card, day and diagnosis (missing columns as nulls), for the lines to join."""
     cols = [c for c in _CLAIM_COLS if c in claims.collect_schema().names()]
     base = claims.select(cols).filter(~nw.col("facility_code").is_null())
     for missing in set(_CLAIM_COLS) - set(cols):  # a window without diagnoses or card ids still scans
         base = base.with_columns(nw.lit(None, nw.String).alias(missing))
-    # keys keep their engine types (categoricals on Polars): grouping runs on integer codes
-    return lines.join(base, on="claim_id", how="inner")
+    return base  # keys keep their engine types (categoricals on Polars): grouping runs on integer codes
 
 
-def usual_prices(lines: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
+def usual_prices(prices: nw.LazyFrame[Any], claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
     """The first scan: each well-sold code's usual unit price, its line and facility counts.
 
     A code's usual price is the price most of its lines carry (the lower one on a tie): goods billed
     under the code come at several promotion prices, each rarer than the list price, so they do not
     move it however many shops take part. One row per code comes back.
     """
+    lines = prices.select("claim_id", "item_code", "price").join(
+        claims.select("claim_id", "facility_code"), on="claim_id", how="inner"
+    )
     by_price = lines.group_by("item_code", "price").agg(nw.len().alias("n"))
     top = by_price.group_by("item_code").agg(nw.col("n").max().alias("top_n"), nw.col("n").sum().alias("code_lines"))
     facs = lines.group_by("item_code").agg(nw.col("facility_code").n_unique().alias("code_facs"))
@@ -131,28 +137,43 @@ def usual_prices(lines: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[
     )
 
 
-def usual_diagnoses(lines: nw.LazyFrame[Any], usual: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
-    """The second scan: per (code, diagnosis), the code's lines at its usual price (honest sales' diagnoses)."""
-    return (
-        lines.filter(~nw.col("diagnosis_code").is_null())
-        .join(usual.select("item_code", "usual"), on="item_code", how="inner")
+def usual_diagnoses(
+    prices: nw.LazyFrame[Any], claims: nw.LazyFrame[Any], usual: nw.LazyFrame[Any]
+) -> nw.LazyFrame[Any]:
+    """The third scan: per (code, diagnosis), the code's lines at its usual price (honest sales' diagnoses)."""
+    at_usual = (
+        prices.join(usual.select("item_code", "usual"), on="item_code", how="inner")
         .filter(nw.col("price") == nw.col("usual"))
+        .select("claim_id", "item_code")
+    )
+    return (
+        at_usual.join(
+            claims.select("claim_id", "diagnosis_code").filter(~nw.col("diagnosis_code").is_null()),
+            on="claim_id",
+            how="inner",
+        )
         .with_columns(nw.col("diagnosis_code").cast(nw.String))
         .group_by("item_code", "diagnosis_code")
         .agg(nw.len().alias("diag_n"))
     )
 
 
-def off_price_lines(lines: nw.LazyFrame[Any], usual: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
-    """The third scan: pharmacy lines of well-sold codes ``goods_price_gap`` or more off the code's usual price."""
+def off_price_lines(
+    prices: nw.LazyFrame[Any], claims: nw.LazyFrame[Any], usual: nw.LazyFrame[Any], t: DetectThresholds
+) -> nw.LazyFrame[Any]:
+    """The second scan: pharmacy lines of well-sold codes ``goods_price_gap`` or more off the code's usual price.
+
+    The price gap is checked on the item lines first, so only the few off-price lines meet the claims.
+    """
     is_pharmacy = (nw.col("facility_kind").cast(nw.String) == "pharmacy").fill_null(False) | (
         nw.col("facility_kind").is_null() & nw.col("facility_code").cast(nw.String).str.starts_with("P")
     )
     gap = (nw.col("price") - nw.col("usual")).abs() / nw.col("usual")
     return (
-        lines.filter(is_pharmacy)
-        .join(usual.select("item_code", "usual"), on="item_code", how="inner")
+        prices.join(usual.select("item_code", "usual"), on="item_code", how="inner")
         .filter(gap >= t.goods_price_gap)
+        .join(claims, on="claim_id", how="inner")
+        .filter(is_pharmacy)
         .with_columns(_round(nw.col("price")).alias("round"), _round(nw.col("usual")).alias("usual_round"))
         .select(
             "claim_id",
@@ -172,7 +193,7 @@ def off_price_lines(lines: nw.LazyFrame[Any], usual: nw.LazyFrame[Any], t: Detec
 
 
 def shop_days(claims: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
-    """The scan's second pass: per pharmacy, the days it settled anything (to tell promotion days apart)."""
+    """The scan's last pass: per pharmacy, the days it settled anything (to tell promotion days apart)."""
     names = claims.collect_schema().names()
     kind = nw.col("facility_kind").cast(nw.String) if "facility_kind" in names else nw.lit(None, nw.String)
     is_pharmacy = (kind == "pharmacy").fill_null(False) | (
@@ -198,15 +219,17 @@ def goods_as_drugs(claims: ClaimsIn, items: Items | None, t: DetectThresholds) -
     its = _items_of(src, items)
     if its is None:
         return finish(pl.DataFrame(), "goods_as_drugs", "goods_as_drugs")
-    lines = src.cached(_priced_lines(src.claims, its))  # three passes read it: joined once
-    usual = src.collect(usual_prices(lines, t))
+    # three streamed passes over the priced lines, each joining only the claim columns it needs:
+    # holding the lines joined to their claims once would take GBs at 10M claims (30M lines)
+    prices, keys = _item_prices(its), _claim_keys(src.claims)
+    usual = src.collect(usual_prices(prices, keys, t))
     if usual.is_empty():
         return finish(usual, "goods_as_drugs", "goods_as_drugs")
     usual_nw = src.to_engine(usual.select("item_code", "usual", "top_n"))
-    rows = src.collect(off_price_lines(lines, usual_nw, t))
+    rows = src.collect(off_price_lines(prices, keys, usual_nw, t))
     if rows.is_empty():
         return finish(rows, "goods_as_drugs", "goods_as_drugs")
-    diags = src.collect(usual_diagnoses(lines, usual_nw))
+    diags = src.collect(usual_diagnoses(prices, keys, usual_nw))
     keys = ("item_code", "diagnosis_code", "facility_code", "card_id", "pid")  # categoricals on Polars windows
     rows = rows.with_columns(pl.col(c).cast(pl.String) for c in keys)
     rows = (
