@@ -108,10 +108,12 @@ def test_detect_run_on_spark_reports_where_each_detector_ran(  # type: ignore[no
     assert summary.claims == len(_rows()) - 4  # the four old claims are outside the window
     # the Spark window carries its items (none staged here: an empty items frame), so every ported scan runs there
     assert {n for n, e in summary.engines.items() if e == "spark"} == set(PORTED) | {"projection"}
-    assert summary.engines["burst_swiping"] == "polars"
+    assert summary.engines["burst_swiping"] == summary.engines["impossible_travel"] == "spark"
     report = json.loads(Path(summary.report_json).read_text(encoding="utf-8"))
     assert report["run"]["engines"]["shared_card"] == "spark"
-    assert "not yet ported to Spark" in Path(summary.report_html).read_text(encoding="utf-8")
+    page = Path(summary.report_html).read_text(encoding="utf-8")
+    assert "engines — spark: " in page and "impossible_travel" in page  # every detector ported: no Polars note
+    assert "not yet ported to Spark" not in page
     assert report["lead_counts"]["shared_card"] == 1
     params = store.read("MATCH (r:Run {run_id: $r}) RETURN r.params AS p", {"r": summary.run_id}).rows[0][0]
     assert json.loads(params)["detect"]["engine"] == "spark" and "s3-secret-7f3a" not in params

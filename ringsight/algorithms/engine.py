@@ -52,6 +52,8 @@ PORTED = (
     "doctor_pharmacy",
     "drug_shopping",
     "trace_code_resale",
+    "burst_swiping",
+    "impossible_travel",
 )
 
 #: Hashes are cut to 47 bits: a sum of up to 65,536 of them fits a signed 64-bit integer on both
@@ -83,6 +85,23 @@ class Source:
             return nw.from_native(rows.lazy())
         session = self.claims.to_native().sparkSession
         return nw.from_native(session.createDataFrame(rows.to_arrow(compat_level=pl.CompatLevel.oldest())))
+
+    def table(self, frame: pl.DataFrame, like: nw.LazyFrame[Any] | None = None) -> nw.LazyFrame[Any]:
+        """:meth:`to_engine` for keys to join with a scan of categorical columns.
+
+        On Polars, the columns that are categorical in ``like`` (default: the claims) become
+        categorical too (Polars refuses to join a categorical key with a string one); on Spark
+        categoricals are sent as strings.
+        """
+        if self.engine == "polars":
+            schema = (like if like is not None else self.claims).collect_schema()
+            cats = [c for c in frame.columns if schema.get(c) == nw.Categorical]
+            return nw.from_native(frame.lazy().with_columns([pl.col(c).cast(pl.Categorical) for c in cats]))
+        return self.to_engine(plain(frame))
+
+    def columns(self) -> list[str]:
+        """The window's column names (a hand-made frame may lack optional ones such as ``terminal_id``)."""
+        return list(self.claims.collect_schema().names())
 
     def collect(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
         """The scan's result as a Polars frame on this machine (it is small: candidates only)."""
@@ -140,3 +159,18 @@ def source_of(claims: pl.DataFrame | pl.LazyFrame | Source, items: pl.DataFrame 
 
 
 _ITEM_SCHEMA = {c: ITEMS_SCHEMA[c] for c in DETECT_ITEM_COLUMNS}
+
+
+def with_optional(src: Source, names: tuple[str, ...]) -> nw.LazyFrame[Any]:
+    """The window with the optional columns ``names`` it lacks added as (string) nulls.
+
+    A hand-made frame or a bureau's own table may lack a terminal, operator or phone column; a
+    scan then reads it as empty instead of failing, on either engine.
+    """
+    missing = [nw.lit(None, dtype=nw.String).alias(c) for c in names if c not in src.columns()]
+    return src.claims.with_columns(*missing) if missing else src.claims
+
+
+def plain(frame: pl.DataFrame) -> pl.DataFrame:
+    """A collected scan with categoricals as strings: the same frame whichever engine scanned it."""
+    return frame.with_columns(pl.col(pl.Categorical).cast(pl.String))

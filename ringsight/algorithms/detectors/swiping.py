@@ -46,96 +46,122 @@ import polars as pl
 
 from ringsight.algorithms import geo
 from ringsight.algorithms.detectors.admissions import ClaimsIn, pair_components
-from ringsight.algorithms.engine import Source, source_of
+from ringsight.algorithms.engine import Source, plain, source_of, with_optional
 from ringsight.algorithms.lazy import Items, collect
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
 _TZ = 8 * 3600  # claim times are epoch seconds; days and hours are Asia/Shanghai
 
-
-def _swipes(claims: pl.DataFrame) -> pl.LazyFrame:
-    """Outpatient and pharmacy swipes of a card at a facility, with terminal and card hashes and the day."""
-    return (
-        claims.lazy()
-        .filter(pl.col("card_id").is_not_null() & pl.col("facility_code").is_not_null() & pl.col("admit_ts").is_null())
-        .with_columns(
-            # terminals and cards as 64-bit hashes: the heavy grouping below runs on integers
-            pl.struct("facility_code", pl.col("terminal_id").fill_null("")).hash(seed=5).alias("th"),
-            pl.col("card_id").hash(seed=5).alias("ch"),
-            ((pl.col("claim_ts") + _TZ) // 86_400).alias("day"),
-        )
-    )
-
-
-def _burst_cards(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """(terminal, offset, window, day, card) of the cards swiped in a burst window.
-
-    Streamed, one window offset at a time: the swipes are never copied into
-    memory, only each offset's window counts and the (few) swipes in burst windows.
-    """
-    window = t.burst_minutes * 60
-    slim = _swipes(claims).select("th", "ch", "day", "claim_ts")
-    parts = []
-    for off in (0, window // 2):  # one offset at a time: half the groups in memory
-        swipes = slim.with_columns(((pl.col("claim_ts") + off) // window).alias("win"))
-        windows = collect(
-            swipes.group_by("th", "win")
-            .agg(pl.col("ch").n_unique().alias("cards"))
-            .filter((pl.col("cards") >= t.burst_min_cards) & (pl.col("cards") <= t.covisit_max_group))
-            .select("th", "win")
-        )
-        bursts = swipes.join(windows.lazy(), on=["th", "win"], how="semi").select("th", "win", "day", "ch").unique()
-        parts.append(collect(bursts).with_columns(pl.lit(off).alias("off")))
-    parts.append(_burst_sessions(slim, t))
-    cw = pl.concat(parts).select("th", "off", "win", "day", "ch")
-    # a card must itself burst at the terminal on enough days before it can pair (cheap, prunes crowds)
-    return cw.filter(pl.col("day").n_unique().over("th", "ch") >= t.burst_min_days)
-
+#: A terminal: its facility and terminal id ("" when the claim names none), as the scans key it
+_TERM = ["facility_code", "terminal"]
 
 #: ``off`` of the rows that come from sessions rather than fixed windows (pairs never mix the two)
 _SESSION = -1
 
 
-def _burst_sessions(slim: pl.LazyFrame, t: DetectThresholds) -> pl.DataFrame:
-    """(terminal, session, day, card) of bursts seen as sessions: runs of swipes at one terminal with gaps
-    under half the burst window, holding ``burst_min_cards`` to ``covisit_max_group`` cards.
+def swipes(claims: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """Outpatient and pharmacy swipes of a card at a facility, with the terminal key and the day."""
+    return claims.filter(
+        ~nw.col("card_id").is_null() & ~nw.col("facility_code").is_null() & nw.col("admit_ts").is_null()
+    ).with_columns(
+        nw.col("terminal_id").fill_null("").alias("terminal"),
+        ((nw.col("claim_ts") + _TZ) // 86_400).alias("day"),
+    )
+
+
+def burst_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
+    """The scan: (facility, terminal, offset, window, day, on, card) of the cards swiped in a burst.
+
+    A burst is a fixed window (two offsets) or a sitting (:func:`_sittings`) with
+    ``burst_min_cards`` to ``covisit_max_group`` cards. ``day`` is the burst's day (a sitting's first
+    day, so a sitting past midnight counts once), ``on`` the day of the swipe (to gather the swipes
+    later). A card is kept only when it bursts at the
+    terminal on ``burst_min_days`` days or more (it cannot pair otherwise; this prunes crowds).
+    Written once on Narwhals: Polars runs it here, Spark on a cluster.
+    """
+    window = t.burst_minutes * 60
+    slim = swipes(claims).select(*_TERM, "card_id", "day", "claim_ts", "claim_id")
+    parts = []
+    for off in (0, window // 2):
+        sw = slim.with_columns(((nw.col("claim_ts") + off) // window).alias("win"))
+        windows = (
+            sw.group_by(*_TERM, "win")
+            .agg(nw.col("card_id").n_unique().alias("cards"))
+            .filter((nw.col("cards") >= t.burst_min_cards) & (nw.col("cards") <= t.covisit_max_group))
+        )
+        bursts = sw.join(windows.select(*_TERM, "win"), on=[*_TERM, "win"], how="semi")
+        parts.append(
+            bursts.select(
+                *_TERM, nw.lit(off).cast(nw.Int64).alias("off"), "win", "day", nw.col("day").alias("on"), "card_id"
+            ).unique()
+        )
+    parts.append(_sittings(slim, t))
+    cw = nw.concat(parts, how="vertical")
+    # distinct days per (terminal, card) by group-by and join: Spark refuses n_unique().over()
+    days = (
+        cw.group_by(*_TERM, "card_id")
+        .agg(nw.col("day").n_unique().alias("days"))
+        .filter(nw.col("days") >= t.burst_min_days)
+    )
+    return cw.join(days.select(*_TERM, "card_id"), on=[*_TERM, "card_id"], how="semi")
+
+
+def _sittings(slim: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
+    """(facility, terminal, off, sitting, day, on, card) of bursts seen as sittings: runs of swipes at one
+    terminal with gaps under half the burst window, holding ``burst_min_cards`` to ``covisit_max_group`` cards.
 
     Why: a slowed-down burst (a swipe every five to ten minutes for an hour) never puts
     ``burst_min_cards`` cards into one fixed window, yet it is one sitting of the same cards. A busy
-    counter chains all day into one session, larger than a crowd, and is left to the fixed windows.
+    counter chains all day into one sitting, larger than a crowd, and is left to the fixed windows.
+    A sitting is numbered by an ordered cumulative sum per terminal (claim id breaks ties in time,
+    so both engines number alike); it starts on its first day.
     """
     gap = max(60, t.burst_minutes * 30)
-    swipes = collect(
-        slim.sort("th", "claim_ts")
-        .with_columns(
-            ((pl.col("th") != pl.col("th").shift(1)) | ((pl.col("claim_ts") - pl.col("claim_ts").shift(1)) > gap))
-            .fill_null(True)
-            .cum_sum()
-            .cast(pl.Int64)
-            .alias("win")
+    order = ["claim_ts", "claim_id"]
+    starts = slim.with_columns(
+        (nw.col("claim_ts") - nw.col("claim_ts").shift(1)).over(*_TERM, order_by=order).alias("gap")
+    ).with_columns(((nw.col("gap") > gap) | nw.col("gap").is_null()).cast(nw.Int64).alias("start"))
+    numbered = starts.with_columns(nw.col("start").cum_sum().over(*_TERM, order_by=order).alias("win"))
+    sittings = (
+        numbered.group_by(*_TERM, "win")
+        .agg(
+            nw.len().alias("n"),
+            nw.col("card_id").n_unique().alias("cards"),
+            nw.col("day").min().alias("first_day"),
         )
-        .select("th", "win", "day", "ch")
-    )
-    # sessions with fewer swipes than burst_min_cards cannot hold that many cards: dropped before counting cards
-    long = swipes.group_by("win").agg(pl.len().alias("n")).filter(pl.col("n") >= t.burst_min_cards)
-    swipes = swipes.join(long.select("win"), on="win", how="semi")
-    sessions = (
-        swipes.group_by("win")
-        .agg(pl.col("ch").n_unique().alias("cards"), pl.col("day").min().alias("first_day"))
-        .filter((pl.col("cards") >= t.burst_min_cards) & (pl.col("cards") <= t.covisit_max_group))
+        .filter(
+            (nw.col("n") >= t.burst_min_cards)
+            & (nw.col("cards") >= t.burst_min_cards)
+            & (nw.col("cards") <= t.covisit_max_group)
+        )
     )
     return (
-        swipes.join(sessions.select("win", "first_day"), on="win")
-        .select("th", "win", pl.col("first_day").alias("day"), "ch")
+        numbered.join(sittings.select(*_TERM, "win", "first_day"), on=[*_TERM, "win"])
+        .select(
+            *_TERM,
+            nw.lit(_SESSION).cast(nw.Int64).alias("off"),
+            "win",
+            nw.col("first_day").alias("day"),
+            nw.col("day").alias("on"),
+            "card_id",
+        )
         .unique()
-        .with_columns(pl.lit(_SESSION).alias("off"))
     )
 
 
-def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def _keyed(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with 64-bit hashes of the terminal (``th``) and card (``ch``): the pairing runs on integers."""
+    return frame.with_columns(
+        pl.struct(*_TERM).hash(seed=5).alias("th"),
+        pl.col("card_id").hash(seed=5).alias("ch"),
+    )
+
+
+def burst_swiping(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
     """Cards swiped together in bursts at one terminal on several days."""
-    cw = _burst_cards(claims, t)
+    src = source_of(claims)
+    cw = _keyed(plain(src.collect(burst_rows(with_optional(src, ("terminal_id", "operator_id")), t))))
     # Card pairs per terminal, a slice of terminals at a time: the pairs of busy counters are many,
     # and slicing bounds the memory they take (terminals are independent of each other).
     slices = max(1, cw.height // 2_000_000 + 1)
@@ -152,16 +178,17 @@ def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     if pairs is None or pairs.is_empty():
         return finish(cw.head(0), "burst_swiping", "card_collecting")
     comps = pair_components(pairs, "th").rename({"pid": "ch"})
-    in_burst_days = cw.join(comps, on=["th", "ch"]).select("th", "ch", "day").unique()
-    cols = ["claim_id", "pid", "card_id", "facility_code", "terminal_id", "operator_id", "claim_ts", "total_amount"]
-    rows = (
-        collect(_swipes(claims).select(*cols, "th", "ch", "day").join(comps.lazy(), on=["th", "ch"]))
-        .join(in_burst_days, on=["th", "ch", "day"], how="semi")
-        .sort("claim_id")
-        .with_columns(
-            pl.concat_str([pl.col("facility_code"), pl.col("terminal_id").fill_null("")], separator=":").alias("term"),
-            (((pl.col("claim_ts") + _TZ) % 86_400) // 3600).alias("hour"),
-        )
+    # the days the group's cards were swiped in its bursts (a sitting past midnight: both days)
+    in_burst_days = (
+        cw.join(comps, on=["th", "ch"])
+        .group_by(*_TERM, "card_id", pl.col("on").alias("day"), "th", "comp")
+        .agg(pl.col("day").min().alias("burst_day"))
+    )
+    rows = plain(src.collect(_group_swipes(src, in_burst_days)))
+    rows = rows.join(in_burst_days, on=[*_TERM, "card_id", "day"]).sort("claim_id")
+    rows = rows.with_columns(
+        pl.concat_str([pl.col("facility_code"), pl.col("terminal_id").fill_null("")], separator=":").alias("term"),
+        (((pl.col("claim_ts") + _TZ) % 86_400) // 3600).alias("hour"),
     )
     if rows.is_empty():
         return finish(rows, "burst_swiping", "card_collecting")
@@ -173,7 +200,7 @@ def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
             pl.col("card_id").unique().sort().alias("cards"),
             pl.col("pid").drop_nulls().unique().sort().alias("pids"),
             pl.col("operator_id").drop_nulls().mode().sort().first().alias("operator_id"),
-            pl.col("day").n_unique().alias("days"),
+            pl.col("burst_day").n_unique().alias("days"),
             pl.col("claim_id").alias("claim_ids"),
             ((pl.col("hour") < 7) | (pl.col("hour") >= 22)).mean().alias("off_hours"),
             ((pl.col("total_amount") % 10).abs() < 0.005).mean().alias("round_amounts"),
@@ -182,7 +209,7 @@ def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
         .with_columns(pl.col("cards").list.len().alias("n_cards"))
     )
     leads = leads.filter(pl.col("n_cards") >= 3)
-    leads = _burst_cues(claims, rows, leads, t).filter(pl.col("cues") >= pl.col("needed"))
+    leads = _burst_cues(src, rows, leads, t).filter(pl.col("cues") >= pl.col("needed"))
     cue_names = pl.concat_str(
         [pl.when(pl.col(c)).then(pl.lit(c)) for c in BURST_CUES], separator=", ", ignore_nulls=True
     )
@@ -243,11 +270,24 @@ def burst_swiping(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     return finish(out, "burst_swiping", "card_collecting")
 
 
+def _group_swipes(src: Source, in_burst_days: pl.DataFrame) -> nw.LazyFrame[Any]:
+    """The scan that gathers the burst groups' swipes on their burst days (a join with the few keys)."""
+    cols = ["claim_id", "pid", "card_id", "facility_code", "terminal_id", "operator_id", "claim_ts", "total_amount"]
+    keys = [*_TERM, "card_id", "day"]
+    claims = with_optional(src, ("terminal_id", "operator_id"))
+    gathered = swipes(claims).select(*cols, "terminal", "day")
+    return gathered.join(src.table(in_burst_days.select(keys), like=gathered), on=keys, how="semi")
+
+
 BURST_CUES = ("pharmacy", "dedicated_terminal", "off_hours_cue", "round_cue", "one_operator", "far_holders")
 
 
-def _burst_cues(claims: pl.DataFrame, rows: pl.DataFrame, leads: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """The card-collecting cues of each burst group, and how many it needs (more for an institution's residents)."""
+def _burst_cues(src: Source, rows: pl.DataFrame, leads: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """The card-collecting cues of each burst group, and how many it needs (more for an institution's residents).
+
+    Each figure is a scan of the window narrowed at once to the groups' few terminals,
+    facilities, holders or addresses (a join with a small table), so it runs where the data is.
+    """
     if leads.is_empty():
         return leads.with_columns(
             *[pl.lit(False).alias(c) for c in BURST_CUES],
@@ -257,43 +297,56 @@ def _burst_cues(claims: pl.DataFrame, rows: pl.DataFrame, leads: pl.DataFrame, t
             pl.lit(0).alias("cues"),
             pl.lit(0).alias("needed"),
         )
-    base = claims.lazy().filter(pl.col("admit_ts").is_null())
+    claims = with_optional(src, ("terminal_id", "operator_id", "address_key", "patient_county"))
     # share of the terminal's swipes that are the group's
-    th = rows.select("term", "th").unique()
-    per_term = collect(
-        _swipes(claims)
-        .join(th.lazy().select("th").unique(), on="th", how="semi")
-        .group_by("th")
-        .agg(pl.len().alias("n"))
+    terms = rows.select(*_TERM, "term").unique()
+    at_terms = swipes(claims).select(*_TERM)
+    per_term = plain(
+        src.collect(
+            at_terms.join(src.table(terms.select(_TERM), like=at_terms), on=_TERM, how="semi")
+            .group_by(*_TERM)
+            .agg(nw.len().alias("n"))
+        )
     )
-    term_total = th.join(per_term, on="th").group_by("term").agg(pl.col("n").sum().alias("term_swipes"))
+    term_total = terms.join(per_term, on=_TERM).group_by("term").agg(pl.col("n").sum().alias("term_swipes"))
     n_rows = rows.group_by("term", "comp").agg(
         pl.len().alias("group_swipes"),
         pl.col("operator_id").drop_nulls().value_counts().struct.field("count").max().fill_null(0).alias("top_op"),
         pl.col("facility_code").first().cast(pl.String).alias("fac"),
     )
+    facs = claims.select("facility_code", "facility_kind")
     kinds = (
-        claims.lazy()
-        .select(pl.col("facility_code").cast(pl.String).alias("fac"), pl.col("facility_kind").cast(pl.String))
-        .unique("fac")
-        .collect()
+        plain(
+            src.collect(
+                facs.join(
+                    src.table(rows.select("facility_code").unique(), like=facs), on="facility_code", how="semi"
+                ).unique()
+            )
+        )
+        .sort("facility_code", "facility_kind", nulls_last=True)
+        .unique("facility_code", keep="first")
+        .select(pl.col("facility_code").alias("fac"), "facility_kind")
     )
-    # holders living at an institution address
     pids = leads.select("term", "comp", pl.col("pids").alias("pid")).explode("pid").drop_nulls()
+    # the holders' own claims (few): where they live and where they usually claim
+    mine = claims.select("pid", "address_key", "patient_county", "facility_code", "admit_ts")
+    held = plain(src.collect(mine.join(src.table(pids.select("pid").unique(), like=mine), on="pid", how="semi")))
+    base = held.lazy().filter(pl.col("admit_ts").is_null())
+    # holders living at an institution address
     homes = (
         base.select(pl.col("pid").cast(pl.String), pl.col("address_key").cast(pl.String))
         .drop_nulls()
-        .join(pids.lazy().select(pl.col("pid").cast(pl.String)).unique(), on="pid", how="semi")
-        .unique("pid")
+        .sort("pid", "address_key")
+        .unique("pid", keep="first")
         .collect()
     )
-    residents = collect(
-        claims.lazy()
-        .select(pl.col("address_key").cast(pl.String), "pid")
-        .drop_nulls()
-        .join(homes.lazy().select("address_key").unique(), on="address_key", how="semi")
-        .group_by("address_key")
-        .agg(pl.col("pid").n_unique().alias("residents"))
+    people = claims.select("address_key", "pid").filter(~nw.col("address_key").is_null() & ~nw.col("pid").is_null())
+    residents = plain(
+        src.collect(
+            people.join(src.table(homes.select("address_key").unique(), like=people), on="address_key", how="semi")
+            .group_by("address_key")
+            .agg(nw.col("pid").n_unique().alias("residents"))
+        )
     )
     inst = (
         pids.with_columns(pl.col("pid").cast(pl.String))
@@ -318,7 +371,7 @@ def _burst_cues(claims: pl.DataFrame, rows: pl.DataFrame, leads: pl.DataFrame, t
         .unique(["term", "comp", "pid"], keep="first")
     )
     far = (
-        geo.with_home_distance(far, claims, "pid", "facility_code", "fac", "holder_km")  # located home, else usual
+        geo.with_home_distance(far, held, "pid", "facility_code", "fac", "holder_km")  # located home, else usual
         .group_by("term", "comp")
         .agg(pl.col("holder_km").median())
     )

@@ -40,35 +40,68 @@ gang into one cluster) only when the hub cue holds.
 
 from __future__ import annotations
 
+from typing import Any
+
+import narwhals as nw
 import polars as pl
 
 from ringsight.algorithms import geo
+from ringsight.algorithms.engine import Source, plain, source_of, with_optional
 from ringsight.algorithms.evidence import entity_ref
 from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
+#: The window's claims: a Polars frame (this machine) or a :class:`Source` on either engine.
+ClaimsIn = pl.DataFrame | Source
+
 CUES = ("repeated", "far_fast", "impossible", "odd_phone", "impostor_phone", "hub", "other_city")
 
 
-def _jumps(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
-    """Consecutive claims of one card at two divisions within ``travel_max_hours``, with km and km/h."""
-    seq = (
-        claims.select("card_id", "pid", "facility_code", "claim_ts", "claim_id", "total_amount", "patient_phone")
-        .filter(pl.col("card_id").is_not_null() & pl.col("facility_code").is_not_null())
-        .with_columns(pl.col("card_id").hash(seed=3).alias("h"))  # sorting integers is much cheaper
-        .sort("h", "claim_ts", "claim_id")
-        .with_columns(
-            # sorted by card, so the previous row is the card's previous claim when the card matches
-            pl.when(pl.col("h").shift(1) == pl.col("h")).then(pl.col("facility_code").shift(1)).alias("prev_fac"),
-            pl.col("claim_ts").shift(1).alias("prev_ts"),
-            pl.col("claim_id").shift(1).alias("prev_claim"),
-        )
+def _division(col: str) -> nw.Expr:
+    """:func:`geo.division_of` on Narwhals: the 6-digit division inside a facility code."""
+    return nw.col(col).cast(nw.String).str.slice(1, 6)
+
+
+def jump_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
+    """The scan: each claim of a card whose previous claim (time, then claim id) was in another
+    division less than ``max(travel_max_hours, travel_day_hours)`` before, with that claim's facility,
+    time and id.
+
+    Written once on Narwhals: the previous claim is an ordered shift per card, which Polars and
+    Spark both run (no as-of join: Narwhals has none on Spark). Most claims have no other claim of
+    their card within that time; a first cheap pass (the gap to the card's previous time, ordered by
+    time alone, which is the same whichever way ties fall) keeps the claims that follow another one
+    closely and those they follow, so the previous claim found among them (ordered by time, then
+    claim id) is the true one whenever it is near enough to matter.
+    """
+    limit = max(t.travel_max_hours, t.travel_day_hours) * 3600
+    ts = nw.col("claim_ts")
+    seq = claims.select(
+        "card_id", "pid", "facility_code", "claim_ts", "claim_id", "total_amount", "patient_phone"
+    ).filter(~nw.col("card_id").is_null() & ~nw.col("facility_code").is_null())
+    # arrivals: claims less than ``limit`` after the card's previous time (ties: 0 s, whichever comes first)
+    gaps = seq.select("card_id", "claim_ts", (ts - ts.shift(1)).over("card_id", order_by="claim_ts").alias("_gap"))
+    arrivals = gaps.filter(nw.col("_gap") < limit)
+    times = nw.concat(
+        [arrivals.select("card_id", "claim_ts"), arrivals.select("card_id", (ts - nw.col("_gap")).alias("claim_ts"))]
     )
-    jumps = seq.filter(
-        pl.col("prev_fac").is_not_null()
-        & (geo.division_of(pl.col("facility_code")) != geo.division_of(pl.col("prev_fac")))
-        & ((pl.col("claim_ts") - pl.col("prev_ts")) < max(t.travel_max_hours, t.travel_day_hours) * 3600)
-    ).with_columns(
+    near = seq.join(times, on=["card_id", "claim_ts"], how="semi")  # the arrivals and the claims they follow
+    order = ["claim_ts", "claim_id"]
+    paired = near.with_columns(
+        nw.col("facility_code").shift(1).over("card_id", order_by=order).alias("prev_fac"),
+        ts.shift(1).over("card_id", order_by=order).alias("prev_ts"),
+        nw.col("claim_id").shift(1).over("card_id", order_by=order).alias("prev_claim"),
+    )
+    return paired.filter(
+        ~nw.col("prev_fac").is_null()
+        & (_division("facility_code") != _division("prev_fac"))
+        & ((ts - nw.col("prev_ts")) < limit)
+    )
+
+
+def _jumps(src: Source, t: DetectThresholds) -> pl.DataFrame:
+    """Consecutive claims of one card at two divisions within ``travel_max_hours``, with km and km/h."""
+    jumps = plain(src.collect(jump_rows(with_optional(src, ("patient_phone",)), t))).with_columns(
         pl.col("facility_code").cast(pl.String),
         pl.col("prev_fac").cast(pl.String),
     )
@@ -92,28 +125,33 @@ def _jumps(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     )
 
 
-def _usual_phones(claims: pl.DataFrame, jumps: pl.DataFrame) -> pl.DataFrame:
+def _usual_phones(src: Source, jumps: pl.DataFrame) -> pl.DataFrame:
     """Each jumping card's most frequent phone on its claims other than the jumps' arrivals.
 
     The arrivals are left out because an impostor who used a card as often as its holder would
-    otherwise tie with (or outvote) the holder's own phone.
+    otherwise tie with (or outvote) the holder's own phone. The counts are a scan narrowed to the
+    jumping cards; the pick of the most frequent runs here on those counts.
     """
-    return (
-        claims.lazy()
+    phones = (
+        with_optional(src, ("patient_phone",))
         .select("card_id", "claim_id", "patient_phone")
-        .filter(pl.col("patient_phone").is_not_null())
-        .join(jumps.lazy().select("card_id").unique(), on="card_id", how="semi")
-        .join(jumps.lazy().select("claim_id"), on="claim_id", how="anti")
+        .filter(~nw.col("patient_phone").is_null())
+    )
+    counts = (
+        phones.join(src.table(jumps.select("card_id").unique(), like=phones), on="card_id", how="semi")
+        .join(src.table(jumps.select("claim_id"), like=phones), on="claim_id", how="anti")
         .group_by("card_id", "patient_phone")
-        .agg(pl.len().alias("n"))
+        .agg(nw.len().alias("n"))
+    )
+    return (
+        plain(src.collect(counts))
         .sort("n", "patient_phone", descending=[True, False])
         .unique("card_id", keep="first")
         .select("card_id", pl.col("patient_phone").alias("usual_phone"))
-        .collect()
     )
 
 
-def _hubs(claims: pl.DataFrame, jumps: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def _hubs(src: Source, jumps: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """(facility_code, home_division, hub) of far facilities where one home county's cards arrive by jumps.
 
     A hub receives ``travel_min_jumps`` or more far jumps each from
@@ -134,17 +172,15 @@ def _hubs(claims: pl.DataFrame, jumps: pl.DataFrame, t: DetectThresholds) -> pl.
     )
     if cand.is_empty():
         return cand.select("facility_code", "home_division", pl.lit(True).alias("hub"))
-    at = (
-        claims.lazy()
-        .select("card_id", pl.col("facility_code").cast(pl.String))
-        .filter(pl.col("card_id").is_not_null())
-        .join(cand.lazy().select("facility_code").unique(), on="facility_code", how="semi")
-        .unique()
-        .collect()
-    )
+    seen = src.claims.select("card_id", "facility_code").filter(~nw.col("card_id").is_null())
+    hub_facs = src.table(cand.select("facility_code").unique(), like=seen)
+    at = plain(src.collect(seen.join(hub_facs, on="facility_code", how="semi").unique()))
     # each visiting card's home county: its holder's located address, else the county where it settles most often
-    visiting = claims.lazy().join(at.lazy().select("card_id").unique(), on="card_id", how="semi")
-    home = geo.home_divisions(visiting, "card_id").select(pl.col("card_id").cast(at.schema["card_id"]), "home_division")
+    theirs = with_optional(src, ("patient_county",)).select("card_id", "facility_code", "patient_county")
+    visiting = plain(
+        src.collect(theirs.join(src.table(at.select("card_id").unique(), like=theirs), on="card_id", how="semi"))
+    )
+    home = geo.home_divisions(visiting, "card_id").select("card_id", "home_division")
     visitors = (
         at.join(home, on="card_id")
         .group_by("facility_code", "home_division")
@@ -157,12 +193,13 @@ def _hubs(claims: pl.DataFrame, jumps: pl.DataFrame, t: DetectThresholds) -> pl.
     )
 
 
-def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def impossible_travel(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
     """Cards whose jumps between places show ``travel_min_cues`` or more impersonation cues."""
-    jumps = _jumps(claims, t)
+    src = source_of(claims)
+    jumps = _jumps(src, t)
     if jumps.is_empty():
         return finish(jumps, "impossible_travel", "impersonation")
-    usual = _usual_phones(claims, jumps)
+    usual = _usual_phones(src, jumps)
     jumps = jumps.join(usual, on="card_id", how="left").with_columns(
         pl.when(pl.col("patient_phone") != pl.col("usual_phone")).then(pl.col("patient_phone")).alias("odd_phone")
     )
@@ -177,7 +214,7 @@ def impossible_travel(claims: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame
     jumps = jumps.filter(pl.col("within") | pl.col("impostor_phone"))
     if jumps.is_empty():
         return finish(jumps, "impossible_travel", "impersonation")
-    jumps = jumps.join(_hubs(claims, jumps, t), on=["facility_code", "home_division"], how="left").with_columns(
+    jumps = jumps.join(_hubs(src, jumps, t), on=["facility_code", "home_division"], how="left").with_columns(
         pl.col("hub").fill_null(False) & pl.col("far")
     )
     per = jumps.group_by("card_id").agg(
