@@ -7,6 +7,7 @@ CPU time is the steadier figure) and whether the leads frames are identical.
 
     python bench/bench_port.py --base /tmp/base --tables /tmp/rs/staging/g --synth /tmp/synth1m \\
         prescriptions.doctor_pharmacy prescriptions.drug_shopping contacts.contact_stays
+    python bench/bench_port.py shared_attributes.shared_card   # CI smoke run: this tree against itself
 """
 
 from __future__ import annotations
@@ -47,14 +48,38 @@ def _call(mod: ModuleType, name: str, window, t) -> Callable[[], pl.DataFrame]: 
     return lambda: fn(window.claims, window.items, t)
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _generated(claims: int) -> tuple[Path, str]:
+    """A small synthetic set, staged as the loader would (``bench_detect.stage_synth``), in a temp folder."""
+    import tempfile
+
+    from bench_detect import stage_synth
+
+    from ringsight.synth.config import SynthConfig
+    from ringsight.synth.generator import generate
+
+    folder = Path(tempfile.mkdtemp(prefix="rs-bench-port-"))
+    generate(SynthConfig(claims=claims, seed=7, file_format="parquet"), folder / "synth")
+    settings = Settings(data_dir=folder / "data", graph_name="port", demo=True)
+    stage_synth(folder / "synth", settings)
+    from ringsight.tables import staging_dir
+
+    return folder / "synth", str(staging_dir(settings))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("detectors", nargs="+", help="module.detector, e.g. prescriptions.doctor_pharmacy")
-    ap.add_argument("--base", type=Path, required=True, help="an older tree holding ringsight/")
-    ap.add_argument("--tables", required=True, help="staged tables (claims/ and items/ Parquet)")
-    ap.add_argument("--synth", type=Path, required=True, help="the generator folder (its window)")
+    ap.add_argument("--base", type=Path, default=ROOT, help="an older tree holding ringsight/ (default: this one)")
+    ap.add_argument("--tables", help="staged tables (claims/ and items/ Parquet); default: --claims generated")
+    ap.add_argument("--synth", type=Path, help="the generator folder (its window); default: --claims generated")
+    ap.add_argument("--claims", type=int, default=3_000, help="claims to generate when no --synth is given")
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
+    if args.synth is None or args.tables is None:
+        args.synth, args.tables = _generated(args.claims)
     truth = json.loads((args.synth / "ground_truth.json").read_text(encoding="utf-8"))
     since = datetime.combine(date.fromisoformat(truth["start"]), datetime.min.time())
     until = since + timedelta(days=truth["days"])

@@ -33,6 +33,7 @@ SMOKE = {
     "bench_ui.py": ([], r"ms"),
     "bench_spark.py": (["--claims", "20000", "--master", "local[1]"], r"the same leads on both engines: True"),
     "bench_projection.py": ([], r"edges, [\d,]+ per 1M claims"),
+    "bench_port.py": (["shared_attributes.shared_card", "--rounds", "1"], r"shared_card .* identical True"),
 }
 
 
