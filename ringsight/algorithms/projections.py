@@ -20,8 +20,9 @@ from __future__ import annotations
 import narwhals as nw
 import polars as pl
 
+from ringsight.algorithms.detectors.trace_codes import repeated_code_rows
 from ringsight.algorithms.engine import Source, polars_source
-from ringsight.algorithms.lazy import Items, collect, trace_rows
+from ringsight.algorithms.lazy import Items
 from ringsight.config import DetectThresholds
 
 #: Weight of one shared context of each kind (before the 1/(k-1) hub discount).
@@ -39,8 +40,7 @@ CONTEXT_WEIGHTS: dict[str, float] = {
 EDGE_SCHEMA = {"a": pl.String, "b": pl.String, "weight": pl.Float64}
 
 
-#: Where each context kind's membership scan ran, for ``run.engines`` (the trace contexts read the
-#: items, which are read on this machine until the items are on the Source too).
+#: The key of the projection's scans in ``run.engines`` (every context kind scans where the window is).
 PROJECTION = "projection"
 
 
@@ -65,7 +65,7 @@ def contexts(
     facility, terminal and burst window; …): cheaper than strings to group
     and join, and collisions are negligible at this scale.
     """
-    source = source if source is not None else polars_source(claims)
+    source = source if source is not None else polars_source(claims, items)
     base = source.claims.filter(~nw.col("pid").is_null())
     day = (nw.col("admit_ts") + 8 * 3600) // 86_400
     inpatient = ~nw.col("admit_ts").is_null() & ~nw.col("discharge_ts").is_null()
@@ -101,7 +101,8 @@ def contexts(
         parts = [source.collect(part) for part in members]
     else:
         parts = [source.collect(nw.concat(members, how="vertical"))]
-    parts.append(_traces(claims.lazy().select("claim_id", "pid"), items, focus))
+    # the trace codes are read from the items: on the source's engine when it carries them
+    parts.append(_traces(source if source.items is not None else polars_source(claims, items), focus))
     pid_type = claims.schema["pid"]  # the window's (categorical on Polars), whatever engine scanned
     return pl.concat([_as_polars(part, pid_type) for part in parts], how="vertical")
 
@@ -132,18 +133,15 @@ def _as_polars(part: pl.DataFrame, pid_type: pl.DataType) -> pl.DataFrame:
     return part.with_columns(pl.col("ctx").reinterpret(signed=False), pl.col("pid").cast(pid_type))
 
 
-def _traces(pids: pl.LazyFrame, items: Items, focus: pl.Series | None) -> pl.DataFrame:
-    codes = (
-        trace_rows(items, 2)
-        .rename({"code": "trace_codes"})
-        .lazy()
-        .join(pids.filter(pl.col("pid").is_not_null()), on="claim_id")
-    )
+def _traces(source: Source, focus: pl.Series | None) -> pl.DataFrame:
+    """(kind, ctx, pid) of the trace codes settled on two or more item rows (the scan of ``trace_code_resale``)."""
+    rows = repeated_code_rows(source, 2)
+    codes = rows.filter(pl.len().over("code") >= 2).filter(pl.col("pid").is_not_null()).rename({"code": "trace_codes"})
     part = codes.select(pl.lit("trace").alias("kind"), pl.struct("trace_codes").hash(seed=1).alias("ctx"), "pid")
     if focus is not None:
-        keep = focus.implode()
+        keep = focus.cast(pl.String).implode()
         part = part.join(part.filter(pl.col("pid").is_in(keep)).select("ctx").unique(), on="ctx", how="semi")
-    return collect(part.unique())
+    return part.unique()
 
 
 def person_edges(
