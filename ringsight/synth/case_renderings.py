@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ringsight.synth.catalog import DEPT_INDEX, DIAG_INDEX, ITEM_INDEX, items_in
+from ringsight.synth.catalog import DEPT_INDEX, DIAG_INDEX, ITEM_INDEX
 from ringsight.synth.claims import OUTPATIENT, PHARMACY_VISIT
 from ringsight.synth.config import ResolvedKnobs
 from ringsight.synth.facilities import CLINIC, HOSPITAL, PHARMACY
@@ -60,10 +60,10 @@ from ringsight.synth.steps import (
     village_district,
     village_name,
 )
+from ringsight.synth.steps import DAY as _DAY
+from ringsight.synth.steps import HOUR as _HOUR
+from ringsight.synth.steps import TONICS as _TONICS
 
-_HOUR = 3_600
-_DAY = 86_400
-_TONICS = items_in("tonic")
 #: what a promotion sells, in yuan: the bill is the goods' price, whatever the coded drug's list price
 _PROMO_PRICES = (98, 128, 168, 198, 298)
 

@@ -18,9 +18,8 @@ from ringsight.synth.catalog import DEPT_INDEX, DIAG_INDEX, items_in
 from ringsight.synth.claims import OUTPATIENT
 from ringsight.synth.facilities import HOSPITAL, PHARMACY
 from ringsight.synth.planter import Planter, Ring
+from ringsight.synth.steps import HOUR as _HOUR
 from ringsight.synth.steps import farthest_pair, home_visit, own_visit, pharmacy_sale, rx_number
-
-_HOUR = 3_600
 
 
 def shared_place_groups(p: Planter) -> list[Ring]:

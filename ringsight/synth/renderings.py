@@ -64,9 +64,8 @@ from ringsight.synth.steps import (
     share_contacts,
     some_of,
 )
-
-_HOUR = 3_600
-_DAY = 86_400
+from ringsight.synth.steps import DAY as _DAY
+from ringsight.synth.steps import HOUR as _HOUR
 
 Planted = Callable[[Planter, ResolvedKnobs, Ring], None]
 

@@ -43,10 +43,9 @@ from ringsight.synth.steps import (
     village_district,
     village_name,
 )
-
-_HOUR = 3_600
-_DAY = 86_400
-_TONICS = items_in("tonic")
+from ringsight.synth.steps import DAY as _DAY
+from ringsight.synth.steps import HOUR as _HOUR
+from ringsight.synth.steps import TONICS as _TONICS
 
 
 def _burst_claims(

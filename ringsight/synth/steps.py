@@ -19,6 +19,10 @@ from ringsight.synth.facilities import HOSPITAL, PHARMACY
 from ringsight.synth.planter import Planter, Ring
 
 #: Ordinary drugs a pharmacy counter sells every day (colds, stomach, blood pressure).
+HOUR = 3_600
+DAY = 86_400
+#: tonic drug codes (what goods are billed under)
+TONICS = items_in("tonic")
 COMMON_PHARMACY_DRUGS = np.concatenate([items_in("resp_sym"), items_in("gastro"), items_in("htn")])
 
 
