@@ -101,6 +101,30 @@ def test_burst_swiping_finds_collected_cards_not_a_busy_counter() -> None:
     assert json.loads(lead["numbers"])["off_hours"] == 1.0
 
 
+def test_burst_swiping_run_in_facility_shards_finds_the_same_leads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The burst scan runs a few facilities at a time on large windows; a ring must not be lost at a cut."""
+    rows = []
+    for shop in range(6):  # six shops, each swiping its own 5 collected cards at night on three days
+        for d in (1, 8, 15):
+            rows += [
+                {
+                    "pid": f"s{shop}p{j}",
+                    "card_id": f"s{shop}k{j}",
+                    "facility_code": f"P1101050{shop:04d}",
+                    "facility_kind": "pharmacy",
+                    "terminal_id": "9",
+                    "claim_ts": T0 + d * DAY + 23 * 3600 + 90 * j,
+                    "total_amount": 200.0,
+                }
+                for j in range(5)
+            ]
+    whole = swiping.burst_swiping(_claims(rows), T).sort("evidence_en")
+    monkeypatch.setattr(swiping, "_SHARD_ROWS", 10)  # 90 swipes: nine shards
+    sharded = swiping.burst_swiping(_claims(rows), T).sort("evidence_en")
+    assert whole.height == 6
+    assert sharded.equals(whole)
+
+
 def test_identical_baskets_at_one_pharmacy_but_not_a_common_basket() -> None:
     claims, items = [], []
     for i in range(6):  # one odd 3-item basket on six cards at P1 only

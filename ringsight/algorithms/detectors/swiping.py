@@ -56,6 +56,9 @@ _TZ = 8 * 3600  # claim times are epoch seconds; days and hours are Asia/Shangha
 #: A terminal: its facility and terminal id ("" when the claim names none), as the scans key it
 _TERM = ["facility_code", "terminal"]
 
+#: claims per shard of the burst scan (its groups never span two facilities; see :meth:`Source.shards`)
+_SHARD_ROWS = 2_500_000
+
 #: ``off`` of the rows that come from sessions rather than fixed windows (pairs never mix the two)
 _SESSION = -1
 
@@ -163,7 +166,8 @@ def _keyed(frame: pl.DataFrame) -> pl.DataFrame:
 def burst_swiping(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
     """Cards swiped together in bursts at one terminal on several days."""
     src = source_of(claims)
-    cw = _keyed(plain(src.collect(burst_rows(with_optional(src, ("terminal_id", "operator_id")), t))))
+    scans = src.shards(with_optional(src, ("terminal_id", "operator_id")), "facility_code", _SHARD_ROWS)
+    cw = _keyed(pl.concat([plain(src.collect(burst_rows(part, t))) for part in scans]))
     # Card pairs per terminal, a slice of terminals at a time: the pairs of busy counters are many,
     # and slicing bounds the memory they take (terminals are independent of each other).
     slices = max(1, cw.height // 2_000_000 + 1)
