@@ -122,3 +122,23 @@ def test_detection_reports_where_the_projection_ran(spark_session) -> None:  # t
     assert here.engines["projection"] == "polars" and there.engines["projection"] == "spark"
     assert there.edge_count == here.edge_count
     assert there.members.sort(pl.all()).equals(here.members.sort(pl.all()))
+
+
+def test_edges_are_oriented_by_text_whatever_order_the_window_was_read_in() -> None:
+    """a < b as text, so a rerun over the same claims gives the very same edges (and communities).
+
+    Categorical codes follow the order strings were first seen; the parallel read of a window sees
+    them in a different order each run, and the pairs used to come out a ↔ b swapped.
+    """
+    import uuid
+
+    tag = uuid.uuid4().hex  # names no earlier test has put into the categorical cache
+    first, second = f"z-{tag}", f"a-{tag}"
+    pl.Series([first, second], dtype=pl.Categorical)  # "z-" gets the smaller code
+    ctx = pl.DataFrame(
+        {"kind": ["card", "card"], "ctx": [1, 1], "pid": [first, second]},
+        schema={"kind": pl.String, "ctx": pl.UInt64, "pid": pl.Categorical},
+    )
+    edges = person_edges(ctx, 40)
+    assert edges.rows() == [(second, first, 1.0)]
+    assert edges.schema["a"] == pl.String

@@ -185,7 +185,10 @@ def person_edges(
         .group_by("pid", "pid_b")
         .agg(pl.col("w").sum().alias("weight"))
         .filter(pl.col("weight") >= min_weight)
-        .rename({"pid": "a", "pid_b": "b"})
+        .with_columns(pl.col("pid", "pid_b").cast(pl.String))
+        # a < b as text: the pair's orientation above follows categorical codes, which depend on
+        # the order the window's strings were read in, so the same data gave a ↔ b swapped between runs
+        .select(pl.min_horizontal("pid", "pid_b").alias("a"), pl.max_horizontal("pid", "pid_b").alias("b"), "weight")
         .sort("a", "b")
     )
     return pairs.select(list(EDGE_SCHEMA))
