@@ -196,9 +196,13 @@ class DetectThresholds(BaseModel):
     travel_min_jumps: int = Field(2, ge=1, description="jumps of one card that make the 'repeated' cue")
     travel_hub_min_cards: int = Field(3, ge=2, description="far cards from one home county at one facility: 'hub'")
     travel_min_cues: int = Field(3, ge=1, description="impersonation cues (of 7) a card needs to be a lead")
-    shopping_min_pharmacies: int = Field(3, ge=2, description="pharmacies where one person bought the same drug")
-    shopping_min_packs: float = Field(10, gt=0, description="and at least this many packs in the window")
-    shopping_min_amount: float = Field(10_000, ge=0, description="and at least this much money (CNY)")
+    shopping_min_pharmacies: int = Field(
+        3, ge=2, description="pharmacies where one person bought the same drug (and 5x the median buyer)"
+    )
+    shopping_min_packs: float = Field(10, gt=0, description="and at least this many packs of it in the window")
+    shopping_dear_price: float = Field(200, ge=0, description="average CNY a pack of the drugs bought so: a cue")
+    shopping_min_amount: float = Field(10_000, ge=0, description="money (CNY) over the drugs bought beyond need: a cue")
+    shopping_min_cues: int = Field(2, ge=1, description="drug-shopping cues (of 4) a buyer needs to be a lead")
     trace_min_claims: int = Field(2, ge=2, description="the same trace code settled on this many claims")
     repeat_admission_min: int = Field(4, ge=2, description="admissions of one patient by one doctor in the window")
     repeat_min_patients: int = Field(3, ge=1, description="such patients of one doctor before it is a lead")

@@ -336,6 +336,44 @@ def test_drug_shopping_beyond_need_across_pharmacies() -> None:
     assert _keys(leads.row(0, named=True), "Patient") == {"seller"}
 
 
+def test_drug_shopping_counts_cues_over_a_buyers_drugs_not_one_gate() -> None:
+    """A toured buyer spreads money over three dear drugs (no single drug reaches 10,000 CNY);
+    a cancer patient buys a dear drug at the designated pharmacies at the usual quantity; a caregiver
+    fetches two cheap drugs at the shops round the corner."""
+    claims, items = [], []
+
+    def buy(pid: str, shop: str, code: str, packs: float, amount: float) -> None:
+        claims.append({"pid": pid, "card_id": f"k-{pid}", "facility_code": shop, "facility_kind": "pharmacy"})
+        items.append(
+            {"claim_id": f"c{len(claims) - 1:04d}", "item_code": code, "quantity": packs, "amount": amount}
+            | {"item_category": "drug"}
+        )
+
+    east = ["P11010500011", "P11010500012"]  # 朝阳
+    west = ["P11010800021", "P11010800022"]  # 海淀
+    for code, price in (("XDEAR1", 400.0), ("XDEAR2", 550.0), ("ZDEAR3", 780.0)):
+        for shop in (east[0], east[1], west[0]):
+            buy("toured", shop, code, 4.0, 4 * price)  # 12 packs a drug, 4,800-9,360 CNY a drug
+        for i in range(30):  # ordinary buyers: one pack
+            buy(f"b{code}{i}", (east + west)[i % 4], code, 1.0, price)
+    for shop in ("P11010500031", "P11010500032", "P11010500033"):
+        buy("cancer", shop, "XGEFI", 2.0, 2 * 2_700.0)  # 6 packs, 16,200 CNY
+    for i in range(12):  # other patients on the same drug buy about as much
+        buy(f"onc{i}", "P11010500031", "XGEFI", 6.0, 6 * 2_700.0)
+    for code in ("XCHEAP1", "XCHEAP2"):
+        for shop in [*east, "P11010500013"]:
+            buy("carer", shop, code, 4.0, 40.0)  # 12 packs of each, 5x the median buyer, little money
+        for i in range(10):
+            buy(f"c{code}{i}", east[i % 2], code, 1.0, 10.0)
+    leads = prescriptions.drug_shopping(_claims(claims), items_frame(items), T)
+    assert [_keys(r, "Patient") for r in leads.iter_rows(named=True)] == [{"toured"}]
+    numbers = json.loads(leads["numbers"][0])
+    assert numbers["n_drugs"] == 3 and numbers["n_counties"] == 2 and numbers["amount"] == 3 * 4 * (400 + 550 + 780)
+    assert numbers["money_cue"] and numbers["dear_drug"] and not numbers["many_pharmacies"]
+    assert "several_drugs" in leads["evidence_en"][0]
+    assert _keys(leads.row(0, named=True), "Facility") == {east[0], east[1], west[0]}
+
+
 def test_impossible_travel_between_cities_not_within_a_day_apart() -> None:
     rows = [
         {"pid": "p1", "card_id": "K1", "facility_code": "H11010500001", "claim_ts": T0 + 10 * 3600},

@@ -111,7 +111,9 @@ class Source:
         return pl.from_arrow(native.toArrow())  # Spark: Arrow batches straight to the driver
 
     def shards(self, frame: nw.LazyFrame[Any], key: str, rows_per_shard: int) -> list[nw.LazyFrame[Any]]:
-        """``frame`` cut by a hash of ``key`` into parts of about ``rows_per_shard`` rows, for a scan whose groups never span two ``key`` s.
+        """``frame`` cut by a hash of ``key`` into parts of about ``rows_per_shard`` rows.
+
+        For a scan whose groups never span two values of ``key`` (each part gives its own rows).
 
         Why: Polars holds a scan's intermediate frames (sorts, window group-bys) in memory at once,
         so a scan over every swipe of a 10M-claim window added 1.7 GB; run one shard at a time and

@@ -23,10 +23,27 @@ filling one doctor's prescriptions at normal quantities right after visits
 (lift only), and the specialty pharmacy that fills an oncologist's
 prescriptions right after each visit (lift only).
 
-*Drug shopping* (套取药品倒卖): one person buys the same drug at
-``shopping_min_pharmacies`` or more pharmacies, at least
-``shopping_min_packs`` packs, five times the median buyer's quantity and
-``shopping_min_amount`` yuan (the resold drugs are the expensive ones).
+*Drug shopping* (套取药品倒卖). The base: one person buys a drug at
+``shopping_min_pharmacies`` or more pharmacies, five times the median buyer's
+quantity or more (quantities beyond need) and ``shopping_min_packs`` packs or
+more. Many chronic patients do that with cheap drugs at the shops around
+them, so a buyer is a lead only when at least ``shopping_min_cues`` of these
+cues agree over the drugs they buy so, money among them (resale is for the
+money; a heavy buyer of cheap drugs is a chronic patient):
+
+- **money** — ``shopping_min_amount`` yuan or more over all such drugs (a
+  dealer's buyers spread their money over several drugs);
+- **dear drug** — ``shopping_dear_price`` yuan a pack or more on average (the
+  resold drugs are the expensive ones);
+- **several drugs** — two or more such drugs;
+- **many pharmacies** — twice ``shopping_min_pharmacies`` pharmacies or more.
+
+How many counties the pharmacies lie in is reported, not counted: a buyer at
+three shops of a city crosses a county line nearly always.
+
+Look-alikes ruled out: a chronic patient refilling one cheap drug at a few
+pharmacies (packs only), a cancer patient buying a dear drug monthly at the
+designated pharmacies (money only, never five times the usual quantity).
 
 The scans (Narwhals: Polars here or Spark, see :mod:`ringsight.algorithms.engine`)
 count every doctor–pharmacy pair and gather the rows of the concentrated pairs
@@ -49,6 +66,7 @@ from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
 DP_CUES = ("lift_cue", "no_visit_cue", "one_operator", "far", "big_fills")
+SHOPPING_CUES = ("money_cue", "dear_drug", "several_drugs", "many_pharmacies")
 Frame = nw.LazyFrame[Any]
 #: Keys as the finish reads them whatever the engine (Spark has no categoricals).
 _KEYS = ("claim_id", "pid", "card_id", "doctor_code", "home", "facility_code", "operator_id", "item_code")
@@ -261,12 +279,12 @@ def doctor_pharmacy(claims: pl.DataFrame | Source, items: Items, t: DetectThresh
 
 
 def shopping_scan(src: Source, t: DetectThresholds) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The scan: per (person, drug) bought at pharmacies beyond need, the totals; then those purchases' rows.
+    """The scan: per (person, drug) bought at several pharmacies beyond need, the totals; then those purchases' rows.
 
     Drugs are grouped on a 64-bit hash of their code (``ih``, made by the engine); the per-person
-    totals of every drug stay on the engine (the median buyer needs them all) and only the hits
-    come back, then a second pass gathers the hits' purchase rows. The amount threshold is applied
-    half a cent early here and exactly on the rounded amount in the finish.
+    totals of every drug stay on the engine (the median buyer needs them all) and only the base
+    hits come back (few), then a second pass gathers their purchase rows. The cues are counted in
+    the finish.
     """
     drugs = src.with_hash(
         _drug_lines(src.item_lines()).select("claim_id", nw.col("item_code").cast(nw.String), "quantity", "amount"),
@@ -292,7 +310,6 @@ def shopping_scan(src: Source, t: DetectThresholds) -> tuple[pl.DataFrame, pl.Da
             (nw.col("n_pharm") >= t.shopping_min_pharmacies)
             & (nw.col("packs") >= t.shopping_min_packs)
             & (nw.col("packs") >= 5 * nw.col("median_packs"))
-            & (nw.col("amount") >= t.shopping_min_amount - 0.005)
         )
     )
     if hits.is_empty():
@@ -306,13 +323,11 @@ def shopping_scan(src: Source, t: DetectThresholds) -> tuple[pl.DataFrame, pl.Da
 
 
 def drug_shopping(claims: pl.DataFrame | Source, items: Items, t: DetectThresholds) -> pl.DataFrame:
-    """Persons buying the same drug at many pharmacies in quantities beyond need."""
+    """Persons buying drugs at many pharmacies in quantities beyond need, with the cues that make it resale."""
     hits, rows = shopping_scan(source_of(claims, items), t)
-    hits = _strings(hits).with_columns(pl.col("amount").round(2), pl.col("n_pharm").cast(pl.UInt32))
-    hits = hits.filter(pl.col("amount") >= t.shopping_min_amount)
     if hits.is_empty():
-        return finish(hits, "drug_shopping", "reselling")
-    detail = (
+        return finish(_strings(hits), "drug_shopping", "reselling")
+    per_drug = _strings(hits).join(
         _strings(rows)
         .sort("claim_id")
         .group_by("pid", "ih")
@@ -321,29 +336,53 @@ def drug_shopping(claims: pl.DataFrame | Source, items: Items, t: DetectThreshol
             pl.col("facility_code").unique().sort().alias("pharmacies"),
             pl.col("claim_id").unique().alias("claim_ids"),
             pl.col("card_id").drop_nulls().first().alias("card_id"),
-        )
+        ),
+        on=["pid", "ih"],
+        nulls_equal=True,
     )
-    hits = hits.join(detail, on=["pid", "ih"], nulls_equal=True)
-    out = hits.with_columns(
+    people = _shopping_cues(per_drug, t).filter((pl.col("cues") >= t.shopping_min_cues) & pl.col("money_cue"))
+    cue_names = pl.concat_str(
+        [pl.when(pl.col(c)).then(pl.lit(c)) for c in SHOPPING_CUES], separator=", ", ignore_nulls=True
+    )
+    out = people.with_columns(
         (
-            (pl.col("n_pharm") / (2 * t.shopping_min_pharmacies)).clip(0, 1) * 0.5
-            + (pl.col("packs") / (3 * t.shopping_min_packs)).clip(0, 1) * 0.5
+            (pl.col("cues") / len(SHOPPING_CUES)) * 0.5
+            + (pl.col("n_pharm") / (2 * t.shopping_min_pharmacies)).clip(0, 1) * 0.25
+            + (pl.col("packs") / (3 * t.shopping_min_packs)).clip(0, 1) * 0.25
         ).alias("strength"),
         pl.format(
-            "参保人在 {} 家药店购买同一药品 {} 共 {} 盒（中位数 {} 盒）",
+            "参保人在 {} 家药店超量购买 {} 种药品（{} 等），共 {} 盒，金额 {} 元，为一般购药量的 {} 倍；线索：{}",
             pl.col("n_pharm"),
+            pl.col("n_drugs"),
             pl.col("item_code"),
             pl.col("packs"),
-            pl.col("median_packs"),
+            pl.col("amount"),
+            pl.col("over_median"),
+            cue_names,
         ).alias("evidence_zh"),
         pl.format(
-            "one person bought drug {} at {} pharmacies, {} packs (median buyer {})",
+            "one person bought {} drug(s) ({} and others) at {} pharmacies beyond need: {} packs, {} CNY, "
+            "{}× the median buyer; cues: {}",
+            pl.col("n_drugs"),
             pl.col("item_code"),
             pl.col("n_pharm"),
             pl.col("packs"),
-            pl.col("median_packs"),
+            pl.col("amount"),
+            pl.col("over_median"),
+            cue_names,
         ).alias("evidence_en"),
-        numbers_json("n_pharm", "packs", "median_packs", "amount").alias("numbers"),
+        numbers_json(
+            "n_drugs",
+            "n_pharm",
+            "packs",
+            "median_packs",
+            "over_median",
+            "amount",
+            "price",
+            "n_counties",
+            "cues",
+            *SHOPPING_CUES,
+        ).alias("numbers"),
         pl.concat_list(
             pl.concat_list(member("Patient", "pid", "buyer")),
             pl.concat_list(member("Card", "card_id", "buyer_card")),
@@ -351,3 +390,45 @@ def drug_shopping(claims: pl.DataFrame | Source, items: Items, t: DetectThreshol
         ).alias("members"),
     )
     return finish(out, "drug_shopping", "reselling")
+
+
+def _shopping_cues(per_drug: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """One row per buyer over the drugs bought beyond need: totals, the cues and how many agree.
+
+    ``item_code`` is the drug with most packs (named in the sentence); counties are the 6-digit
+    divisions inside national pharmacy codes (a code without one counts for no county).
+    """
+    county = geo.division_of(pl.element())
+    return (
+        per_drug.sort("packs", "item_code", descending=[True, False])
+        .group_by("pid")
+        .agg(
+            pl.len().alias("n_drugs"),
+            pl.col("item_code").first(),
+            pl.col("card_id").drop_nulls().first(),
+            pl.col("packs").max(),
+            pl.col("packs").sum().alias("all_packs"),
+            pl.col("median_packs").first(),
+            (pl.col("packs") / pl.col("median_packs").clip(1e-9, None)).max().round(1).alias("over_median"),
+            pl.col("amount").sum().round(2),
+            pl.col("pharmacies").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+            pl.col("claim_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+        )
+        .with_columns(
+            pl.col("pharmacies").list.len().cast(pl.UInt32).alias("n_pharm"),
+            pl.col("pharmacies")
+            .list.eval(county.filter(county.str.contains(r"^\d{6}$")))
+            .list.n_unique()
+            .alias("n_counties"),
+        )
+        .with_columns(
+            (pl.col("amount") >= t.shopping_min_amount).alias("money_cue"),
+            (pl.col("amount") / pl.col("all_packs") >= t.shopping_dear_price).alias("dear_drug"),
+            (pl.col("n_drugs") >= 2).alias("several_drugs"),
+            (pl.col("n_pharm") >= 2 * t.shopping_min_pharmacies).alias("many_pharmacies"),
+        )
+        .with_columns(
+            pl.sum_horizontal([pl.col(c).cast(pl.Int32) for c in SHOPPING_CUES]).alias("cues"),
+            (pl.col("amount") / pl.col("all_packs")).round(2).alias("price"),
+        )
+    )
