@@ -201,7 +201,9 @@ class DetectThresholds(BaseModel):
     )
     shopping_min_packs: float = Field(10, gt=0, description="and at least this many packs of it in the window")
     shopping_dear_price: float = Field(200, ge=0, description="average CNY a pack of the drugs bought so: a cue")
-    shopping_min_amount: float = Field(10_000, ge=0, description="money (CNY) over the drugs bought beyond need: the cue every lead needs")
+    shopping_min_amount: float = Field(
+        10_000, ge=0, description="money (CNY) over the drugs bought beyond need: the cue every lead needs"
+    )
     shopping_min_cues: int = Field(2, ge=1, description="drug-shopping cues (of 4) a buyer needs to be a lead")
     trace_min_claims: int = Field(2, ge=2, description="the same trace code settled on this many claims")
     repeat_admission_min: int = Field(4, ge=2, description="admissions of one patient by one doctor in the window")
