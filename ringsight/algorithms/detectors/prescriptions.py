@@ -351,24 +351,26 @@ def drug_shopping(claims: pl.DataFrame | Source, items: Items, t: DetectThreshol
             + (pl.col("packs") / (3 * t.shopping_min_packs)).clip(0, 1) * 0.25
         ).alias("strength"),
         pl.format(
-            "参保人在 {} 家药店超量购买 {} 种药品（{} 等），共 {} 盒，金额 {} 元，为一般购药量的 {} 倍；线索：{}",
+            "参保人在 {} 家药店超量购买{}（{} 单品 {} 盒，为一般购药量的 {} 倍），共 {} 元；线索：{}",
             pl.col("n_pharm"),
-            pl.col("n_drugs"),
+            pl.when(pl.col("n_drugs") > 1)
+            .then(pl.format("{} 种药品", pl.col("n_drugs")))
+            .otherwise(pl.lit("同一药品")),
             pl.col("item_code"),
-            pl.col("packs"),
-            pl.col("amount"),
+            pl.col("packs").round(0).cast(pl.Int64),
             pl.col("over_median"),
+            pl.col("amount").round(0).cast(pl.Int64),
             cue_names,
         ).alias("evidence_zh"),
         pl.format(
-            "one person bought {} drug(s) ({} and others) at {} pharmacies beyond need: {} packs, {} CNY, "
-            "{}× the median buyer; cues: {}",
-            pl.col("n_drugs"),
-            pl.col("item_code"),
+            "one person bought {} at {} pharmacies beyond need ({}: {} packs, {}× the median buyer), "
+            "{} CNY in all; cues: {}",
+            pl.when(pl.col("n_drugs") > 1).then(pl.format("{} drugs", pl.col("n_drugs"))).otherwise(pl.lit("one drug")),
             pl.col("n_pharm"),
-            pl.col("packs"),
-            pl.col("amount"),
+            pl.col("item_code"),
+            pl.col("packs").round(0).cast(pl.Int64),
             pl.col("over_median"),
+            pl.col("amount").round(0).cast(pl.Int64),
             cue_names,
         ).alias("evidence_en"),
         numbers_json(
