@@ -204,7 +204,7 @@ class DetectThresholds(BaseModel):
     shopping_min_amount: float = Field(
         10_000, ge=0, description="money (CNY) over the drugs bought beyond need: the cue every lead needs"
     )
-    shopping_min_cues: int = Field(2, ge=1, description="drug-shopping cues (of 4) a buyer needs to be a lead")
+    shopping_min_cues: int = Field(2, ge=1, description="drug-shopping cues (of 5) a buyer needs to be a lead")
     trace_min_claims: int = Field(2, ge=2, description="the same trace code settled on this many claims")
     repeat_admission_min: int = Field(4, ge=2, description="admissions of one patient by one doctor in the window")
     repeat_min_patients: int = Field(3, ge=1, description="such patients of one doctor before it is a lead")

@@ -342,8 +342,11 @@ def test_drug_shopping_counts_cues_over_a_buyers_drugs_not_one_gate() -> None:
     fetches two cheap drugs at the shops round the corner."""
     claims, items = [], []
 
-    def buy(pid: str, shop: str, code: str, packs: float, amount: float) -> None:
-        claims.append({"pid": pid, "card_id": f"k-{pid}", "facility_code": shop, "facility_kind": "pharmacy"})
+    def buy(pid: str, shop: str, code: str, packs: float, amount: float, ts: int | None = None, home: str = "") -> None:
+        claims.append(
+            {"pid": pid, "card_id": f"k-{pid}", "facility_code": shop, "facility_kind": "pharmacy", "claim_ts": ts}
+            | {"address_key": home or None}
+        )
         items.append(
             {"claim_id": f"c{len(claims) - 1:04d}", "item_code": code, "quantity": packs, "amount": amount}
             | {"item_category": "drug"}
@@ -365,8 +368,31 @@ def test_drug_shopping_counts_cues_over_a_buyers_drugs_not_one_gate() -> None:
             buy("carer", shop, code, 4.0, 40.0)  # 12 packs of each, 5x the median buyer, little money
         for i in range(10):
             buy(f"c{code}{i}", east[i % 2], code, 1.0, 10.0)
-    leads = prescriptions.drug_shopping(_claims(claims), items_frame(items), T)
-    assert [_keys(r, "Patient") for r in leads.iter_rows(named=True)] == [{"toured"}]
+    for day, shops in ((3, east), (9, [east[0], west[0]])):  # a dealer's car: two holders, one dear drug
+        for k, shop in enumerate(shops):
+            for j, rider in enumerate(("car-甲", "car-乙")):
+                buy(rider, shop, "ZDEAR3", 3.0, 3 * 780.0, T0 + day * DAY + 10 * 3600 + k * 3600 + j * 240)
+    for day, shops in ((4, east), (10, [east[0], west[0]])):  # a couple stocking up: one home
+        for k, shop in enumerate(shops):
+            for j, spouse in enumerate(("夫", "妻")):
+                buy(
+                    spouse,
+                    shop,
+                    "ZDEAR3",
+                    3.0,
+                    3 * 780.0,
+                    T0 + day * DAY + 15 * 3600 + k * 3600 + j * 60,
+                    "幸福里 3 号",
+                )
+    for j, loner in enumerate(("solo-甲", "solo-乙")):  # two heavy buyers who met at one shop once
+        for k, shop in enumerate([east[1], west[1], "P11010500014"]):
+            buy(loner, shop, "ZDEAR3", 4.0, 4 * 780.0, T0 + (20 + k * 5 * (j + 1)) * DAY + 9 * 3600 + j * 300)
+    leads = prescriptions.drug_shopping(_claims(claims), items_frame(items), T).sort("evidence_en")
+    buyers = sorted(next(iter(_keys(r, "Patient"))) for r in leads.iter_rows(named=True))
+    assert buyers == ["car-乙", "car-甲", "toured"]  # 9,360 CNY each, but bought together at two shops
+    car = leads.filter(pl.col("evidence_en").str.contains("together")).row(0, named=True)
+    assert json.loads(car["numbers"])["together"] and not json.loads(car["numbers"])["money_cue"]
+    leads = leads.filter(pl.col("evidence_en").str.contains("3 drugs"))
     numbers = json.loads(leads["numbers"][0])
     assert numbers["n_drugs"] == 3 and numbers["n_counties"] == 2 and numbers["amount"] == 3 * 4 * (400 + 550 + 780)
     assert numbers["money_cue"] and numbers["dear_drug"] and not numbers["many_pharmacies"]

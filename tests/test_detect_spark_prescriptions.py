@@ -207,7 +207,9 @@ def test_hand_made_window_gives_the_same_leads_on_polars_and_spark(spark_session
         "median_packs": 1.0,
         "amount": 10400.0,
     }
-    assert numbers["cues"] == 2 and numbers["packs_cue"] and numbers["money_cue"]  # 药房0-3: no county in the code
+    assert numbers["money_cue"] and numbers["dear_drug"] and not numbers["several_drugs"]
+    # 慢病 bought right after 倒卖者 at each of the four shops: together, yet no lead (cheap drug, no money)
+    assert numbers["together"] and numbers["cues"] == 3 and numbers["n_counties"] == 0  # 药房0-3: no county code
 
     trace = _lead(on_polars, "trace_code_resale")
     assert _keys(trace, "reseller") == ["回流药房"] and _keys(trace, "first_seller") == ["药房0"]

@@ -28,15 +28,20 @@ prescriptions right after each visit (lift only).
 quantity or more (quantities beyond need) and ``shopping_min_packs`` packs or
 more. Many chronic patients do that with cheap drugs at the shops around
 them, so a buyer is a lead only when at least ``shopping_min_cues`` of these
-cues agree over the drugs they buy so, money among them (resale is for the
-money; a heavy buyer of cheap drugs is a chronic patient):
+cues agree over the drugs they buy so, money among them or together with
+dear drug (resale is for the money, or for the dealer who drives the buyers;
+a lone heavy buyer of cheap drugs is a chronic patient, a couple stocking up
+shares a home):
 
 - **money** — ``shopping_min_amount`` yuan or more over all such drugs (a
   dealer's buyers spread their money over several drugs);
 - **dear drug** — ``shopping_dear_price`` yuan a pack or more on average (the
   resold drugs are the expensive ones);
 - **several drugs** — two or more such drugs;
-- **many pharmacies** — twice ``shopping_min_pharmacies`` pharmacies or more.
+- **many pharmacies** — twice ``shopping_min_pharmacies`` pharmacies or more;
+- **together** — at two or more pharmacies the buyer bought a drug less than
+  ``burst_minutes`` after or before another such buyer (a dealer's car doing
+  the rounds with the holders it recruited).
 
 How many counties the pharmacies lie in is reported, not counted: a buyer at
 three shops of a city crosses a county line nearly always.
@@ -66,10 +71,20 @@ from ringsight.algorithms.leads import finish, member, member_list, numbers_json
 from ringsight.config import DetectThresholds
 
 DP_CUES = ("lift_cue", "no_visit_cue", "one_operator", "far", "big_fills")
-SHOPPING_CUES = ("money_cue", "dear_drug", "several_drugs", "many_pharmacies")
+SHOPPING_CUES = ("money_cue", "dear_drug", "several_drugs", "many_pharmacies", "together")
 Frame = nw.LazyFrame[Any]
 #: Keys as the finish reads them whatever the engine (Spark has no categoricals).
-_KEYS = ("claim_id", "pid", "card_id", "doctor_code", "home", "facility_code", "operator_id", "item_code")
+_KEYS = (
+    "claim_id",
+    "pid",
+    "card_id",
+    "doctor_code",
+    "home",
+    "facility_code",
+    "operator_id",
+    "item_code",
+    "address_key",
+)
 
 
 def _strings(frame: pl.DataFrame) -> pl.DataFrame:
@@ -292,7 +307,7 @@ def shopping_scan(src: Source, t: DetectThresholds) -> tuple[pl.DataFrame, pl.Da
         "item_code",
     )
     pharmacy = src.claims.filter(nw.col("facility_kind") == "pharmacy").select(
-        "claim_id", "pid", "card_id", "facility_code"
+        "claim_id", "pid", "card_id", "facility_code", "claim_ts", "address_key"
     )
     per = (
         drugs.select("claim_id", "ih", "quantity", "amount")
@@ -340,7 +355,15 @@ def drug_shopping(claims: pl.DataFrame | Source, items: Items, t: DetectThreshol
         on=["pid", "ih"],
         nulls_equal=True,
     )
-    people = _shopping_cues(per_drug, t).filter((pl.col("cues") >= t.shopping_min_cues) & pl.col("money_cue"))
+    people = (
+        _shopping_cues(per_drug, t)
+        .join(_bought_together(_strings(rows), t), on="pid", how="left")
+        .with_columns(pl.col("together").fill_null(False))
+        .with_columns((pl.col("cues") + pl.col("together").cast(pl.Int32)).alias("cues"))
+        .filter(
+            (pl.col("cues") >= t.shopping_min_cues) & (pl.col("money_cue") | (pl.col("together") & pl.col("dear_drug")))
+        )
+    )
     cue_names = pl.concat_str(
         [pl.when(pl.col(c)).then(pl.lit(c)) for c in SHOPPING_CUES], separator=", ", ignore_nulls=True
     )
@@ -394,6 +417,30 @@ def drug_shopping(claims: pl.DataFrame | Source, items: Items, t: DetectThreshol
     return finish(out, "drug_shopping", "reselling")
 
 
+def _bought_together(rows: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+    """pid → together: the buyer bought a drug at the same pharmacy as another such buyer, less than
+    ``burst_minutes`` apart, at two or more pharmacies (a dealer's car doing the rounds).
+
+    Buyers of one household (the same address) shop together as a matter of course and do not
+    count. ``rows`` are the purchases of the buyers beyond need only (few), so the pairing is cheap.
+    """
+    homes = rows.select("pid", "address_key").drop_nulls().unique()
+    buys = rows.select("pid", "ih", "facility_code", "claim_ts").drop_nulls().unique()
+    window = t.burst_minutes * 60
+    pairs = (
+        buys.join(buys, on=["ih", "facility_code"], suffix="_b")
+        .filter((pl.col("pid") < pl.col("pid_b")) & ((pl.col("claim_ts") - pl.col("claim_ts_b")).abs() < window))
+        .group_by("pid", "pid_b")
+        .agg(pl.col("facility_code").n_unique().alias("shops"))
+        .filter(pl.col("shops") >= 2)
+        .join(  # pairs who share a home
+            homes.join(homes, on="address_key", suffix="_b").select("pid", "pid_b"), on=["pid", "pid_b"], how="anti"
+        )
+    )
+    both = pl.concat([pairs.select("pid"), pairs.select(pl.col("pid_b").alias("pid"))]).unique()
+    return both.with_columns(pl.lit(True).alias("together"))
+
+
 def _shopping_cues(per_drug: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """One row per buyer over the drugs bought beyond need: totals, the cues and how many agree.
 
@@ -430,7 +477,7 @@ def _shopping_cues(per_drug: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
             (pl.col("n_pharm") >= 2 * t.shopping_min_pharmacies).alias("many_pharmacies"),
         )
         .with_columns(
-            pl.sum_horizontal([pl.col(c).cast(pl.Int32) for c in SHOPPING_CUES]).alias("cues"),
+            pl.sum_horizontal([pl.col(c).cast(pl.Int32) for c in SHOPPING_CUES if c != "together"]).alias("cues"),
             (pl.col("amount") / pl.col("all_packs")).round(2).alias("price"),
         )
     )
