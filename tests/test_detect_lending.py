@@ -219,7 +219,8 @@ def test_the_lending_ring_is_found_with_its_cues() -> None:
     assert _keys(lead, "Facility") == {CLINIC}
     assert _keys(lead, "Phone") == {"电话-女0", "电话-女1", "电话-女2"}
     numbers = json.loads(lead["numbers"])
-    assert numbers["n_cards"] == 6 and numbers["mismatches"] == 18 and numbers["sex_mismatches"] == 18
+    assert numbers["n_cards"] == 6 and numbers["mismatches"] == numbers["all_mismatches"] == 18
+    assert numbers["sex_mismatches"] == 18
     assert all(numbers[c] == 6 for c in lending.CUES)  # every card shows every cue
     assert "repeated, other_phone, facility_pattern, not_holders_place, shared_phone" in lead["evidence_en"]
     assert "张医保卡" in lead["evidence_zh"] and CLINIC in lead["evidence_zh"]
@@ -265,6 +266,39 @@ def test_the_usual_phone_is_the_most_frequent_one_on_the_cards_other_claims() ->
     lead = lending.card_lending(_window(rows), T).row(0, named=True)
     assert "cues: repeated, other_phone, not_holders_place)" in lead["evidence_en"]
     assert _keys(lead, "Phone") == {"电话-她"}
+
+
+def test_a_card_used_at_two_facilities_is_a_lead_at_each_naming_all_its_mismatches() -> None:
+    rows: list[dict[str, Any]] = []
+    _hospital(rows, slips=0)
+    holder = {"pid": "人-丙", "card_id": "卡-丙", "patient_gender": "F", "birth_cohort": "1940-1944"}
+    for k in range(3):
+        _add(
+            rows,
+            **holder,
+            facility_code=HOME,
+            facility_kind="clinic",
+            diagnosis_code="I10",
+            patient_phone="电话-丙",
+            claim_ts=T0 + k * 7 * DAY,
+        )
+    for fac, day in ((CLINIC, 20), (HOSPITAL, 33)):  # prenatal care at 80, under another woman's phone
+        _add(
+            rows,
+            **holder,
+            facility_code=fac,
+            facility_kind="clinic",
+            diagnosis_code="Z34.900",
+            patient_phone="电话-丁",
+            claim_ts=T0 + day * DAY,
+        )
+    leads = lending.card_lending(_window(rows), T)
+    assert sorted(_keys(r, "Facility").pop() for r in leads.iter_rows(named=True)) == sorted([CLINIC, HOSPITAL])
+    for lead in leads.iter_rows(named=True):
+        numbers = json.loads(lead["numbers"])
+        assert (numbers["mismatches"], numbers["all_mismatches"], numbers["age_mismatches"]) == (1, 2, 1)
+        assert "1 claims here (2 in all)" in lead["evidence_en"] and "全市共 2 笔" in lead["evidence_zh"]
+        assert "repeated, other_phone, not_holders_place" in lead["evidence_en"]
 
 
 def test_big_hospital_slips_are_left_alone() -> None:

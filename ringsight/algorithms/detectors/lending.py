@@ -128,6 +128,7 @@ def _per_card(mism: pl.DataFrame, history: pl.DataFrame, facilities: pl.DataFram
     rows = mism.join(usual, on="card_id", how="left").with_columns(
         pl.when(pl.col("patient_phone") != pl.col("usual_phone")).then(pl.col("patient_phone")).alias("other"),
         ((pl.col("claim_ts") + _CST) // 86_400).n_unique().over("card_id").alias("days"),
+        pl.len().over("card_id").alias("card_mismatches"),  # the card's mismatches at every facility
     )
     rows = rows.with_columns(
         (pl.col("card_id").n_unique().over("other") >= 2).and_(pl.col("other").is_not_null()).alias("shared")
@@ -135,6 +136,7 @@ def _per_card(mism: pl.DataFrame, history: pl.DataFrame, facilities: pl.DataFram
     per = rows.group_by("card_id", "facility_code").agg(
         pl.col("pid").drop_nulls().unique().sort().alias("pids"),
         pl.col("days").first(),
+        pl.col("card_mismatches").first(),
         pl.col("other").is_not_null().any().alias("other_phone"),
         pl.col("shared").any().alias("shared_phone"),
         pl.col("other").drop_nulls().unique().sort().alias("others"),
@@ -191,6 +193,7 @@ def card_lending(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
         pl.col("others").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().alias("other_phones"),
         pl.col("claim_ids").list.explode(keep_nulls=False, empty_as_null=False),
         pl.col("claim_ids").list.len().sum().alias("mismatches"),
+        pl.col("card_mismatches").sum().alias("all_mismatches"),
         pl.col("sex_mismatches").sum(),
         pl.col("age_mismatches").sum(),
         pl.col("diagnosis").sort().first(),
@@ -212,21 +215,24 @@ def card_lending(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
     out = leads.with_columns(cue_list).with_columns(
         ((pl.col("mean_cues") / len(CUES) * 1.4) * (0.5 + 0.25 * pl.col("n_cards")).clip(0, 1)).alias("strength"),
         pl.format(
-            "机构 {} 有 {} 张医保卡的 {} 笔结算诊断与持卡人性别或年龄不符（如 {}；本机构占 {}%，全市 {}%；线索：{}）",
+            "机构 {} 有 {} 张医保卡的 {} 笔结算（这些卡全市共 {} 笔）诊断与持卡人性别或年龄不符"
+            "（如 {}；本机构占 {}%，全市 {}%；线索：{}）",
             pl.col("facility_code"),
             pl.col("n_cards"),
             pl.col("mismatches"),
+            pl.col("all_mismatches"),
             pl.col("diagnosis"),
             pl.col("share_pct"),
             pl.col("base_pct"),
             pl.col("cue_names"),
         ).alias("evidence_zh"),
         pl.format(
-            "facility {}: {} cards with {} claims whose diagnosis contradicts the holder's sex or age "
-            "(e.g. {}; {}% of its claims, {}% city-wide; cues: {})",
+            "facility {}: {} cards with {} claims here ({} in all) whose diagnosis contradicts the holder's sex "
+            "or age (e.g. {}; {}% of its claims, {}% city-wide; cues: {})",
             pl.col("facility_code"),
             pl.col("n_cards"),
             pl.col("mismatches"),
+            pl.col("all_mismatches"),
             pl.col("diagnosis"),
             pl.col("share_pct"),
             pl.col("base_pct"),
@@ -235,6 +241,7 @@ def card_lending(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
         numbers_json(
             "n_cards",
             "mismatches",
+            "all_mismatches",
             "sex_mismatches",
             "age_mismatches",
             "checked",
