@@ -469,7 +469,7 @@ def _both(session: Any, frame: pl.DataFrame) -> pl.DataFrame:
     return on_polars
 
 
-@pytest.mark.parametrize("drop", [(), ("patient_phone",), ("patient_gender", "birth_cohort")])
+@pytest.mark.parametrize("drop", [(), ("patient_phone",), ("birth_cohort",), ("patient_gender", "birth_cohort")])
 def test_the_same_leads_on_polars_and_spark(spark_session, drop: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
     leads = _both(spark_session, _window(_world(), drop))
     assert leads.height == (0 if "patient_gender" in drop else 1)
