@@ -187,6 +187,13 @@ def main() -> None:
                 tmp.cleanup()
 
 
+def _date(schema: pl.Schema, col: str) -> pl.Expr:
+    """A date column of the generator's files: typed in Parquet, ``YYYY-MM-DD`` text in CSV."""
+    if schema[col] == pl.Date:
+        return pl.col(col)
+    return pl.col(col).cast(pl.String).str.to_date("%Y-%m-%d", strict=False)
+
+
 def stage_synth(folder: Path, settings: Settings) -> int:
     """Stream a generator folder into the staged tables of ``settings`` (the loader's output format).
 
@@ -198,7 +205,7 @@ def stage_synth(folder: Path, settings: Settings) -> int:
     from ringsight.algorithms.frames import DETECT_CLAIM_COLUMNS, DETECT_ITEM_COLUMNS
     from ringsight.gazetteer import address_counties
     from ringsight.identity import PSEUDONYM_PREFIX
-    from ringsight.loaders.normalise import address_key, norm_id, norm_phone
+    from ringsight.loaders.normalise import address_key, birth_cohort, norm_id, norm_phone
     from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, staging_dir
 
     def read(name: str) -> pl.LazyFrame:
@@ -228,6 +235,7 @@ def stage_synth(folder: Path, settings: Settings) -> int:
             norm_phone(pl.col("contact_phone").cast(pl.String)).alias("contact_phone"),
             address.alias("address_key"),
             district.alias("district"),
+            birth_cohort(_date(schema, "patient_birth_date")).alias("birth_cohort"),
         )
         .with_columns(
             _pseudonyms(raw_ids(raw, ["patient_id"], norm_id), key, PSEUDONYM_PREFIX["patient"], "patient_id", "pid"),

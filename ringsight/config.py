@@ -196,6 +196,10 @@ class DetectThresholds(BaseModel):
     travel_min_jumps: int = Field(2, ge=1, description="jumps of one card that make the 'repeated' cue")
     travel_hub_min_cards: int = Field(3, ge=2, description="far cards from one home county at one facility: 'hub'")
     travel_min_cues: int = Field(3, ge=1, description="impersonation cues (of 7) a card needs to be a lead")
+    lending_min_cues: int = Field(2, ge=1, description="card-lending cues (of 5) a card with mismatches needs")
+    lending_min_days: int = Field(2, ge=1, description="days with mismatched claims of one card: 'repeated'")
+    lending_min_cards: int = Field(3, ge=2, description="cards with mismatches at one facility: 'facility pattern'")
+    lending_min_lift: float = Field(5.0, ge=1, description="facility's mismatch share over the window's share")
     shopping_min_pharmacies: int = Field(
         3, ge=2, description="pharmacies where one person bought the same drug (and 5x the median buyer)"
     )
@@ -248,6 +252,7 @@ class DetectWeights(BaseModel):
     co_admission: float = 40
     doctor_pharmacy: float = 45
     impossible_travel: float = 30
+    card_lending: float = 30
     drug_shopping: float = 35
     trace_code_resale: float = 45
     stay_overlap: float = 20

@@ -196,6 +196,7 @@ def test_each_typology_is_planted_and_recoverable_from_ground_truth(small) -> No
         "hospital_pharmacy",
         "big_hospital",
         "travellers",
+        "coding_slips",
     }
 
 

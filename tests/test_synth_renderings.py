@@ -233,3 +233,64 @@ def test_every_rendering_gives_the_same_bytes_for_the_same_seed(data, tmp_path) 
     assert json.loads(again.ground_truth_path.read_text(encoding="utf-8")) == truth
     other = generate(CONFIG.model_copy(update={"seed": 12}), tmp_path / "other")
     assert json.loads(other.ground_truth_path.read_text(encoding="utf-8"))["rings"] != truth["rings"]
+
+
+def _mismatched(claims: pl.DataFrame) -> pl.DataFrame:
+    """The claims card_lending's rules flag (diagnosis against the holder's sex or birth cohort)."""
+    from ringsight.algorithms.detectors import lending
+    from ringsight.algorithms.engine import source_of
+    from ringsight.loaders.normalise import birth_cohort
+
+    frame = claims.select(
+        "claim_id",
+        "card_id",
+        "diagnosis_code",
+        "patient_gender",
+        "patient_phone",
+        pl.col("facility_id").alias("facility_code"),
+        pl.col("facility_kind"),
+        pl.col("patient_id").alias("pid"),
+        pl.lit(0.0).alias("total_amount"),
+        birth_cohort(pl.col("patient_birth_date").str.to_date()).alias("birth_cohort"),
+        pl.col("claim_time").dt.replace_time_zone("Asia/Shanghai").dt.epoch("s").alias("claim_ts"),
+    )
+    src = source_of(frame)
+    return lending.mismatch_rows(src, lending._checkable(src))
+
+
+def test_lent_cards_are_used_at_one_clinic_of_the_holders_town_under_the_users_phones(data) -> None:
+    claims, _, truth = data
+    ring = ring_of(truth, "lent_cards")
+    mine = of(claims, ring)
+    assert mine["facility_id"].n_unique() == 1 and mine["facility_id"][0] == ring["members"]["facilities"][0]
+    assert 6 <= len(ring["members"]["cards"]) <= 10
+    # every pregnancy claim contradicts its holder (a man, or a woman past childbearing age); colds do not
+    pregnancy = mine.filter(pl.col("diagnosis_code").is_in(["Z34.900", "O80.000"]))
+    assert pregnancy.height >= 2 * len(ring["members"]["cards"])
+    assert set(_mismatched(mine)["claim_id"]) == set(pregnancy["claim_id"])
+    # the users' own phones, never the holders'; the holders' own claims are in the clinic's town: no travel
+    others = claims.filter(
+        pl.col("card_id").is_in(ring["members"]["cards"]) & ~pl.col("claim_id").is_in(mine["claim_id"])
+    )
+    assert not set(mine["patient_phone"]) & set(others["patient_phone"])
+    assert set(mine["patient_phone"]) <= set(ring["members"]["phones"])
+    home = others.group_by(district("facility_id").alias("d")).len().sort("len", descending=True)["d"][0]
+    assert home == mine["facility_id"][0][1:7]
+
+
+def test_background_claims_never_contradict_their_holder(data) -> None:
+    claims, _, truth = data
+    planted = {c for r in truth["rings"] for c in r["claim_ids"]}
+    slips = next(g for g in truth["lookalikes"] if g["kind"] == "coding_slips")
+    slip_people = set(slips["members"]["patients"])
+    background = claims.filter(~pl.col("claim_id").is_in(planted) & ~pl.col("patient_id").is_in(slip_people))
+    assert _mismatched(background).is_empty()
+    # the coding slips: one mismatched claim per card, and that card's other claims at the same hospital
+    slip_claims = claims.filter(pl.col("patient_id").is_in(slip_people))
+    flagged = _mismatched(slip_claims)
+    assert flagged.height == len(slip_people) and flagged["card_id"].n_unique() == len(slip_people)
+    assert (
+        slip_claims.filter(~pl.col("claim_id").is_in(flagged["claim_id"]))["facility_id"]
+        .is_in(flagged["facility_code"])
+        .any()
+    )

@@ -26,6 +26,8 @@ _CLAIM_INPUTS: dict[str, pl.Expr] = {
     "operators": pl.col("operator_id").is_not_null(),
     "doctors": pl.col("doctor_code").is_not_null(),
     "diagnoses": pl.col("diagnosis_code").is_not_null(),
+    "holders' sex": pl.col("patient_gender").is_not_null(),
+    "birth cohorts": pl.col("birth_cohort").is_not_null(),
     "beds": pl.col("bed_no").is_not_null(),
     "inpatient stays": pl.col("admit_ts").is_not_null() & pl.col("discharge_ts").is_not_null(),
     "pharmacy claims": pl.col("facility_kind").cast(pl.String) == "pharmacy",
@@ -60,6 +62,7 @@ NEEDS: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]] = {
     "drug_shopping": ((("items",), ("pharmacy claims",)), ()),
     "impossible_travel": ((("cards",),), ("phones", "facility places", "located home addresses")),
     "trace_code_resale": ((("trace codes",),), ()),
+    "card_lending": ((("cards",), ("diagnoses",), ("holders' sex", "birth cohorts")), ("phones",)),
 }
 
 

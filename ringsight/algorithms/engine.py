@@ -54,6 +54,7 @@ PORTED = (
     "trace_code_resale",
     "burst_swiping",
     "impossible_travel",
+    "card_lending",
 )
 
 #: Hashes are cut to 47 bits: a sum of up to 65,536 of them fits a signed 64-bit integer on both

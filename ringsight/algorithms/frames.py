@@ -94,6 +94,8 @@ DETECT_CLAIM_COLUMNS = (
     "admit_ts",
     "discharge_ts",
     "pid",
+    "patient_gender",
+    "birth_cohort",
     "card_id",
     "patient_phone",
     "contact_phone",
@@ -116,6 +118,8 @@ DETECT_ITEM_COLUMNS = ("claim_id", "item_code", "item_category", "quantity", "am
 CATEGORICAL_CLAIM_COLUMNS = (
     "visit_type",
     "pid",
+    "patient_gender",
+    "birth_cohort",
     "card_id",
     "patient_phone",
     "contact_phone",

@@ -39,6 +39,7 @@ SIGNAL_ZH = {
     "doctor_pharmacy": "处方集中流向药店",
     "drug_shopping": "多店重复购药",
     "impossible_travel": "异地就医时间不可能",
+    "card_lending": "持卡人性别/年龄与诊断不符",
     "trace_code_resale": "追溯码重复销售",
     "amount": "涉案金额",
     "recurrence": "整改后再次出现",

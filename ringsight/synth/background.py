@@ -6,7 +6,10 @@ patterns), so the blocks — and therefore the bytes — depend only on the
 configuration. Each block has its own random stream. Per claim: a visit type
 by weekday, a person weighted by age and frailty (chronic patients refill
 their drug monthly at their usual pharmacy), a diagnosis by age, sex and
-season, a facility (a city-wide hospital weighted by size, or the person's
+season (never one outside the diagnosis's own age range: the sampling bands
+are coarse, so a draw a person's exact age rules out becomes a cold, or
+pneumonia when admitted — ``card_lending`` must see no mismatch in the
+background), a facility (a city-wide hospital weighted by size, or the person's
 usual local hospital, clinic or pharmacy), a doctor of the diagnosis's
 department, an hour of day typical for the visit type, and items.
 """
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from ringsight.synth.catalog import DEPT_INDEX, DIAG_DEPT, DIAG_LOS, DIAGNOSES
+from ringsight.synth.catalog import DEPT_INDEX, DIAG_DEPT, DIAG_INDEX, DIAG_LOS, DIAGNOSES
 from ringsight.synth.claims import INPATIENT, OUTPATIENT, PHARMACY_VISIT, SPEC_SCHEMA, World
 from ringsight.synth.facilities import HOSPITAL, PHARMACY
 from ringsight.synth.items import auto_items
@@ -178,6 +181,12 @@ def _facilities(
     return np.select([visit == OUTPATIENT, visit == INPATIENT], [out, inp], pha)
 
 
+_AGE_MIN = np.array([d.age_min for d in DIAGNOSES])
+_AGE_MAX = np.array([d.age_max for d in DIAGNOSES])
+#: what a draw the person's age rules out becomes, per visit type (outpatient, inpatient, pharmacy): any age fits
+_FALLBACK = np.array([DIAG_INDEX["J06.900"], DIAG_INDEX["J18.900"], DIAG_INDEX["J06.900"]])
+
+
 def _diagnoses(
     model: BackgroundModel,
     day: np.ndarray,
@@ -195,6 +204,8 @@ def _diagnoses(
     diag = np.minimum(diag, len(DIAGNOSES) - 1)
     chronic = pop.chronic_diag[person]
     usual = (chronic >= 0) & (visit != INPATIENT) & (rng.random(len(day)) < 0.45)
+    age = pop.age[person]
+    diag = np.where((age < _AGE_MIN[diag]) | (age > _AGE_MAX[diag]), _FALLBACK[visit], diag)
     return np.where(refill | usual, chronic, diag)
 
 

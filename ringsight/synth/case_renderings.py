@@ -1,4 +1,4 @@
-"""Third renderings of eight typologies, after the shapes a municipal bureau meets in its cases.
+"""Third renderings of nine typologies, after the shapes a municipal bureau meets in its cases.
 
 Each shows a different subset of its typology's cues than ``base`` (and other
 parameters), so a detector tuned on ``base`` meets a shape it was not built
@@ -32,7 +32,11 @@ typology's core kinds (``rings.CORE``), so recall is scored the same way.
   hours at ordinary amounts;
 - split charges ``two_departments`` — discharged from orthopaedics and
   readmitted the same day under another department's doctor with a related
-  diagnosis, the same scan billed on both stays.
+  diagnosis, the same scan billed on both stays;
+- impersonation ``lent_cards`` — elderly holders of one rural town (men,
+  and women past childbearing age) lend their cards to younger women treated
+  at a private clinic in the same town for pregnancy care, now and then a
+  cold: each woman under her own phone, scattered days, no travel at all.
 """
 
 from __future__ import annotations
@@ -417,6 +421,38 @@ def two_departments(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
     )
 
 
+def lent_cards(p: Planter, knobs: ResolvedKnobs, ring: Ring) -> None:
+    """出借医保卡 in one town: elderly holders' cards used at one clinic by younger women, under their own phones."""
+    town = village_district(p)
+    clinic = p.facility(CLINIC, private=True, district=town)
+    if int(p.world.facilities.district[clinic]) != town:  # no private clinic left in the town: any of its clinics
+        clinic = p.facility(CLINIC, district=town)
+    n = int(np.clip(knobs.size, 6, 10))
+    men = p.persons(n - n // 3, age=(60, 90), districts=[town], male=True)
+    women = p.persons(n // 3, age=(67, 90), districts=[town], male=False)
+    holders = np.concatenate([men, women])
+    users = p.new_phones(max(3, n // 2))  # the women who use the cards, each under her own phone
+    prenatal, birth, cold = DIAG_INDEX["Z34.900"], DIAG_INDEX["O80.000"], DIAG_INDEX["J06.900"]
+    for person in holders.tolist():
+        theirs = p.rng.choice(len(users), size=2, replace=False)  # each card lent to one or two women
+        for day in event_days(p, max(2, scaled(3, knobs))).tolist():
+            ts = p.at(day, int(p.rng.integers(8 * _HOUR, 17 * _HOUR)))
+            diag = prenatal if p.rng.random() < 0.85 else birth
+            outpatient(p, ring, ts, person, clinic, diag, phone=users[int(p.rng.choice(theirs))])
+        if p.rng.random() < 0.5:  # a cold treated on the lent card: nothing odd about the diagnosis
+            ts = p.at(int(p.rng.integers(0, p.days)), int(p.rng.integers(8 * _HOUR, 17 * _HOUR)))
+            outpatient(p, ring, ts, person, clinic, cold, phone=users[int(theirs[0])])
+    enrol(ring, holders, cards=True, phones=users, facilities=[clinic])
+    describe(
+        ring,
+        f"{len(holders)} elderly residents of one town lend their cards to {len(users)} younger women treated at "
+        "a private clinic of the same town for pregnancy care (and now and then a cold), each under her own "
+        "phone, on scattered days: no travel, only diagnoses the holders cannot have.",
+        f"同一乡镇{len(holders)}名老年参保人将医保卡出借给{len(users)}名年轻女性，在本镇一家民营诊所用于孕期检查"
+        "（偶有感冒），留的是使用人本人电话，就诊日期分散，不涉及异地，仅诊断与持卡人性别年龄不符。",
+    )
+
+
 #: typology → (rendering name, planter) of the renderings above
 CASE_RENDERINGS = {
     "goods_as_drugs": ("partner_pharmacies", partner_pharmacies),
@@ -427,4 +463,5 @@ CASE_RENDERINGS = {
     "repeated_admission": ("rotating_doctors", rotating_doctors),
     "recurrence": ("sister_shop", sister_shop),
     "split_charges": ("two_departments", two_departments),
+    "impersonation": ("lent_cards", lent_cards),
 }

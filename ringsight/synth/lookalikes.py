@@ -5,8 +5,9 @@ at one address, spread-out ordinary visits), households whose elderly use a
 child's phone, a pharmacy next to a big hospital that fills many of one
 specialist's prescriptions (each fill right after a real visit, in ordinary
 quantities, by several staff), the big hospitals every patient visits, a
-care home's monthly check-up day at the community clinic, and same-day
-travellers seen at home and 100+ km away hours later.
+care home's monthly check-up day at the community clinic, same-day
+travellers seen at home and 100+ km away hours later, and a big hospital's
+scattered coding slips (one claim of a regular male patient coded as prenatal care).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ringsight.synth.claims import OUTPATIENT
 from ringsight.synth.facilities import HOSPITAL, PHARMACY
 from ringsight.synth.planter import Planter, Ring
 from ringsight.synth.steps import HOUR as _HOUR
-from ringsight.synth.steps import farthest_pair, home_visit, own_visit, pharmacy_sale, rx_number
+from ringsight.synth.steps import farthest_pair, home_visit, own_visit, pharmacy_sale, rx_number, usual_diag
 
 
 def shared_place_groups(p: Planter) -> list[Ring]:
@@ -159,6 +160,30 @@ def big_hospitals(p: Planter) -> Ring:
     return ring
 
 
+def coding_slips(p: Planter, size: int) -> Ring:
+    """Scattered coding slips at the largest hospital: one of a regular male patient's visits coded as prenatal care.
+
+    Each card carries one mismatched claim, under the holder's own phone, at the hospital he
+    otherwise uses: what ``card_lending`` must leave alone however many cards it sees.
+    """
+    fac = p.world.facilities
+    hospitals = fac.of_kind(HOSPITAL)
+    hospital = int(hospitals[np.argmax(fac.weight[hospitals])])
+    men = p.persons(size, age=(30, 80), male=True)
+    for person in men.tolist():
+        first, slip = np.sort(p.rng.choice(p.days, 2, replace=False)).tolist()
+        own_visit(p, p.at(first, int(p.rng.integers(8 * _HOUR, 16 * _HOUR))), person, hospital, usual_diag(p, person))
+        own_visit(p, p.at(slip, int(p.rng.integers(8 * _HOUR, 16 * _HOUR))), person, hospital, DIAG_INDEX["Z34.900"])
+    ring = Ring("", "coding_slips", core=["cards"])
+    ring.persons = men.tolist()
+    ring.cards_of = men.tolist()
+    ring.description_en = (
+        f"{len(men)} regular male patients of the city's largest hospital each have one visit coded as "
+        "prenatal care by mistake, under their own phone: coding slips, not lent cards."
+    )
+    return ring
+
+
 def plant_lookalikes(p: Planter, claims: int) -> list[Ring]:
     """All look-alike groups for a run of ``claims`` claims (planting the pharmacy fills they need)."""
     groups = shared_place_groups(p)
@@ -167,6 +192,7 @@ def plant_lookalikes(p: Planter, claims: int) -> list[Ring]:
     groups.append(big_hospitals(p))
     groups += care_home_checkups(p)
     groups.append(travellers(p, size=int(np.clip(claims // 100_000, 4, 12))))
+    groups.append(coding_slips(p, size=int(np.clip(claims // 10_000, 8, 40))))
     for i, g in enumerate(groups):
         g.ring_id = f"LOOK{i + 1:03d}"
     return groups

@@ -154,7 +154,8 @@ def _chronic(age: np.ndarray, male: np.ndarray, rng: np.random.Generator) -> tup
     codes = np.array([DIAG_INDEX[c] for c in CHRONIC_DRUG_DIAGS])
     pick = codes[rng.choice(len(codes), size=n, p=_CHRONIC_P)]
     prostate = DIAG_INDEX["N40.x00"]
-    pick = np.where((pick == prostate) & ~male, DIAG_INDEX["I10.x00"], pick)
+    young = age < DIAGNOSES[prostate].age_min  # benign prostatic hyperplasia: men of 50 and over
+    pick = np.where((pick == prostate) & (~male | young), DIAG_INDEX["I10.x00"], pick)
     diag = np.where(has, pick, -1)
     drug = np.full(n, -1, np.int64)
     for d in np.unique(diag[diag >= 0]):

@@ -8,8 +8,9 @@ of its cues, different parameters. Every typology is planted as
   windows, fewer members per event, ordinary-looking amounts);
 
 and every typology a third rendering after how it shows in a bureau's data
-(the cases of DOMAIN.md); four are here, the other eight in
-:mod:`ringsight.synth.case_renderings`:
+(the cases of DOMAIN.md); four are here, the other nine in
+:mod:`ringsight.synth.case_renderings` (impersonation has two: ``lent_cards``
+there as well as ``prefecture_hub`` here):
 
 - impersonation ``prefecture_hub`` — holders of one outer county whose cards
   settle at one clinic 100+ km away 10–110 min after their own visit at
@@ -30,9 +31,10 @@ cases (``prefecture_hub``, ``real_visits``, ``shared_contacts``), which the
 detectors were built for; and the third renderings that were missed when
 first held back and whose missing cue was then added (``partner_pharmacies``,
 ``village_doctor``, ``daily_elsewhere``, ``rotating_doctors``,
-``two_departments``; ``pharmacy_tour`` after its misses at 10M claims). A
-rendering moves out of ``HELD_BACK`` the moment a rule is written against it,
-never back in.
+``two_departments``; ``pharmacy_tour`` after its misses at 10M claims);
+``lent_cards`` was written together with ``card_lending``, so it is tuned too.
+A rendering moves out of ``HELD_BACK`` the moment a rule is written against
+it, never back in.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from ringsight.algorithms.detectors import (
     admissions,
     contacts,
     goods,
+    lending,
     prescriptions,
     shared_attributes,
     swiping,
@@ -48,6 +49,7 @@ DETECTORS: dict[str, Detector] = {
     "doctor_pharmacy": prescriptions.doctor_pharmacy,
     "drug_shopping": prescriptions.drug_shopping,
     "impossible_travel": lambda c, i, t: travel.impossible_travel(c, t),
+    "card_lending": lambda c, i, t: lending.card_lending(c, t),
     "trace_code_resale": trace_codes.trace_code_resale,
 }
 
