@@ -400,6 +400,23 @@ def test_drug_shopping_counts_cues_over_a_buyers_drugs_not_one_gate() -> None:
     assert _keys(leads.row(0, named=True), "Facility") == {east[0], east[1], west[0]}
 
 
+def test_drug_shopping_yardstick_is_not_set_by_the_ring_that_buys_most_of_a_rare_drug() -> None:
+    """Six resellers buy most of a rare dear drug (20 packs each, four pharmacies); four patients one pack."""
+    claims, items = [], []
+    for k in range(6):
+        for shop in range(4):
+            claims.append({"pid": f"贩{k}", "facility_code": f"P1101050000{shop}", "facility_kind": "pharmacy"})
+            items.append({"claim_id": f"c{len(claims) - 1:04d}", "item_code": "XRARE", "quantity": 5.0})
+            items[-1] |= {"item_category": "drug", "amount": 5 * 620.0}
+    for k in range(4):
+        claims.append({"pid": f"病{k}", "facility_code": "P11010500000", "facility_kind": "pharmacy"})
+        items.append({"claim_id": f"c{len(claims) - 1:04d}", "item_code": "XRARE", "quantity": 1.0})
+        items[-1] |= {"item_category": "drug", "amount": 620.0}
+    leads = prescriptions.drug_shopping(_claims(claims), items_frame(items), T)
+    assert sorted(next(iter(_keys(r, "Patient"))) for r in leads.iter_rows(named=True)) == [f"贩{k}" for k in range(6)]
+    assert {json.loads(n)["median_packs"] for n in leads["numbers"]} == {1.0}
+
+
 def test_impossible_travel_between_cities_not_within_a_day_apart() -> None:
     rows = [
         {"pid": "p1", "card_id": "K1", "facility_code": "H11010500001", "claim_ts": T0 + 10 * 3600},

@@ -24,9 +24,10 @@ filling one doctor's prescriptions at normal quantities right after visits
 prescriptions right after each visit (lift only).
 
 *Drug shopping* (套取药品倒卖). The base: one person buys a drug at
-``shopping_min_pharmacies`` or more pharmacies, five times the median buyer's
-quantity or more (quantities beyond need) and ``shopping_min_packs`` packs or
-more. Many chronic patients do that with cheap drugs at the shops around
+``shopping_min_pharmacies`` or more pharmacies, five times the usual buyer's
+quantity or more (quantities beyond need: the median over the buyers at fewer
+pharmacies, so a ring that buys most of a rare drug does not set its own
+yardstick) and ``shopping_min_packs`` packs or more. Many chronic patients do that with cheap drugs at the shops around
 them, so a buyer is a lead only when at least ``shopping_min_cues`` of these
 cues agree over the drugs they buy so, money among them or together with
 dear drug (resale is for the money, or for the dealer who drives the buyers;
@@ -319,7 +320,14 @@ def shopping_scan(src: Source, t: DetectThresholds) -> tuple[pl.DataFrame, pl.Da
             nw.col("amount").sum().alias("amount"),
         )
     )
-    usual = per.group_by("ih").agg(nw.col("packs").median().alias("median_packs"))  # Spark: no median().over()
+    # the usual buyer: the median over buyers at one or two pharmacies (when a rare dear drug is bought
+    # mostly by a ring's members, the median over everyone is theirs); else over everyone
+    few = nw.when(nw.col("n_pharm") < t.shopping_min_pharmacies).then(nw.col("packs"))
+    usual = (
+        per.group_by("ih")  # Spark: no median().over()
+        .agg(few.median().alias("median_few"), nw.col("packs").median().alias("median_all"))
+        .select("ih", nw.col("median_few").fill_null(nw.col("median_all")).alias("median_packs"))
+    )
     hits = src.collect(
         per.join(usual, on="ih").filter(
             (nw.col("n_pharm") >= t.shopping_min_pharmacies)
