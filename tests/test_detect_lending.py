@@ -268,7 +268,7 @@ def test_the_usual_phone_is_the_most_frequent_one_on_the_cards_other_claims() ->
     assert _keys(lead, "Phone") == {"电话-她"}
 
 
-def test_a_card_used_at_two_facilities_is_a_lead_at_each_naming_all_its_mismatches() -> None:
+def test_a_lone_card_used_at_two_facilities_is_one_lead_without_a_facility() -> None:
     rows: list[dict[str, Any]] = []
     _hospital(rows, slips=0)
     holder = {"pid": "人-丙", "card_id": "卡-丙", "patient_gender": "F", "birth_cohort": "1940-1944"}
@@ -293,12 +293,17 @@ def test_a_card_used_at_two_facilities_is_a_lead_at_each_naming_all_its_mismatch
             claim_ts=T0 + day * DAY,
         )
     leads = lending.card_lending(_window(rows), T)
-    assert sorted(_keys(r, "Facility").pop() for r in leads.iter_rows(named=True)) == sorted([CLINIC, HOSPITAL])
-    for lead in leads.iter_rows(named=True):
-        numbers = json.loads(lead["numbers"])
-        assert (numbers["mismatches"], numbers["all_mismatches"], numbers["age_mismatches"]) == (1, 2, 1)
-        assert "1 claims here (2 in all)" in lead["evidence_en"] and "全市共 2 笔" in lead["evidence_zh"]
-        assert "repeated, other_phone, not_holders_place" in lead["evidence_en"]
+    # no facility shows the pattern: the card is its own lead, and names neither facility (a lone card seen at
+    # a big hospital must not tie together the rings that pass through it)
+    assert leads.height == 1
+    lead = leads.row(0, named=True)
+    assert _keys(lead, "Card") == {"卡-丙"} and _keys(lead, "Facility") == set()
+    numbers = json.loads(lead["numbers"])
+    assert (numbers["mismatches"], numbers["all_mismatches"], numbers["age_mismatches"]) == (2, 2, 2)
+    assert numbers["other_phone"] == 1 and numbers["repeated"] == 1
+    assert lead["evidence_en"].startswith("2 facilities: 1 cards with 2 claims there (2 in all)")
+    assert lead["evidence_zh"].startswith("2 家机构 有 1 张医保卡的 2 笔结算（这些卡全市共 2 笔）")
+    assert "repeated, other_phone, not_holders_place" in lead["evidence_en"]
 
 
 def test_big_hospital_slips_are_left_alone() -> None:
@@ -325,7 +330,9 @@ def test_big_hospital_slips_are_left_alone() -> None:
     for r in [r for r in rows if r["diagnosis_code"] == "O80"]:
         r["patient_phone"] = "电话-冒"
         _add(rows, **{**r, "claim_id": f"{r['claim_id']}-又", "claim_ts": r["claim_ts"] + 3 * DAY})
-    assert lending.card_lending(_window(rows), T).height == 1
+    leads = lending.card_lending(_window(rows), T)  # each card a lead of its own, tied by the impostor's phone
+    assert leads.height == 12 and all(_keys(r, "Phone") == {"电话-冒"} for r in leads.iter_rows(named=True))
+    assert not any(_keys(r, "Facility") for r in leads.iter_rows(named=True))
 
 
 def test_a_one_off_slip_at_a_new_hospital_is_one_cue() -> None:
@@ -359,7 +366,8 @@ def test_a_one_off_slip_at_a_new_hospital_is_one_cue() -> None:
     # one stay coded wrongly twice on one day is still one slip (repeated needs two days)
     _add(rows, **{**rows[-2], "claim_id": "单-又", "claim_ts": T0 + 40 * DAY + 3 * HOUR})
     assert lending.card_lending(_window(rows), T).is_empty()
-    assert lending.card_lending(_window(rows), DetectThresholds(lending_min_cues=1)).height == 1
+    one_cue = lending.card_lending(_window(rows), DetectThresholds(lending_min_cues=1))
+    assert "卡-新" in {k for r in one_cue.iter_rows(named=True) for k in _keys(r, "Card")}
 
 
 def test_household_pharmacy_purchases_on_one_card_are_left_alone() -> None:

@@ -24,9 +24,11 @@ where they happen on independent cues, and a card counts when at least
 - **not the holder's place** — the holder has no other claim at the facility;
 - **shared phone** — that other phone is also given on another card's mismatches.
 
-A lead is a facility with one or more such cards; it holds the cards, their
+A lead is a facility with the pattern and its cards, holding the cards, their
 holders, the facility and the other phones, so a gang's cards link into one
-cluster. Look-alikes left alone: a big hospital's scattered slips (one
+cluster; any other card that counts is a lead of its own, without the
+facility (a travelling impostor's card seen once at a big hospital must not
+tie the rings that pass through that hospital together). Look-alikes left alone: a big hospital's scattered slips (one
 mismatch per card, low share, the holder's own phone at the holder's usual
 hospital: no cue), a household buying at a pharmacy on one card (pharmacy
 claims are not checked), claims without sex, cohort or diagnosis (never a
@@ -187,20 +189,40 @@ def card_lending(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
     per = _per_card(mism, _history(src, mism), facilities, t).filter(pl.col("cues") >= t.lending_min_cues)
     if per.is_empty():
         return finish(per, "card_lending", "impersonation")
-    leads = per.group_by("facility_code").agg(
-        pl.col("card_id").sort().alias("cards"),
-        pl.col("pids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
-        pl.col("others").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().alias("other_phones"),
-        pl.col("claim_ids").list.explode(keep_nulls=False, empty_as_null=False),
-        pl.col("claim_ids").list.len().sum().alias("mismatches"),
-        pl.col("card_mismatches").sum().alias("all_mismatches"),
-        pl.col("sex_mismatches").sum(),
-        pl.col("age_mismatches").sum(),
-        pl.col("diagnosis").sort().first(),
-        pl.col("cues").max().alias("cues"),
-        pl.col("cues").mean().alias("mean_cues"),
-        pl.col("amount").sum().round(2),
-        *[pl.col(c).sum().alias(c) for c in CUES],  # how many of the cards show each cue
+    # a facility with the pattern is one lead (its cards, its gang); any other card is a lead of its own,
+    # without the facility: one lent card at a big hospital must not glue the rings that pass through it
+    per = per.with_columns(
+        pl.when(pl.col("facility_pattern")).then(pl.col("facility_code")).alias("site"),
+        pl.when(pl.col("facility_pattern"))
+        .then(pl.concat_str([pl.lit("F|"), pl.col("facility_code")]))
+        .otherwise(pl.concat_str([pl.lit("C|"), pl.col("card_id")]))
+        .alias("unit"),
+    )
+    leads = (
+        per.sort("facility_code")
+        .group_by("unit")
+        .agg(
+            pl.col("site").first(),
+            pl.col("facility_code").first(),  # the figures below are this facility's
+            pl.col("facility_code").n_unique().alias("n_places"),
+            pl.col("card_id").unique().sort().alias("cards"),
+            pl.col("pids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+            pl.col("others").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().alias("other_phones"),
+            pl.col("claim_ids").list.explode(keep_nulls=False, empty_as_null=False),
+            pl.col("claim_ids").list.len().sum().alias("mismatches"),
+            pl.struct("card_id", "card_mismatches")
+            .unique()
+            .struct.field("card_mismatches")
+            .sum()
+            .alias("all_mismatches"),
+            pl.col("sex_mismatches").sum(),
+            pl.col("age_mismatches").sum(),
+            pl.col("diagnosis").sort().first(),
+            pl.col("cues").max().alias("cues"),
+            pl.col("cues").mean().alias("mean_cues"),
+            pl.col("amount").sum().round(2),
+            *[pl.col("card_id").filter(pl.col(c)).n_unique().alias(c) for c in CUES],  # cards showing each cue
+        )
     )
     leads = leads.join(
         facilities.select("facility_code", "checked", "share", "base_share"), on="facility_code", how="left"
@@ -215,26 +237,32 @@ def card_lending(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
     out = leads.with_columns(cue_list).with_columns(
         ((pl.col("mean_cues") / len(CUES) * 1.4) * (0.5 + 0.25 * pl.col("n_cards")).clip(0, 1)).alias("strength"),
         pl.format(
-            "机构 {} 有 {} 张医保卡的 {} 笔结算（这些卡全市共 {} 笔）诊断与持卡人性别或年龄不符"
-            "（如 {}；本机构占 {}%，全市 {}%；线索：{}）",
-            pl.col("facility_code"),
+            "{} 有 {} 张医保卡的 {} 笔结算（这些卡全市共 {} 笔）诊断与持卡人性别或年龄不符"
+            "（如 {}；{} 占 {}%，全市 {}%；线索：{}）",
+            pl.when(pl.col("site").is_not_null())
+            .then(pl.format("机构 {}", pl.col("facility_code")))
+            .otherwise(pl.format("{} 家机构", pl.col("n_places"))),
             pl.col("n_cards"),
             pl.col("mismatches"),
             pl.col("all_mismatches"),
             pl.col("diagnosis"),
+            pl.col("facility_code"),
             pl.col("share_pct"),
             pl.col("base_pct"),
             pl.col("cue_names"),
         ).alias("evidence_zh"),
         pl.format(
-            "facility {}: {} cards with {} claims here ({} in all) whose diagnosis contradicts the holder's sex "
-            "or age (e.g. {}; {}% of its claims, {}% city-wide; cues: {})",
-            pl.col("facility_code"),
+            "{}: {} cards with {} claims there ({} in all) whose diagnosis contradicts the holder's sex "
+            "or age (e.g. {}; {}% of the claims of {}, {}% city-wide; cues: {})",
+            pl.when(pl.col("site").is_not_null())
+            .then(pl.format("facility {}", pl.col("facility_code")))
+            .otherwise(pl.format("{} facilities", pl.col("n_places"))),
             pl.col("n_cards"),
             pl.col("mismatches"),
             pl.col("all_mismatches"),
             pl.col("diagnosis"),
             pl.col("share_pct"),
+            pl.col("facility_code"),
             pl.col("base_pct"),
             pl.col("cue_names"),
         ).alias("evidence_en"),
@@ -254,7 +282,7 @@ def card_lending(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
         pl.concat_list(
             member_list("Card", "cards", "lent_card"),
             member_list("Patient", "pids", "card_holder"),
-            pl.concat_list(member("Facility", "facility_code", "lending_facility")),
+            pl.concat_list(member("Facility", "site", "lending_facility")),
             member_list("Phone", "other_phones", "impostor_phone"),
         ).alias("members"),
     )
