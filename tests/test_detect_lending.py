@@ -35,20 +35,25 @@ def _add(rows: list[dict[str, Any]], **kw: Any) -> None:
     rows.append({"claim_id": f"单-{len(rows):05d}", "visit_type": "outpatient", "total_amount": 180.0, **kw})
 
 
+def _at_home(rows: list[dict[str, Any]], holder: dict[str, Any], phone: str, days: list[int], diagnosis: str) -> None:
+    """The holder's own visits at the township health centre, under the holder's own phone."""
+    for day in days:
+        _add(
+            rows,
+            **holder,
+            facility_code=HOME,
+            facility_kind="clinic",
+            diagnosis_code=diagnosis,
+            patient_phone=phone,
+            claim_ts=T0 + day * DAY,
+        )
+
+
 def _ring(rows: list[dict[str, Any]], cards: int = 6) -> None:
     """Elderly men's cards used at a private clinic by young women (three phones between them) on three days."""
     for i in range(cards):
         holder = {"pid": f"人-甲{i}", "card_id": f"卡-甲{i}", "patient_gender": "男", "birth_cohort": "1945-1949"}
-        for k in range(3):  # the holder's own visits at home, under his own phone
-            _add(
-                rows,
-                **holder,
-                facility_code=HOME,
-                facility_kind="clinic",
-                diagnosis_code="I10.x00",
-                patient_phone=f"电话-甲{i}",
-                claim_ts=T0 + (5 + 9 * k) * DAY + 9 * HOUR,
-            )
+        _at_home(rows, holder, f"电话-甲{i}", [5, 14, 23], "I10.x00")
         for d in range(3):  # the women treated on his card
             _add(
                 rows,
@@ -272,16 +277,7 @@ def test_a_lone_card_used_at_two_facilities_is_one_lead_without_a_facility() -> 
     rows: list[dict[str, Any]] = []
     _hospital(rows, slips=0)
     holder = {"pid": "人-丙", "card_id": "卡-丙", "patient_gender": "F", "birth_cohort": "1940-1944"}
-    for k in range(3):
-        _add(
-            rows,
-            **holder,
-            facility_code=HOME,
-            facility_kind="clinic",
-            diagnosis_code="I10",
-            patient_phone="电话-丙",
-            claim_ts=T0 + k * 7 * DAY,
-        )
+    _at_home(rows, holder, "电话-丙", [0, 7, 14], "I10")
     for fac, day in ((CLINIC, 20), (HOSPITAL, 33)):  # prenatal care at 80, under another woman's phone
         _add(
             rows,
@@ -374,16 +370,7 @@ def test_household_pharmacy_purchases_on_one_card_are_left_alone() -> None:
     rows: list[dict[str, Any]] = []
     _hospital(rows, slips=0)
     holder = {"pid": "人-夫", "card_id": "卡-夫", "patient_gender": "男", "birth_cohort": "1950-1954"}
-    for k in range(3):
-        _add(
-            rows,
-            **holder,
-            facility_code=HOME,
-            facility_kind="clinic",
-            diagnosis_code="I10",
-            patient_phone="电话-夫",
-            claim_ts=T0 + k * 10 * DAY,
-        )
+    _at_home(rows, holder, "电话-夫", [0, 10, 20], "I10")
     for k in range(6):  # his wife's gynaecological medicines bought on his card, under her phone
         _add(
             rows,
