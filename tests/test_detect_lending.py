@@ -334,30 +334,17 @@ def test_big_hospital_slips_are_left_alone() -> None:
 def test_a_one_off_slip_at_a_new_hospital_is_one_cue() -> None:
     rows: list[dict[str, Any]] = []
     _hospital(rows, slips=0)
+    holder = {"pid": "人-新", "card_id": "卡-新", "patient_gender": "M", "birth_cohort": "1960-1964"}
     _add(
         rows,
-        pid="人-新",
-        card_id="卡-新",
-        patient_gender="M",
-        birth_cohort="1960-1964",
+        **holder,
         facility_code=HOSPITAL,
         facility_kind="hospital",
         diagnosis_code="N83.2",
         patient_phone="电话-新",
         claim_ts=T0 + 40 * DAY,
     )
-    _add(
-        rows,
-        pid="人-新",
-        card_id="卡-新",
-        patient_gender="M",
-        birth_cohort="1960-1964",
-        facility_code=HOME,
-        facility_kind="clinic",
-        diagnosis_code="I10",
-        patient_phone="电话-新",
-        claim_ts=T0 + 50 * DAY,
-    )
+    _at_home(rows, holder, "电话-新", [50], "I10")
     assert lending.card_lending(_window(rows), T).is_empty()
     # one stay coded wrongly twice on one day is still one slip (repeated needs two days)
     _add(rows, **{**rows[-2], "claim_id": "单-又", "claim_ts": T0 + 40 * DAY + 3 * HOUR})
