@@ -201,7 +201,7 @@ def test_detectors_reading_items_stay_on_polars_without_items_on_the_source(spar
     assert where["shared_bed"] == where["split_charges"] == "spark"
     assert set(NAMES) <= set(PORTED)
     with pytest.raises(ValueError, match="without its claim items"):
-        claims_only.items_frame()
+        claims_only.item_lines()
 
 
 def test_synthetic_rings_give_the_same_leads_on_both_engines(  # type: ignore[no-untyped-def]

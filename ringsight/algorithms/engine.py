@@ -72,10 +72,16 @@ class Source:
     items: nw.LazyFrame[Any] | None = None
 
     def item_lines(self) -> nw.LazyFrame[Any]:
-        """The items, or an empty items frame on this engine when the Source has none."""
+        """The claim items; on Polars an empty items frame when the Source has none.
+
+        A Spark Source without items raises: the detectors that read items are run on it only when
+        it holds them (``detectors._on_source``), and a Polars frame could not join a Spark scan.
+        """
         if self.items is not None:
             return self.items
-        return nw.from_native(pl.LazyFrame(schema=_ITEM_SCHEMA))  # only a Polars Source is made without items
+        if self.engine != "polars":
+            raise ValueError(f"this {self.engine} window was made without its claim items")
+        return nw.from_native(pl.LazyFrame(schema=_ITEM_SCHEMA))
 
     def to_engine(self, rows: pl.DataFrame) -> nw.LazyFrame[Any]:
         """Small rows held here (keys kept by an earlier collect) as a lazy frame on this engine, to join with.
@@ -155,12 +161,6 @@ class Source:
         if self.engine == "polars":
             return nw.from_native(native.collect(engine="streaming").lazy())
         return nw.from_native(native.cache())
-
-    def items_frame(self) -> nw.LazyFrame[Any]:
-        """The claim items; a detector that reads them is only run on a Source that has them."""
-        if self.items is None:
-            raise ValueError(f"this {self.engine} window was made without its claim items")
-        return self.items
 
 
 def polars_source(claims: pl.DataFrame | pl.LazyFrame, items: pl.DataFrame | pl.LazyFrame | None = None) -> Source:

@@ -490,7 +490,7 @@ def split_charges(claims: ClaimsIn, t: DetectThresholds, items: Items | None = N
     ids = pl.concat([pairs["claim_id"], pairs["prev_claim"]]).cast(pl.String).unique().to_frame("claim_id")
     cols = ("claim_id", "item_code", "item_category", "quantity", "amount")
     if src.items is not None:  # the items on the window's engine
-        billed = src.collect(src.items_frame().select(*cols).join(src.to_engine(ids), on="claim_id", how="semi"))
+        billed = src.collect(src.item_lines().select(*cols).join(src.to_engine(ids), on="claim_id", how="semi"))
     else:  # a claims-only source: the few readmissions' items from this machine's copy
         billed = collect(items.lazy().select(cols).join(ids.lazy(), on="claim_id", how="semi"))  # type: ignore[union-attr]
     return union_leads(same, cross_splits(pairs, billed, t))
@@ -552,7 +552,7 @@ def overlap_rows(src: Source, t: DetectThresholds) -> tuple[nw.LazyFrame[Any], n
     """
     stays = stay_rows(src.claims)
     lines = (
-        src.items_frame()
+        src.item_lines()
         .select("claim_id")
         .join(stays.select("claim_id"), on="claim_id", how="semi")
         .group_by("claim_id")

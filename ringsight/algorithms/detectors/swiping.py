@@ -419,7 +419,7 @@ def basket_rows(src: Source, t: DetectThresholds) -> nw.LazyFrame[Any]:
     """
     pharmacy = src.claims.filter(nw.col("facility_kind") == "pharmacy")
     lines = (
-        src.items_frame()
+        src.item_lines()
         .filter(~nw.col("item_code").is_null())
         .select("claim_id", nw.col("item_code").cast(nw.String), nw.col("quantity").round(2))
         .join(pharmacy.select("claim_id"), on="claim_id", how="semi")
