@@ -27,6 +27,7 @@ import json
 import polars as pl
 
 from ringsight.algorithms.clusters import CONTEXT_ROLES, ClusterSet
+from ringsight.algorithms.leads import lead_members
 from ringsight.config import DetectWeights
 
 #: Signals that link people or measure money but show no fraudulent behaviour by themselves.
@@ -122,9 +123,11 @@ def _corroborated(cl: pl.DataFrame) -> pl.DataFrame:
     It corroborates a behaviour only for the people who show it.
     """
     cl = cl.with_columns((~pl.col("detector").is_in(LINKAGE)).alias("behaviour"))
-    people = cl.select("cluster", "lead_id", "behaviour", "members").explode("members").drop_nulls("members")
-    people = people.filter(pl.col("members").struct.field("label") == "Patient").select(
-        "cluster", "lead_id", "behaviour", pl.col("members").struct.field("key").alias("key")
+    people = (
+        lead_members(cl)
+        .filter(pl.col("label") == "Patient")
+        .join(cl.select("lead_id", "cluster", "behaviour"), on="lead_id")
+        .select("cluster", "lead_id", "behaviour", "key")
     )
     acting = (
         people.filter(pl.col("behaviour")).select("cluster", "key").unique().with_columns(pl.lit(True).alias("acts"))
