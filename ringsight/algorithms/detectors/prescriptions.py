@@ -363,14 +363,8 @@ def drug_shopping(claims: pl.DataFrame | Source, items: Items, t: DetectThreshol
         on=["pid", "ih"],
         nulls_equal=True,
     )
-    people = (
-        _shopping_cues(per_drug, t)
-        .join(_bought_together(_strings(rows), t), on="pid", how="left")
-        .with_columns(pl.col("together").fill_null(False))
-        .with_columns((pl.col("cues") + pl.col("together").cast(pl.Int32)).alias("cues"))
-        .filter(
-            (pl.col("cues") >= t.shopping_min_cues) & (pl.col("money_cue") | (pl.col("together") & pl.col("dear_drug")))
-        )
+    people = _shopping_cues(per_drug, _bought_together(_strings(rows), t), t).filter(
+        (pl.col("cues") >= t.shopping_min_cues) & (pl.col("money_cue") | (pl.col("together") & pl.col("dear_drug")))
     )
     cue_names = pl.concat_str(
         [pl.when(pl.col(c)).then(pl.lit(c)) for c in SHOPPING_CUES], separator=", ", ignore_nulls=True
@@ -449,8 +443,10 @@ def _bought_together(rows: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     return both.with_columns(pl.lit(True).alias("together"))
 
 
-def _shopping_cues(per_drug: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
+def _shopping_cues(per_drug: pl.DataFrame, together: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """One row per buyer over the drugs bought beyond need: totals, the cues and how many agree.
+
+    ``together``: the buyers of :func:`_bought_together`.
 
     ``item_code`` is the drug with most packs (named in the sentence); counties are the 6-digit
     divisions inside national pharmacy codes (a code without one counts for no county).
@@ -471,7 +467,9 @@ def _shopping_cues(per_drug: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
             pl.col("pharmacies").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
             pl.col("claim_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
         )
+        .join(together, on="pid", how="left")
         .with_columns(
+            pl.col("together").fill_null(False),
             pl.col("pharmacies").list.len().cast(pl.UInt32).alias("n_pharm"),
             pl.col("pharmacies")
             .list.eval(county.filter(county.str.contains(r"^\d{6}$")))
@@ -485,7 +483,7 @@ def _shopping_cues(per_drug: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
             (pl.col("n_pharm") >= 2 * t.shopping_min_pharmacies).alias("many_pharmacies"),
         )
         .with_columns(
-            pl.sum_horizontal([pl.col(c).cast(pl.Int32) for c in SHOPPING_CUES if c != "together"]).alias("cues"),
+            pl.sum_horizontal([pl.col(c).cast(pl.Int32) for c in SHOPPING_CUES]).alias("cues"),
             (pl.col("amount") / pl.col("all_packs")).round(2).alias("price"),
         )
     )
