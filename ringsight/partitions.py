@@ -182,6 +182,11 @@ def staged_months(root: Path) -> list[str]:
     return sorted(p.name.split("=", 1)[1] for p in root.glob(f"{MONTH}=*") if p.is_dir())
 
 
+def is_remote(root: str | Path) -> bool:
+    """Whether a staged-tables root is a URL (s3://, gs://, hdfs://) rather than a local folder."""
+    return isinstance(root, str) and "://" in root
+
+
 def scan_table(root: str | Path, months: list[str] | None = None) -> pl.LazyFrame | None:
     """One staged table (claims or items) as a lazy scan, pruned to ``months`` when given.
 
@@ -191,7 +196,7 @@ def scan_table(root: str | Path, months: list[str] | None = None) -> pl.LazyFram
     reads (s3://, gs://): then the partitioned layout is read when it is there, else flat ``*.parquet``
     (a URL cannot be listed here to read both). Returns None when nothing is staged.
     """
-    if isinstance(root, str) and "://" in root:
+    if is_remote(root):
         hive = pl.scan_parquet(
             f"{root.rstrip('/')}/{MONTH}=*/{BUCKET}=*/*.parquet", hive_partitioning=True, hive_schema=HIVE_SCHEMA
         )

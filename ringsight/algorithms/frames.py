@@ -28,7 +28,7 @@ from ringsight.algorithms.lazy import Items
 from ringsight.config import Settings
 from ringsight.errors import InputError
 from ringsight.graph.store import GraphStore
-from ringsight.partitions import scan_table, staged_files, staged_months, window_months
+from ringsight.partitions import is_remote, scan_table, staged_files, staged_months, window_months
 from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA, empty_claims, empty_items, staging_dir
 
 PAGE_SIZE = 20_000
@@ -221,7 +221,7 @@ class StagedTables:
 
     @property
     def remote(self) -> bool:
-        return "://" in self.root
+        return is_remote(self.root)
 
     def table(self, name: str) -> str | Path:
         return f"{self.root.rstrip('/')}/{name}" if self.remote else Path(self.root) / name

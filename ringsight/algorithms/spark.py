@@ -20,7 +20,7 @@ from ringsight.algorithms.engine import Source, spark_source
 from ringsight.algorithms.frames import DETECT_CLAIM_COLUMNS, DETECT_ITEM_COLUMNS
 from ringsight.config import DetectSparkSettings
 from ringsight.errors import RingSightError
-from ringsight.partitions import BUCKET, MONTH, flat_files, partition_files, window_months
+from ringsight.partitions import BUCKET, MONTH, flat_files, is_remote, partition_files, window_months
 from ringsight.tables import CLAIMS_SCHEMA, ITEMS_SCHEMA
 
 
@@ -86,7 +86,7 @@ def read_items(session: Any, tables: str, claims: Any, months: list[str]) -> Any
     bureau without line items) reads as no items, like ``load_window``.
     """
     ddl = _ddl(ITEMS_SCHEMA, DETECT_ITEM_COLUMNS)
-    local = "://" not in tables
+    local = not is_remote(tables)
     if local and not Path(f"{tables.rstrip('/')}/items").is_dir():
         items = session.createDataFrame([], ddl)
     else:
@@ -106,7 +106,7 @@ def _read_table(session: Any, tables: str, name: str, months: list[str], ddl: st
     from pyspark.sql import functions as F
 
     root = f"{tables.rstrip('/')}/{name}"
-    local = "://" not in tables
+    local = not is_remote(tables)
     parts = []
     if not local or partition_files(Path(root), months):
         try:
