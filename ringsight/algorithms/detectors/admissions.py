@@ -55,7 +55,6 @@ import narwhals as nw
 import polars as pl
 
 from ringsight.algorithms.detectors.inpatient_cues import (
-    cross_split_rows,
     cross_splits,
     facility_repeats,
     referral_rows,
@@ -444,8 +443,10 @@ def _doctor_repeats(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
     return finish(out, "repeated_admission", "repeated_admission")
 
 
-def split_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
-    """The scan: readmissions at one facility for the previous stay's diagnosis within ``readmit_max_days``.
+def readmission_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
+    """The scan: readmissions at one facility within ``readmit_max_days`` of the previous stay, with its diagnosis.
+
+    Both rules of ``split_charges`` read it: the same diagnosis again, or another one (then the items).
 
     The previous stay is the neighbour in admission order (ties by claim id) — an ordered window,
     which both engines run; no as-of join (Narwhals has none on Spark). The window runs only over
@@ -465,13 +466,25 @@ def split_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[A
             prev("discharge_day").alias("prev_discharge"),
             prev("diagnosis_code").alias("prev_diag"),
             prev("claim_id").alias("prev_claim"),
+            prev("doctor_code").alias("prev_doctor"),
         )
         .filter(
             ~nw.col("prev_discharge").is_null()
             & ((nw.col("admit_day") - nw.col("prev_discharge")) <= t.readmit_max_days)
-            & (nw.col("diagnosis_code") == nw.col("prev_diag"))
         )
-        .select("claim_id", "prev_claim", "pid", "facility_code", "doctor_code", "total_amount")
+        .with_columns((nw.col("admit_day") - nw.col("prev_discharge")).alias("gap"))
+        .select(
+            "claim_id",
+            "prev_claim",
+            "pid",
+            "facility_code",
+            "doctor_code",
+            "prev_doctor",
+            "diagnosis_code",
+            "prev_diag",
+            "gap",
+            "total_amount",
+        )
     )
 
 
@@ -481,10 +494,15 @@ def split_charges(claims: ClaimsIn, t: DetectThresholds, items: Items | None = N
     The second rule reads the items of the few readmissions the scan keeps; without items it is not run.
     """
     src = source_of(claims, items)
-    same = _same_diagnosis_splits(src, t)
+    readmitted = src.collect(readmission_rows(src.claims, t)).sort("claim_id")  # one order from either engine
+    same = _same_diagnosis_splits(readmitted.filter(pl.col("diagnosis_code") == pl.col("prev_diag")), t)
     if src.items is None and items is None:
         return same
-    pairs = src.collect(cross_split_rows(src.claims, t)).sort("claim_id")
+    pairs = readmitted.filter(
+        (pl.col("diagnosis_code") != pl.col("prev_diag"))
+        & pl.col("pid").is_not_null()
+        & pl.col("facility_code").is_not_null()
+    )
     if pairs.is_empty():
         return same
     ids = pl.concat([pairs["claim_id"], pairs["prev_claim"]]).cast(pl.String).unique().to_frame("claim_id")
@@ -496,14 +514,9 @@ def split_charges(claims: ClaimsIn, t: DetectThresholds, items: Items | None = N
     return union_leads(same, cross_splits(pairs, billed, t))
 
 
-def _same_diagnosis_splits(claims: ClaimsIn, t: DetectThresholds) -> pl.DataFrame:
+def _same_diagnosis_splits(readmitted: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
     """Doctors whose patients are discharged and readmitted within days for the same diagnosis."""
-    src = source_of(claims)
-    splits = (
-        src.collect(split_rows(src.claims, t))
-        .sort("claim_id")  # the same rows in the same order from either engine
-        .with_columns(pl.col("doctor_code").fill_null(pl.col("facility_code")).alias("who"))
-    )
+    splits = readmitted.with_columns(pl.col("doctor_code").fill_null(pl.col("facility_code")).alias("who"))
     leads = (
         splits.group_by("facility_code", "who")
         .agg(

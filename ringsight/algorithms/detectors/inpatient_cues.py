@@ -33,7 +33,8 @@ showing most of them is found and a look-alike showing one is not.
   transfer between departments, whose new ward bills its own items.
 
 The scans that read the whole window (:func:`referral_rows`,
-:func:`repeat_facility_rows`, :func:`cross_split_rows`) are Narwhals, so they run on Polars or Spark;
+:func:`repeat_facility_rows`, and ``admissions.readmission_rows`` for :func:`cross_splits`) are Narwhals,
+so they run on Polars or Spark;
 every finish is plain Polars on rows that are already few, so it runs on the
 driver whatever engine ran the scan.
 """
@@ -341,48 +342,6 @@ def _cue_names(cues: dict[str, str]) -> pl.Expr:
 
 #: split_charges' cross-diagnosis cues (beside the core: the same costly service billed on both stays)
 SPLIT_CUES = ("same_day", "related")
-
-
-def cross_split_rows(claims: nw.LazyFrame[Any], t: DetectThresholds) -> nw.LazyFrame[Any]:
-    """The scan: readmissions at one facility within ``readmit_max_days`` under *another* diagnosis.
-
-    The previous stay is the neighbour in admission order (an ordered window, which both engines run),
-    taken only over patients with two stays or more at a facility (group-by and semi-join first).
-    """
-    stays = _stay_scan(claims).filter(~nw.col("facility_code").is_null())
-    again = stays.group_by("pid", "facility_code").agg(nw.len().alias("n")).filter(nw.col("n") >= 2)
-    order = ["admit_ts", "claim_id"]
-
-    def prev(col: str) -> nw.Expr:
-        return nw.col(col).shift(1).over("pid", "facility_code", order_by=order)
-
-    return (
-        stays.join(again.select("pid", "facility_code"), on=["pid", "facility_code"], how="semi")
-        .with_columns(
-            prev("discharge_day").alias("prev_discharge"),
-            prev("diagnosis_code").alias("prev_diag"),
-            prev("claim_id").alias("prev_claim"),
-            prev("doctor_code").alias("prev_doctor"),
-        )
-        .filter(
-            ~nw.col("prev_discharge").is_null()
-            & ((nw.col("admit_day") - nw.col("prev_discharge")) <= t.readmit_max_days)
-            & (nw.col("diagnosis_code") != nw.col("prev_diag"))
-        )
-        .with_columns((nw.col("admit_day") - nw.col("prev_discharge")).alias("gap"))
-        .select(
-            "claim_id",
-            "prev_claim",
-            "pid",
-            "facility_code",
-            "doctor_code",
-            "prev_doctor",
-            "diagnosis_code",
-            "prev_diag",
-            "gap",
-            "total_amount",
-        )
-    )
 
 
 def duplicated_services(pairs: pl.DataFrame, items: pl.DataFrame, t: DetectThresholds) -> pl.DataFrame:
